@@ -1,1 +1,251 @@
-int main() { return 0; }
+// deployd's composition root: the only file that sees every folder.
+//
+// Loads the configuration, opens storage (catching projections up with the
+// log), starts the actor runtime and the HTTP listener, waits for SIGINT or
+// SIGTERM, then stops everything in reverse order. Also hosts the offline
+// tools: replay, verify and events.
+#include "actors/gateway.hpp"
+#include "actors/projections.hpp"
+#include "actors/replay.hpp"
+#include "config/service_config.hpp"
+#include "events/clock.hpp"
+#include "events/codec.hpp"
+#include "http/routes.hpp"
+#include "http/server.hpp"
+#include "http/services.hpp"
+#include "storage/event_log.hpp"
+#include "storage/read_pool.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace {
+
+using namespace deployd;
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos)
+      env.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return env;
+}
+
+std::unique_ptr<storage::event_log> open_log(const config::service_config& c) {
+  storage::open_options options;
+  options.data_dir = c.storage.data_dir;
+  options.block_cache_bytes = c.storage.block_cache_mb << 20;
+  auto log = storage::event_log::open(options);
+  if (!log) {
+    std::fprintf(stderr, "deployd: cannot open %s: %s\n",
+                 c.storage.data_dir.c_str(), storage::to_string(log.error()));
+    return nullptr;
+  }
+  return std::move(*log);
+}
+
+int serve(const config::service_config& c) {
+  // Signals are handled by sigwait below: block them before any thread
+  // starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto log = open_log(c);
+  if (!log)
+    return 1;
+  const auto projected = log->projected_position();
+  if (!projected) {
+    std::fprintf(stderr, "deployd: cannot read the projection position\n");
+    return 1;
+  }
+  if (*projected < log->last_position()) {
+    auto caught_up = actors::catch_up(*log, *log);
+    if (!caught_up) {
+      std::fprintf(stderr, "deployd: catch-up failed: %s\n",
+                   storage::to_string(caught_up.error()));
+      return 1;
+    }
+    std::fprintf(stderr, "deployd: projections caught up %llu events\n",
+                 static_cast<unsigned long long>(caught_up->events));
+  }
+
+  auto clock = events::make_clock(c.determinism.clock);
+  if (!clock) {
+    std::fprintf(stderr, "deployd: bad clock '%s'\n",
+                 c.determinism.clock.c_str());
+    return 2;
+  }
+  auto ids = events::make_id_source(c.determinism.id_seed);
+  int status = 0;
+  {
+    actors::runtime runtime(*log, *clock, *ids,
+                            actors::runtime_settings{c.actors.scheduler_threads,
+                                                     c.actors.max_batch,
+                                                     c.storage.sync});
+    const actors::read_model reads(*log);
+    storage::read_pool blocking_reads(c.storage.read_threads);
+    http::services services{runtime, reads, blocking_reads, c.api};
+    http::server server(c.http, services, http::make_routes());
+    auto port = server.start();
+    if (!port) {
+      std::fprintf(stderr, "deployd: %s\n", port.error().c_str());
+      status = 1;
+    } else {
+      std::fprintf(stderr, "deployd: listening on %s:%u, data in %s\n",
+                   c.http.host.c_str(), static_cast<unsigned>(*port),
+                   c.storage.data_dir.c_str());
+      int sig = 0;
+      sigwait(&signals, &sig);
+      std::fprintf(stderr, "deployd: signal %d, shutting down\n", sig);
+      server.stop();
+    }
+    // Leaving the scope stops the writer (it answers what it accepted) and
+    // then the read pool, before the log closes.
+  }
+  if (auto flushed = log->flush(); !flushed)
+    status = 1;
+  return status;
+}
+
+int replay(const config::service_config& c) {
+  auto log = open_log(c);
+  if (!log)
+    return 1;
+  auto stats = actors::replay(*log);
+  if (!stats) {
+    std::fprintf(stderr, "deployd: replay failed: %s\n",
+                 storage::to_string(stats.error()));
+    return 1;
+  }
+  std::printf("replayed %llu events in %.3f s (%.0f events/s)\n",
+              static_cast<unsigned long long>(stats->events), stats->seconds,
+              stats->seconds > 0 ? stats->events / stats->seconds : 0.0);
+  return 0;
+}
+
+int verify(const config::service_config& c, std::string scratch) {
+  auto log = open_log(c);
+  if (!log)
+    return 1;
+  bool remove_scratch = false;
+  if (scratch.empty()) {
+    std::string pattern =
+      (std::filesystem::temp_directory_path() / "deployd-verify-XXXXXX")
+        .string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      std::perror("deployd: mkdtemp");
+      return 1;
+    }
+    scratch = pattern;
+    remove_scratch = true;
+  }
+  auto report = actors::verify(*log, scratch);
+  if (remove_scratch) {
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch, ignored);
+  }
+  if (!report) {
+    std::fprintf(stderr, "deployd: verify failed: %s\n",
+                 storage::to_string(report.error()));
+    return 1;
+  }
+  std::printf("verified %llu rows against a replay of %llu events: %llu "
+              "differences\n",
+              static_cast<unsigned long long>(report->rows_compared),
+              static_cast<unsigned long long>(log->last_position().value),
+              static_cast<unsigned long long>(report->differences));
+  if (report->differences != 0) {
+    std::printf("first difference: %s\n", report->first_difference.c_str());
+    return 1;
+  }
+  return 0;
+}
+
+events::json record_json(const storage::record& r) {
+  events::json j = events::json::object();
+  j["position"] = r.position.value;
+  j["stream"] = r.stream.value;
+  j["version"] = r.version.value;
+  j["event"] = r.name;
+  j["schema_version"] = r.schema_version;
+  j["recorded_at"] = events::format_timestamp(r.recorded_at);
+  j["command_id"] = r.command_id.str();
+  try {
+    j["payload"] = events::json::parse(r.payload);
+  } catch (const events::json::exception&) {
+    j["payload"] = r.payload;
+  }
+  return j;
+}
+
+int print_events(const config::service_config& c, std::uint64_t from,
+                 const std::string& stream) {
+  auto log = open_log(c);
+  if (!log)
+    return 1;
+  auto print = [](const storage::record& r) {
+    std::cout << record_json(r).dump(-1, ' ', false,
+                                     events::json::error_handler_t::replace)
+              << '\n';
+  };
+  if (!stream.empty()) {
+    auto records = log->read_stream({stream});
+    if (!records)
+      return 1;
+    for (const auto& r : *records)
+      if (r.position.value >= from)
+        print(r);
+    return 0;
+  }
+  auto done = log->for_each_from({from}, [&](const storage::record& r) {
+    print(r);
+    return true;
+  });
+  return done ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> problems;
+  const auto inv = config::load(argc, argv, environment(), problems);
+  for (auto& p : config::validate(inv.config))
+    problems.push_back(std::move(p));
+  if (inv.command == "help") {
+    std::cout << config::usage();
+    return 0;
+  }
+  if (!problems.empty()) {
+    for (const auto& p : problems)
+      std::fprintf(stderr, "deployd: %s\n", p.c_str());
+    std::fprintf(stderr, "%s", config::usage().c_str());
+    return 2;
+  }
+  if (inv.command == "serve")
+    return serve(inv.config);
+  if (inv.command == "replay")
+    return replay(inv.config);
+  if (inv.command == "verify")
+    return verify(inv.config, inv.scratch_dir);
+  if (inv.command == "events")
+    return print_events(inv.config, inv.from_position, inv.stream);
+  std::fprintf(stderr, "deployd: unknown command '%s'\n%s",
+               inv.command.c_str(), config::usage().c_str());
+  return 2;
+}

@@ -1,1 +1,54 @@
-// placeholder: filled in by its owner
+#include "actors/gateway.hpp"
+
+#include "actors/type_ids.hpp"
+#include "actors/writer_actor.hpp"
+
+#include <caf/all.hpp>
+
+namespace deployd::actors {
+
+namespace {
+
+// A config that is complete before the system that reads it is built.
+struct configured : caf::actor_system_config {
+  explicit configured(std::size_t threads) {
+    set("scheduler.max-threads", threads == 0 ? 1 : threads);
+  }
+};
+
+} // namespace
+
+struct runtime::impl {
+  explicit impl(std::size_t threads) : config(threads), system(config) {
+  }
+  configured config;  // must outlive `system`: declared first
+  caf::actor_system system;
+  caf::actor writer;
+};
+
+runtime::runtime(storage::event_log& log, events::clock& clock,
+                 events::id_source& ids, runtime_settings settings)
+  : impl_(std::make_unique<impl>(settings.scheduler_threads)) {
+  impl_->writer = spawn_writer(impl_->system, log, clock, ids,
+                               writer_settings{settings.max_batch,
+                                               settings.sync});
+}
+
+runtime::~runtime() {
+  // An exit message is handled after every request already queued, so
+  // in-flight commands are committed and answered before the writer stops.
+  caf::scoped_actor self{impl_->system};
+  self->monitor(impl_->writer);
+  caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+  impl_->writer = nullptr;
+}
+
+void runtime::submit(command cmd, const events::uuid& command_id,
+                     reply_fn reply) {
+  auto req = std::make_shared<const write_request>(std::move(cmd), command_id,
+                                                  std::move(reply));
+  caf::anon_send(impl_->writer, std::move(req));
+}
+
+} // namespace deployd::actors

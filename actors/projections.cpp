@@ -1,1 +1,310 @@
-// placeholder: filled in by its owner
+#include "actors/projections.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace deployd::actors {
+
+namespace {
+
+using events::json;
+using storage::errc;
+using storage::table;
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string limit_link_key(const events::uuid& limit,
+                           const events::uuid& deployment) {
+  return id_key(limit) + id_key(deployment);
+}
+
+events::uuid uuid_from_key(std::string_view bytes) {
+  events::uuid id;
+  std::memcpy(id.bytes.data(), bytes.data(), 16);
+  return id;
+}
+
+std::expected<events::deployment_links, errc>
+load_links(storage::write_batch& b, const events::deployment& d) {
+  events::deployment_links links;
+  if (d.concurrency_limit_id) {
+    auto limit = load_limit(b, *d.concurrency_limit_id);
+    if (!limit)
+      return std::unexpected(limit.error());
+    links.limit = std::move(*limit);
+  }
+  return links;
+}
+
+// Writes the state row and the rendered response of `d`.
+std::expected<void, errc> store_deployment(storage::write_batch& b,
+                                           const events::deployment& d) {
+  auto links = load_links(b, d);
+  if (!links)
+    return std::unexpected(links.error());
+  const auto key = id_key(d.id);
+  b.put(table::deployments, key, dump(to_json(d)));
+  b.put(table::deployment_views, key, events::render_deployment(d, *links));
+  return {};
+}
+
+// Re-renders every deployment linked to a limit (after it changed).
+std::expected<void, errc> rerender_linked(storage::write_batch& b,
+                                          const events::uuid& limit_id) {
+  std::vector<events::uuid> linked;
+  auto scanned = b.scan(table::limit_links, id_key(limit_id),
+                        [&](std::string_view key, std::string_view) {
+                          linked.push_back(uuid_from_key(key.substr(16)));
+                          return true;
+                        });
+  if (!scanned)
+    return scanned;
+  for (const auto& id : linked) {
+    auto d = load_deployment(b, id);
+    if (!d)
+      return std::unexpected(d.error());
+    if (*d) {
+      auto stored = store_deployment(b, **d);
+      if (!stored)
+        return stored;
+    }
+  }
+  return {};
+}
+
+std::expected<void, errc> fold_created(storage::write_batch& b,
+                                       const events::deployment& d) {
+  b.put(table::deployment_names, deployment_name_key(d.flow_id, d.name),
+        id_key(d.id));
+  if (d.concurrency_limit_id)
+    b.put(table::limit_links, limit_link_key(*d.concurrency_limit_id, d.id),
+          "");
+  return store_deployment(b, d);
+}
+
+std::expected<void, errc> fold_updated(storage::write_batch& b,
+                                       const events::deployment_updated& e) {
+  auto loaded = load_deployment(b, e.id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded) {
+    std::fprintf(stderr, "deployd: update of unknown deployment %s\n",
+                 e.id.str().c_str());
+    std::abort();
+  }
+  const events::deployment before = **loaded;
+  events::deployment after = before;
+  try {
+    events::apply_changes(after, e.changes);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "deployd: cannot apply update of %s: %s\n",
+                 e.id.str().c_str(), ex.what());
+    std::abort();
+  }
+  if (before.flow_id != after.flow_id || before.name != after.name) {
+    b.del(table::deployment_names,
+          deployment_name_key(before.flow_id, before.name));
+    b.put(table::deployment_names,
+          deployment_name_key(after.flow_id, after.name), id_key(after.id));
+  }
+  if (before.concurrency_limit_id != after.concurrency_limit_id) {
+    if (before.concurrency_limit_id)
+      b.del(table::limit_links,
+            limit_link_key(*before.concurrency_limit_id, after.id));
+    if (after.concurrency_limit_id)
+      b.put(table::limit_links,
+            limit_link_key(*after.concurrency_limit_id, after.id), "");
+  }
+  return store_deployment(b, after);
+}
+
+std::expected<void, errc> fold_limit(storage::write_batch& b,
+                                     const events::concurrency_limit& l) {
+  b.put(table::limits, id_key(l.id), dump(to_json(l)));
+  return rerender_linked(b, l.id);
+}
+
+std::expected<void, errc>
+fold_limit_resized(storage::write_batch& b,
+                   const events::concurrency_limit_resized& e) {
+  auto loaded = load_limit(b, e.id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return {};
+  auto l = **loaded;
+  l.limit = e.to;
+  l.updated = e.updated;
+  return fold_limit(b, l);
+}
+
+std::expected<void, errc>
+fold_limit_deleted(storage::write_batch& b,
+                   const events::concurrency_limit_deleted& e) {
+  b.del(table::limits, id_key(e.id));
+  std::vector<std::string> links;
+  auto scanned = b.scan(table::limit_links, id_key(e.id),
+                        [&](std::string_view key, std::string_view) {
+                          links.emplace_back(key);
+                          return true;
+                        });
+  if (!scanned)
+    return scanned;
+  auto rendered = rerender_linked(b, e.id);
+  for (const auto& key : links)
+    b.del(table::limit_links, key);
+  return rendered;
+}
+
+template <class T, class Parse>
+std::expected<std::optional<T>, errc>
+load_json_row(storage::write_batch& b, table t, std::string_view key,
+              Parse parse) {
+  auto row = b.get(t, key);
+  if (!row)
+    return std::unexpected(row.error());
+  if (!*row)
+    return std::optional<T>{};
+  try {
+    return std::optional<T>{parse(json::parse(**row))};
+  } catch (const std::exception& e) {
+    // Our own rows are written by fold alone: a bad one is a bug.
+    std::fprintf(stderr, "deployd: corrupt %s row: %s\n",
+                 storage::table_name(t), e.what());
+    std::abort();
+  }
+}
+
+} // namespace
+
+std::string id_key(const events::uuid& id) {
+  return std::string(reinterpret_cast<const char*>(id.bytes.data()), 16);
+}
+
+std::string deployment_name_key(const events::uuid& flow_id,
+                                std::string_view name) {
+  std::string key = id_key(flow_id);
+  key.append(name);
+  return key;
+}
+
+std::expected<void, errc> fold(storage::write_batch& b,
+                               const events::any_event& e) {
+  return std::visit(
+    overloaded{
+      [&](const events::flow_created& x) -> std::expected<void, errc> {
+        const auto key = id_key(x.value.id);
+        b.put(table::flows, key, dump(to_json(x.value)));
+        b.put(table::flow_names, x.value.name, key);
+        return {};
+      },
+      [&](const events::deployment_created& x) {
+        return fold_created(b, x.value);
+      },
+      [&](const events::deployment_updated& x) { return fold_updated(b, x); },
+      [&](const events::concurrency_limit_created& x) {
+        return fold_limit(b, x.value);
+      },
+      [&](const events::concurrency_limit_resized& x) {
+        return fold_limit_resized(b, x);
+      },
+      [&](const events::concurrency_limit_deleted& x) {
+        return fold_limit_deleted(b, x);
+      },
+    },
+    e);
+}
+
+std::expected<std::optional<events::flow>, errc>
+load_flow(storage::write_batch& b, const events::uuid& id) {
+  return load_json_row<events::flow>(b, table::flows, id_key(id),
+                                     events::flow_from_json);
+}
+
+std::expected<std::optional<events::flow>, errc>
+load_flow_by_name(storage::write_batch& b, std::string_view name) {
+  auto id = b.get(table::flow_names, name);
+  if (!id)
+    return std::unexpected(id.error());
+  if (!*id)
+    return std::optional<events::flow>{};
+  return load_flow(b, uuid_from_key(**id));
+}
+
+std::expected<std::optional<events::deployment>, errc>
+load_deployment(storage::write_batch& b, const events::uuid& id) {
+  return load_json_row<events::deployment>(b, table::deployments, id_key(id),
+                                           events::deployment_from_json);
+}
+
+std::expected<std::optional<events::deployment>, errc>
+find_deployment(storage::write_batch& b, const events::uuid& flow_id,
+                std::string_view name) {
+  auto id = b.get(table::deployment_names, deployment_name_key(flow_id, name));
+  if (!id)
+    return std::unexpected(id.error());
+  if (!*id)
+    return std::optional<events::deployment>{};
+  return load_deployment(b, uuid_from_key(**id));
+}
+
+std::expected<std::optional<events::concurrency_limit>, errc>
+load_limit(storage::write_batch& b, const events::uuid& id) {
+  return load_json_row<events::concurrency_limit>(
+    b, table::limits, id_key(id), events::concurrency_limit_from_json);
+}
+
+std::expected<std::optional<std::string>, errc>
+deployment_view(storage::write_batch& b, const events::uuid& id) {
+  return b.get(table::deployment_views, id_key(id));
+}
+
+std::expected<std::optional<std::string>, errc>
+flow_view(storage::write_batch& b, const events::uuid& id) {
+  return b.get(table::flows, id_key(id));
+}
+
+// -- read_model ----------------------------------------------------------------
+
+read_model::text read_model::deployment(const events::uuid& id,
+                                        storage::read_tier tier) const {
+  return log_.get(table::deployment_views, id_key(id), tier);
+}
+
+read_model::text
+read_model::deployment_by_name(std::string_view flow_name,
+                               std::string_view deployment_name,
+                               storage::read_tier tier) const {
+  auto flow_id = log_.get(table::flow_names, flow_name, tier);
+  if (!flow_id || !*flow_id)
+    return flow_id;
+  std::string key = **flow_id;
+  key.append(deployment_name);
+  auto id = log_.get(table::deployment_names, key, tier);
+  if (!id || !*id)
+    return id;
+  return log_.get(table::deployment_views, **id, tier);
+}
+
+read_model::text read_model::flow(const events::uuid& id,
+                                  storage::read_tier tier) const {
+  return log_.get(table::flows, id_key(id), tier);
+}
+
+read_model::text read_model::flow_by_name(std::string_view name,
+                                          storage::read_tier tier) const {
+  auto id = log_.get(table::flow_names, name, tier);
+  if (!id || !*id)
+    return id;
+  return log_.get(table::flows, **id, tier);
+}
+
+} // namespace deployd::actors

@@ -1,1 +1,229 @@
-// placeholder: filled in by its owner
+#include "actors/writer_actor.hpp"
+
+#include "actors/deployment_aggregate.hpp"
+#include "actors/flow_aggregate.hpp"
+#include "actors/projections.hpp"
+#include "actors/type_ids.hpp"
+#include "events/codec.hpp"
+
+#include <caf/all.hpp>
+
+#include <deque>
+
+namespace deployd::actors {
+
+namespace {
+
+using storage::errc;
+
+struct writer_state {
+  storage::event_log* log = nullptr;
+  events::clock* clock = nullptr;
+  events::id_source* ids = nullptr;
+  writer_settings settings;
+  std::deque<write_request_ptr> pending;
+  bool flush_scheduled = false;
+};
+
+command_result failed(errc e) {
+  command_result r;
+  r.result = command_result::outcome::failed;
+  r.failure = e;
+  return r;
+}
+
+command_result rejected(events::rejection why) {
+  command_result r;
+  r.result = command_result::outcome::rejected;
+  r.reason = std::move(why);
+  return r;
+}
+
+// Appends `events` as records of one command and folds each into the
+// projections, in order.
+std::expected<events::log_position, errc>
+append_and_fold(storage::write_batch& b, const event_list& list,
+                const events::uuid& command_id, events::timestamp now) {
+  events::log_position last;
+  for (const auto& e : list) {
+    storage::record r;
+    r.stream = events::stream_of(e);
+    auto encoded = events::encode(e);
+    r.name = std::move(encoded.name);
+    r.schema_version = encoded.version;
+    r.payload = std::move(encoded.payload);
+    r.recorded_at = now;
+    r.command_id = command_id;
+    auto head = b.stream_head(r.stream);
+    if (!head)
+      return std::unexpected(head.error());
+    auto position = b.append(r, *head);
+    if (!position)
+      return std::unexpected(position.error());
+    auto folded = fold(b, e);
+    if (!folded)
+      return std::unexpected(folded.error());
+    last = *position;
+  }
+  return last;
+}
+
+command_result ok_with(std::expected<std::optional<std::string>, errc> body,
+                       bool created, events::log_position position) {
+  if (!body)
+    return failed(body.error());
+  command_result r;
+  r.result = command_result::outcome::ok;
+  r.created = created;
+  r.body = body->value_or(std::string{});
+  r.position = position;
+  return r;
+}
+
+command_result handle(const events::create_flow& cmd, storage::write_batch& b,
+                      decision_env& env, const events::uuid& command_id) {
+  auto existing = load_flow_by_name(b, cmd.name);
+  if (!existing)
+    return failed(existing.error());
+  auto list = decide(cmd, *existing, env);
+  if (list.empty())
+    return ok_with(flow_view(b, (*existing)->id), false, {});
+  auto position = append_and_fold(b, list, command_id, env.now);
+  if (!position)
+    return failed(position.error());
+  const auto& created = std::get<events::flow_created>(list.front());
+  return ok_with(flow_view(b, created.value.id), true, *position);
+}
+
+command_result handle(const events::create_deployment& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  create_deployment_context ctx;
+  auto flow = load_flow(b, cmd.flow_id);
+  if (!flow)
+    return failed(flow.error());
+  ctx.flow = std::move(*flow);
+  if (ctx.flow) {
+    auto existing = find_deployment(b, cmd.flow_id, cmd.name);
+    if (!existing)
+      return failed(existing.error());
+    ctx.existing = std::move(*existing);
+  }
+  if (ctx.existing && ctx.existing->concurrency_limit_id) {
+    auto linked = load_limit(b, *ctx.existing->concurrency_limit_id);
+    if (!linked)
+      return failed(linked.error());
+    ctx.linked_limit = std::move(*linked);
+  }
+  if (const auto& id = cmd.global_concurrency_limit_id.value) {
+    auto requested = load_limit(b, *id);
+    if (!requested)
+      return failed(requested.error());
+    ctx.requested_limit = std::move(*requested);
+  }
+  auto decision = decide(cmd, ctx, env);
+  if (!decision)
+    return rejected(decision.error());
+  auto position = append_and_fold(b, decision->events, command_id, env.now);
+  if (!position)
+    return failed(position.error());
+  return ok_with(deployment_view(b, decision->deployment_id),
+                 decision->created, *position);
+}
+
+// Decides, writes and commits every pending command (up to max_batch), then
+// replies to each.
+void flush(writer_state& st) {
+  const auto n = std::min(st.pending.size(), st.settings.max_batch);
+  std::vector<write_request_ptr> requests(st.pending.begin(),
+                                          st.pending.begin() +
+                                            static_cast<std::ptrdiff_t>(n));
+  st.pending.erase(st.pending.begin(),
+                   st.pending.begin() + static_cast<std::ptrdiff_t>(n));
+
+  auto batch = st.log->begin();
+  std::vector<command_result> results;
+  results.reserve(n);
+  for (const auto& req : requests) {
+    decision_env env{st.clock->now(), *st.ids};
+    batch.set_save_point();
+    auto result = std::visit(
+      [&](const auto& cmd) {
+        return handle(cmd, batch, env, req->command_id());
+      },
+      req->cmd());
+    if (result.result == command_result::outcome::ok)
+      batch.pop_save_point();
+    else
+      batch.rollback_to_save_point();
+    results.push_back(std::move(result));
+  }
+  if (batch.appended() > 0) {
+    if (auto committed = st.log->commit(batch, st.settings.sync);
+        !committed) {
+      for (auto& r : results)
+        if (r.result == command_result::outcome::ok)
+          r = failed(committed.error());
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    requests[i]->reply(std::move(results[i]));
+}
+
+caf::behavior writer(caf::stateful_actor<writer_state>* self,
+                     storage::event_log* log, events::clock* clock,
+                     events::id_source* ids, writer_settings settings) {
+  self->state.log = log;
+  self->state.clock = clock;
+  self->state.ids = ids;
+  self->state.settings = settings;
+  // On shutdown, answer everything already accepted before exiting.
+  self->set_exit_handler([self](const caf::exit_msg& msg) {
+    while (!self->state.pending.empty())
+      flush(self->state);
+    self->quit(msg.reason);
+  });
+  return {
+    [=](const write_request_ptr& req) {
+      auto& st = self->state;
+      st.pending.push_back(req);
+      if (!st.flush_scheduled) {
+        // The flush message queues behind every request already in the
+        // mailbox, so one flush serves all of them: that is group commit.
+        st.flush_scheduled = true;
+        self->send(self, flush_atom_v);
+      }
+    },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.flush_scheduled = false;
+      flush(st);
+      if (!st.pending.empty()) {
+        st.flush_scheduled = true;
+        self->send(self, flush_atom_v);
+      }
+    },
+  };
+}
+
+} // namespace
+
+write_request::~write_request() {
+  command_result r;
+  r.result = command_result::outcome::failed;
+  r.failure = storage::errc::io_error;
+  reply(std::move(r));
+}
+
+void write_request::reply(command_result result) const {
+  if (!replied_.exchange(true) && reply_)
+    reply_(std::move(result));
+}
+
+caf::actor spawn_writer(caf::actor_system& sys, storage::event_log& log,
+                        events::clock& clock, events::id_source& ids,
+                        writer_settings settings) {
+  return sys.spawn<caf::detached>(writer, &log, &clock, &ids, settings);
+}
+
+} // namespace deployd::actors

@@ -1,1 +1,312 @@
-// placeholder: filled in by its owner
+#include "config/service_config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace deployd::config {
+
+namespace {
+
+std::string trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+template <class T>
+bool parse_number(const std::string& text, T& out) {
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+bool parse_bool(const std::string& text, bool& out) {
+  if (text == "true" || text == "1" || text == "yes" || text == "on") {
+    out = true;
+    return true;
+  }
+  if (text == "false" || text == "0" || text == "no" || text == "off") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+// One setter per `section.key`, shared by the INI file, the environment and
+// the command line so the three can never disagree.
+using setter = std::function<bool(service_config&, const std::string&)>;
+
+const std::map<std::string, setter>& setters() {
+  static const std::map<std::string, setter> table = {
+    {"http.host",
+     [](service_config& c, const std::string& v) {
+       c.http.host = v;
+       return !v.empty();
+     }},
+    {"http.port",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.port);
+     }},
+    {"http.threads",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.threads);
+     }},
+    {"http.body_limit_bytes",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.body_limit_bytes);
+     }},
+    {"http.header_limit_bytes",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.header_limit_bytes);
+     }},
+    {"http.request_timeout_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.request_timeout_ms);
+     }},
+    {"http.idle_timeout_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.idle_timeout_ms);
+     }},
+    {"http.port_file",
+     [](service_config& c, const std::string& v) {
+       c.http.port_file = v;
+       return true;
+     }},
+    {"storage.data_dir",
+     [](service_config& c, const std::string& v) {
+       c.storage.data_dir = v;
+       return true;
+     }},
+    {"storage.block_cache_mb",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.storage.block_cache_mb);
+     }},
+    {"storage.read_threads",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.storage.read_threads);
+     }},
+    {"storage.sync",
+     [](service_config& c, const std::string& v) {
+       return parse_bool(v, c.storage.sync);
+     }},
+    {"actors.scheduler_threads",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.actors.scheduler_threads);
+     }},
+    {"actors.max_batch",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.actors.max_batch);
+     }},
+    {"api.auth_string",
+     [](service_config& c, const std::string& v) {
+       c.api.auth_string = v;
+       return true;
+     }},
+    {"api.server_version",
+     [](service_config& c, const std::string& v) {
+       c.api.server_version = v;
+       return !v.empty();
+     }},
+    {"api.max_parameter_size",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.api.max_parameter_size);
+     }},
+    {"determinism.clock",
+     [](service_config& c, const std::string& v) {
+       c.determinism.clock = v;
+       return true;
+     }},
+    {"determinism.id_seed",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.determinism.id_seed);
+     }},
+  };
+  return table;
+}
+
+void set(service_config& c, const std::string& key, const std::string& value,
+         const std::string& origin, std::vector<std::string>& problems) {
+  const auto& table = setters();
+  const auto it = table.find(key);
+  if (it == table.end()) {
+    problems.push_back(origin + ": unknown setting '" + key + "'");
+    return;
+  }
+  if (!it->second(c, value))
+    problems.push_back(origin + ": invalid value '" + value + "' for " + key);
+}
+
+void load_ini(service_config& c, const std::string& path,
+              std::vector<std::string>& problems) {
+  std::ifstream in(path);
+  if (!in) {
+    problems.push_back("cannot read config file " + path);
+    return;
+  }
+  std::string section;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (const auto comment = line.find_first_of(";#");
+        comment != std::string::npos)
+      line.erase(comment);
+    line = trim(line);
+    if (line.empty())
+      continue;
+    const std::string origin = path + ":" + std::to_string(number);
+    if (line.front() == '[' && line.back() == ']') {
+      section = trim(line.substr(1, line.size() - 2));
+      continue;
+    }
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      problems.push_back(origin + ": expected key = value");
+      continue;
+    }
+    set(c, section + "." + trim(line.substr(0, eq)),
+        trim(line.substr(eq + 1)), origin, problems);
+  }
+}
+
+// Environment variables and the setting each one feeds.
+constexpr std::pair<const char*, const char*> environment[] = {
+  {"DEPLOYD_HOST", "http.host"},
+  {"DEPLOYD_PORT", "http.port"},
+  {"DEPLOYD_HTTP_THREADS", "http.threads"},
+  {"DEPLOYD_DATA_DIR", "storage.data_dir"},
+  {"DEPLOYD_AUTH_STRING", "api.auth_string"},
+  {"PREFECT_SERVER_API_AUTH_STRING", "api.auth_string"},
+  {"PREFECT_SERVER_API_MAX_PARAMETER_SIZE", "api.max_parameter_size"},
+};
+
+// Command-line flags that take a value, and their setting.
+constexpr std::pair<const char*, const char*> flags[] = {
+  {"--host", "http.host"},
+  {"--port", "http.port"},
+  {"--threads", "http.threads"},
+  {"--port-file", "http.port_file"},
+  {"--data-dir", "storage.data_dir"},
+  {"--clock", "determinism.clock"},
+  {"--id-seed", "determinism.id_seed"},
+  {"--max-batch", "actors.max_batch"},
+  {"--block-cache-mb", "storage.block_cache_mb"},
+};
+
+} // namespace
+
+invocation load(int argc, const char* const* argv,
+                const std::map<std::string, std::string>& env,
+                std::vector<std::string>& problems) {
+  invocation inv;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::size_t i = 0;
+  if (!args.empty() && !args[0].starts_with("-")) {
+    inv.command = args[0];
+    i = 1;
+  }
+  // The config file is applied first, wherever --config appears.
+  std::string config_path;
+  if (const auto it = env.find("DEPLOYD_CONFIG"); it != env.end())
+    config_path = it->second;
+  for (std::size_t j = i; j + 1 < args.size(); ++j)
+    if (args[j] == "--config")
+      config_path = args[j + 1];
+  if (!config_path.empty())
+    load_ini(inv.config, config_path, problems);
+  for (const auto& [name, key] : environment)
+    if (const auto it = env.find(name); it != env.end())
+      set(inv.config, key, it->second, std::string("environment ") + name,
+          problems);
+
+  for (; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    const bool has_value = i + 1 < args.size();
+    if (arg == "--help" || arg == "-h") {
+      inv.command = "help";
+      continue;
+    }
+    if (arg == "--no-sync") {
+      inv.config.storage.sync = false;
+      continue;
+    }
+    if (arg == "--config" && has_value) {
+      ++i;
+      continue;
+    }
+    if (arg == "--from" && has_value) {
+      if (!parse_number(args[++i], inv.from_position))
+        problems.push_back("invalid --from " + args[i]);
+      continue;
+    }
+    if (arg == "--stream" && has_value) {
+      inv.stream = args[++i];
+      continue;
+    }
+    if (arg == "--scratch-dir" && has_value) {
+      inv.scratch_dir = args[++i];
+      continue;
+    }
+    bool known = false;
+    for (const auto& [flag, key] : flags)
+      if (arg == flag) {
+        known = true;
+        if (!has_value)
+          problems.push_back(arg + " needs a value");
+        else
+          set(inv.config, key, args[++i], arg, problems);
+      }
+    if (!known)
+      problems.push_back("unknown argument '" + arg + "'");
+  }
+  return inv;
+}
+
+std::vector<std::string> validate(const service_config& c) {
+  std::vector<std::string> problems;
+  if (c.http.port > 65535)
+    problems.push_back("http.port must be at most 65535");
+  if (c.http.threads == 0 || c.http.threads > 64)
+    problems.push_back("http.threads must be between 1 and 64");
+  if (c.http.body_limit_bytes < 1024)
+    problems.push_back("http.body_limit_bytes must be at least 1024");
+  if (c.http.header_limit_bytes < 1024)
+    problems.push_back("http.header_limit_bytes must be at least 1024");
+  if (c.http.request_timeout_ms == 0)
+    problems.push_back("http.request_timeout_ms must be positive");
+  if (c.storage.data_dir.empty())
+    problems.push_back("storage.data_dir must not be empty");
+  if (c.storage.block_cache_mb == 0)
+    problems.push_back("storage.block_cache_mb must be positive");
+  if (c.storage.read_threads == 0)
+    problems.push_back("storage.read_threads must be positive");
+  if (c.actors.max_batch == 0)
+    problems.push_back("actors.max_batch must be positive");
+  if (!c.api.auth_string.empty() &&
+      c.api.auth_string.find(':') == std::string::npos)
+    problems.push_back("api.auth_string must look like user:password");
+  if (c.determinism.clock != "system" &&
+      !c.determinism.clock.starts_with("step:"))
+    problems.push_back("determinism.clock must be 'system' or 'step:<time>'");
+  return problems;
+}
+
+std::string usage() {
+  return "usage: deployd [serve|replay|verify|events|help] [options]\n"
+         "  serve   --host H --port P --data-dir D [--config FILE]\n"
+         "          [--threads N] [--port-file F] [--clock SPEC]\n"
+         "          [--id-seed N] [--no-sync]\n"
+         "  replay  --data-dir D      rebuild every projection from the log\n"
+         "  verify  --data-dir D [--scratch-dir S]\n"
+         "          replay into a scratch database and compare; exit 1 on "
+         "any difference\n"
+         "  events  --data-dir D [--from POSITION] [--stream ID]\n"
+         "          print the log as JSON lines\n"
+         "Settings and their defaults: config/service.ini\n";
+}
+
+} // namespace deployd::config

@@ -1,1 +1,141 @@
-// placeholder: filled in by its owner
+#include "events/codec.hpp"
+
+#include "events/json_fields.hpp"
+
+#include <type_traits>
+
+namespace deployd::events {
+
+namespace {
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+json limit_resized_json(const concurrency_limit_resized& e) {
+  return json{{"id", e.id.str()},
+              {"updated", format_timestamp(e.updated)},
+              {"from", e.from},
+              {"to", e.to}};
+}
+
+// Decoders of the current versions. Each throws nlohmann exceptions or our
+// own on malformed input; `decode` turns that into malformed_payload.
+any_event decode_current(std::string_view name, const json& j) {
+  if (name == flow_created::stored_name)
+    return flow_created{flow_from_json(j)};
+  if (name == deployment_created::stored_name)
+    return deployment_created{deployment_from_json(j)};
+  if (name == deployment_updated::stored_name)
+    return deployment_updated{uuid_field(j, "id"), j.at("changes")};
+  if (name == concurrency_limit_created::stored_name)
+    return concurrency_limit_created{concurrency_limit_from_json(j)};
+  if (name == concurrency_limit_resized::stored_name)
+    return concurrency_limit_resized{uuid_field(j, "id"),
+                                     timestamp_field(j, "updated"),
+                                     j.at("from").get<std::int64_t>(),
+                                     j.at("to").get<std::int64_t>()};
+  if (name == concurrency_limit_deleted::stored_name)
+    return concurrency_limit_deleted{uuid_field(j, "id"),
+                                     timestamp_field(j, "deleted")};
+  throw std::invalid_argument("unknown event");
+}
+
+} // namespace
+
+json payload_json(const any_event& e) {
+  return std::visit(
+    overloaded{
+      [](const flow_created& x) { return to_json(x.value); },
+      [](const deployment_created& x) { return to_json(x.value); },
+      [](const deployment_updated& x) {
+        return json{{"id", x.id.str()}, {"changes", x.changes}};
+      },
+      [](const concurrency_limit_created& x) { return to_json(x.value); },
+      [](const concurrency_limit_resized& x) { return limit_resized_json(x); },
+      [](const concurrency_limit_deleted& x) {
+        return json{{"id", x.id.str()},
+                    {"deleted", format_timestamp(x.deleted)}};
+      },
+    },
+    e);
+}
+
+encoded_event encode(const any_event& e) {
+  encoded_event out;
+  std::visit(
+    [&](const auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      out.name = T::stored_name;
+      out.version = T::schema_version;
+    },
+    e);
+  out.payload =
+    payload_json(e).dump(-1, ' ', false, json::error_handler_t::replace);
+  return out;
+}
+
+std::expected<any_event, decode_errc>
+decode(std::string_view name, int version, std::string_view payload) {
+  bool known = false;
+  for (const auto& entry : catalog)
+    if (entry.name == name && entry.version == version)
+      known = true;
+  if (!known)
+    return std::unexpected(decode_errc::unknown_event);
+  try {
+    const json j = json::parse(payload);
+    // Every event is at version 1 so far: no upcasters yet. A version 2
+    // decodes here as upcast_<name>_v1(j) before decode_current.
+    return decode_current(name, j);
+  } catch (const std::exception&) {
+    return std::unexpected(decode_errc::malformed_payload);
+  }
+}
+
+stream_id stream_of(const any_event& e) {
+  return std::visit(
+    overloaded{
+      [](const flow_created& x) { return flow_stream(x.value.id); },
+      [](const deployment_created& x) { return deployment_stream(x.value.id); },
+      [](const deployment_updated& x) { return deployment_stream(x.id); },
+      [](const concurrency_limit_created& x) {
+        return concurrency_limit_stream(x.value.id);
+      },
+      [](const concurrency_limit_resized& x) {
+        return concurrency_limit_stream(x.id);
+      },
+      [](const concurrency_limit_deleted& x) {
+        return concurrency_limit_stream(x.id);
+      },
+    },
+    e);
+}
+
+std::string_view stored_name(const any_event& e) {
+  return std::visit(
+    [](const auto& x) -> std::string_view {
+      return std::decay_t<decltype(x)>::stored_name;
+    },
+    e);
+}
+
+std::string to_string(const any_event& e) {
+  return std::visit(
+    overloaded{
+      [](const concurrency_limit_created& x) {
+        return "concurrency_limit_created{id=" + x.value.id.str() + "}";
+      },
+      [](const concurrency_limit_resized& x) {
+        return "concurrency_limit_resized{id=" + x.id.str() + "}";
+      },
+      [](const concurrency_limit_deleted& x) {
+        return "concurrency_limit_deleted{id=" + x.id.str() + "}";
+      },
+      [](const auto& x) { return to_string(x); },
+    },
+    e);
+}
+
+} // namespace deployd::events

@@ -1,1 +1,378 @@
-// placeholder: filled in by its owner
+#include "events/deployment.hpp"
+
+#include "events/json_fields.hpp"
+
+#include <array>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace deployd::events {
+
+namespace {
+
+constexpr std::array<std::string_view, deployment_field_count> field_names = {
+  "id",
+  "created",
+  "updated",
+  "name",
+  "version",
+  "description",
+  "flow_id",
+  "paused",
+  "schedules",
+  "concurrency_limit_id",
+  "concurrency_options",
+  "job_variables",
+  "parameters",
+  "tags",
+  "labels",
+  "work_queue_name",
+  "work_queue_id",
+  "last_polled",
+  "parameter_openapi_schema",
+  "path",
+  "pull_steps",
+  "entrypoint",
+  "storage_document_id",
+  "infrastructure_document_id",
+  "created_by",
+  "updated_by",
+  "status",
+  "enforce_parameter_schema",
+};
+
+std::optional<uuid> uuid_or_null(const json& v) {
+  if (v.is_null())
+    return std::nullopt;
+  auto id = v.is_string() ? uuid::parse(v.get_ref<const std::string&>())
+                          : std::nullopt;
+  if (!id)
+    throw std::invalid_argument("malformed stored uuid " + v.dump());
+  return id;
+}
+
+std::optional<std::string> string_or_null(const json& v) {
+  if (v.is_null())
+    return std::nullopt;
+  return v.get<std::string>();
+}
+
+timestamp time_of(const json& v) {
+  auto t = v.is_string() ? parse_timestamp(v.get_ref<const std::string&>())
+                         : std::nullopt;
+  if (!t)
+    throw std::invalid_argument("malformed stored timestamp " + v.dump());
+  return *t;
+}
+
+} // namespace
+
+std::string_view field_name(deployment_field f) {
+  return field_names[static_cast<std::size_t>(f)];
+}
+
+std::optional<deployment_field> deployment_field_named(std::string_view name) {
+  for (std::size_t i = 0; i < field_names.size(); ++i)
+    if (field_names[i] == name)
+      return static_cast<deployment_field>(i);
+  return std::nullopt;
+}
+
+json field_value(const deployment& d, deployment_field f) {
+  using enum deployment_field;
+  switch (f) {
+    case id:
+      return d.id.str();
+    case created:
+      return format_timestamp(d.created);
+    case updated:
+      return format_timestamp(d.updated);
+    case name:
+      return d.name;
+    case version:
+      return nullable(d.version);
+    case description:
+      return nullable(d.description);
+    case flow_id:
+      return d.flow_id.str();
+    case paused:
+      return d.paused;
+    case schedules: {
+      json out = json::array();
+      for (const auto& s : d.schedules)
+        out.push_back(to_json(s));
+      return out;
+    }
+    case concurrency_limit_id:
+      return nullable(d.concurrency_limit_id);
+    case concurrency_options:
+      return d.concurrency_options;
+    case job_variables:
+      return d.job_variables;
+    case parameters:
+      return d.parameters;
+    case tags:
+      return d.tags;
+    case labels:
+      return d.labels;
+    case work_queue_name:
+      return nullable(d.work_queue_name);
+    case work_queue_id:
+      return nullable(d.work_queue_id);
+    case last_polled:
+      return nullable(d.last_polled);
+    case parameter_openapi_schema:
+      return d.parameter_openapi_schema;
+    case path:
+      return nullable(d.path);
+    case pull_steps:
+      return d.pull_steps;
+    case entrypoint:
+      return nullable(d.entrypoint);
+    case storage_document_id:
+      return nullable(d.storage_document_id);
+    case infrastructure_document_id:
+      return nullable(d.infrastructure_document_id);
+    case created_by:
+      return d.created_by;
+    case updated_by:
+      return d.updated_by;
+    case status:
+      return d.status;
+    case enforce_parameter_schema:
+      return d.enforce_parameter_schema;
+  }
+  std::abort();
+}
+
+void set_field(deployment& d, deployment_field f, const json& v) {
+  using enum deployment_field;
+  switch (f) {
+    case id:
+      d.id = *uuid_or_null(v);
+      return;
+    case created:
+      d.created = time_of(v);
+      return;
+    case updated:
+      d.updated = time_of(v);
+      return;
+    case name:
+      d.name = v.get<std::string>();
+      return;
+    case version:
+      d.version = string_or_null(v);
+      return;
+    case description:
+      d.description = string_or_null(v);
+      return;
+    case flow_id:
+      d.flow_id = *uuid_or_null(v);
+      return;
+    case paused:
+      d.paused = v.get<bool>();
+      return;
+    case schedules:
+      d.schedules.clear();
+      for (const auto& s : v)
+        d.schedules.push_back(schedule_from_stored(s));
+      return;
+    case concurrency_limit_id:
+      d.concurrency_limit_id = uuid_or_null(v);
+      return;
+    case concurrency_options:
+      d.concurrency_options = v;
+      return;
+    case job_variables:
+      d.job_variables = v;
+      return;
+    case parameters:
+      d.parameters = v;
+      return;
+    case tags:
+      d.tags = v.get<std::vector<std::string>>();
+      return;
+    case labels:
+      d.labels = v;
+      return;
+    case work_queue_name:
+      d.work_queue_name = string_or_null(v);
+      return;
+    case work_queue_id:
+      d.work_queue_id = uuid_or_null(v);
+      return;
+    case last_polled:
+      d.last_polled =
+        v.is_null() ? std::optional<timestamp>{} : std::optional{time_of(v)};
+      return;
+    case parameter_openapi_schema:
+      d.parameter_openapi_schema = v;
+      return;
+    case path:
+      d.path = string_or_null(v);
+      return;
+    case pull_steps:
+      d.pull_steps = v;
+      return;
+    case entrypoint:
+      d.entrypoint = string_or_null(v);
+      return;
+    case storage_document_id:
+      d.storage_document_id = uuid_or_null(v);
+      return;
+    case infrastructure_document_id:
+      d.infrastructure_document_id = uuid_or_null(v);
+      return;
+    case created_by:
+      d.created_by = v;
+      return;
+    case updated_by:
+      d.updated_by = v;
+      return;
+    case status:
+      d.status = v.get<std::string>();
+      return;
+    case enforce_parameter_schema:
+      d.enforce_parameter_schema = v.get<bool>();
+      return;
+  }
+}
+
+json to_json(const deployment& d) {
+  json j = json::object();
+  for (std::size_t i = 0; i < deployment_field_count; ++i) {
+    const auto f = static_cast<deployment_field>(i);
+    j[std::string(field_name(f))] = field_value(d, f);
+  }
+  return j;
+}
+
+deployment deployment_from_json(const json& j) {
+  deployment d;
+  for (std::size_t i = 0; i < deployment_field_count; ++i) {
+    const auto f = static_cast<deployment_field>(i);
+    const auto it = j.find(field_name(f));
+    if (it == j.end())
+      throw std::invalid_argument("stored deployment lacks '" +
+                                  std::string(field_name(f)) + "'");
+    set_field(d, f, *it);
+  }
+  return d;
+}
+
+json to_json(const deployment_schedule& s) {
+  json j = json::object();
+  j["id"] = s.id.str();
+  j["created"] = format_timestamp(s.created);
+  j["updated"] = format_timestamp(s.updated);
+  j["deployment_id"] = s.deployment_id.str();
+  j["schedule"] = s.schedule;
+  j["active"] = s.active;
+  j["max_scheduled_runs"] = nullable(s.max_scheduled_runs);
+  j["parameters"] = s.parameters;
+  j["slug"] = nullable(s.slug);
+  return j;
+}
+
+deployment_schedule schedule_from_stored(const json& j) {
+  deployment_schedule s;
+  s.id = uuid_field(j, "id");
+  s.created = timestamp_field(j, "created");
+  s.updated = timestamp_field(j, "updated");
+  s.deployment_id = uuid_field(j, "deployment_id");
+  s.schedule = j.at("schedule");
+  s.active = j.at("active").get<bool>();
+  const auto& max_runs = j.at("max_scheduled_runs");
+  if (!max_runs.is_null())
+    s.max_scheduled_runs = max_runs.get<std::int64_t>();
+  s.parameters = j.at("parameters");
+  s.slug = optional_string_field(j, "slug");
+  return s;
+}
+
+json deployment_response(const deployment& d, const deployment_links& links) {
+  json j = json::object();
+  j["id"] = d.id.str();
+  j["created"] = format_timestamp(d.created);
+  j["updated"] = format_timestamp(d.updated);
+  j["name"] = d.name;
+  j["version"] = nullable(d.version);
+  j["description"] = nullable(d.description);
+  j["flow_id"] = d.flow_id.str();
+  j["paused"] = d.paused;
+  j["schedules"] = field_value(d, deployment_field::schedules);
+  j["concurrency_limit"] = nullptr;
+  j["global_concurrency_limit"] =
+    links.limit ? deployment_view_of(*links.limit) : json(nullptr);
+  j["concurrency_options"] = d.concurrency_options;
+  j["job_variables"] = d.job_variables;
+  j["parameters"] = d.parameters;
+  j["tags"] = d.tags;
+  j["labels"] = d.labels;
+  j["work_queue_name"] =
+    links.queue_name ? json(*links.queue_name) : nullable(d.work_queue_name);
+  j["work_queue_id"] = nullable(d.work_queue_id);
+  j["last_polled"] = nullable(d.last_polled);
+  j["parameter_openapi_schema"] = d.parameter_openapi_schema;
+  j["path"] = nullable(d.path);
+  j["pull_steps"] = d.pull_steps;
+  j["entrypoint"] = nullable(d.entrypoint);
+  j["storage_document_id"] = nullable(d.storage_document_id);
+  j["infrastructure_document_id"] = nullable(d.infrastructure_document_id);
+  j["created_by"] = d.created_by;
+  j["updated_by"] = d.updated_by;
+  j["work_pool_name"] = nullable(links.pool_name);
+  j["status"] = d.status;
+  j["enforce_parameter_schema"] = d.enforce_parameter_schema;
+  return j;
+}
+
+std::string render_deployment(const deployment& d,
+                              const deployment_links& links) {
+  return deployment_response(d, links)
+    .dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+json diff(const deployment& before, const deployment& after) {
+  json changes = json::object();
+  for (std::size_t i = 0; i < deployment_field_count; ++i) {
+    const auto f = static_cast<deployment_field>(i);
+    json from = field_value(before, f);
+    json to = field_value(after, f);
+    if (from != to)
+      changes[std::string(field_name(f))] =
+        json{{"from", std::move(from)}, {"to", std::move(to)}};
+  }
+  return changes;
+}
+
+void apply_changes(deployment& d, const json& changes) {
+  for (const auto& [key, change] : changes.items()) {
+    const auto f = deployment_field_named(key);
+    if (!f)
+      throw std::invalid_argument("unknown deployment field '" + key + "'");
+    set_field(d, *f, change.at("to"));
+  }
+}
+
+std::string to_string(const create_deployment& c) {
+  return "create_deployment{flow_id=" + c.flow_id.str() + ", name=" + c.name +
+         "}";
+}
+
+std::string to_string(const deployment_created& e) {
+  return "deployment_created{id=" + e.value.id.str() +
+         ", name=" + e.value.name + "}";
+}
+
+std::string to_string(const deployment_updated& e) {
+  std::string fields;
+  for (const auto& [key, change] : e.changes.items()) {
+    if (!fields.empty())
+      fields += ",";
+    fields += key;
+  }
+  return "deployment_updated{id=" + e.id.str() + ", fields=" + fields + "}";
+}
+
+} // namespace deployd::events

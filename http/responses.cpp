@@ -1,1 +1,113 @@
-// placeholder: filled in by its owner
+#include "http/responses.hpp"
+
+namespace deployd::http {
+
+namespace {
+
+using events::json;
+using events::rejection_code;
+
+constexpr std::string_view integrity_text =
+  "Data integrity conflict. This usually means a unique or foreign key "
+  "constraint was violated. See server logs for details.";
+
+std::string block_text(std::string_view kind, const std::string& id) {
+  return "Error creating deployment. Could not find " + std::string(kind) +
+         " block with id: " + id +
+         ". This usually occurs when applying a deployment specification that "
+         "was built against a different Prefect database / workspace.";
+}
+
+} // namespace
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+response validation_failed(const events::field_errors& errors,
+                           const json& request_body) {
+  json detail_items = json::array();
+  for (const auto& e : errors) {
+    json item = json::object();
+    item["type"] = e.type;
+    item["loc"] = e.loc;
+    item["msg"] = e.msg;
+    item["input"] = e.input;
+    if (!e.ctx.is_null())
+      item["ctx"] = e.ctx;
+    detail_items.push_back(std::move(item));
+  }
+  json body = json::object();
+  body["exception_message"] = "Invalid request received.";
+  body["exception_detail"] = std::move(detail_items);
+  body["request_body"] = request_body;
+  return json_text(422, dump(body));
+}
+
+response detail(unsigned status, std::string_view text) {
+  json body = json::object();
+  body["detail"] = text;
+  return json_text(status, dump(body));
+}
+
+response exception_message(unsigned status, std::string_view text) {
+  json body = json::object();
+  body["exception_message"] = text;
+  return json_text(status, dump(body));
+}
+
+response json_text(unsigned status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+response no_content() {
+  response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+response integrity_conflict() {
+  return detail(409, integrity_text);
+}
+
+response rejected(const events::rejection& why) {
+  switch (why.code) {
+    case rejection_code::unknown_flow:
+    case rejection_code::duplicate_schedule_slug:
+    case rejection_code::integrity_conflict:
+      return integrity_conflict();
+    case rejection_code::unknown_work_pool:
+      return detail(404, "Work pool \"" + why.subject + "\" not found.");
+    case rejection_code::unknown_concurrency_limit:
+      return detail(404, "Concurrency limit not found");
+    case rejection_code::missing_infrastructure_block:
+      return detail(409, block_text("infrastructure", why.subject));
+    case rejection_code::missing_storage_block:
+      return detail(409, block_text("storage", why.subject));
+    case rejection_code::deployment_not_found:
+      return detail(404, "Deployment not found");
+    case rejection_code::flow_not_found:
+      return detail(404, "Flow not found");
+  }
+  return exception_message(500, "Internal Server Error");
+}
+
+response storage_failed(storage::errc e) {
+  switch (e) {
+    case storage::errc::no_space:
+    case storage::errc::would_block:
+    case storage::errc::io_error:
+      return exception_message(503, "Service Unavailable");
+    case storage::errc::version_conflict:
+    case storage::errc::corruption:
+    case storage::errc::invalid_argument:
+      break;
+  }
+  return exception_message(500, "Internal Server Error");
+}
+
+} // namespace deployd::http

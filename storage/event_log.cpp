@@ -1,1 +1,484 @@
-// placeholder: filled in by its owner
+#include "storage/event_log.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+
+namespace deployd::storage {
+
+namespace {
+
+// Column families that belong to the log itself, after the projection tables.
+constexpr const char* log_cf = "log";
+constexpr const char* streams_cf = "streams";
+constexpr const char* stream_index_cf = "stream_index";
+constexpr const char* meta_cf = "meta";
+
+constexpr const char* table_names[table_count] = {
+  "flows",       "flow_names", "deployments", "deployment_views",
+  "deployment_names", "limits", "limit_links",
+};
+
+constexpr std::string_view projected_key = "projected_position";
+
+errc from_status(const rocksdb::Status& s, const char* what) {
+  std::fprintf(stderr, "deployd: storage: %s: %s\n", what,
+               s.ToString().c_str());
+  if (s.IsNoSpace())
+    return errc::no_space;
+  if (s.IsCorruption())
+    return errc::corruption;
+  return errc::io_error;
+}
+
+std::string u64_value(std::uint64_t v) {
+  return position_key({v});
+}
+
+std::uint64_t u64_of(std::string_view bytes) {
+  return position_from_key(bytes).value;
+}
+
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+std::string_view view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
+
+} // namespace
+
+const char* to_string(errc e) {
+  switch (e) {
+    case errc::io_error:
+      return "io_error";
+    case errc::version_conflict:
+      return "version_conflict";
+    case errc::corruption:
+      return "corruption";
+    case errc::no_space:
+      return "no_space";
+    case errc::would_block:
+      return "would_block";
+    case errc::invalid_argument:
+      return "invalid_argument";
+  }
+  return "unknown";
+}
+
+const char* table_name(table t) {
+  return table_names[static_cast<std::size_t>(t)];
+}
+
+// -- event_log::impl -----------------------------------------------------------
+
+struct event_log::impl {
+  std::string data_dir;
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned, see ~impl
+  rocksdb::ColumnFamilyHandle* tables[table_count] = {};
+  rocksdb::ColumnFamilyHandle* log = nullptr;
+  rocksdb::ColumnFamilyHandle* streams = nullptr;
+  rocksdb::ColumnFamilyHandle* stream_index = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  std::atomic<std::uint64_t> last_position{0};
+
+  ~impl() {
+    if (db) {
+      for (auto* h : handles)
+        db->DestroyColumnFamilyHandle(h);
+      handles.clear();
+      db->Close().PermitUncheckedError();
+    }
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(table t) const {
+    return tables[static_cast<std::size_t>(t)];
+  }
+};
+
+// -- write_batch ---------------------------------------------------------------
+
+struct write_batch::impl {
+  event_log::impl* log = nullptr;
+  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, true};
+  std::uint64_t next_position = 1;
+  std::size_t appended = 0;
+  std::optional<std::uint64_t> projected;
+  struct save_point {
+    std::uint64_t next_position;
+    std::size_t appended;
+    std::optional<std::uint64_t> projected;
+  };
+  std::vector<save_point> save_points;
+
+  std::expected<std::optional<std::string>, errc>
+  get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+    std::string value;
+    const auto s = batch.GetFromBatchAndDB(log->db.get(), rocksdb::ReadOptions(),
+                                           cf, slice(key), &value);
+    if (s.IsNotFound())
+      return std::optional<std::string>{};
+    if (!s.ok())
+      return std::unexpected(from_status(s, "batch get"));
+    return std::optional<std::string>{std::move(value)};
+  }
+};
+
+write_batch::write_batch(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+write_batch::~write_batch() = default;
+write_batch::write_batch(write_batch&&) noexcept = default;
+write_batch& write_batch::operator=(write_batch&&) noexcept = default;
+
+std::expected<events::stream_version, errc>
+write_batch::stream_head(const events::stream_id& s) {
+  auto current = impl_->get(impl_->log->streams, s.value);
+  if (!current)
+    return std::unexpected(current.error());
+  if (!*current)
+    return events::stream_version{0};
+  return events::stream_version{u64_of(**current)};
+}
+
+std::expected<events::log_position, errc>
+write_batch::append(record& r, events::stream_version expected) {
+  const auto head = stream_head(r.stream);
+  if (!head)
+    return std::unexpected(head.error());
+  if (*head != expected)
+    return std::unexpected(errc::version_conflict);
+  r.version = {expected.value + 1};
+  r.position = {impl_->next_position++};
+  ++impl_->appended;
+  auto& b = impl_->batch;
+  const auto key = position_key(r.position);
+  b.Put(impl_->log->log, slice(key), encode_record(r)).PermitUncheckedError();
+  b.Put(impl_->log->streams, slice(r.stream.value), u64_value(r.version.value))
+    .PermitUncheckedError();
+  b.Put(impl_->log->stream_index, stream_version_key(r.stream, r.version), key)
+    .PermitUncheckedError();
+  impl_->projected = r.position.value;
+  return r.position;
+}
+
+void write_batch::put(table t, std::string_view key, std::string_view value) {
+  impl_->batch.Put(impl_->log->cf(t), slice(key), slice(value))
+    .PermitUncheckedError();
+}
+
+void write_batch::del(table t, std::string_view key) {
+  impl_->batch.Delete(impl_->log->cf(t), slice(key)).PermitUncheckedError();
+}
+
+std::expected<std::optional<std::string>, errc>
+write_batch::get(table t, std::string_view key) {
+  return impl_->get(impl_->log->cf(t), key);
+}
+
+std::expected<void, errc> write_batch::scan(
+  table t, std::string_view prefix,
+  const std::function<bool(std::string_view, std::string_view)>& visit) {
+  auto* cf = impl_->log->cf(t);
+  std::unique_ptr<rocksdb::Iterator> base(
+    impl_->log->db->NewIterator(rocksdb::ReadOptions(), cf));
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->batch.NewIteratorWithBase(cf, base.release()));
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    const auto key = view(it->key());
+    if (!key.starts_with(prefix))
+      break;
+    if (!visit(key, view(it->value())))
+      break;
+  }
+  if (!it->status().ok())
+    return std::unexpected(from_status(it->status(), "batch scan"));
+  return {};
+}
+
+void write_batch::set_projected(events::log_position p) {
+  impl_->projected = p.value;
+}
+
+void write_batch::set_save_point() {
+  impl_->batch.SetSavePoint();
+  impl_->save_points.push_back(
+    {impl_->next_position, impl_->appended, impl_->projected});
+}
+
+void write_batch::rollback_to_save_point() {
+  impl_->batch.RollbackToSavePoint().PermitUncheckedError();
+  const auto sp = impl_->save_points.back();
+  impl_->save_points.pop_back();
+  impl_->next_position = sp.next_position;
+  impl_->appended = sp.appended;
+  impl_->projected = sp.projected;
+}
+
+void write_batch::pop_save_point() {
+  impl_->batch.PopSavePoint().PermitUncheckedError();
+  impl_->save_points.pop_back();
+}
+
+std::size_t write_batch::appended() const {
+  return impl_->appended;
+}
+
+events::log_position write_batch::next_position() const {
+  return {impl_->next_position};
+}
+
+std::size_t write_batch::size_bytes() const {
+  return impl_->batch.GetDataSize();
+}
+
+// -- event_log -----------------------------------------------------------------
+
+event_log::event_log(std::unique_ptr<impl> p) : impl_(std::move(p)) {
+}
+event_log::~event_log() = default;
+
+std::expected<std::unique_ptr<event_log>, errc>
+event_log::open(const open_options& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "deployd: storage: cannot create %s: %s\n",
+                 options.data_dir.c_str(), ec.message().c_str());
+    return std::unexpected(errc::invalid_argument);
+  }
+
+  rocksdb::BlockBasedTableOptions table_options;
+  table_options.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table_options.cache_index_and_filter_blocks = true;
+  table_options.pin_l0_filter_and_index_blocks_in_cache = true;
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(
+    rocksdb::NewBlockBasedTableFactory(table_options));
+  cf_options.write_buffer_size = options.write_buffer_bytes;
+  cf_options.compression = rocksdb::kLZ4Compression;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.db_write_buffer_size = options.write_buffer_bytes * 2;
+  db_options.max_total_wal_size = options.write_buffer_bytes * 4;
+  db_options.keep_log_file_num = 4;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const char* name : table_names)
+    descriptors.emplace_back(name, cf_options);
+  for (const char* name : {log_cf, streams_cf, stream_index_cf, meta_cf})
+    descriptors.emplace_back(name, cf_options);
+
+  auto state = std::make_unique<impl>();
+  state->data_dir = options.data_dir;
+  rocksdb::DB* raw = nullptr;
+  const auto s = rocksdb::DB::Open(db_options, options.data_dir, descriptors,
+                                   &state->handles, &raw);
+  if (!s.ok())
+    return std::unexpected(from_status(s, "open"));
+  state->db.reset(raw);
+  for (std::size_t i = 0; i < table_count; ++i)
+    state->tables[i] = state->handles[1 + i];
+  state->log = state->handles[1 + table_count];
+  state->streams = state->handles[2 + table_count];
+  state->stream_index = state->handles[3 + table_count];
+  state->meta = state->handles[4 + table_count];
+
+  std::unique_ptr<rocksdb::Iterator> it(
+    state->db->NewIterator(rocksdb::ReadOptions(), state->log));
+  it->SeekToLast();
+  if (it->Valid())
+    state->last_position = position_from_key(view(it->key())).value;
+  if (!it->status().ok())
+    return std::unexpected(from_status(it->status(), "seek last"));
+  return std::unique_ptr<event_log>(new event_log(std::move(state)));
+}
+
+write_batch event_log::begin() {
+  auto b = std::make_unique<write_batch::impl>();
+  b->log = impl_.get();
+  b->next_position = impl_->last_position.load() + 1;
+  return write_batch(std::move(b));
+}
+
+std::expected<void, errc> event_log::commit(write_batch& b, bool sync) {
+  auto& state = *b.impl_;
+  if (state.projected)
+    state.batch
+      .Put(impl_->meta, slice(projected_key), u64_value(*state.projected))
+      .PermitUncheckedError();
+  rocksdb::WriteOptions options;
+  options.sync = sync;
+  const auto s = impl_->db->Write(options, state.batch.GetWriteBatch());
+  if (!s.ok())
+    return std::unexpected(from_status(s, "commit"));
+  if (state.appended > 0)
+    impl_->last_position = state.next_position - 1;
+  return {};
+}
+
+std::expected<std::optional<std::string>, errc>
+event_log::get(table t, std::string_view key, read_tier tier) const {
+  rocksdb::ReadOptions options;
+  if (tier == read_tier::cache_only)
+    options.read_tier = rocksdb::kBlockCacheTier;
+  std::string value;
+  const auto s = impl_->db->Get(options, impl_->cf(t), slice(key), &value);
+  if (s.IsNotFound())
+    return std::optional<std::string>{};
+  if (s.IsIncomplete())
+    return std::unexpected(errc::would_block);
+  if (!s.ok())
+    return std::unexpected(from_status(s, "get"));
+  return std::optional<std::string>{std::move(value)};
+}
+
+std::expected<void, errc> event_log::scan(
+  table t, std::string_view prefix,
+  const std::function<bool(std::string_view, std::string_view)>& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(t)));
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    const auto key = view(it->key());
+    if (!key.starts_with(prefix))
+      break;
+    if (!visit(key, view(it->value())))
+      break;
+  }
+  if (!it->status().ok())
+    return std::unexpected(from_status(it->status(), "scan"));
+  return {};
+}
+
+events::log_position event_log::last_position() const {
+  return {impl_->last_position.load()};
+}
+
+std::expected<events::log_position, errc>
+event_log::projected_position() const {
+  std::string value;
+  const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta,
+                                slice(projected_key), &value);
+  if (s.IsNotFound())
+    return events::log_position{0};
+  if (!s.ok())
+    return std::unexpected(from_status(s, "projected position"));
+  return events::log_position{u64_of(value)};
+}
+
+std::expected<void, errc>
+event_log::for_each_from(events::log_position from,
+                         const std::function<bool(const record&)>& visit) const {
+  rocksdb::ReadOptions options;
+  options.readahead_size = 2u << 20;
+  options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->db->NewIterator(options, impl_->log));
+  for (it->Seek(position_key(from)); it->Valid(); it->Next()) {
+    auto r = decode_record(view(it->value()));
+    if (!r)
+      return std::unexpected(errc::corruption);
+    if (!visit(*r))
+      break;
+  }
+  if (!it->status().ok())
+    return std::unexpected(from_status(it->status(), "read log"));
+  return {};
+}
+
+std::expected<std::vector<record>, errc>
+event_log::read_from(events::log_position from, std::size_t max) const {
+  std::vector<record> out;
+  auto done = for_each_from(from, [&](const record& r) {
+    out.push_back(r);
+    return out.size() < max;
+  });
+  if (!done)
+    return std::unexpected(done.error());
+  return out;
+}
+
+std::expected<std::vector<record>, errc>
+event_log::read_stream(const events::stream_id& s) const {
+  std::vector<record> out;
+  std::string prefix = s.value;
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->stream_index));
+  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
+    if (!view(it->key()).starts_with(prefix))
+      break;
+    std::string bytes;
+    const auto st = impl_->db->Get(rocksdb::ReadOptions(), impl_->log,
+                                   it->value(), &bytes);
+    if (!st.ok())
+      return std::unexpected(from_status(st, "read stream"));
+    auto r = decode_record(bytes);
+    if (!r)
+      return std::unexpected(errc::corruption);
+    out.push_back(std::move(*r));
+  }
+  if (!it->status().ok())
+    return std::unexpected(from_status(it->status(), "read stream"));
+  return out;
+}
+
+std::expected<void, errc> event_log::drop_projections() {
+  for (std::size_t i = 0; i < table_count; ++i) {
+    // DeleteRange over the whole key space: every key is < "\xff" * 9 only
+    // if it is short, so delete by iteration to be exact.
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->tables[i]));
+    std::size_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      batch.Delete(impl_->tables[i], it->key()).PermitUncheckedError();
+      if (++n % 10000 == 0) {
+        const auto s = impl_->db->Write(rocksdb::WriteOptions(), &batch);
+        if (!s.ok())
+          return std::unexpected(from_status(s, "drop projections"));
+        batch.Clear();
+      }
+    }
+    if (!it->status().ok())
+      return std::unexpected(from_status(it->status(), "drop projections"));
+    const auto s = impl_->db->Write(rocksdb::WriteOptions(), &batch);
+    if (!s.ok())
+      return std::unexpected(from_status(s, "drop projections"));
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  const auto s =
+    impl_->db->Put(sync, impl_->meta, slice(projected_key), u64_value(0));
+  if (!s.ok())
+    return std::unexpected(from_status(s, "drop projections"));
+  return {};
+}
+
+std::expected<void, errc> event_log::flush() {
+  rocksdb::FlushOptions options;
+  const auto s = impl_->db->Flush(options, impl_->handles);
+  if (!s.ok())
+    return std::unexpected(from_status(s, "flush"));
+  return {};
+}
+
+const std::string& event_log::data_dir() const {
+  return impl_->data_dir;
+}
+
+} // namespace deployd::storage

@@ -1,1 +1,77 @@
-// placeholder: filled in by its owner
+#include "events/deployment.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace deployd::events;
+
+namespace {
+
+deployment sample() {
+  deployment d;
+  d.id = *uuid::parse("5d1a7e0c-9a51-4c55-8d3c-3d1f1f2a9b77");
+  d.flow_id = *uuid::parse("3f9c0b52-1d0e-4a7c-9a53-1c2f5e0b7d11");
+  d.created = {1'795'000'000'000'000};
+  d.updated = d.created;
+  d.name = "nightly";
+  d.tags = {"etl"};
+  d.labels = {{"prefect.flow.id", d.flow_id.str()}};
+  deployment_schedule s;
+  s.id = *uuid::parse("0b7c9d86-2f3a-4b61-a0a4-7e2c9f7f1b20");
+  s.deployment_id = d.id;
+  s.created = d.created;
+  s.updated = d.created;
+  s.schedule = {{"interval", 3600}, {"anchor_date", "2026-01-01T00:00:00Z"},
+                {"timezone", "UTC"}};
+  s.slug = "hourly";
+  d.schedules.push_back(s);
+  return d;
+}
+
+} // namespace
+
+TEST_CASE("a deployment survives its stored JSON form", "[events][deployment]") {
+  const auto d = sample();
+  CHECK(deployment_from_json(to_json(d)) == d);
+  CHECK(to_json(d).size() == deployment_field_count);
+}
+
+TEST_CASE("diff lists changed fields in order and apply_changes replays "
+          "them",
+          "[events][deployment]") {
+  const auto before = sample();
+  auto after = before;
+  after.description = "changed";
+  after.updated = {before.updated.micros + 5};
+  after.schedules.clear();
+  after.paused = true;
+  const auto changes = diff(before, after);
+  REQUIRE(changes.size() == 4);
+  CHECK(changes.begin().key() == "updated");
+  CHECK(changes.at("description") ==
+        json{{"from", nullptr}, {"to", "changed"}});
+  CHECK(changes.at("paused") == json{{"from", false}, {"to", true}});
+  auto replayed = before;
+  apply_changes(replayed, changes);
+  CHECK(replayed == after);
+  CHECK(diff(after, after).empty());
+}
+
+TEST_CASE("the response has every field of the reference object in order",
+          "[events][deployment]") {
+  const auto d = sample();
+  const auto r = deployment_response(d, {});
+  const std::vector<std::string> expected = {
+    "id", "created", "updated", "name", "version", "description", "flow_id",
+    "paused", "schedules", "concurrency_limit", "global_concurrency_limit",
+    "concurrency_options", "job_variables", "parameters", "tags", "labels",
+    "work_queue_name", "work_queue_id", "last_polled",
+    "parameter_openapi_schema", "path", "pull_steps", "entrypoint",
+    "storage_document_id", "infrastructure_document_id", "created_by",
+    "updated_by", "work_pool_name", "status", "enforce_parameter_schema"};
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : r.items())
+    keys.push_back(k);
+  CHECK(keys == expected);
+  CHECK(r.at("concurrency_limit").is_null());
+  CHECK(r.at("schedules")[0].at("schedule").at("interval") == 3600);
+}

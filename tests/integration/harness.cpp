@@ -1,1 +1,228 @@
-// placeholder: filled in by its owner
+#include "tests/integration/harness.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace deployd::testing {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+
+temp_dir::temp_dir() {
+  std::string pattern =
+    (std::filesystem::temp_directory_path() / "deployd-test-XXXXXX").string();
+  REQUIRE(mkdtemp(pattern.data()) != nullptr);
+  path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+json http_reply::json_body() const {
+  if (body.empty())
+    return nullptr;
+  try {
+    return json::parse(body);
+  } catch (const json::exception& e) {
+    FAIL("response is not JSON: " << body);
+  }
+  return nullptr;
+}
+
+namespace {
+
+pid_t spawn(const std::vector<std::string>& args,
+            const std::map<std::string, std::string>& env, int stdout_fd) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (const auto& [k, v] : env)
+      setenv(k.c_str(), v.c_str(), 1);
+    if (stdout_fd >= 0) {
+      dup2(stdout_fd, STDOUT_FILENO);
+      close(stdout_fd);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+} // namespace
+
+deployd_process::deployd_process(process_options options) {
+  if (options.data_dir.empty()) {
+    owned_dir_.emplace();
+    data_dir_ = (owned_dir_->path() / "data").string();
+  } else {
+    data_dir_ = options.data_dir;
+  }
+  port_file_ = data_dir_ + ".port";
+  std::filesystem::remove(port_file_);
+  std::vector<std::string> args = {DEPLOYD_BINARY, "serve",       "--host",
+                                   "127.0.0.1",    "--port",      "0",
+                                   "--data-dir",   data_dir_,     "--port-file",
+                                   port_file_};
+  if (!options.clock.empty()) {
+    args.push_back("--clock");
+    args.push_back(options.clock);
+  }
+  if (options.id_seed != 0) {
+    args.push_back("--id-seed");
+    args.push_back(std::to_string(options.id_seed));
+  }
+  for (const auto& a : options.extra_args)
+    args.push_back(a);
+  pid_ = spawn(args, options.extra_env, -1);
+  const auto deadline =
+    std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(port_file_);
+    unsigned port = 0;
+    if (in >> port && port != 0) {
+      port_ = static_cast<std::uint16_t>(port);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      FAIL("deployd exited during start-up");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  FAIL("deployd did not start listening within 30 s");
+}
+
+deployd_process::~deployd_process() {
+  if (pid_ > 0)
+    stop();
+}
+
+int deployd_process::stop() {
+  if (pid_ <= 0)
+    return -1;
+  ::kill(pid_, SIGTERM);
+  const int status = wait_for(pid_);
+  pid_ = -1;
+  return status;
+}
+
+void deployd_process::kill() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGKILL);
+  wait_for(pid_);
+  pid_ = -1;
+}
+
+http_reply deployd_process::request(
+  const std::string& method, const std::string& target,
+  const std::optional<std::string>& body,
+  const std::map<std::string, std::string>& headers) const {
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.expires_after(std::chrono::seconds(30));
+  stream.connect(
+    net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  beast::http::request<beast::http::string_body> req;
+  req.method_string(method);
+  req.target(target);
+  req.version(11);
+  req.set(beast::http::field::host, "127.0.0.1:" + std::to_string(port_));
+  bool has_content_type = false;
+  for (const auto& [k, v] : headers) {
+    req.set(k, v);
+    if (beast::iequals(k, "content-type"))
+      has_content_type = true;
+  }
+  if (body) {
+    req.body() = *body;
+    if (!has_content_type && !headers.contains("no-content-type"))
+      req.set(beast::http::field::content_type, "application/json");
+    req.erase("no-content-type");
+  }
+  req.prepare_payload();
+  beast::http::write(stream, req);
+  beast::flat_buffer buffer;
+  beast::http::response_parser<beast::http::string_body> parser;
+  parser.body_limit(256u << 20);
+  if (method == "HEAD")
+    parser.skip(true);
+  beast::http::read(stream, buffer, parser);
+  const auto& res = parser.get();
+  http_reply out;
+  out.status = res.result_int();
+  out.body = res.body();
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    for (auto& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[name] = std::string(field.value());
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  return out;
+}
+
+http_reply deployd_process::get(const std::string& target) const {
+  return request("GET", target);
+}
+
+http_reply deployd_process::post(const std::string& target,
+                                 const json& body) const {
+  return request("POST", target, body.dump());
+}
+
+tool_result run_tool(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {DEPLOYD_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  char name[] = "/tmp/deployd-tool-XXXXXX";
+  const int fd = mkstemp(name);
+  REQUIRE(fd >= 0);
+  const pid_t pid = spawn(argv, {}, fd);
+  close(fd);
+  tool_result r;
+  r.status = wait_for(pid);
+  std::ifstream in(name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.out = ss.str();
+  unlink(name);
+  return r;
+}
+
+json load_sample(const std::string& name) {
+  std::ifstream in(std::string(DEPLOYD_SAMPLES_DIR) + "/" + name);
+  REQUIRE(in.good());
+  return json::parse(in);
+}
+
+} // namespace deployd::testing

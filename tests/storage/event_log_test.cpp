@@ -1,1 +1,147 @@
-// placeholder: filled in by its owner
+#include "storage/event_log.hpp"
+
+#include "tests/support/temp_event_log.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace deployd;
+using deployd::testing::temp_event_log;
+
+namespace {
+
+storage::record make_record(const std::string& stream, const std::string& name,
+                            const std::string& payload) {
+  storage::record r;
+  r.stream = {stream};
+  r.name = name;
+  r.schema_version = 1;
+  r.recorded_at = {1'795'000'000'000'000};
+  r.command_id = events::uuid::v4_from(1, 2);
+  r.payload = payload;
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("records round-trip through their byte encoding",
+          "[storage][record]") {
+  auto r = make_record("deployment/x", "deployment_created", R"({"a":1})");
+  r.position = {7};
+  r.version = {3};
+  const auto decoded = storage::decode_record(storage::encode_record(r));
+  REQUIRE(decoded);
+  CHECK(*decoded == r);
+  CHECK_FALSE(storage::decode_record(""));
+  CHECK_FALSE(storage::decode_record("\x02garbage"));
+  CHECK_FALSE(storage::decode_record(std::string("\x01\x00", 2)));
+}
+
+TEST_CASE("appends get dense positions and per-stream versions",
+          "[storage][event_log]") {
+  temp_event_log t;
+  auto& log = t.log();
+  auto b = log.begin();
+  auto a1 = make_record("s/a", "e", "{}");
+  auto a2 = make_record("s/a", "e", "{}");
+  auto b1 = make_record("s/b", "e", "{}");
+  REQUIRE(b.append(a1, {0}) == events::log_position{1});
+  REQUIRE(b.append(b1, {0}) == events::log_position{2});
+  REQUIRE(b.append(a2, {1}) == events::log_position{3});
+  CHECK(a2.version == events::stream_version{2});
+  REQUIRE(log.commit(b, true));
+  CHECK(log.last_position() == events::log_position{3});
+  CHECK(log.projected_position() == events::log_position{3});
+
+  const auto stream = log.read_stream({"s/a"});
+  REQUIRE(stream);
+  REQUIRE(stream->size() == 2);
+  CHECK((*stream)[0].position == events::log_position{1});
+  CHECK((*stream)[1].position == events::log_position{3});
+
+  const auto from2 = log.read_from({2}, 10);
+  REQUIRE(from2);
+  REQUIRE(from2->size() == 2);
+  CHECK((*from2)[0].stream.value == "s/b");
+
+  SECTION("a stale expected version is refused") {
+    auto next = log.begin();
+    auto stale = make_record("s/a", "e", "{}");
+    CHECK(next.append(stale, {1}).error() == storage::errc::version_conflict);
+  }
+  SECTION("positions continue after a restart") {
+    t.reopen();
+    auto next = t.log().begin();
+    auto r = make_record("s/c", "e", "{}");
+    CHECK(next.append(r, {0}) == events::log_position{4});
+  }
+}
+
+TEST_CASE("a batch reads its own writes and rolls back to a save point",
+          "[storage][event_log]") {
+  temp_event_log t;
+  auto& log = t.log();
+  auto b = log.begin();
+  b.put(storage::table::flows, "k1", "v1");
+  CHECK(b.get(storage::table::flows, "k1").value() == "v1");
+  b.set_save_point();
+  b.put(storage::table::flows, "k2", "v2");
+  auto r = make_record("s/a", "e", "{}");
+  REQUIRE(b.append(r, {0}));
+  b.rollback_to_save_point();
+  CHECK(b.appended() == 0);
+  CHECK(b.next_position() == events::log_position{1});
+  CHECK_FALSE(b.get(storage::table::flows, "k2").value());
+  REQUIRE(log.commit(b, true));
+  CHECK(log.get(storage::table::flows, "k1").value() == "v1");
+  CHECK_FALSE(log.get(storage::table::flows, "k2").value());
+  CHECK(log.last_position() == events::log_position{0});
+}
+
+TEST_CASE("nothing of an uncommitted batch is visible or durable",
+          "[storage][event_log]") {
+  temp_event_log t;
+  {
+    auto b = t.log().begin();
+    auto r = make_record("s/a", "e", "{}");
+    REQUIRE(b.append(r, {0}));
+    b.put(storage::table::flows, "k", "v");
+    // dropped without commit
+  }
+  CHECK_FALSE(t.log().get(storage::table::flows, "k").value());
+  t.reopen();
+  CHECK(t.log().last_position() == events::log_position{0});
+}
+
+TEST_CASE("scans merge a batch's writes with the database in key order",
+          "[storage][event_log]") {
+  temp_event_log t;
+  auto b = t.log().begin();
+  b.put(storage::table::limit_links, "a1", "");
+  b.put(storage::table::limit_links, "a3", "");
+  b.put(storage::table::limit_links, "b1", "");
+  REQUIRE(t.log().commit(b, false));
+  auto c = t.log().begin();
+  c.put(storage::table::limit_links, "a2", "");
+  c.del(storage::table::limit_links, "a3");
+  std::vector<std::string> keys;
+  REQUIRE(c.scan(storage::table::limit_links, "a",
+                 [&](std::string_view k, std::string_view) {
+                   keys.emplace_back(k);
+                   return true;
+                 }));
+  CHECK(keys == std::vector<std::string>{"a1", "a2"});
+}
+
+TEST_CASE("drop_projections clears every table and the position",
+          "[storage][event_log]") {
+  temp_event_log t;
+  auto b = t.log().begin();
+  auto r = make_record("s/a", "e", "{}");
+  REQUIRE(b.append(r, {0}));
+  b.put(storage::table::deployment_views, "k", "v");
+  REQUIRE(t.log().commit(b, true));
+  REQUIRE(t.log().drop_projections());
+  CHECK_FALSE(t.log().get(storage::table::deployment_views, "k").value());
+  CHECK(t.log().projected_position() == events::log_position{0});
+  CHECK(t.log().last_position() == events::log_position{1});
+}

@@ -1,0 +1,43 @@
+// Commands the writer accepts and the result it replies with. No CAF
+// include: `http/` builds commands and reads results through these types.
+#pragma once
+
+#include "events/deployment.hpp"
+#include "events/flow.hpp"
+#include "events/ids.hpp"
+#include "events/rejection.hpp"
+#include "storage/event_log.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <variant>
+
+namespace deployd::actors {
+
+using command = std::variant<events::create_flow, events::create_deployment>;
+
+/// What became of one command.
+struct command_result {
+  enum class outcome : std::uint8_t {
+    ok = 0,        ///< applied (or a no-op); `body` holds the resource
+    rejected = 1,  ///< the domain said no; see `reason`
+    failed = 2,    ///< storage failed; nothing was written
+  };
+
+  outcome result = outcome::failed;
+  /// True when the command inserted its resource (201 rather than 200).
+  bool created = false;
+  /// The resource after the command, as the API renders it.
+  std::string body;
+  events::rejection reason{};
+  storage::errc failure = storage::errc::io_error;
+  /// Position of the command's last event; 0 when it wrote nothing.
+  events::log_position position;
+};
+
+/// Called exactly once with the result, on the writer's thread: it must not
+/// block (post the result to the caller's own executor).
+using reply_fn = std::function<void(command_result)>;
+
+} // namespace deployd::actors

@@ -1,0 +1,54 @@
+// Pure decide/evolve for deployments (create and upsert). No CAF, no
+// storage: the writer loads everything a decision looks at into a context,
+// and the decision returns the events (or the rejection) it implies.
+#pragma once
+
+#include "actors/decision.hpp"
+#include "events/concurrency_limit.hpp"
+#include "events/deployment.hpp"
+#include "events/flow.hpp"
+
+#include <optional>
+
+namespace deployd::actors {
+
+/// Everything `POST /deployments/` decides against, loaded by the writer.
+struct create_deployment_context {
+  /// The deployment with the command's (flow_id, name), if any (upsert).
+  std::optional<events::deployment> existing;
+  std::optional<events::flow> flow;
+  /// The limit `existing` links to, if any.
+  std::optional<events::concurrency_limit> linked_limit;
+  /// The limit named by `global_concurrency_limit_id`, if it exists.
+  std::optional<events::concurrency_limit> requested_limit;
+  bool work_pool_exists = false;
+  bool storage_document_exists = false;
+  bool infrastructure_document_exists = false;
+};
+
+/// The deployment's id and whether the command inserted it.
+struct deployment_decision {
+  event_list events;
+  events::uuid deployment_id;
+  bool created = false;
+};
+
+/// Create or upsert, with the reference's order of checks (deployments-api
+/// §3.3) and keep/overwrite rules (§3.9). A rejection writes nothing.
+[[nodiscard]] std::expected<deployment_decision, events::rejection>
+decide(const events::create_deployment& cmd,
+       const create_deployment_context& ctx, decision_env& env);
+
+/// The state after a creation.
+[[nodiscard]] events::deployment evolve(const events::deployment_created& e);
+/// The state after an update.
+[[nodiscard]] events::deployment evolve(events::deployment state,
+                                        const events::deployment_updated& e);
+
+/// Labels as stored: the flow's labels, then `prefect.flow.id`, then the
+/// request's (later wins).
+[[nodiscard]] events::json merged_labels(const events::json& flow_labels,
+                                         const events::uuid& flow_id,
+                                         const events::json& request_labels);
+
+} // namespace deployd::actors

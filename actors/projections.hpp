@@ -1,0 +1,82 @@
+// The read model: how events fold into the projection tables, and how the
+// writer and the HTTP layer look rows up.
+//
+// `fold` is the only code that writes projection rows, live and in replay,
+// so replaying the log reproduces the live read model byte for byte. It reads
+// only the event and rows already folded (never the clock), which makes it
+// deterministic. Row keys are built here and nowhere else. No CAF include.
+#pragma once
+
+#include "events/catalog.hpp"
+#include "events/concurrency_limit.hpp"
+#include "events/deployment.hpp"
+#include "events/flow.hpp"
+#include "storage/event_log.hpp"
+
+#include <expected>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace deployd::actors {
+
+/// Applies one event to the projection rows in `b`.
+[[nodiscard]] std::expected<void, storage::errc>
+fold(storage::write_batch& b, const events::any_event& e);
+
+// -- row keys ------------------------------------------------------------------
+
+/// 16 raw bytes of a UUID.
+[[nodiscard]] std::string id_key(const events::uuid& id);
+/// flow id bytes + deployment name.
+[[nodiscard]] std::string deployment_name_key(const events::uuid& flow_id,
+                                              std::string_view name);
+
+// -- lookups through a batch (writer thread) -----------------------------------
+
+[[nodiscard]] std::expected<std::optional<events::flow>, storage::errc>
+load_flow(storage::write_batch& b, const events::uuid& id);
+[[nodiscard]] std::expected<std::optional<events::flow>, storage::errc>
+load_flow_by_name(storage::write_batch& b, std::string_view name);
+[[nodiscard]] std::expected<std::optional<events::deployment>, storage::errc>
+load_deployment(storage::write_batch& b, const events::uuid& id);
+[[nodiscard]] std::expected<std::optional<events::deployment>, storage::errc>
+find_deployment(storage::write_batch& b, const events::uuid& flow_id,
+                std::string_view name);
+[[nodiscard]] std::expected<std::optional<events::concurrency_limit>,
+                            storage::errc>
+load_limit(storage::write_batch& b, const events::uuid& id);
+/// The rendered response of a deployment as of `b`.
+[[nodiscard]] std::expected<std::optional<std::string>, storage::errc>
+deployment_view(storage::write_batch& b, const events::uuid& id);
+/// The rendered response of a flow as of `b`.
+[[nodiscard]] std::expected<std::optional<std::string>, storage::errc>
+flow_view(storage::write_batch& b, const events::uuid& id);
+
+// -- queries (any thread) -------------------------------------------------------
+
+/// Read-only access to the projections for request handlers. Thread-safe.
+class read_model {
+public:
+  explicit read_model(const storage::event_log& log) : log_(log) {
+  }
+
+  using text = std::expected<std::optional<std::string>, storage::errc>;
+
+  /// The deployment response JSON. With `cache_only`, `would_block` means
+  /// "retry on a thread that may wait for the disk".
+  [[nodiscard]] text deployment(const events::uuid& id,
+                                storage::read_tier tier) const;
+  [[nodiscard]] text deployment_by_name(std::string_view flow_name,
+                                        std::string_view deployment_name,
+                                        storage::read_tier tier) const;
+  [[nodiscard]] text flow(const events::uuid& id,
+                          storage::read_tier tier) const;
+  [[nodiscard]] text flow_by_name(std::string_view name,
+                                  storage::read_tier tier) const;
+
+private:
+  const storage::event_log& log_;
+};
+
+} // namespace deployd::actors

@@ -1,0 +1,111 @@
+// The service's configuration: one struct of nested settings, loaded once.
+//
+// Order of precedence: in-class defaults, then the INI file (`--config` or
+// DEPLOYD_CONFIG), then environment variables, then the command line. Every
+// key is listed with its default in config/service.ini. `validate` reports
+// every problem at once; any problem means a non-zero exit before a port or
+// the database is opened. Knows nothing of the other folders.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace deployd::config {
+
+struct http_settings {
+  /// Address to listen on. Default: 127.0.0.1
+  std::string host = "127.0.0.1";
+  /// TCP port; 0 picks a free one. Default: 4200
+  std::uint32_t port = 4200;
+  /// I/O threads running Beast sessions. Default: 2
+  std::size_t threads = 2;
+  /// Largest request body accepted, in bytes (413 above). Default: 67108864
+  std::size_t body_limit_bytes = 64u << 20;
+  /// Largest request header block, in bytes (431 above). Default: 16384
+  std::size_t header_limit_bytes = 16u << 10;
+  /// Time a write may wait for the writer's answer (503 after). Default: 10000
+  std::uint32_t request_timeout_ms = 10'000;
+  /// Idle keep-alive connections are closed after this. Default: 60000
+  std::uint32_t idle_timeout_ms = 60'000;
+  /// When set, the bound port is written to this file once listening.
+  /// Default: (empty)
+  std::string port_file;
+};
+
+struct storage_settings {
+  /// Directory of the embedded RocksDB database. Default: ./data
+  std::string data_dir = "./data";
+  /// RocksDB block cache, in MiB. Default: 64
+  std::size_t block_cache_mb = 64;
+  /// Threads for reads that must wait for the disk. Default: 2
+  std::size_t read_threads = 2;
+  /// fsync every commit; turning it off loses acknowledged writes on a
+  /// crash (benchmarks of the CPU path only). Default: true
+  bool sync = true;
+};
+
+struct actor_settings {
+  /// Threads of CAF's shared scheduler. Default: 1
+  std::size_t scheduler_threads = 1;
+  /// Commands decided per group commit at most. Default: 256
+  std::size_t max_batch = 256;
+};
+
+struct api_settings {
+  /// `user:password` required as HTTP basic auth when set
+  /// (PREFECT_SERVER_API_AUTH_STRING). Default: (empty, no auth)
+  std::string auth_string;
+  /// Reported by GET /api/admin/version. Default: 3.8.3
+  std::string server_version = "3.8.3";
+  /// Largest serialised `parameters`, in bytes; 0 disables
+  /// (PREFECT_SERVER_API_MAX_PARAMETER_SIZE). Default: 524288
+  std::size_t max_parameter_size = 524'288;
+};
+
+struct determinism_settings {
+  /// `system`, or `step:<ISO time>[:<micros>]` for a deterministic clock
+  /// (tests). Default: system
+  std::string clock = "system";
+  /// Seed of the UUID generator; 0 seeds from the OS. Default: 0
+  std::uint64_t id_seed = 0;
+};
+
+struct service_config {
+  http_settings http;
+  storage_settings storage;
+  actor_settings actors;
+  api_settings api;
+  determinism_settings determinism;
+};
+
+/// What the command line asked for.
+struct invocation {
+  /// serve | replay | verify | events | help
+  std::string command = "serve";
+  service_config config;
+  /// `events --from`.
+  std::uint64_t from_position = 1;
+  /// `events --stream`.
+  std::string stream;
+  /// `verify --scratch-dir`; a temporary directory when empty.
+  std::string scratch_dir;
+};
+
+/// Parses argv and the environment into an invocation; problems (unknown
+/// flags, unreadable config file, malformed values) are appended to
+/// `problems`.
+[[nodiscard]] invocation load(int argc, const char* const* argv,
+                              const std::map<std::string, std::string>& env,
+                              std::vector<std::string>& problems);
+
+/// Every problem of a loaded configuration.
+[[nodiscard]] std::vector<std::string> validate(const service_config& c);
+
+/// The usage text printed by `deployd help`.
+[[nodiscard]] std::string usage();
+
+} // namespace deployd::config

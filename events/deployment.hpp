@@ -1,0 +1,208 @@
+// The deployment aggregate: its state, commands and events.
+//
+// A deployment is a flow configured to run: parameters, schedules, where it
+// runs and how many at once. `deployment` is the state the writer decides
+// against and projections store; `deployment_view` adds what is derived from
+// other aggregates (the linked limit and queue) to form the API response.
+// Knows nothing of HTTP, storage or CAF.
+#pragma once
+
+#include "events/concurrency_limit.hpp"
+#include "events/ids.hpp"
+#include "events/json.hpp"
+#include "events/time.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace deployd::events {
+
+/// One schedule of a deployment (the DeploymentSchedule object).
+struct deployment_schedule {
+  uuid id;
+  timestamp created;
+  timestamp updated;
+  uuid deployment_id;
+  json schedule;  ///< normalised interval / cron / rrule object
+  bool active = true;
+  std::optional<std::int64_t> max_scheduled_runs;
+  json parameters = json::object();
+  std::optional<std::string> slug;
+
+  bool operator==(const deployment_schedule&) const = default;
+};
+
+/// Current state of one deployment.
+struct deployment {
+  uuid id;
+  timestamp created;
+  timestamp updated;
+  std::string name;
+  std::optional<std::string> version;
+  std::optional<std::string> description;
+  uuid flow_id;
+  bool paused = false;
+  /// Most recently written first, the order the API lists them in.
+  std::vector<deployment_schedule> schedules;
+  /// The linked global concurrency limit, if any.
+  std::optional<uuid> concurrency_limit_id;
+  json concurrency_options = nullptr;
+  json job_variables = json::object();
+  json parameters = json::object();
+  std::vector<std::string> tags;
+  json labels = json::object();
+  /// The stored `work_queue_name` column (filters match this value).
+  std::optional<std::string> work_queue_name;
+  std::optional<uuid> work_queue_id;
+  std::optional<timestamp> last_polled;
+  json parameter_openapi_schema = json::object();
+  std::optional<std::string> path;
+  json pull_steps = json::array();
+  std::optional<std::string> entrypoint;
+  std::optional<uuid> storage_document_id;
+  std::optional<uuid> infrastructure_document_id;
+  json created_by = nullptr;
+  json updated_by = nullptr;
+  std::string status = "NOT_READY";
+  bool enforce_parameter_schema = true;
+
+  bool operator==(const deployment&) const = default;
+};
+
+/// The fields of `deployment`, in stored (and response) order.
+enum class deployment_field : std::uint8_t {
+  id, created, updated, name, version, description, flow_id, paused,
+  schedules, concurrency_limit_id, concurrency_options, job_variables,
+  parameters, tags, labels, work_queue_name, work_queue_id, last_polled,
+  parameter_openapi_schema, path, pull_steps, entrypoint, storage_document_id,
+  infrastructure_document_id, created_by, updated_by, status,
+  enforce_parameter_schema,
+};
+
+inline constexpr std::size_t deployment_field_count = 28;
+
+/// Stored name of a field (`"work_queue_name"`).
+[[nodiscard]] std::string_view field_name(deployment_field f);
+/// Field by stored name; nothing for an unknown name.
+[[nodiscard]] std::optional<deployment_field>
+deployment_field_named(std::string_view name);
+/// The stored JSON value of one field.
+[[nodiscard]] json field_value(const deployment& d, deployment_field f);
+/// Sets one field from its stored JSON value; throws std::invalid_argument
+/// (or a nlohmann exception) on a malformed value.
+void set_field(deployment& d, deployment_field f, const json& value);
+
+/// Stored form: every field in order.
+[[nodiscard]] json to_json(const deployment& d);
+/// Inverse of `to_json`; throws on a malformed document.
+[[nodiscard]] deployment deployment_from_json(const json& j);
+
+[[nodiscard]] json to_json(const deployment_schedule& s);
+[[nodiscard]] deployment_schedule schedule_from_stored(const json& j);
+
+/// What a deployment response derives from other aggregates.
+struct deployment_links {
+  std::optional<concurrency_limit> limit;
+  std::optional<std::string> queue_name;  ///< the linked queue's name
+  std::optional<std::string> pool_name;   ///< the linked queue's pool
+};
+
+/// The API response object of §2, serialised.
+[[nodiscard]] std::string render_deployment(const deployment& d,
+                                            const deployment_links& links);
+/// The same as a JSON value.
+[[nodiscard]] json deployment_response(const deployment& d,
+                                       const deployment_links& links);
+
+// -- commands ----------------------------------------------------------------
+
+/// A request field that may be absent, present as null, or present with a
+/// value; for nullable fields where absence and null differ.
+template <class T>
+struct nullable_input {
+  bool present = false;
+  std::optional<T> value;
+
+  [[nodiscard]] bool is_null() const {
+    return present && !value;
+  }
+  bool operator==(const nullable_input&) const = default;
+};
+
+/// One schedule of a create/upsert request, validated and normalised.
+struct schedule_input {
+  json schedule;
+  bool active = true;
+  json parameters = json::object();
+  std::optional<std::string> slug;
+
+  bool operator==(const schedule_input&) const = default;
+};
+
+/// `POST /deployments/`: create, or upsert on (flow_id, name).
+struct create_deployment {
+  std::string name;
+  uuid flow_id;
+  std::optional<bool> paused;
+  std::vector<schedule_input> schedules;
+  nullable_input<std::int64_t> concurrency_limit;
+  nullable_input<json> concurrency_options;
+  nullable_input<uuid> global_concurrency_limit_id;
+  std::optional<bool> enforce_parameter_schema;
+  nullable_input<json> parameter_openapi_schema;
+  json parameters = json::object();
+  std::optional<std::vector<std::string>> tags;
+  json labels = json::object();  ///< request labels; null arrives as {}
+  nullable_input<json> pull_steps;
+  nullable_input<std::string> work_queue_name;
+  nullable_input<std::string> work_pool_name;
+  nullable_input<uuid> storage_document_id;
+  nullable_input<uuid> infrastructure_document_id;
+  nullable_input<std::string> description;
+  nullable_input<std::string> path;
+  nullable_input<std::string> version;
+  nullable_input<std::string> entrypoint;
+  std::optional<json> job_variables;
+
+  bool operator==(const create_deployment&) const = default;
+};
+
+// -- events ------------------------------------------------------------------
+
+/// A deployment came into existence; carries its whole initial state.
+struct deployment_created {
+  static constexpr const char* stored_name = "deployment_created";
+  static constexpr int schema_version = 1;
+
+  deployment value;
+
+  bool operator==(const deployment_created&) const = default;
+};
+
+/// Fields of a deployment changed. `changes` maps each changed stored field
+/// name to `{"from": old, "to": new}`, in field order; `updated` is one of
+/// them whenever the timestamp moved.
+struct deployment_updated {
+  static constexpr const char* stored_name = "deployment_updated";
+  static constexpr int schema_version = 1;
+
+  uuid id;
+  json changes = json::object();
+
+  bool operator==(const deployment_updated&) const = default;
+};
+
+/// The `changes` object between two states (empty when equal).
+[[nodiscard]] json diff(const deployment& before, const deployment& after);
+/// Applies a `changes` object (the `to` values); throws on an unknown
+/// field or a malformed value.
+void apply_changes(deployment& d, const json& changes);
+
+[[nodiscard]] std::string to_string(const create_deployment& c);
+[[nodiscard]] std::string to_string(const deployment_created& e);
+[[nodiscard]] std::string to_string(const deployment_updated& e);
+
+} // namespace deployd::events

@@ -1,0 +1,30 @@
+// Request handlers, one function per endpoint, verb first. Each parses the
+// request into a command or query, asks the writer or the read model, and
+// answers through `reply` (now or later). They know nothing of sockets.
+#pragma once
+
+#include "http/message.hpp"
+#include "http/router.hpp"
+
+namespace deployd::http::handlers {
+
+// -- admin / client bootstrap (handlers/admin.cpp) ---------------------------
+void get_health(services&, const request&, path_params, responder);
+void get_ready(services&, const request&, path_params, responder);
+void get_version(services&, const request&, path_params, responder);
+void get_hello(services&, const request&, path_params, responder);
+void get_admin_version(services&, const request&, path_params, responder);
+void get_csrf_token(services&, const request&, path_params, responder);
+
+// -- flows (handlers/flows.cpp) -----------------------------------------------
+void post_flows(services&, const request&, path_params, responder);
+void get_flow(services&, const request&, path_params, responder);
+void get_flow_by_name(services&, const request&, path_params, responder);
+
+// -- deployments (handlers/deployments.cpp) ------------------------------------
+void post_deployments(services&, const request&, path_params, responder);
+void get_deployment(services&, const request&, path_params, responder);
+void get_deployment_by_name(services&, const request&, path_params,
+                            responder);
+
+} // namespace deployd::http::handlers

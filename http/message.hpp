@@ -1,0 +1,52 @@
+// Plain request and response values that handlers work with.
+//
+// Handlers never see sockets or Beast types: the session converts a Beast
+// request into `request`, and a `response` back. This keeps handlers testable
+// with plain values. No Beast include.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace deployd::http {
+
+/// One HTTP request, already read in full.
+struct request {
+  std::string method;    ///< "GET", "POST", ...
+  std::string path;      ///< raw (still percent-encoded) path
+  std::string query;     ///< text after '?', without it
+  std::string body;
+  std::optional<std::string> content_type;
+  std::optional<std::string> api_version;  ///< X-PREFECT-API-VERSION
+  std::optional<std::string> authorization;
+  std::string host;      ///< Host header, for redirect locations
+};
+
+/// One HTTP response.
+struct response {
+  unsigned status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Delivers a handler's response. Callable once, from any thread; the
+/// session takes the response back onto its own strand.
+using responder = std::function<void(response)>;
+
+/// Path parameters captured by the route, percent-decoded.
+using path_params = std::vector<std::string>;
+
+/// The value of query parameter `name`, percent-decoded, if present.
+[[nodiscard]] std::optional<std::string> query_param(std::string_view query,
+                                                     std::string_view name);
+
+/// Percent-decodes a path segment or query value (`+` stays `+` in paths).
+[[nodiscard]] std::optional<std::string> percent_decode(std::string_view s,
+                                                        bool plus_is_space);
+
+} // namespace deployd::http

@@ -1,0 +1,58 @@
+// The route table's matching engine: method + path -> handler.
+//
+// Patterns are slash-separated segments: literals, `{id}` (only a UUID in
+// canonical form matches, so a malformed id is a 404 like the reference) and
+// `{name}` (one non-empty segment, percent-decoded). Mirrors Starlette's
+// routing: 405 with `Allow` when the path exists for other methods, and a
+// 307 to the other spelling when only the trailing slash differs. No Beast
+// include.
+#pragma once
+
+#include "http/message.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace deployd::http {
+
+struct services;
+
+/// A request handler. Must call `reply` exactly once, now or later.
+using handler =
+  std::function<void(services&, const request&, path_params, responder)>;
+
+class router {
+public:
+  /// Adds a route; `pattern` like "/api/deployments/{id}".
+  void add(std::string method, std::string pattern, handler h);
+
+  enum class outcome { matched, method_not_allowed, redirect, not_found };
+
+  struct match {
+    outcome result = outcome::not_found;
+    const handler* target = nullptr;
+    path_params params;
+    std::string allow;     ///< for method_not_allowed: "GET, POST"
+    std::string location;  ///< for redirect: the other path spelling
+  };
+
+  /// Resolves a method and a raw path.
+  [[nodiscard]] match resolve(std::string_view method,
+                              std::string_view path) const;
+
+private:
+  struct route {
+    std::string method;
+    std::vector<std::string> segments;
+    handler target;
+  };
+
+  bool path_matches(const route& r, std::string_view path,
+                    path_params* params) const;
+
+  std::vector<route> routes_;
+};
+
+} // namespace deployd::http

@@ -1,0 +1,184 @@
+// The durable event log and the projection tables beside it, on RocksDB.
+//
+// One append-only log keyed by global position, a per-stream index
+// (stream, version) -> position, and the projection tables that fold the log
+// into the read model. Events and the projection rows they produce are
+// written in ONE atomic, optionally synced WriteBatch together with the
+// projections' last-applied position, so after any crash the read model is
+// exactly the fold of the durable log. Single writer (the writer actor);
+// reads are safe from any thread. RocksDB never leaks out of this folder.
+// Knows nothing of CAF or HTTP.
+#pragma once
+
+#include "events/ids.hpp"
+#include "events/time.hpp"
+#include "storage/record.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace deployd::storage {
+
+/// Failures of the storage layer. Explicit values; never renumber.
+enum class errc : std::uint8_t {
+  io_error = 1,          ///< RocksDB reported an I/O or internal error
+  version_conflict = 2,  ///< append with a stale expected stream version
+  corruption = 3,        ///< a stored record could not be decoded
+  no_space = 4,          ///< the disk is full
+  would_block = 5,       ///< cache-only read needs disk I/O
+  invalid_argument = 6,  ///< bad options (e.g. unusable data directory)
+};
+
+[[nodiscard]] const char* to_string(errc e);
+
+/// Projection tables. Appending a table is compatible; never reorder.
+enum class table : std::uint8_t {
+  flows = 0,             ///< flow id -> flow JSON
+  flow_names = 1,        ///< flow name -> flow id (16 bytes)
+  deployments = 2,       ///< deployment id -> state JSON
+  deployment_views = 3,  ///< deployment id -> rendered response JSON
+  deployment_names = 4,  ///< flow id (16 bytes) + name -> deployment id
+  limits = 5,            ///< limit id -> limit JSON
+  limit_links = 6,       ///< limit id + deployment id -> ""
+};
+
+inline constexpr std::size_t table_count = 7;
+
+/// Stored name of a table (its RocksDB column family).
+[[nodiscard]] const char* table_name(table t);
+
+/// Whether a read may wait for the disk.
+enum class read_tier : std::uint8_t { any = 0, cache_only = 1 };
+
+struct open_options {
+  std::string data_dir;
+  std::size_t block_cache_bytes = 64u << 20;
+  std::size_t write_buffer_bytes = 32u << 20;
+  bool create_if_missing = true;
+};
+
+class event_log;
+
+/// Pending writes of one commit: appended records, projection rows and the
+/// projection position. Reads through it see its own writes. Owned and used
+/// by one thread (the writer). Savepoints let a rejected command undo only
+/// its own writes.
+class write_batch {
+public:
+  ~write_batch();
+  write_batch(write_batch&&) noexcept;
+  write_batch& operator=(write_batch&&) noexcept;
+
+  /// Appends one record to stream `r.stream`, which must currently be at
+  /// `expected` (0 for a new stream). Assigns and returns its position; sets
+  /// `r.position` and `r.version`.
+  [[nodiscard]] std::expected<events::log_position, errc>
+  append(record& r, events::stream_version expected);
+
+  /// Current version of a stream, including this batch's appends.
+  [[nodiscard]] std::expected<events::stream_version, errc>
+  stream_head(const events::stream_id& s);
+
+  void put(table t, std::string_view key, std::string_view value);
+  void del(table t, std::string_view key);
+  /// Reads a projection row as of this batch (own writes, then the DB).
+  [[nodiscard]] std::expected<std::optional<std::string>, errc>
+  get(table t, std::string_view key);
+  /// Keys and values with `prefix`, merged with this batch's writes.
+  [[nodiscard]] std::expected<void, errc>
+  scan(table t, std::string_view prefix,
+       const std::function<bool(std::string_view, std::string_view)>& visit);
+
+  /// Records that projections now include every record up to `p`.
+  void set_projected(events::log_position p);
+
+  void set_save_point();
+  void rollback_to_save_point();
+  void pop_save_point();
+
+  /// Records appended so far.
+  [[nodiscard]] std::size_t appended() const;
+  /// Position the next append gets.
+  [[nodiscard]] events::log_position next_position() const;
+  /// Bytes of the pending WriteBatch.
+  [[nodiscard]] std::size_t size_bytes() const;
+
+private:
+  friend class event_log;
+  struct impl;
+  explicit write_batch(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+/// The open database. Create with `open`; thread-safe for reads; `begin` and
+/// `commit` only from the single writer.
+class event_log {
+public:
+  ~event_log();
+  event_log(const event_log&) = delete;
+  event_log& operator=(const event_log&) = delete;
+
+  [[nodiscard]] static std::expected<std::unique_ptr<event_log>, errc>
+  open(const open_options& options);
+
+  // -- writing (single writer) ----------------------------------------------
+
+  [[nodiscard]] write_batch begin();
+  /// Writes the batch atomically; with `sync` it is on disk (fsync'd) when
+  /// this returns. On failure nothing of the batch is visible.
+  [[nodiscard]] std::expected<void, errc> commit(write_batch& b, bool sync);
+
+  // -- reading (any thread) -------------------------------------------------
+
+  [[nodiscard]] std::expected<std::optional<std::string>, errc>
+  get(table t, std::string_view key, read_tier tier = read_tier::any) const;
+
+  /// Calls `visit(key, value)` for keys with `prefix` in key order until it
+  /// returns false.
+  [[nodiscard]] std::expected<void, errc>
+  scan(table t, std::string_view prefix,
+       const std::function<bool(std::string_view, std::string_view)>& visit)
+    const;
+
+  /// Position of the last durable record (0 for an empty log).
+  [[nodiscard]] events::log_position last_position() const;
+  /// Position the projections have folded up to.
+  [[nodiscard]] std::expected<events::log_position, errc>
+  projected_position() const;
+
+  /// Records from `from` (inclusive) in position order, at most `max`.
+  [[nodiscard]] std::expected<std::vector<record>, errc>
+  read_from(events::log_position from, std::size_t max) const;
+  /// Calls `visit` for every record from `from` on until it returns false.
+  [[nodiscard]] std::expected<void, errc>
+  for_each_from(events::log_position from,
+                const std::function<bool(const record&)>& visit) const;
+  /// Every record of one stream, in version order.
+  [[nodiscard]] std::expected<std::vector<record>, errc>
+  read_stream(const events::stream_id& s) const;
+
+  // -- maintenance ----------------------------------------------------------
+
+  /// Deletes every projection table's rows and resets the projected
+  /// position to 0 (replay then folds from position 1).
+  [[nodiscard]] std::expected<void, errc> drop_projections();
+
+  /// Flushes memtables (used before copying or at shutdown).
+  [[nodiscard]] std::expected<void, errc> flush();
+
+  [[nodiscard]] const std::string& data_dir() const;
+
+private:
+  friend class write_batch;
+  struct impl;
+  explicit event_log(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace deployd::storage

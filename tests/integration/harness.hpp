@@ -1,0 +1,100 @@
+// Runs the real deployd binary for end-to-end tests: a temporary data
+// directory, port 0 (the bound port is read from --port-file), a real HTTP
+// client over loopback, and SIGTERM/SIGKILL of the process we started.
+#pragma once
+
+#include "events/json.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace deployd::testing {
+
+using events::json;
+
+/// A directory removed (with its contents) when the object dies.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const {
+    return path_;
+  }
+
+private:
+  std::filesystem::path path_;
+};
+
+struct http_reply {
+  unsigned status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+
+  /// The body parsed as JSON (null if empty); fails the test if malformed.
+  [[nodiscard]] json json_body() const;
+};
+
+struct process_options {
+  /// Data directory; a fresh temporary one when empty.
+  std::string data_dir;
+  std::vector<std::string> extra_args;
+  std::map<std::string, std::string> extra_env;
+  /// Deterministic clock and ids unless cleared.
+  std::string clock = "step:2026-11-28T12:00:00Z:1000";
+  std::uint64_t id_seed = 42;
+};
+
+/// One running `deployd serve`. Stops it (SIGTERM) when destroyed.
+class deployd_process {
+public:
+  explicit deployd_process(process_options options = {});
+  ~deployd_process();
+  deployd_process(const deployd_process&) = delete;
+  deployd_process& operator=(const deployd_process&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const {
+    return port_;
+  }
+  [[nodiscard]] const std::string& data_dir() const {
+    return data_dir_;
+  }
+
+  /// Sends one request on a fresh connection and reads the reply.
+  http_reply request(const std::string& method, const std::string& target,
+                     const std::optional<std::string>& body = std::nullopt,
+                     const std::map<std::string, std::string>& headers = {})
+    const;
+  http_reply get(const std::string& target) const;
+  http_reply post(const std::string& target, const json& body) const;
+
+  /// SIGTERM and wait; returns the exit status.
+  int stop();
+  /// SIGKILL and wait.
+  void kill();
+
+private:
+  std::optional<temp_dir> owned_dir_;
+  std::string data_dir_;
+  std::string port_file_;
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+/// Runs `deployd <args>` to completion; returns exit status and stdout.
+struct tool_result {
+  int status = -1;
+  std::string out;
+};
+tool_result run_tool(const std::vector<std::string>& args);
+
+/// Loads a recorded sample from tests/data/samples.
+json load_sample(const std::string& name);
+
+} // namespace deployd::testing
