@@ -15,7 +15,11 @@
 
 namespace deployd::actors {
 
-using command = std::variant<events::create_flow, events::create_deployment>;
+using command =
+  std::variant<events::create_flow, events::update_flow, events::delete_flow,
+               events::bulk_delete_flows, events::create_deployment,
+               events::update_deployment, events::set_deployment_paused,
+               events::delete_deployment, events::bulk_delete_deployments>;
 
 /// What became of one command.
 struct command_result {
@@ -28,7 +32,8 @@ struct command_result {
   outcome result = outcome::failed;
   /// True when the command inserted its resource (201 rather than 200).
   bool created = false;
-  /// The resource after the command, as the API renders it.
+  /// The response body: the resource after the command as the API renders
+  /// it, `{"deleted": [...]}` for bulk deletes, empty for 204s.
   std::string body;
   events::rejection reason{};
   storage::errc failure = storage::errc::io_error;

@@ -1,5 +1,6 @@
 #include "actors/deployment_aggregate.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace deployd::actors {
@@ -57,6 +58,166 @@ new_schedules(const std::vector<events::schedule_input>& inputs,
     s.active = in.active;
     s.parameters = in.parameters;
     s.slug = in.slug;
+    out.insert(out.begin(), std::move(s));
+  }
+  return out;
+}
+
+// A deployment_updated that only unlinks a deleted limit.
+events::deployment_updated unlink(const events::uuid& deployment,
+                                  const events::uuid& limit) {
+  json changes = json::object();
+  changes["concurrency_limit_id"] =
+    json{{"from", limit.str()}, {"to", nullptr}};
+  return events::deployment_updated{deployment, std::move(changes)};
+}
+
+// Deletes `limit`: its other deployments are unlinked first (the reference's
+// foreign key sets them to null), then the limit itself goes.
+void delete_limit(const events::concurrency_limit& limit,
+                  const std::vector<events::uuid>& sharers,
+                  decision_env& env, event_list& after) {
+  for (const auto& other : sharers)
+    after.push_back(unlink(other, limit.id));
+  after.push_back(events::concurrency_limit_deleted{limit.id, env.now});
+}
+
+// §3.6 for create, upsert and PATCH: `global_concurrency_limit_id` links (or
+// unlinks), then `concurrency_limit` creates, resizes or deletes the linked
+// limit. Resizes and creations go `before` the deployment's own event (its
+// view embeds the limit); deletions go `after` it.
+void apply_limit_rules(
+  events::deployment& d, const events::nullable_input<std::int64_t>& limit,
+  const events::nullable_input<events::uuid>& global,
+  const std::optional<events::concurrency_limit>& linked_now,
+  const std::optional<events::concurrency_limit>& requested,
+  const std::vector<events::uuid>& sharers, decision_env& env,
+  event_list& before, event_list& after) {
+  std::optional<events::concurrency_limit> linked =
+    d.concurrency_limit_id ? linked_now : std::nullopt;
+  if (global.present)
+    linked = global.value ? requested : std::nullopt;
+  if (limit.value) {
+    const auto n = *limit.value;
+    if (linked) {
+      if (linked->limit != n)
+        before.push_back(events::concurrency_limit_resized{linked->id, env.now,
+                                                           linked->limit, n});
+    } else {
+      events::concurrency_limit l;
+      l.id = env.ids.next();
+      l.created = env.now;
+      l.updated = env.now;
+      l.name = events::deployment_limit_name(d.id);
+      l.limit = n;
+      linked = l;
+      before.push_back(events::concurrency_limit_created{std::move(l)});
+    }
+  } else if (limit.is_null() && !global.value && linked) {
+    // `concurrency_limit: null` deletes the linked limit. Sent together with
+    // a `global_concurrency_limit_id` (the Python client always sends the
+    // null), the reference would delete the limit it just linked; we keep
+    // the link instead (README, compatibility).
+    delete_limit(*linked, sharers, env, after);
+    linked.reset();
+  }
+  d.concurrency_limit_id =
+    linked ? std::optional<events::uuid>{linked->id} : std::nullopt;
+}
+
+events::rejection unprocessable(std::string detail) {
+  return {rejection_code::unprocessable, std::move(detail)};
+}
+
+// Schedules of a PATCH (related-resources §2.6): replace mode, or
+// slug-targeted mode when every existing schedule has a slug.
+std::expected<std::vector<events::deployment_schedule>, events::rejection>
+patched_schedules(const std::vector<events::deployment_schedule>& existing,
+                  const std::vector<events::schedule_update_input>& items,
+                  const events::uuid& deployment_id, decision_env& env) {
+  const bool all_slugged =
+    !existing.empty() &&
+    std::all_of(existing.begin(), existing.end(),
+                [](const auto& s) { return s.slug.has_value(); });
+  auto make = [&](const events::schedule_update_input& in) {
+    events::deployment_schedule s;
+    s.id = env.ids.next();
+    s.created = env.now;
+    s.updated = env.now;
+    s.deployment_id = deployment_id;
+    s.schedule = *in.schedule;
+    s.active = in.active.value_or(true);
+    s.parameters = in.parameters;
+    s.slug = in.slug;
+    return s;
+  };
+  if (!all_slugged) {
+    std::vector<events::schedule_input> slugs;
+    std::vector<events::deployment_schedule> out;
+    std::set<std::string> seen;
+    for (const auto& in : items) {
+      if (!in.schedule)
+        continue;
+      if (in.slug && !seen.insert(*in.slug).second)
+        return std::unexpected(
+          events::rejection{rejection_code::integrity_conflict, {}});
+      out.insert(out.begin(), make(in));
+    }
+    return out;
+  }
+  for (const auto& in : items)
+    if (!in.slug)
+      return std::unexpected(
+        unprocessable("Please provide a slug for each schedule in your "
+                      "request to ensure schedules are updated correctly."));
+  std::set<std::string> replaced;
+  for (const auto& in : items)
+    if (in.replaces && !replaced.insert(*in.replaces).second)
+      return std::unexpected(unprocessable(
+        "Multiple schedules have 'replaces' targeting the same slug: " +
+        *in.replaces));
+  auto find = [&](const std::string& slug) {
+    return std::find_if(existing.begin(), existing.end(),
+                        [&](const auto& s) { return s.slug == slug; });
+  };
+  for (const auto& in : items)
+    if (in.replaces && find(*in.slug) != existing.end() &&
+        !replaced.contains(*in.slug))
+      return std::unexpected(unprocessable(
+        "Cannot rename schedule from '" + *in.replaces + "' to '" + *in.slug +
+        "': a schedule with slug '" + *in.slug + "' already exists."));
+  for (const auto& in : items) {
+    const auto& target = in.replaces ? *in.replaces : *in.slug;
+    if (find(target) == existing.end() && !in.schedule)
+      return std::unexpected(
+        unprocessable("Unable to create new deployment schedules without a "
+                      "schedule configuration."));
+  }
+  // Every check passed: apply in request order, each written schedule moving
+  // to the front (most recently written first).
+  std::vector<events::deployment_schedule> out = existing;
+  for (const auto& in : items) {
+    const auto& target = in.replaces ? *in.replaces : *in.slug;
+    const auto it = std::find_if(out.begin(), out.end(), [&](const auto& s) {
+      return s.slug == target &&
+             std::any_of(existing.begin(), existing.end(),
+                         [&](const auto& e) { return e.id == s.id; });
+    });
+    if (it == out.end()) {
+      out.insert(out.begin(), make(in));
+      continue;
+    }
+    auto s = *it;
+    out.erase(it);
+    if (in.schedule)
+      s.schedule = *in.schedule;
+    if (in.active)
+      s.active = *in.active;
+    if (in.max_scheduled_runs)
+      s.max_scheduled_runs = *in.max_scheduled_runs;
+    s.parameters = in.parameters;
+    s.slug = in.slug;
+    s.updated = env.now;
     out.insert(out.begin(), std::move(s));
   }
   return out;
@@ -139,39 +300,9 @@ decide(const events::create_deployment& cmd,
   // -- the linked concurrency limit (§3.6) ----------------------------------
   event_list before;
   event_list after;
-  std::optional<events::concurrency_limit> linked =
-    d.concurrency_limit_id ? ctx.linked_limit : std::nullopt;
-  if (cmd.global_concurrency_limit_id.present)
-    linked = cmd.global_concurrency_limit_id.value ? ctx.requested_limit
-                                                   : std::nullopt;
-  if (cmd.concurrency_limit.value) {
-    const auto n = *cmd.concurrency_limit.value;
-    if (linked) {
-      if (linked->limit != n)
-        before.push_back(
-          events::concurrency_limit_resized{linked->id, env.now, linked->limit,
-                                            n});
-    } else {
-      events::concurrency_limit l;
-      l.id = env.ids.next();
-      l.created = env.now;
-      l.updated = env.now;
-      l.name = events::deployment_limit_name(d.id);
-      l.limit = n;
-      linked = l;
-      before.push_back(events::concurrency_limit_created{std::move(l)});
-    }
-  } else if (cmd.concurrency_limit.is_null() &&
-             !cmd.global_concurrency_limit_id.value && linked) {
-    // `concurrency_limit: null` deletes the linked limit. Sent together with
-    // a `global_concurrency_limit_id` (the Python client always sends the
-    // null), the reference would delete the limit it just linked; we keep
-    // the link instead (README, compatibility).
-    after.push_back(events::concurrency_limit_deleted{linked->id, env.now});
-    linked.reset();
-  }
-  d.concurrency_limit_id =
-    linked ? std::optional<events::uuid>{linked->id} : std::nullopt;
+  apply_limit_rules(d, cmd.concurrency_limit, cmd.global_concurrency_limit_id,
+                    ctx.linked_limit, ctx.requested_limit, ctx.limit_sharers,
+                    env, before, after);
 
   deployment_decision out;
   out.deployment_id = d.id;
@@ -184,6 +315,104 @@ decide(const events::create_deployment& cmd,
   }
   for (auto& e : after)
     out.events.push_back(std::move(e));
+  return out;
+}
+
+std::expected<event_list, events::rejection>
+decide(const events::update_deployment& cmd,
+       const update_deployment_context& ctx, decision_env& env) {
+  if (!ctx.existing)
+    return std::unexpected(rejection{rejection_code::deployment_missing, {}});
+  events::deployment d = *ctx.existing;
+  std::optional<std::vector<events::deployment_schedule>> schedules;
+  if (cmd.schedules) {
+    auto patched = patched_schedules(d.schedules, *cmd.schedules, d.id, env);
+    if (!patched)
+      return std::unexpected(patched.error());
+    schedules = std::move(*patched);
+  }
+  const auto& pool = cmd.work_pool_name.value;
+  if (pool && !pool->empty() && !ctx.work_pool_exists)
+    return std::unexpected(rejection{rejection_code::unknown_work_pool, *pool});
+  if (cmd.global_concurrency_limit_id.value && !ctx.requested_limit)
+    return std::unexpected(
+      rejection{rejection_code::unknown_concurrency_limit, {}});
+  // NOT NULL columns and foreign keys: the reference's integrity error.
+  if (cmd.parameters.is_null() || cmd.enforce_parameter_schema.is_null() ||
+      (cmd.storage_document_id.value && !ctx.storage_document_exists) ||
+      (cmd.infrastructure_document_id.value &&
+       !ctx.infrastructure_document_exists))
+    return std::unexpected(rejection{rejection_code::integrity_conflict, {}});
+
+  d.updated = env.now;
+  overwrite_if_present(d.version, cmd.version);
+  overwrite_if_present(d.description, cmd.description);
+  overwrite_if_present(d.path, cmd.path);
+  overwrite_if_present(d.entrypoint, cmd.entrypoint);
+  overwrite_if_present(d.storage_document_id, cmd.storage_document_id);
+  overwrite_if_present(d.infrastructure_document_id,
+                       cmd.infrastructure_document_id);
+  overwrite_if_present(d.pull_steps, cmd.pull_steps);
+  overwrite_if_present(d.concurrency_options, cmd.concurrency_options);
+  if (cmd.work_queue_name.present)
+    d.work_queue_name = cmd.work_queue_name.value;
+  if (cmd.work_pool_name.is_null())
+    d.work_queue_id.reset();
+  if (cmd.parameter_openapi_schema.present)
+    d.parameter_openapi_schema =
+      normalised_schema(cmd.parameter_openapi_schema);
+  if (cmd.paused)
+    d.paused = *cmd.paused;
+  if (cmd.enforce_parameter_schema.value)
+    d.enforce_parameter_schema = *cmd.enforce_parameter_schema.value;
+  if (cmd.tags)
+    d.tags = *cmd.tags;
+  if (cmd.parameters.value)
+    d.parameters = *cmd.parameters.value;
+  // `{}` and null never clear job variables (quirk §9.1).
+  if (cmd.job_variables.value && !cmd.job_variables.value->empty())
+    d.job_variables = *cmd.job_variables.value;
+  if (schedules)
+    d.schedules = std::move(*schedules);
+
+  event_list before;
+  event_list after;
+  apply_limit_rules(d, cmd.concurrency_limit, cmd.global_concurrency_limit_id,
+                    ctx.linked_limit, ctx.requested_limit, ctx.limit_sharers,
+                    env, before, after);
+  event_list out = std::move(before);
+  if (auto changes = events::diff(*ctx.existing, d); !changes.empty())
+    out.push_back(events::deployment_updated{d.id, std::move(changes)});
+  for (auto& e : after)
+    out.push_back(std::move(e));
+  return out;
+}
+
+std::expected<event_list, events::rejection>
+decide(const events::set_deployment_paused& cmd,
+       const std::optional<events::deployment>& existing, decision_env& env) {
+  if (!existing)
+    return std::unexpected(rejection{rejection_code::deployment_not_found, {}});
+  if (existing->paused == cmd.paused)
+    return event_list{};
+  auto d = *existing;
+  d.paused = cmd.paused;
+  d.updated = env.now;
+  return event_list{events::deployment_updated{d.id, events::diff(*existing, d)}};
+}
+
+std::expected<event_list, events::rejection>
+decide(const events::delete_deployment& cmd,
+       const delete_deployment_context& ctx, decision_env& env) {
+  (void)cmd;
+  if (!ctx.existing)
+    return std::unexpected(rejection{rejection_code::deployment_not_found, {}});
+  event_list out{events::deployment_deleted{ctx.existing->id, env.now}};
+  if (ctx.existing->concurrency_limit_id) {
+    events::concurrency_limit limit;
+    limit.id = *ctx.existing->concurrency_limit_id;
+    delete_limit(limit, ctx.limit_sharers, env, out);
+  }
   return out;
 }
 

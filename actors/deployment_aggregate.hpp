@@ -21,6 +21,8 @@ struct create_deployment_context {
   std::optional<events::concurrency_limit> linked_limit;
   /// The limit named by `global_concurrency_limit_id`, if it exists.
   std::optional<events::concurrency_limit> requested_limit;
+  /// Other deployments linked to `linked_limit`.
+  std::vector<events::uuid> limit_sharers;
   bool work_pool_exists = false;
   bool storage_document_exists = false;
   bool infrastructure_document_exists = false;
@@ -38,6 +40,44 @@ struct deployment_decision {
 [[nodiscard]] std::expected<deployment_decision, events::rejection>
 decide(const events::create_deployment& cmd,
        const create_deployment_context& ctx, decision_env& env);
+
+/// Everything `PATCH /deployments/{id}` decides against.
+struct update_deployment_context {
+  std::optional<events::deployment> existing;
+  std::optional<events::concurrency_limit> linked_limit;
+  std::optional<events::concurrency_limit> requested_limit;
+  /// Other deployments linked to `linked_limit` (unlinked if it is deleted).
+  std::vector<events::uuid> limit_sharers;
+  bool work_pool_exists = false;
+  bool storage_document_exists = false;
+  bool infrastructure_document_exists = false;
+};
+
+/// PATCH with DeploymentUpdate's semantics (deployments-api §9): only
+/// present keys apply; schedules in replace or slug-targeted mode; `updated`
+/// always moves.
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::update_deployment& cmd,
+       const update_deployment_context& ctx, decision_env& env);
+
+/// pause_deployment / resume_deployment: no events when `paused` already
+/// has the value.
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::set_deployment_paused& cmd,
+       const std::optional<events::deployment>& existing, decision_env& env);
+
+/// Everything a deletion decides against.
+struct delete_deployment_context {
+  std::optional<events::deployment> existing;
+  /// Other deployments linked to the deployment's limit.
+  std::vector<events::uuid> limit_sharers;
+};
+
+/// DELETE: the deployment and its linked limit (even a shared one, whose
+/// other deployments are unlinked first).
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::delete_deployment& cmd,
+       const delete_deployment_context& ctx, decision_env& env);
 
 /// The state after a creation.
 [[nodiscard]] events::deployment evolve(const events::deployment_created& e);

@@ -6,6 +6,7 @@
 #include "events/flow.hpp"
 
 #include <optional>
+#include <vector>
 
 namespace deployd::actors {
 
@@ -14,6 +15,18 @@ namespace deployd::actors {
 [[nodiscard]] event_list decide(const events::create_flow& cmd,
                                 const std::optional<events::flow>& existing,
                                 decision_env& env);
+
+/// PATCH: tags when given; `updated` always moves.
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::update_flow& cmd,
+       const std::optional<events::flow>& existing, decision_env& env);
+
+/// DELETE: one deployment_deleted per deployment of the flow (their linked
+/// limits stay, as in the reference), then flow_deleted.
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::delete_flow& cmd,
+       const std::optional<events::flow>& existing,
+       const std::vector<events::uuid>& deployments, decision_env& env);
 
 /// The state after `e`.
 [[nodiscard]] events::flow evolve(const events::flow_created& e);

@@ -1,8 +1,11 @@
 #include "actors/projections.hpp"
 
+#include "events/json_fields.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 namespace deployd::actors {
 
@@ -30,6 +33,47 @@ events::uuid uuid_from_key(std::string_view bytes) {
   events::uuid id;
   std::memcpy(id.bytes.data(), bytes.data(), 16);
   return id;
+}
+
+// -- secondary index keys -----------------------------------------------------
+
+std::string summary_of(const events::deployment& d) {
+  json j = json::object();
+  j["n"] = d.name;
+  j["f"] = d.flow_id.str();
+  j["t"] = d.tags;
+  j["p"] = d.paused;
+  j["q"] = events::nullable(d.work_queue_name);
+  j["w"] = events::nullable(d.work_queue_id);
+  j["c"] = d.created.micros;
+  j["u"] = d.updated.micros;
+  return dump(j);
+}
+
+void put_indexes(storage::write_batch& b, const events::deployment& d) {
+  const auto id = id_key(d.id);
+  b.put(table::deployment_by_name, name_order_key(d.name, d.id), "");
+  b.put(table::deployment_by_created, time_order_key(d.created, d.id), "");
+  b.put(table::deployment_by_updated, time_order_key(d.updated, d.id), "");
+  for (const auto& tag : d.tags)
+    b.put(table::deployment_tags, tag_order_key(tag, d.name, d.id), "");
+  if (d.work_queue_name)
+    b.put(table::deployment_queue_names,
+          length_prefixed(*d.work_queue_name) + id, "");
+  b.put(table::deployment_summaries, id, summary_of(d));
+}
+
+void erase_indexes(storage::write_batch& b, const events::deployment& d) {
+  const auto id = id_key(d.id);
+  b.del(table::deployment_by_name, name_order_key(d.name, d.id));
+  b.del(table::deployment_by_created, time_order_key(d.created, d.id));
+  b.del(table::deployment_by_updated, time_order_key(d.updated, d.id));
+  for (const auto& tag : d.tags)
+    b.del(table::deployment_tags, tag_order_key(tag, d.name, d.id));
+  if (d.work_queue_name)
+    b.del(table::deployment_queue_names,
+          length_prefixed(*d.work_queue_name) + id);
+  b.del(table::deployment_summaries, id);
 }
 
 std::expected<events::deployment_links, errc>
@@ -84,6 +128,7 @@ std::expected<void, errc> fold_created(storage::write_batch& b,
                                        const events::deployment& d) {
   b.put(table::deployment_names, deployment_name_key(d.flow_id, d.name),
         id_key(d.id));
+  put_indexes(b, d);
   if (d.concurrency_limit_id)
     b.put(table::limit_links, limit_link_key(*d.concurrency_limit_id, d.id),
           "");
@@ -115,6 +160,8 @@ std::expected<void, errc> fold_updated(storage::write_batch& b,
     b.put(table::deployment_names,
           deployment_name_key(after.flow_id, after.name), id_key(after.id));
   }
+  erase_indexes(b, before);
+  put_indexes(b, after);
   if (before.concurrency_limit_id != after.concurrency_limit_id) {
     if (before.concurrency_limit_id)
       b.del(table::limit_links,
@@ -124,6 +171,63 @@ std::expected<void, errc> fold_updated(storage::write_batch& b,
             limit_link_key(*after.concurrency_limit_id, after.id), "");
   }
   return store_deployment(b, after);
+}
+
+std::expected<void, errc>
+fold_deployment_deleted(storage::write_batch& b,
+                        const events::deployment_deleted& e) {
+  auto loaded = load_deployment(b, e.id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return {};
+  const auto& d = **loaded;
+  const auto key = id_key(d.id);
+  erase_indexes(b, d);
+  b.del(table::deployment_names, deployment_name_key(d.flow_id, d.name));
+  if (d.concurrency_limit_id)
+    b.del(table::limit_links, limit_link_key(*d.concurrency_limit_id, d.id));
+  b.del(table::deployments, key);
+  b.del(table::deployment_views, key);
+  return {};
+}
+
+void put_flow(storage::write_batch& b, const events::flow& f) {
+  const auto key = id_key(f.id);
+  b.put(table::flows, key, dump(to_json(f)));
+  b.put(table::flow_names, f.name, key);
+  b.put(table::flow_by_created, time_order_key(f.created, f.id), "");
+  b.put(table::flow_by_updated, time_order_key(f.updated, f.id), "");
+}
+
+void erase_flow(storage::write_batch& b, const events::flow& f) {
+  b.del(table::flows, id_key(f.id));
+  b.del(table::flow_names, f.name);
+  b.del(table::flow_by_created, time_order_key(f.created, f.id));
+  b.del(table::flow_by_updated, time_order_key(f.updated, f.id));
+}
+
+template <class Event>
+std::expected<void, errc> fold_flow_change(storage::write_batch& b,
+                                           const Event& e) {
+  auto loaded = load_flow(b, e.id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return {};
+  erase_flow(b, **loaded);
+  if constexpr (std::is_same_v<Event, events::flow_updated>) {
+    auto f = **loaded;
+    try {
+      events::apply_changes(f, e.changes);
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "deployd: cannot apply update of flow %s: %s\n",
+                   e.id.str().c_str(), ex.what());
+      std::abort();
+    }
+    put_flow(b, f);
+  }
+  return {};
 }
 
 std::expected<void, errc> fold_limit(storage::write_batch& b,
@@ -189,6 +293,47 @@ std::string id_key(const events::uuid& id) {
   return std::string(reinterpret_cast<const char*>(id.bytes.data()), 16);
 }
 
+std::string order_bytes(events::timestamp t) {
+  // Flip the sign bit so negative times sort before positive ones.
+  const auto v = static_cast<std::uint64_t>(t.micros) ^ (1ULL << 63);
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<char>(v >> (56 - 8 * i));
+  return out;
+}
+
+std::string time_order_key(events::timestamp t, const events::uuid& id) {
+  return order_bytes(t) + id_key(id);
+}
+
+std::string name_order_key(std::string_view name, const events::uuid& id) {
+  std::string key(name);
+  key.push_back('\0');
+  key += id_key(id);
+  return key;
+}
+
+std::string length_prefixed(std::string_view text) {
+  const auto n = static_cast<std::uint32_t>(text.size());
+  std::string out;
+  out.reserve(4 + text.size());
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<char>(n >> (24 - 8 * i)));
+  out.append(text);
+  return out;
+}
+
+std::string tag_order_key(std::string_view tag, std::string_view name,
+                          const events::uuid& id) {
+  return length_prefixed(tag) + name_order_key(name, id);
+}
+
+events::uuid id_from_key_suffix(std::string_view key) {
+  events::uuid id;
+  std::memcpy(id.bytes.data(), key.data() + key.size() - 16, 16);
+  return id;
+}
+
 std::string deployment_name_key(const events::uuid& flow_id,
                                 std::string_view name) {
   std::string key = id_key(flow_id);
@@ -201,10 +346,13 @@ std::expected<void, errc> fold(storage::write_batch& b,
   return std::visit(
     overloaded{
       [&](const events::flow_created& x) -> std::expected<void, errc> {
-        const auto key = id_key(x.value.id);
-        b.put(table::flows, key, dump(to_json(x.value)));
-        b.put(table::flow_names, x.value.name, key);
+        put_flow(b, x.value);
         return {};
+      },
+      [&](const events::flow_updated& x) { return fold_flow_change(b, x); },
+      [&](const events::flow_deleted& x) { return fold_flow_change(b, x); },
+      [&](const events::deployment_deleted& x) {
+        return fold_deployment_deleted(b, x);
       },
       [&](const events::deployment_created& x) {
         return fold_created(b, x.value);

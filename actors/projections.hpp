@@ -31,6 +31,22 @@ fold(storage::write_batch& b, const events::any_event& e);
 /// flow id bytes + deployment name.
 [[nodiscard]] std::string deployment_name_key(const events::uuid& flow_id,
                                               std::string_view name);
+/// 8 bytes that sort like the timestamp.
+[[nodiscard]] std::string order_bytes(events::timestamp t);
+/// time order bytes + id: keys of the created / updated order indexes.
+[[nodiscard]] std::string time_order_key(events::timestamp t,
+                                         const events::uuid& id);
+/// name \0 id: keys of the name order index.
+[[nodiscard]] std::string name_order_key(std::string_view name,
+                                         const events::uuid& id);
+/// 4-byte big-endian length + text (so a prefix scan matches one value).
+[[nodiscard]] std::string length_prefixed(std::string_view text);
+/// length-prefixed tag + name \0 id: keys of the tag index.
+[[nodiscard]] std::string tag_order_key(std::string_view tag,
+                                        std::string_view name,
+                                        const events::uuid& id);
+/// The id stored in the last 16 bytes of an index key.
+[[nodiscard]] events::uuid id_from_key_suffix(std::string_view key);
 
 // -- lookups through a batch (writer thread) -----------------------------------
 
@@ -74,6 +90,11 @@ public:
                           storage::read_tier tier) const;
   [[nodiscard]] text flow_by_name(std::string_view name,
                                   storage::read_tier tier) const;
+
+  /// The database, for queries run through a `storage::log_reader`.
+  [[nodiscard]] const storage::event_log& log() const {
+    return log_;
+  }
 
 private:
   const storage::event_log& log_;

@@ -3,6 +3,7 @@
 #include "actors/deployment_aggregate.hpp"
 #include "actors/flow_aggregate.hpp"
 #include "actors/projections.hpp"
+#include "actors/queries.hpp"
 #include "actors/type_ids.hpp"
 #include "events/codec.hpp"
 
@@ -80,6 +81,33 @@ command_result ok_with(std::expected<std::optional<std::string>, errc> body,
   return r;
 }
 
+// Ids of every row of `t` under `prefix` whose key ends with an id.
+std::expected<std::vector<events::uuid>, errc>
+ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
+          const std::optional<events::uuid>& except = std::nullopt) {
+  std::vector<events::uuid> out;
+  auto scanned =
+    b.scan(t, prefix, [&](std::string_view key, std::string_view value) {
+      const auto id = id_from_key_suffix(t == storage::table::deployment_names
+                                           ? value
+                                           : key);
+      if (id != except)
+        out.push_back(id);
+      return true;
+    });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  return out;
+}
+
+std::expected<std::vector<events::uuid>, errc>
+limit_sharers(storage::write_batch& b, const std::optional<events::uuid>& limit,
+              const events::uuid& deployment) {
+  if (!limit)
+    return std::vector<events::uuid>{};
+  return ids_under(b, storage::table::limit_links, id_key(*limit), deployment);
+}
+
 command_result handle(const events::create_flow& cmd, storage::write_batch& b,
                       decision_env& env, const events::uuid& command_id) {
   auto existing = load_flow_by_name(b, cmd.name);
@@ -114,6 +142,11 @@ command_result handle(const events::create_deployment& cmd,
     if (!linked)
       return failed(linked.error());
     ctx.linked_limit = std::move(*linked);
+    auto sharers = limit_sharers(b, ctx.existing->concurrency_limit_id,
+                                 ctx.existing->id);
+    if (!sharers)
+      return failed(sharers.error());
+    ctx.limit_sharers = std::move(*sharers);
   }
   if (const auto& id = cmd.global_concurrency_limit_id.value) {
     auto requested = load_limit(b, *id);
@@ -129,6 +162,165 @@ command_result handle(const events::create_deployment& cmd,
     return failed(position.error());
   return ok_with(deployment_view(b, decision->deployment_id),
                  decision->created, *position);
+}
+
+command_result no_content(events::log_position position) {
+  command_result r;
+  r.result = command_result::outcome::ok;
+  r.position = position;
+  return r;
+}
+
+// Applies a decision's events (or its rejection) and answers with `body`.
+template <class Body>
+command_result apply(std::expected<event_list, events::rejection> decision,
+                     storage::write_batch& b, decision_env& env,
+                     const events::uuid& command_id, Body&& body) {
+  if (!decision)
+    return rejected(decision.error());
+  events::log_position position;
+  if (!decision->empty()) {
+    auto appended = append_and_fold(b, *decision, command_id, env.now);
+    if (!appended)
+      return failed(appended.error());
+    position = *appended;
+  }
+  auto r = no_content(position);
+  r.body = std::forward<Body>(body);
+  return r;
+}
+
+command_result handle(const events::update_flow& cmd, storage::write_batch& b,
+                      decision_env& env, const events::uuid& command_id) {
+  auto existing = load_flow(b, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  return apply(decide(cmd, *existing, env), b, env, command_id, "");
+}
+
+// Deletes one flow and its deployments; used by DELETE and bulk delete.
+command_result delete_one_flow(const events::uuid& id, storage::write_batch& b,
+                               decision_env& env,
+                               const events::uuid& command_id) {
+  auto existing = load_flow(b, id);
+  if (!existing)
+    return failed(existing.error());
+  auto deployments = ids_under(b, storage::table::deployment_names, id_key(id));
+  if (!deployments)
+    return failed(deployments.error());
+  return apply(decide(events::delete_flow{id}, *existing, *deployments, env),
+               b, env, command_id, "");
+}
+
+command_result handle(const events::delete_flow& cmd, storage::write_batch& b,
+                      decision_env& env, const events::uuid& command_id) {
+  return delete_one_flow(cmd.id, b, env, command_id);
+}
+
+// Runs `each` for every id of a bulk delete and answers {"deleted": [...]}.
+command_result bulk_delete(std::expected<std::vector<events::uuid>, errc> ids,
+                           const std::function<command_result(
+                             const events::uuid&)>& each) {
+  if (!ids)
+    return failed(ids.error());
+  events::json deleted = events::json::array();
+  events::log_position last;
+  for (const auto& id : *ids) {
+    auto r = each(id);
+    if (r.result == command_result::outcome::failed)
+      return r;
+    if (r.result == command_result::outcome::ok) {
+      deleted.push_back(id.str());
+      last = r.position;
+    }
+  }
+  auto r = no_content(last);
+  r.body = events::json{{"deleted", std::move(deleted)}}.dump();
+  return r;
+}
+
+command_result handle(const events::bulk_delete_flows& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  flow_query q;
+  q.flows = cmd.filter;
+  q.limit = cmd.limit;
+  return bulk_delete(find_flows(b, q), [&](const events::uuid& id) {
+    return delete_one_flow(id, b, env, command_id);
+  });
+}
+
+command_result handle(const events::update_deployment& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  update_deployment_context ctx;
+  auto existing = load_deployment(b, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  ctx.existing = std::move(*existing);
+  if (ctx.existing && ctx.existing->concurrency_limit_id) {
+    auto linked = load_limit(b, *ctx.existing->concurrency_limit_id);
+    if (!linked)
+      return failed(linked.error());
+    ctx.linked_limit = std::move(*linked);
+    auto sharers =
+      limit_sharers(b, ctx.existing->concurrency_limit_id, cmd.id);
+    if (!sharers)
+      return failed(sharers.error());
+    ctx.limit_sharers = std::move(*sharers);
+  }
+  if (const auto& id = cmd.global_concurrency_limit_id.value) {
+    auto requested = load_limit(b, *id);
+    if (!requested)
+      return failed(requested.error());
+    ctx.requested_limit = std::move(*requested);
+  }
+  return apply(decide(cmd, ctx, env), b, env, command_id, "");
+}
+
+command_result handle(const events::set_deployment_paused& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_deployment(b, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  return apply(decide(cmd, *existing, env), b, env, command_id, "null");
+}
+
+command_result delete_one_deployment(const events::uuid& id,
+                                     storage::write_batch& b,
+                                     decision_env& env,
+                                     const events::uuid& command_id) {
+  delete_deployment_context ctx;
+  auto existing = load_deployment(b, id);
+  if (!existing)
+    return failed(existing.error());
+  ctx.existing = std::move(*existing);
+  if (ctx.existing) {
+    auto sharers = limit_sharers(b, ctx.existing->concurrency_limit_id, id);
+    if (!sharers)
+      return failed(sharers.error());
+    ctx.limit_sharers = std::move(*sharers);
+  }
+  return apply(decide(events::delete_deployment{id}, ctx, env), b, env,
+               command_id, "");
+}
+
+command_result handle(const events::delete_deployment& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  return delete_one_deployment(cmd.id, b, env, command_id);
+}
+
+command_result handle(const events::bulk_delete_deployments& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  deployment_query q;
+  q.deployments = cmd.filter;
+  q.limit = cmd.limit;
+  return bulk_delete(find_deployments(b, q), [&](const events::uuid& id) {
+    return delete_one_deployment(id, b, env, command_id);
+  });
 }
 
 // Decides, writes and commits every pending command (up to max_batch), then

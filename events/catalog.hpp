@@ -19,7 +19,8 @@
 namespace deployd::events {
 
 using any_event =
-  std::variant<flow_created, deployment_created, deployment_updated,
+  std::variant<flow_created, flow_updated, flow_deleted, deployment_created,
+               deployment_updated, deployment_deleted,
                concurrency_limit_created, concurrency_limit_resized,
                concurrency_limit_deleted>;
 
@@ -31,13 +32,16 @@ struct catalog_entry {
 
 /// Every (name, version) ever written. A test decodes a golden payload for
 /// each one from tests/data/events/<name>.v<version>.json.
-inline constexpr std::array<catalog_entry, 6> catalog = {{
+inline constexpr std::array<catalog_entry, 9> catalog = {{
   {"flow_created", 1, false},
   {"deployment_created", 1, false},
   {"deployment_updated", 1, false},
   {"concurrency_limit_created", 1, false},
   {"concurrency_limit_resized", 1, false},
   {"concurrency_limit_deleted", 1, false},
+  {"flow_updated", 1, false},
+  {"flow_deleted", 1, false},
+  {"deployment_deleted", 1, false},
 }};
 
 /// The stream an event belongs to (`deployment/<id>`, ...).

@@ -25,6 +25,13 @@ json limit_resized_json(const concurrency_limit_resized& e) {
 any_event decode_current(std::string_view name, const json& j) {
   if (name == flow_created::stored_name)
     return flow_created{flow_from_json(j)};
+  if (name == flow_updated::stored_name)
+    return flow_updated{uuid_field(j, "id"), j.at("changes")};
+  if (name == flow_deleted::stored_name)
+    return flow_deleted{uuid_field(j, "id"), timestamp_field(j, "deleted")};
+  if (name == deployment_deleted::stored_name)
+    return deployment_deleted{uuid_field(j, "id"),
+                              timestamp_field(j, "deleted")};
   if (name == deployment_created::stored_name)
     return deployment_created{deployment_from_json(j)};
   if (name == deployment_updated::stored_name)
@@ -48,7 +55,18 @@ json payload_json(const any_event& e) {
   return std::visit(
     overloaded{
       [](const flow_created& x) { return to_json(x.value); },
+      [](const flow_updated& x) {
+        return json{{"id", x.id.str()}, {"changes", x.changes}};
+      },
+      [](const flow_deleted& x) {
+        return json{{"id", x.id.str()},
+                    {"deleted", format_timestamp(x.deleted)}};
+      },
       [](const deployment_created& x) { return to_json(x.value); },
+      [](const deployment_deleted& x) {
+        return json{{"id", x.id.str()},
+                    {"deleted", format_timestamp(x.deleted)}};
+      },
       [](const deployment_updated& x) {
         return json{{"id", x.id.str()}, {"changes", x.changes}};
       },
@@ -98,6 +116,9 @@ stream_id stream_of(const any_event& e) {
   return std::visit(
     overloaded{
       [](const flow_created& x) { return flow_stream(x.value.id); },
+      [](const flow_updated& x) { return flow_stream(x.id); },
+      [](const flow_deleted& x) { return flow_stream(x.id); },
+      [](const deployment_deleted& x) { return deployment_stream(x.id); },
       [](const deployment_created& x) { return deployment_stream(x.value.id); },
       [](const deployment_updated& x) { return deployment_stream(x.id); },
       [](const concurrency_limit_created& x) {
@@ -132,6 +153,11 @@ std::string to_string(const any_event& e) {
       },
       [](const concurrency_limit_deleted& x) {
         return "concurrency_limit_deleted{id=" + x.id.str() + "}";
+      },
+      [](const flow_updated& x) { return "flow_updated{id=" + x.id.str() + "}"; },
+      [](const flow_deleted& x) { return "flow_deleted{id=" + x.id.str() + "}"; },
+      [](const deployment_deleted& x) {
+        return "deployment_deleted{id=" + x.id.str() + "}";
       },
       [](const auto& x) { return to_string(x); },
     },

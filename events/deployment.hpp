@@ -170,6 +170,68 @@ struct create_deployment {
   bool operator==(const create_deployment&) const = default;
 };
 
+/// One schedule of a PATCH body (DeploymentScheduleUpdate), validated.
+struct schedule_update_input {
+  std::optional<json> schedule;  ///< normalised; nothing when null/absent
+  std::optional<bool> active;
+  std::optional<std::int64_t> max_scheduled_runs;
+  json parameters = json::object();  ///< always written; absent means {}
+  std::optional<std::string> slug;
+  std::optional<std::string> replaces;
+
+  bool operator==(const schedule_update_input&) const = default;
+};
+
+/// `PATCH /deployments/{id}`: only present keys apply.
+struct update_deployment {
+  uuid id;
+  nullable_input<std::string> version;
+  nullable_input<std::string> description;
+  std::optional<bool> paused;
+  std::optional<std::vector<schedule_update_input>> schedules;
+  nullable_input<std::int64_t> concurrency_limit;
+  nullable_input<json> concurrency_options;
+  nullable_input<uuid> global_concurrency_limit_id;
+  nullable_input<json> parameters;  ///< null -> integrity conflict (409)
+  nullable_input<json> parameter_openapi_schema;
+  std::optional<std::vector<std::string>> tags;
+  nullable_input<std::string> work_queue_name;
+  nullable_input<std::string> work_pool_name;
+  nullable_input<std::string> path;
+  nullable_input<json> job_variables;
+  nullable_input<json> pull_steps;
+  nullable_input<std::string> entrypoint;
+  nullable_input<uuid> storage_document_id;
+  nullable_input<uuid> infrastructure_document_id;
+  nullable_input<bool> enforce_parameter_schema;  ///< null -> 409
+
+  bool operator==(const update_deployment&) const = default;
+};
+
+/// `pause_deployment` / `resume_deployment`: set `paused`.
+struct set_deployment_paused {
+  uuid id;
+  bool paused = true;
+
+  bool operator==(const set_deployment_paused&) const = default;
+};
+
+/// `DELETE /deployments/{id}`.
+struct delete_deployment {
+  uuid id;
+
+  bool operator==(const delete_deployment&) const = default;
+};
+
+/// `POST /deployments/bulk_delete`: up to `limit` deployments matching a
+/// DeploymentFilter (validated JSON; null = all), in name order.
+struct bulk_delete_deployments {
+  json filter;
+  std::int64_t limit = 50;
+
+  bool operator==(const bulk_delete_deployments&) const = default;
+};
+
 // -- events ------------------------------------------------------------------
 
 /// A deployment came into existence; carries its whole initial state.
@@ -193,6 +255,17 @@ struct deployment_updated {
   json changes = json::object();
 
   bool operator==(const deployment_updated&) const = default;
+};
+
+/// A deployment was deleted; its stream stays readable.
+struct deployment_deleted {
+  static constexpr const char* stored_name = "deployment_deleted";
+  static constexpr int schema_version = 1;
+
+  uuid id;
+  timestamp deleted;
+
+  bool operator==(const deployment_deleted&) const = default;
 };
 
 /// The `changes` object between two states (empty when equal).

@@ -2,6 +2,8 @@
 
 #include "events/json_fields.hpp"
 
+#include <stdexcept>
+
 namespace deployd::events {
 
 json to_json(const flow& f) {
@@ -24,6 +26,18 @@ flow flow_from_json(const json& j) {
   f.tags = j.at("tags").get<std::vector<std::string>>();
   f.labels = j.at("labels");
   return f;
+}
+
+void apply_changes(flow& f, const json& changes) {
+  for (const auto& [key, change] : changes.items()) {
+    const auto& to = change.at("to");
+    if (key == "tags")
+      f.tags = to.get<std::vector<std::string>>();
+    else if (key == "updated")
+      f.updated = timestamp_field(change, "to");
+    else
+      throw std::invalid_argument("unknown flow field '" + key + "'");
+  }
 }
 
 std::string to_string(const create_flow& c) {

@@ -10,6 +10,8 @@
 #include "events/json.hpp"
 #include "events/time.hpp"
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +40,30 @@ struct create_flow {
   bool operator==(const create_flow&) const = default;
 };
 
+/// `PATCH /flows/{id}`: only tags can change.
+struct update_flow {
+  uuid id;
+  std::optional<std::vector<std::string>> tags;
+
+  bool operator==(const update_flow&) const = default;
+};
+
+/// `DELETE /flows/{id}`: the flow and, by cascade, its deployments.
+struct delete_flow {
+  uuid id;
+
+  bool operator==(const delete_flow&) const = default;
+};
+
+/// `POST /flows/bulk_delete`: up to `limit` flows matching a FlowFilter
+/// (validated JSON; null = all), in name order.
+struct bulk_delete_flows {
+  json filter;
+  std::int64_t limit = 50;
+
+  bool operator==(const bulk_delete_flows&) const = default;
+};
+
 // -- events ------------------------------------------------------------------
 
 /// A flow came into existence. Carries the whole initial state.
@@ -49,6 +75,31 @@ struct flow_created {
 
   bool operator==(const flow_created&) const = default;
 };
+
+/// Fields of a flow changed: `changes` maps field name to {from, to}.
+struct flow_updated {
+  static constexpr const char* stored_name = "flow_updated";
+  static constexpr int schema_version = 1;
+
+  uuid id;
+  json changes = json::object();
+
+  bool operator==(const flow_updated&) const = default;
+};
+
+/// A flow was deleted (its deployments' deletions precede it in the log).
+struct flow_deleted {
+  static constexpr const char* stored_name = "flow_deleted";
+  static constexpr int schema_version = 1;
+
+  uuid id;
+  timestamp deleted;
+
+  bool operator==(const flow_deleted&) const = default;
+};
+
+/// Applies a flow_updated `changes` object; throws on an unknown field.
+void apply_changes(flow& f, const json& changes);
 
 /// The wire form of a flow (`id, created, updated, name, tags, labels`).
 [[nodiscard]] json to_json(const flow& f);

@@ -1325,8 +1325,10 @@ private:
     auto found =
       lookup_ref(documents_, owner, ref.get_ref<const std::string&>());
     if (const auto* failure = std::get_if<unresolvable>(&found)) {
-      abort_ = abort_reason{false,
-                            wrapped ? failure->wrapped() : failure->detail};
+      if (!abort_) {
+        abort_ = abort_reason{false,
+                              wrapped ? failure->wrapped() : failure->detail};
+      }
       return std::nullopt;
     }
     return std::get<resolved_ref>(found);
@@ -2114,6 +2116,10 @@ std::vector<std::size_t> evaluator::evaluated_items(const json& instance,
   }
   if (const json* condition = member(schema, "if")) {
     const bool valid = is_valid(instance, *condition, owner);
+    if (abort_) {
+      leave();
+      return evaluated;
+    }
     if (valid) {
       extend(evaluated_items(instance, *condition, owner));
       if (const json* then = member(schema, "then")) {
@@ -2138,11 +2144,11 @@ std::vector<std::size_t> evaluator::evaluated_items(const json& instance,
       continue;
     }
     for (const json& subschema : *subschemas) {
+      if (is_valid(instance, subschema, owner) && !abort_) {
+        extend(evaluated_items(instance, subschema, owner));
+      }
       if (abort_) {
         break;
-      }
-      if (is_valid(instance, subschema, owner)) {
-        extend(evaluated_items(instance, subschema, owner));
       }
     }
   }
@@ -2207,7 +2213,7 @@ std::vector<std::string> evaluator::evaluated_keys(const json& instance,
   if (const json* dependents = member(schema, "dependentSchemas");
       dependents != nullptr && dependents->is_object()) {
     for (const auto& [name, subschema] : dependents->items()) {
-      if (instance.contains(name)) {
+      if (instance.contains(name) && !abort_) {
         extend(evaluated_keys(instance, subschema, owner));
       }
     }
@@ -2218,16 +2224,20 @@ std::vector<std::string> evaluator::evaluated_keys(const json& instance,
       continue;
     }
     for (const json& subschema : *subschemas) {
+      if (is_valid(instance, subschema, owner) && !abort_) {
+        extend(evaluated_keys(instance, subschema, owner));
+      }
       if (abort_) {
         break;
-      }
-      if (is_valid(instance, subschema, owner)) {
-        extend(evaluated_keys(instance, subschema, owner));
       }
     }
   }
   if (const json* condition = member(schema, "if")) {
     const bool valid = is_valid(instance, *condition, owner);
+    if (abort_) {
+      leave();
+      return evaluated;
+    }
     if (valid) {
       extend(evaluated_keys(instance, *condition, owner));
       if (const json* then = member(schema, "then")) {
@@ -2541,7 +2551,7 @@ private:
       "minLength", "maxLength",     "minItems",
       "maxItems",  "minProperties", "maxProperties"};
     static const std::set<std::string, std::less<>> single = {
-      "additionalProperties", "propertyNames", "not", "contains"};
+      "additionalProperties", "not", "contains"};
     static const std::set<std::string, std::less<>> unsupported = {
       "multipleOf",  "unevaluatedProperties", "unevaluatedItems",
       "$dynamicRef", "$recursiveRef",         "minContains",
@@ -2617,6 +2627,8 @@ private:
         out[keyword] = std::move(members);
       } else if (single.contains(keyword)) {
         out[keyword] = translate(value);
+      } else if (keyword == "propertyNames") {
+        out[keyword] = hoist(value);
       } else if (keyword == "allOf" || keyword == "anyOf" ||
                  keyword == "oneOf") {
         out[keyword] = translate_all(value);
@@ -2638,7 +2650,7 @@ private:
             ok_ = false;
           }
           dependencies[name] = keyword == "dependentSchemas"
-                                 ? translate(dependency)
+                                 ? hoist(dependency)
                                  : copy(dependency);
           if (keyword == "dependentRequired" && !dependency.is_array()) {
             ok_ = false;
@@ -2678,6 +2690,16 @@ private:
     return both;
   }
 
+  /// A `$ref` to `node` translated as a definition of its own. valijson
+  /// 1.0 caches the subschemas of `propertyNames` and of schema
+  /// `dependencies` under their parent's path, so inline ones collide with
+  /// the parent (or with each other) when reached through a `$ref`.
+  nlohmann::json hoist(const json& node) {
+    nlohmann::json out = nlohmann::json::object();
+    out["$ref"] = std::string(definition_prefix) + std::to_string(intern(&node));
+    return out;
+  }
+
   nlohmann::json translate_ref(const json& value) {
     if (!value.is_string()) {
       ok_ = false;
@@ -2690,10 +2712,7 @@ private:
       ok_ = false;
       return true;
     }
-    nlohmann::json out = nlohmann::json::object();
-    out["$ref"] =
-      std::string(definition_prefix) + std::to_string(intern(target->contents));
-    return out;
+    return hoist(*target->contents);
   }
 
   /// Definitions a node applies to the same instance (not to a member or

@@ -21,6 +21,10 @@ enum class rejection_code : std::uint8_t {
   deployment_not_found = 7,       ///< GET/DELETE spelling, no period
   flow_not_found = 8,
   integrity_conflict = 9,         ///< any other unique/foreign-key rule
+  deployment_missing = 10,        ///< PATCH spelling: "Deployment not found."
+  unprocessable = 11,             ///< 422 with `subject` as the detail text
+  bad_request = 12,               ///< 400 with `subject` as the detail text
+  conflict = 13,                  ///< 409 with `subject` as the detail text
 };
 
 struct rejection {

@@ -142,6 +142,46 @@ schedule_item(validator& v, const json& item, events::timestamp now) {
   return out;
 }
 
+std::optional<events::schedule_update_input>
+schedule_update_item(validator& v, const json& item, events::timestamp now) {
+  if (!model_object(v, item))
+    return std::nullopt;
+  const auto before = v.count();
+  events::schedule_update_input out;
+  if (auto it = item.find("active"); it != item.end() && !it->is_null()) {
+    auto g = v.at("active");
+    out.active = v.boolean(*it);
+  }
+  if (auto it = item.find("schedule"); it != item.end() && !it->is_null()) {
+    auto g = v.at("schedule");
+    if (auto s = events::validate_schedule(v, *it, now))
+      out.schedule = events::to_json(*s);
+  }
+  if (auto it = item.find("max_scheduled_runs");
+      it != item.end() && !it->is_null()) {
+    auto g = v.at("max_scheduled_runs");
+    if (auto n = v.integer(*it); n && v.greater_than(*n, 0, *it)) {
+      if (*n > 50)
+        v.value_error("`max_scheduled_runs` must be less than or equal to 50.",
+                      *it);
+      else
+        out.max_scheduled_runs = *n;
+    }
+  }
+  if (auto it = item.find("parameters"); it != item.end()) {
+    auto g = v.at("parameters");
+    if (v.object(*it))
+      out.parameters = *it;
+  }
+  out.slug = nullable_string(v, item, "slug").value;
+  out.replaces = nullable_string(v, item, "replaces").value;
+  v.forbid_extra(item, {"active", "schedule", "max_scheduled_runs",
+                        "parameters", "slug", "replaces"});
+  if (v.count() != before)
+    return std::nullopt;
+  return out;
+}
+
 json concurrency_options(validator& v, const json& value) {
   if (!model_object(v, value))
     return nullptr;
@@ -240,11 +280,179 @@ const std::initializer_list<std::string_view> deployment_create_keys = {
   "storage_document_id", "infrastructure_document_id", "description", "path",
   "version", "entrypoint", "job_variables", "version_info"};
 
+const std::initializer_list<std::string_view> deployment_update_keys = {
+  "version", "description", "paused", "schedules", "concurrency_limit",
+  "concurrency_options", "global_concurrency_limit_id", "parameters",
+  "parameter_openapi_schema", "tags", "work_queue_name", "work_pool_name",
+  "path", "job_variables", "pull_steps", "entrypoint", "storage_document_id",
+  "infrastructure_document_id", "enforce_parameter_schema", "version_info"};
+
 constexpr const char* legacy_deployment_keys[] = {
   "worker_pool_queue_id", "worker_pool_name", "worker_pool_queue_name",
   "work_pool_queue_name"};
 
+// A nullable object field (null kept as present-null).
+events::nullable_input<json> nullable_object(validator& v, const json& body,
+                                             const char* key) {
+  events::nullable_input<json> out;
+  const auto it = body.find(key);
+  if (it == body.end())
+    return out;
+  out.present = true;
+  if (it->is_null())
+    return out;
+  auto g = v.at(key);
+  if (v.object(*it))
+    out.value = *it;
+  return out;
+}
+
+// `pull_steps`: null, or a list of objects.
+events::nullable_input<json> pull_steps(validator& v, const json& body) {
+  events::nullable_input<json> out;
+  const auto it = body.find("pull_steps");
+  if (it == body.end())
+    return out;
+  out.present = true;
+  if (it->is_null())
+    return out;
+  auto g = v.at("pull_steps");
+  if (!v.list(*it))
+    return out;
+  const auto before = v.count();
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    auto gi = v.at(static_cast<std::int64_t>(i));
+    (void)v.object((*it)[i]);
+  }
+  if (v.count() == before)
+    out.value = *it;
+  return out;
+}
+
+events::nullable_input<std::int64_t> concurrency_limit(validator& v,
+                                                       const json& body) {
+  events::nullable_input<std::int64_t> out;
+  const auto it = body.find("concurrency_limit");
+  if (it == body.end())
+    return out;
+  out.present = true;
+  if (it->is_null())
+    return out;
+  auto g = v.at("concurrency_limit");
+  if (auto n = v.integer(*it); n && v.greater_than(*n, 0, *it))
+    out.value = *n;
+  return out;
+}
+
+events::nullable_input<json> nullable_options(validator& v, const json& body) {
+  events::nullable_input<json> out;
+  const auto it = body.find("concurrency_options");
+  if (it == body.end())
+    return out;
+  out.present = true;
+  if (it->is_null())
+    return out;
+  auto g = v.at("concurrency_options");
+  out.value = concurrency_options(v, *it);
+  return out;
+}
+
 } // namespace
+
+std::expected<json, response> read_optional_json_body(const request& req) {
+  auto body = read_json_body(req);
+  if (!body)
+    return std::unexpected(std::move(body.error()));
+  if (!body->present || body->value.is_null())
+    return json::object();
+  return std::move(body->value);
+}
+
+std::expected<events::update_deployment, response>
+parse_update_deployment(const events::uuid& id, json_body body,
+                        const config::api_settings& api,
+                        events::timestamp now) {
+  validator v;
+  if (!body.present || body.value.is_null()) {
+    v.fail("missing", "Field required", nullptr);
+    return std::unexpected(validation_failed(v.errors(), nullptr));
+  }
+  const json& echoed = body.value;
+  if (!model_object(v, echoed))
+    return std::unexpected(validation_failed(v.errors(), echoed));
+  json b = echoed;
+  for (const char* key : legacy_deployment_keys)
+    b.erase(key);
+  {
+    // Only the both-limits rule applies to updates (no create-time
+    // parameter check).
+    const auto limit = b.find("concurrency_limit");
+    const auto global = b.find("global_concurrency_limit_id");
+    if (limit != b.end() && global != b.end() &&
+        events::python_truthy(*limit) && events::python_truthy(*global)) {
+      v.value_error("A deployment cannot have both a concurrency limit and a "
+                    "global concurrency limit.",
+                    b);
+      return std::unexpected(validation_failed(v.errors(), echoed));
+    }
+  }
+  events::update_deployment cmd;
+  cmd.id = id;
+  cmd.version = nullable_string(v, b, "version");
+  cmd.description = nullable_string(v, b, "description");
+  cmd.paused = optional_bool(v, b, "paused");
+  if (auto it = b.find("schedules"); it != b.end()) {
+    auto g = v.at("schedules");
+    if (v.list(*it)) {
+      std::vector<events::schedule_update_input> items;
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        auto gi = v.at(static_cast<std::int64_t>(i));
+        if (auto s = schedule_update_item(v, (*it)[i], now))
+          items.push_back(std::move(*s));
+      }
+      cmd.schedules = std::move(items);
+    }
+  }
+  cmd.concurrency_limit = concurrency_limit(v, b);
+  cmd.concurrency_options = nullable_options(v, b);
+  cmd.global_concurrency_limit_id =
+    nullable_uuid(v, b, "global_concurrency_limit_id");
+  cmd.parameters = nullable_object(v, b, "parameters");
+  if (cmd.parameters.value) {
+    auto g = v.at("parameters");
+    parameter_size(v, *cmd.parameters.value, api.max_parameter_size);
+  }
+  cmd.parameter_openapi_schema =
+    nullable_object(v, b, "parameter_openapi_schema");
+  if (auto it = b.find("tags"); it != b.end()) {
+    auto g = v.at("tags");
+    cmd.tags = v.string_list(*it);
+  }
+  cmd.work_queue_name = nullable_string(v, b, "work_queue_name");
+  cmd.work_pool_name = nullable_string(v, b, "work_pool_name");
+  cmd.path = nullable_string(v, b, "path");
+  cmd.job_variables = nullable_object(v, b, "job_variables");
+  cmd.pull_steps = pull_steps(v, b);
+  cmd.entrypoint = nullable_string(v, b, "entrypoint");
+  cmd.storage_document_id = nullable_uuid(v, b, "storage_document_id");
+  cmd.infrastructure_document_id =
+    nullable_uuid(v, b, "infrastructure_document_id");
+  if (auto it = b.find("enforce_parameter_schema"); it != b.end()) {
+    cmd.enforce_parameter_schema.present = true;
+    if (!it->is_null()) {
+      auto g = v.at("enforce_parameter_schema");
+      cmd.enforce_parameter_schema.value = v.boolean(*it);
+    }
+  }
+  if (auto it = b.find("version_info"); it != b.end()) {
+    auto g = v.at("version_info");
+    version_info(v, *it);
+  }
+  v.forbid_extra(b, deployment_update_keys);
+  if (!v.ok())
+    return std::unexpected(validation_failed(v.errors(), echoed));
+  return cmd;
+}
 
 std::expected<json_body, response> read_json_body(const request& req) {
   json_body out;
@@ -350,33 +558,14 @@ parse_create_deployment(json_body body, const config::api_settings& api,
           cmd.schedules.push_back(std::move(*s));
       }
   }
-  if (auto it = b.find("concurrency_limit"); it != b.end()) {
-    cmd.concurrency_limit.present = true;
-    if (!it->is_null()) {
-      auto g = v.at("concurrency_limit");
-      if (auto n = v.integer(*it); n && v.greater_than(*n, 0, *it))
-        cmd.concurrency_limit.value = *n;
-    }
-  }
-  if (auto it = b.find("concurrency_options"); it != b.end()) {
-    cmd.concurrency_options.present = true;
-    if (!it->is_null()) {
-      auto g = v.at("concurrency_options");
-      cmd.concurrency_options.value = concurrency_options(v, *it);
-    }
-  }
+  cmd.concurrency_limit = concurrency_limit(v, b);
+  cmd.concurrency_options = nullable_options(v, b);
   cmd.global_concurrency_limit_id =
     nullable_uuid(v, b, "global_concurrency_limit_id");
   cmd.enforce_parameter_schema =
     optional_bool(v, b, "enforce_parameter_schema");
-  if (auto it = b.find("parameter_openapi_schema"); it != b.end()) {
-    cmd.parameter_openapi_schema.present = true;
-    if (!it->is_null()) {
-      auto g = v.at("parameter_openapi_schema");
-      if (v.object(*it))
-        cmd.parameter_openapi_schema.value = *it;
-    }
-  }
+  cmd.parameter_openapi_schema =
+    nullable_object(v, b, "parameter_openapi_schema");
   {
     auto g = v.at("parameters");
     const auto& parameters = b.at("parameters");
@@ -394,21 +583,7 @@ parse_create_deployment(json_body body, const config::api_settings& api,
     if (v.label_map(*it))
       cmd.labels = *it;
   }
-  if (auto it = b.find("pull_steps"); it != b.end()) {
-    cmd.pull_steps.present = true;
-    if (!it->is_null()) {
-      auto g = v.at("pull_steps");
-      if (v.list(*it)) {
-        const auto before = v.count();
-        for (std::size_t i = 0; i < it->size(); ++i) {
-          auto gi = v.at(static_cast<std::int64_t>(i));
-          (void)v.object((*it)[i]);
-        }
-        if (v.count() == before)
-          cmd.pull_steps.value = *it;
-      }
-    }
-  }
+  cmd.pull_steps = pull_steps(v, b);
   cmd.work_queue_name = nullable_string(v, b, "work_queue_name");
   cmd.work_pool_name = nullable_string(v, b, "work_pool_name");
   cmd.storage_document_id = nullable_uuid(v, b, "storage_document_id");

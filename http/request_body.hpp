@@ -41,4 +41,15 @@ parse_create_flow(const json_body& body);
 parse_create_deployment(json_body body, const config::api_settings& api,
                         events::timestamp now);
 
+/// `DeploymentUpdate` -> update_deployment for `id`, or the 422 response.
+[[nodiscard]] std::expected<events::update_deployment, response>
+parse_update_deployment(const events::uuid& id, json_body body,
+                        const config::api_settings& api,
+                        events::timestamp now);
+
+/// A body parsed as JSON for endpoints whose body is optional (filters):
+/// absent or null becomes {}.
+[[nodiscard]] std::expected<events::json, response>
+read_optional_json_body(const request& req);
+
 } // namespace deployd::http

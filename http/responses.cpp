@@ -92,6 +92,14 @@ response rejected(const events::rejection& why) {
       return detail(404, "Deployment not found");
     case rejection_code::flow_not_found:
       return detail(404, "Flow not found");
+    case rejection_code::deployment_missing:
+      return detail(404, "Deployment not found.");
+    case rejection_code::unprocessable:
+      return detail(422, why.subject);
+    case rejection_code::bad_request:
+      return detail(400, why.subject);
+    case rejection_code::conflict:
+      return detail(409, why.subject);
   }
   return exception_message(500, "Internal Server Error");
 }

@@ -16,11 +16,28 @@ router make_routes() {
   r.add("GET", "/api/csrf-token", h::get_csrf_token);
   // -- flows -----------------------------------------------------------------
   r.add("POST", "/api/flows/", h::post_flows);
+  r.add("POST", "/api/flows/filter", h::post_flows_filter);
+  r.add("POST", "/api/flows/count", h::post_flows_count);
+  r.add("POST", "/api/flows/paginate", h::post_flows_paginate);
+  r.add("POST", "/api/flows/bulk_delete", h::post_flows_bulk_delete);
   r.add("GET", "/api/flows/{id}", h::get_flow);
+  r.add("PATCH", "/api/flows/{id}", h::patch_flow);
+  r.add("DELETE", "/api/flows/{id}", h::delete_flow);
   r.add("GET", "/api/flows/name/{name}", h::get_flow_by_name);
   // -- deployments -------------------------------------------------------------
   r.add("POST", "/api/deployments/", h::post_deployments);
+  r.add("POST", "/api/deployments/filter", h::post_deployments_filter);
+  r.add("POST", "/api/deployments/count", h::post_deployments_count);
+  r.add("POST", "/api/deployments/paginate", h::post_deployments_paginate);
+  r.add("POST", "/api/deployments/bulk_delete",
+        h::post_deployments_bulk_delete);
   r.add("GET", "/api/deployments/{id}", h::get_deployment);
+  r.add("PATCH", "/api/deployments/{id}", h::patch_deployment);
+  r.add("DELETE", "/api/deployments/{id}", h::delete_deployment);
+  r.add("POST", "/api/deployments/{id}/pause_deployment",
+        h::post_pause_deployment);
+  r.add("POST", "/api/deployments/{id}/resume_deployment",
+        h::post_resume_deployment);
   r.add("GET", "/api/deployments/name/{name}/{name}",
         h::get_deployment_by_name);
   return r;

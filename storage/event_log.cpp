@@ -22,9 +22,24 @@ constexpr const char* stream_index_cf = "stream_index";
 constexpr const char* meta_cf = "meta";
 
 constexpr const char* table_names[table_count] = {
-  "flows",       "flow_names", "deployments", "deployment_views",
-  "deployment_names", "limits", "limit_links",
+  "flows",
+  "flow_names",
+  "deployments",
+  "deployment_views",
+  "deployment_names",
+  "limits",
+  "limit_links",
+  "deployment_by_name",
+  "deployment_by_created",
+  "deployment_by_updated",
+  "deployment_tags",
+  "deployment_queue_names",
+  "deployment_summaries",
+  "flow_by_created",
+  "flow_by_updated",
 };
+
+
 
 constexpr std::string_view projected_key = "projected_position";
 
@@ -52,6 +67,52 @@ rocksdb::Slice slice(std::string_view s) {
 
 std::string_view view(const rocksdb::Slice& s) {
   return {s.data(), s.size()};
+}
+
+// The smallest key greater than every key starting with `prefix`, or empty
+// when there is none (the prefix is all 0xff).
+std::string prefix_successor(std::string_view prefix) {
+  std::string next(prefix);
+  while (!next.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(next.back());
+    if (last != 0xff) {
+      ++last;
+      return next;
+    }
+    next.pop_back();
+  }
+  return next;
+}
+
+// Walks `it` over keys with `prefix` in `order`.
+std::expected<void, errc> walk(rocksdb::Iterator& it, std::string_view prefix,
+                               const visitor& visit, scan_order order) {
+  if (order == scan_order::forward) {
+    for (it.Seek(slice(prefix)); it.Valid(); it.Next()) {
+      const auto key = view(it.key());
+      if (!key.starts_with(prefix) || !visit(key, view(it.value())))
+        break;
+    }
+  } else {
+    const auto upper = prefix_successor(prefix);
+    if (upper.empty()) {
+      it.SeekToLast();
+    } else {
+      it.SeekForPrev(upper);
+      if (it.Valid() && view(it.key()) == upper)
+        it.Prev();
+    }
+    for (; it.Valid(); it.Prev()) {
+      const auto key = view(it.key());
+      if (!key.starts_with(prefix) || !visit(key, view(it.value())))
+        break;
+    }
+  }
+  if (it.status().IsIncomplete())
+    return std::unexpected(errc::would_block);
+  if (!it.status().ok())
+    return std::unexpected(from_status(it.status(), "scan"));
+  return {};
 }
 
 } // namespace
@@ -184,24 +245,15 @@ write_batch::get(table t, std::string_view key) {
   return impl_->get(impl_->log->cf(t), key);
 }
 
-std::expected<void, errc> write_batch::scan(
-  table t, std::string_view prefix,
-  const std::function<bool(std::string_view, std::string_view)>& visit) {
+std::expected<void, errc> write_batch::scan(table t, std::string_view prefix,
+                                            const visitor& visit,
+                                            scan_order order) {
   auto* cf = impl_->log->cf(t);
   std::unique_ptr<rocksdb::Iterator> base(
     impl_->log->db->NewIterator(rocksdb::ReadOptions(), cf));
   std::unique_ptr<rocksdb::Iterator> it(
     impl_->batch.NewIteratorWithBase(cf, base.release()));
-  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
-    const auto key = view(it->key());
-    if (!key.starts_with(prefix))
-      break;
-    if (!visit(key, view(it->value())))
-      break;
-  }
-  if (!it->status().ok())
-    return std::unexpected(from_status(it->status(), "batch scan"));
-  return {};
+  return walk(*it, prefix, visit, order);
 }
 
 void write_batch::set_projected(events::log_position p) {
@@ -347,21 +399,16 @@ event_log::get(table t, std::string_view key, read_tier tier) const {
   return std::optional<std::string>{std::move(value)};
 }
 
-std::expected<void, errc> event_log::scan(
-  table t, std::string_view prefix,
-  const std::function<bool(std::string_view, std::string_view)>& visit) const {
+std::expected<void, errc> event_log::scan(table t, std::string_view prefix,
+                                          const visitor& visit,
+                                          scan_order order,
+                                          read_tier tier) const {
+  rocksdb::ReadOptions options;
+  if (tier == read_tier::cache_only)
+    options.read_tier = rocksdb::kBlockCacheTier;
   std::unique_ptr<rocksdb::Iterator> it(
-    impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(t)));
-  for (it->Seek(slice(prefix)); it->Valid(); it->Next()) {
-    const auto key = view(it->key());
-    if (!key.starts_with(prefix))
-      break;
-    if (!visit(key, view(it->value())))
-      break;
-  }
-  if (!it->status().ok())
-    return std::unexpected(from_status(it->status(), "scan"));
-  return {};
+    impl_->db->NewIterator(options, impl_->cf(t)));
+  return walk(*it, prefix, visit, order);
 }
 
 events::log_position event_log::last_position() const {

@@ -46,9 +46,38 @@ enum class table : std::uint8_t {
   deployment_names = 4,  ///< flow id (16 bytes) + name -> deployment id
   limits = 5,            ///< limit id -> limit JSON
   limit_links = 6,       ///< limit id + deployment id -> ""
+  deployment_by_name = 7,     ///< name \0 id -> ""  (NAME_ASC order)
+  deployment_by_created = 8,  ///< created (8 bytes) + id -> ""
+  deployment_by_updated = 9,  ///< updated (8 bytes) + id -> ""
+  deployment_tags = 10,       ///< len-prefixed tag + name \0 id -> ""
+  deployment_queue_names = 11, ///< len-prefixed work_queue_name + id -> ""
+  deployment_summaries = 12,  ///< id -> compact filter record
+  flow_by_created = 13,       ///< created (8 bytes) + id -> ""
+  flow_by_updated = 14,       ///< updated (8 bytes) + id -> ""
 };
 
-inline constexpr std::size_t table_count = 7;
+inline constexpr std::size_t table_count = 15;
+
+/// Direction of a scan.
+enum class scan_order : std::uint8_t { forward = 0, reverse = 1 };
+
+/// Callback of a scan: return false to stop.
+using visitor = std::function<bool(std::string_view key, std::string_view value)>;
+
+/// Read access to projection rows, implemented by the database (any thread)
+/// and by a write batch (the writer, seeing its own writes). Queries are
+/// written against this so the same code serves HTTP reads and decisions
+/// such as bulk delete.
+class reader {
+public:
+  virtual ~reader() = default;
+  [[nodiscard]] virtual std::expected<std::optional<std::string>, errc>
+  get(table t, std::string_view key) = 0;
+  /// Visits keys starting with `prefix` in key order (or reverse).
+  [[nodiscard]] virtual std::expected<void, errc>
+  scan(table t, std::string_view prefix, const visitor& visit,
+       scan_order order = scan_order::forward) = 0;
+};
 
 /// Stored name of a table (its RocksDB column family).
 [[nodiscard]] const char* table_name(table t);
@@ -69,7 +98,7 @@ class event_log;
 /// projection position. Reads through it see its own writes. Owned and used
 /// by one thread (the writer). Savepoints let a rejected command undo only
 /// its own writes.
-class write_batch {
+class write_batch final : public reader {
 public:
   ~write_batch();
   write_batch(write_batch&&) noexcept;
@@ -89,11 +118,11 @@ public:
   void del(table t, std::string_view key);
   /// Reads a projection row as of this batch (own writes, then the DB).
   [[nodiscard]] std::expected<std::optional<std::string>, errc>
-  get(table t, std::string_view key);
+  get(table t, std::string_view key) override;
   /// Keys and values with `prefix`, merged with this batch's writes.
   [[nodiscard]] std::expected<void, errc>
-  scan(table t, std::string_view prefix,
-       const std::function<bool(std::string_view, std::string_view)>& visit);
+  scan(table t, std::string_view prefix, const visitor& visit,
+       scan_order order = scan_order::forward) override;
 
   /// Records that projections now include every record up to `p`.
   void set_projected(events::log_position p);
@@ -139,12 +168,12 @@ public:
   [[nodiscard]] std::expected<std::optional<std::string>, errc>
   get(table t, std::string_view key, read_tier tier = read_tier::any) const;
 
-  /// Calls `visit(key, value)` for keys with `prefix` in key order until it
-  /// returns false.
+  /// Calls `visit(key, value)` for keys with `prefix` in key order (or
+  /// reverse) until it returns false.
   [[nodiscard]] std::expected<void, errc>
-  scan(table t, std::string_view prefix,
-       const std::function<bool(std::string_view, std::string_view)>& visit)
-    const;
+  scan(table t, std::string_view prefix, const visitor& visit,
+       scan_order order = scan_order::forward,
+       read_tier tier = read_tier::any) const;
 
   /// Position of the last durable record (0 for an empty log).
   [[nodiscard]] events::log_position last_position() const;
@@ -179,6 +208,26 @@ private:
   struct impl;
   explicit event_log(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
+};
+
+/// The database as a `reader`, at one read tier. Cheap; make one per query.
+class log_reader final : public reader {
+public:
+  log_reader(const event_log& log, read_tier tier) : log_(log), tier_(tier) {
+  }
+  [[nodiscard]] std::expected<std::optional<std::string>, errc>
+  get(table t, std::string_view key) override {
+    return log_.get(t, key, tier_);
+  }
+  [[nodiscard]] std::expected<void, errc>
+  scan(table t, std::string_view prefix, const visitor& visit,
+       scan_order order = scan_order::forward) override {
+    return log_.scan(t, prefix, visit, order, tier_);
+  }
+
+private:
+  const event_log& log_;
+  read_tier tier_;
 };
 
 } // namespace deployd::storage

@@ -1,5 +1,6 @@
 #include "http/handlers/common.hpp"
 
+#include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
 
 #include <random>
@@ -32,17 +33,104 @@ void answer_read(services& s, read_fn read, std::string_view not_found_detail,
   });
 }
 
-response write_response(const actors::command_result& r) {
+response write_response(const actors::command_result& r,
+                        on_success success) {
   using outcome = actors::command_result::outcome;
   switch (r.result) {
     case outcome::ok:
-      return json_text(r.created ? 201 : 200, r.body);
+      switch (success) {
+        case on_success::created_or_ok:
+          return json_text(r.created ? 201 : 200, r.body);
+        case on_success::no_content:
+          return no_content();
+        case on_success::ok:
+          return json_text(200, r.body);
+      }
+      break;
     case outcome::rejected:
       return rejected(r.reason);
     case outcome::failed:
       break;
   }
   return storage_failed(r.failure);
+}
+
+void submit(services& s, actors::command cmd, on_success success,
+            responder reply) {
+  s.writer.submit(std::move(cmd), new_command_id(),
+                  [reply = std::move(reply), success](actors::command_result r) {
+                    reply(write_response(r, success));
+                  });
+}
+
+void run_query(services& s, std::function<response(storage::reader&)> work,
+               responder reply) {
+  s.blocking_reads.post(
+    [&log = s.reads.log(), work = std::move(work), reply = std::move(reply)] {
+      storage::log_reader reader(log, storage::read_tier::any);
+      reply(work(reader));
+    });
+}
+
+std::optional<response> limit_problem(const events::json& body) {
+  if (!body.is_object())
+    return std::nullopt;
+  const auto it = body.find("limit");
+  if (it == body.end() || it->is_null())
+    return std::nullopt;
+  events::validator scratch;
+  const auto limit = scratch.integer(*it);
+  if (!limit)
+    return std::nullopt;  // the body validation reports it in shape B
+  if (*limit > 200)
+    return detail(422, "Invalid limit: must be less than or equal to 200.");
+  if (*limit < 0)
+    return detail(422, "Invalid limit: must be greater than or equal to 0.");
+  return std::nullopt;
+}
+
+std::expected<events::json, response>
+validate_body(std::string_view schema, const events::json& body,
+              const events::json& echo) {
+  events::validator v;
+  auto coerced = validate_embedded_body(v, schema, body);
+  if (!coerced)
+    return std::unexpected(validation_failed(v.errors(), echo));
+  return std::move(*coerced);
+}
+
+std::expected<events::json, response>
+query_body(const request& req, std::string_view schema, bool limited) {
+  auto raw = read_json_body(req);
+  if (!raw)
+    return std::unexpected(std::move(raw.error()));
+  const events::json body =
+    raw->present ? raw->value : events::json(nullptr);
+  if (limited)
+    if (auto bad = limit_problem(body))
+      return std::unexpected(std::move(*bad));
+  return validate_body(schema, body.is_null() ? events::json::object() : body,
+                       body);
+}
+
+std::int64_t limit_of(const events::json& body) {
+  const auto limit = param(body, "limit");
+  return limit.is_number_integer() ? limit.get<std::int64_t>() : 200;
+}
+
+response page_response(std::string results, std::int64_t count,
+                       std::int64_t limit, std::int64_t page) {
+  const auto pages = limit == 0 ? 0 : (count + limit - 1) / limit;
+  return json_text(200, "{\"results\":" + results +
+                          ",\"count\":" + std::to_string(count) +
+                          ",\"limit\":" + std::to_string(limit) +
+                          ",\"pages\":" + std::to_string(pages) +
+                          ",\"page\":" + std::to_string(page) + "}");
+}
+
+events::json param(const events::json& body, const char* key) {
+  const auto it = body.find(key);
+  return it == body.end() ? events::json(nullptr) : *it;
 }
 
 events::uuid new_command_id() {

@@ -4,9 +4,39 @@
 #include "http/request_body.hpp"
 #include "http/responses.hpp"
 
+#include "actors/queries.hpp"
+
 #include <chrono>
 
 namespace deployd::http::handlers {
+
+namespace {
+
+events::timestamp request_time() {
+  // Validation needs "now" only as the default anchor of interval
+  // schedules; the decision records it in the event, so replay is exact.
+  return events::timestamp{
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count()};
+}
+
+// The six filter keys of a validated deployments query body.
+actors::deployment_query query_of(const events::json& body) {
+  actors::deployment_query q;
+  q.deployments = param(body, "deployments");
+  q.flows = param(body, "flows");
+  q.flow_runs = param(body, "flow_runs");
+  q.task_runs = param(body, "task_runs");
+  q.work_pools = param(body, "work_pools");
+  q.work_pool_queues = param(body, "work_pool_queues");
+  if (const auto sort = param(body, "sort"); sort.is_string())
+    q.sort = sort.get<std::string>();
+  return q;
+}
+
+// Reads, limit-checks and validates a deployments query body.
+} // namespace
 
 void post_deployments(services& s, const request& req, path_params,
                       responder reply) {
@@ -15,21 +45,142 @@ void post_deployments(services& s, const request& req, path_params,
     reply(std::move(body.error()));
     return;
   }
-  // Validation needs "now" only as the default anchor of interval
-  // schedules; the decision records it in the event, so replay is exact.
-  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count();
-  auto cmd = parse_create_deployment(std::move(*body), s.api,
-                                     events::timestamp{now});
+  auto cmd = parse_create_deployment(std::move(*body), s.api, request_time());
   if (!cmd) {
     reply(std::move(cmd.error()));
     return;
   }
-  s.writer.submit(std::move(*cmd), new_command_id(),
-                  [reply = std::move(reply)](actors::command_result r) {
-                    reply(write_response(r));
-                  });
+  submit(s, std::move(*cmd), on_success::created_or_ok, std::move(reply));
+}
+
+void patch_deployment(services& s, const request& req, path_params params,
+                      responder reply) {
+  auto body = read_json_body(req);
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  auto cmd = parse_update_deployment(*events::uuid::parse(params.at(0)),
+                                     std::move(*body), s.api, request_time());
+  if (!cmd) {
+    reply(std::move(cmd.error()));
+    return;
+  }
+  submit(s, std::move(*cmd), on_success::no_content, std::move(reply));
+}
+
+void delete_deployment(services& s, const request&, path_params params,
+                       responder reply) {
+  submit(s, events::delete_deployment{*events::uuid::parse(params.at(0))},
+         on_success::no_content, std::move(reply));
+}
+
+void post_pause_deployment(services& s, const request&, path_params params,
+                           responder reply) {
+  submit(s,
+         events::set_deployment_paused{*events::uuid::parse(params.at(0)),
+                                       true},
+         on_success::ok, std::move(reply));
+}
+
+void post_resume_deployment(services& s, const request&, path_params params,
+                            responder reply) {
+  submit(s,
+         events::set_deployment_paused{*events::uuid::parse(params.at(0)),
+                                       false},
+         on_success::ok, std::move(reply));
+}
+
+void post_deployments_filter(services& s, const request& req, path_params,
+                             responder reply) {
+  auto body = query_body(req, "Body_read_deployments_deployments_filter_post");
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  auto q = query_of(*body);
+  if (const auto offset = param(*body, "offset"); offset.is_number_integer())
+    q.offset = offset.get<std::int64_t>();
+  q.limit = limit_of(*body);
+  run_query(
+    s,
+    [q = std::move(q)](storage::reader& r) {
+      auto ids = actors::find_deployments(r, q);
+      if (!ids)
+        return storage_failed(ids.error());
+      auto views = actors::deployment_views(r, *ids);
+      if (!views)
+        return storage_failed(views.error());
+      return json_text(200, std::move(*views));
+    },
+    std::move(reply));
+}
+
+void post_deployments_count(services& s, const request& req, path_params,
+                            responder reply) {
+  auto body = query_body(req, "Body_count_deployments_deployments_count_post");
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  run_query(
+    s,
+    [q = query_of(*body)](storage::reader& r) {
+      auto n = actors::count_deployments(r, q);
+      if (!n)
+        return storage_failed(n.error());
+      return json_text(200, std::to_string(*n));
+    },
+    std::move(reply));
+}
+
+void post_deployments_paginate(services& s, const request& req, path_params,
+                               responder reply) {
+  auto body =
+    query_body(req, "Body_paginate_deployments_deployments_paginate_post");
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  auto q = query_of(*body);
+  const auto page = param(*body, "page").is_number_integer()
+                      ? param(*body, "page").get<std::int64_t>()
+                      : 1;
+  const auto limit = limit_of(*body);
+  q.offset = (page - 1) * limit;
+  q.limit = limit;
+  run_query(
+    s,
+    [q = std::move(q), page, limit](storage::reader& r) {
+      auto n = actors::count_deployments(r, q);
+      if (!n)
+        return storage_failed(n.error());
+      auto ids = actors::find_deployments(r, q);
+      if (!ids)
+        return storage_failed(ids.error());
+      auto views = actors::deployment_views(r, *ids);
+      if (!views)
+        return storage_failed(views.error());
+      return page_response(std::move(*views), *n, limit, page);
+    },
+    std::move(reply));
+}
+
+void post_deployments_bulk_delete(services& s, const request& req,
+                                  path_params, responder reply) {
+  auto body =
+    query_body(req, "Body_bulk_delete_deployments_deployments_bulk_delete_post",
+               false);
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  const auto limit = param(*body, "limit");
+  submit(s,
+         events::bulk_delete_deployments{
+           param(*body, "deployments"),
+           limit.is_number_integer() ? limit.get<std::int64_t>() : 50},
+         on_success::ok, std::move(reply));
 }
 
 void get_deployment(services& s, const request&, path_params params,

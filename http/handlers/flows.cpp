@@ -1,10 +1,28 @@
 // Flow endpoints: create (get-or-create by name) and read.
+#include "actors/queries.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/request_body.hpp"
+#include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
 
 namespace deployd::http::handlers {
+
+namespace {
+
+actors::flow_query query_of(const events::json& body) {
+  actors::flow_query q;
+  q.flows = param(body, "flows");
+  q.deployments = param(body, "deployments");
+  q.flow_runs = param(body, "flow_runs");
+  q.task_runs = param(body, "task_runs");
+  q.work_pools = param(body, "work_pools");
+  if (const auto sort = param(body, "sort"); sort.is_string())
+    q.sort = sort.get<std::string>();
+  return q;
+}
+
+} // namespace
 
 void post_flows(services& s, const request& req, path_params,
                 responder reply) {
@@ -18,10 +36,127 @@ void post_flows(services& s, const request& req, path_params,
     reply(std::move(cmd.error()));
     return;
   }
-  s.writer.submit(std::move(*cmd), new_command_id(),
-                  [reply = std::move(reply)](actors::command_result r) {
-                    reply(write_response(r));
-                  });
+  submit(s, std::move(*cmd), on_success::created_or_ok, std::move(reply));
+}
+
+void patch_flow(services& s, const request& req, path_params params,
+                responder reply) {
+  auto body = read_json_body(req);
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  events::validator v;
+  if (!body->present || body->value.is_null()) {
+    v.fail("missing", "Field required", nullptr);
+    reply(validation_failed(v.errors(), nullptr));
+    return;
+  }
+  auto coerced = validate_against(v, "FlowUpdate", body->value);
+  if (!coerced) {
+    reply(validation_failed(v.errors(), body->value));
+    return;
+  }
+  events::update_flow cmd{*events::uuid::parse(params.at(0)), std::nullopt};
+  if (const auto tags = param(*coerced, "tags"); tags.is_array())
+    cmd.tags = tags.get<std::vector<std::string>>();
+  submit(s, std::move(cmd), on_success::no_content, std::move(reply));
+}
+
+void delete_flow(services& s, const request&, path_params params,
+                 responder reply) {
+  submit(s, events::delete_flow{*events::uuid::parse(params.at(0))},
+         on_success::no_content, std::move(reply));
+}
+
+void post_flows_filter(services& s, const request& req, path_params,
+                       responder reply) {
+  auto body = query_body(req, "Body_read_flows_flows_filter_post");
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  auto q = query_of(*body);
+  if (const auto offset = param(*body, "offset"); offset.is_number_integer())
+    q.offset = offset.get<std::int64_t>();
+  q.limit = limit_of(*body);
+  run_query(
+    s,
+    [q = std::move(q)](storage::reader& r) {
+      auto ids = actors::find_flows(r, q);
+      if (!ids)
+        return storage_failed(ids.error());
+      auto views = actors::flow_views(r, *ids);
+      if (!views)
+        return storage_failed(views.error());
+      return json_text(200, std::move(*views));
+    },
+    std::move(reply));
+}
+
+void post_flows_count(services& s, const request& req, path_params,
+                      responder reply) {
+  auto body = query_body(req, "Body_count_flows_flows_count_post");
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  run_query(
+    s,
+    [q = query_of(*body)](storage::reader& r) {
+      auto n = actors::count_flows(r, q);
+      if (!n)
+        return storage_failed(n.error());
+      return json_text(200, std::to_string(*n));
+    },
+    std::move(reply));
+}
+
+void post_flows_paginate(services& s, const request& req, path_params,
+                         responder reply) {
+  auto body = query_body(req, "Body_paginate_flows_flows_paginate_post");
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  auto q = query_of(*body);
+  const auto page = param(*body, "page").is_number_integer()
+                      ? param(*body, "page").get<std::int64_t>()
+                      : 1;
+  const auto limit = limit_of(*body);
+  q.offset = (page - 1) * limit;
+  q.limit = limit;
+  run_query(
+    s,
+    [q = std::move(q), page, limit](storage::reader& r) {
+      auto n = actors::count_flows(r, q);
+      if (!n)
+        return storage_failed(n.error());
+      auto ids = actors::find_flows(r, q);
+      if (!ids)
+        return storage_failed(ids.error());
+      auto views = actors::flow_views(r, *ids);
+      if (!views)
+        return storage_failed(views.error());
+      return page_response(std::move(*views), *n, limit, page);
+    },
+    std::move(reply));
+}
+
+void post_flows_bulk_delete(services& s, const request& req, path_params,
+                            responder reply) {
+  auto body =
+    query_body(req, "Body_bulk_delete_flows_flows_bulk_delete_post", false);
+  if (!body) {
+    reply(std::move(body.error()));
+    return;
+  }
+  const auto limit = param(*body, "limit");
+  submit(s,
+         events::bulk_delete_flows{
+           param(*body, "flows"),
+           limit.is_number_integer() ? limit.get<std::int64_t>() : 50},
+         on_success::ok, std::move(reply));
 }
 
 void get_flow(services& s, const request&, path_params params,

@@ -20,11 +20,32 @@ void get_csrf_token(services&, const request&, path_params, responder);
 void post_flows(services&, const request&, path_params, responder);
 void get_flow(services&, const request&, path_params, responder);
 void get_flow_by_name(services&, const request&, path_params, responder);
+void patch_flow(services&, const request&, path_params, responder);
+void delete_flow(services&, const request&, path_params, responder);
+void post_flows_filter(services&, const request&, path_params, responder);
+void post_flows_count(services&, const request&, path_params, responder);
+void post_flows_paginate(services&, const request&, path_params, responder);
+void post_flows_bulk_delete(services&, const request&, path_params,
+                            responder);
 
 // -- deployments (handlers/deployments.cpp) ------------------------------------
 void post_deployments(services&, const request&, path_params, responder);
 void get_deployment(services&, const request&, path_params, responder);
 void get_deployment_by_name(services&, const request&, path_params,
                             responder);
+void patch_deployment(services&, const request&, path_params, responder);
+void delete_deployment(services&, const request&, path_params, responder);
+void post_pause_deployment(services&, const request&, path_params,
+                           responder);
+void post_resume_deployment(services&, const request&, path_params,
+                            responder);
+void post_deployments_filter(services&, const request&, path_params,
+                             responder);
+void post_deployments_count(services&, const request&, path_params,
+                            responder);
+void post_deployments_paginate(services&, const request&, path_params,
+                               responder);
+void post_deployments_bulk_delete(services&, const request&, path_params,
+                                  responder);
 
 } // namespace deployd::http::handlers
