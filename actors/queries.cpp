@@ -298,11 +298,15 @@ bool before(const summary& a, const summary& b, const std::string& sort) {
 std::expected<std::optional<std::vector<uuid>>, errc>
 candidates(storage::reader& r, const deployment_query& q) {
   std::set<uuid> ids;
+  // Index rows end with the deployment id, except deployment_names, whose
+  // value is the id.
   auto collect_suffix = [&](table t, const std::string& prefix) {
-    return r.scan(t, prefix, [&](std::string_view key, std::string_view) {
-      ids.insert(id_from_key_suffix(key));
-      return true;
-    });
+    return r.scan(t, prefix,
+                  [&](std::string_view key, std::string_view value) {
+                    ids.insert(id_from_key_suffix(
+                      t == table::deployment_names ? value : key));
+                    return true;
+                  });
   };
   const json& d = q.deployments;
   const bool and_filter = d.is_object() && !is_or(d);
@@ -353,7 +357,7 @@ candidates(storage::reader& r, const deployment_query& q) {
     else if (present(tags, "any_"))
       source = &tags.at("any_");
     if (source) {
-      const bool all = source == &tags.at("all_");
+      const bool all = present(tags, "all_") && source == &tags.at("all_");
       for (const auto& tag : *source) {
         if (auto s = collect_suffix(table::deployment_tags,
                                     length_prefixed(tag.get<std::string>()));

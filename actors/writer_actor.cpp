@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 
+#include <cstdio>
 #include <deque>
 
 namespace deployd::actors {
@@ -339,11 +340,19 @@ void flush(writer_state& st) {
   for (const auto& req : requests) {
     decision_env env{st.clock->now(), *st.ids};
     batch.set_save_point();
-    auto result = std::visit(
-      [&](const auto& cmd) {
-        return handle(cmd, batch, env, req->command_id());
-      },
-      req->cmd());
+    command_result result;
+    try {
+      result = std::visit(
+        [&](const auto& cmd) {
+          return handle(cmd, batch, env, req->command_id());
+        },
+        req->cmd());
+    } catch (const std::exception& e) {
+      // A bug in a decision or fold: this command fails alone (its writes
+      // are rolled back below) and the writer keeps serving.
+      std::fprintf(stderr, "deployd: command failed: %s\n", e.what());
+      result = failed(errc::corruption);
+    }
     if (result.result == command_result::outcome::ok)
       batch.pop_save_point();
     else

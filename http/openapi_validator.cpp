@@ -5,8 +5,8 @@
 
 #include <array>
 #include <charconv>
-#include <compare>
 #include <cmath>
+#include <compare>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -53,9 +53,19 @@ const json& resolve(const json& ref) {
   return component(std::string_view(text).substr(ref_prefix.size()));
 }
 
+/// A string keyword of `schema` (`type`, `format`), empty when absent.
+std::string keyword(const json& schema, const char* name) {
+  const auto it = schema.find(name);
+  if (it == schema.end())
+    return {};
+  if (!it->is_string())
+    bug("keyword is not a string", it->dump());
+  return it->get<std::string>();
+}
+
 bool is_null_schema(const json& schema) {
   return schema.is_object() && schema.size() == 1 &&
-         schema.value("type", "") == "null";
+         keyword(schema, "type") == "null";
 }
 
 // -- texts --------------------------------------------------------------------
@@ -75,8 +85,9 @@ std::string expected_values(const json& values) {
 /// round-trip digits, fixed notation, no `.0` for integral values.
 std::string float_text(double value) {
   std::array<char, 400> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(),
-                                    value, std::chars_format::fixed);
+  const auto result =
+      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                    std::chars_format::fixed);
   return std::string(buffer.data(), result.ptr);
 }
 
@@ -109,6 +120,9 @@ std::optional<simple_pattern> as_simple(std::string_view pattern) {
   if (banned.empty() ||
       banned.find_first_of("\\]-^[") != std::string_view::npos)
     return std::nullopt;
+  for (const char c : banned)
+    if (static_cast<unsigned char>(c) >= 0x80)
+      return std::nullopt;
   return simple_pattern{std::string(banned), tail == "]*$"};
 }
 
@@ -121,8 +135,8 @@ const std::regex& compiled(const std::string& pattern) {
   auto& slot = cache[pattern];
   if (!slot) {
     try {
-      slot = std::make_unique<const std::regex>(pattern,
-                                                std::regex::ECMAScript);
+      slot =
+          std::make_unique<const std::regex>(pattern, std::regex::ECMAScript);
     } catch (const std::regex_error&) {
       bug("pattern std::regex cannot compile", pattern);
     }
@@ -152,8 +166,8 @@ std::optional<json> check_enum(validator& v, const json& schema,
   const auto expected = expected_values(values);
   // A `$ref`'d enum schema is a Python Enum (`enum`), an inline one a
   // `Literal[...]` (`literal_error`).
-  v.fail(named ? "enum" : "literal_error", "Input should be " + expected,
-         input, json{{"expected", expected}});
+  v.fail(named ? "enum" : "literal_error", "Input should be " + expected, input,
+         json{{"expected", expected}});
   return std::nullopt;
 }
 
@@ -170,14 +184,14 @@ struct bound_rule {
 // pydantic-core checks le, lt, ge, gt in this order and stops at the first
 // violation.
 constexpr bound_rule bound_rules[] = {
-  {"maximum", "less_than_equal", "less than or equal to", "le",
-   [](std::partial_ordering o) { return o <= 0; }},
-  {"exclusiveMaximum", "less_than", "less than", "lt",
-   [](std::partial_ordering o) { return o < 0; }},
-  {"minimum", "greater_than_equal", "greater than or equal to", "ge",
-   [](std::partial_ordering o) { return o >= 0; }},
-  {"exclusiveMinimum", "greater_than", "greater than", "gt",
-   [](std::partial_ordering o) { return o > 0; }},
+    {"maximum", "less_than_equal", "less than or equal to", "le",
+     [](std::partial_ordering o) { return o <= 0; }},
+    {"exclusiveMaximum", "less_than", "less than", "lt",
+     [](std::partial_ordering o) { return o < 0; }},
+    {"minimum", "greater_than_equal", "greater than or equal to", "ge",
+     [](std::partial_ordering o) { return o >= 0; }},
+    {"exclusiveMinimum", "greater_than", "greater than", "gt",
+     [](std::partial_ordering o) { return o > 0; }},
 };
 
 /// Checks the numeric bounds of `schema`. Integer fields compare and print
@@ -192,8 +206,8 @@ bool check_bounds(validator& v, const json& schema, double value,
     if (!it->is_number())
       bug("non-numeric bound", it->dump());
     const double bound = it->get<double>();
-    const bool integral_bound = int_value && std::trunc(bound) == bound &&
-                                std::fabs(bound) < 9.0e18;
+    const bool integral_bound =
+        int_value && std::trunc(bound) == bound && std::fabs(bound) < 9.0e18;
     bool holds = false;
     json ctx_value;
     std::string text;
@@ -219,7 +233,7 @@ bool check_bounds(validator& v, const json& schema, double value,
 
 std::optional<json> check_string(validator& v, const json& schema,
                                  const json& input) {
-  const auto format = schema.value("format", "");
+  const auto format = keyword(schema, "format");
   if (format == "uuid") {
     if (!v.uuid_value(input))
       return std::nullopt;
@@ -242,7 +256,7 @@ std::optional<json> check_string(validator& v, const json& schema,
       const auto n = min->get<std::size_t>();
       v.fail("string_too_short",
              "String should have at least " + std::to_string(n) +
-               (n == 1 ? " character" : " characters"),
+                 (n == 1 ? " character" : " characters"),
              input, json{{"min_length", n}});
       return std::nullopt;
     }
@@ -250,7 +264,7 @@ std::optional<json> check_string(validator& v, const json& schema,
       const auto n = max->get<std::size_t>();
       v.fail("string_too_long",
              "String should have at most " + std::to_string(n) +
-               (n == 1 ? " character" : " characters"),
+                 (n == 1 ? " character" : " characters"),
              input, json{{"max_length", n}});
       return std::nullopt;
     }
@@ -258,8 +272,9 @@ std::optional<json> check_string(validator& v, const json& schema,
   if (const auto pattern = schema.find("pattern"); pattern != schema.end()) {
     const auto& p = pattern->get_ref<const std::string&>();
     if (!matches(p, *text)) {
-      v.fail("string_pattern_mismatch", "String should match pattern '" + p + "'",
-             input, json{{"pattern", p}});
+      v.fail("string_pattern_mismatch",
+             "String should match pattern '" + p + "'", input,
+             json{{"pattern", p}});
       return std::nullopt;
     }
   }
@@ -347,8 +362,7 @@ std::optional<json> check_model(validator& v, const json& schema,
   }
   static const json no_properties = json::object();
   const auto props_it = schema.find("properties");
-  const auto& props =
-    props_it == schema.end() ? no_properties : *props_it;
+  const auto& props = props_it == schema.end() ? no_properties : *props_it;
   const auto before = v.count();
   json coerced = json::object();
   for (const auto& [name, field] : props.items()) {
@@ -394,8 +408,8 @@ std::optional<json> check_model(validator& v, const json& schema,
 std::string union_tag(const json& schema) {
   if (const auto ref = schema.find("$ref"); ref != schema.end()) {
     const auto& target = resolve(*ref);
-    return target.value("title", ref->get<std::string>().substr(
-                                   ref_prefix.size()));
+    return target.value("title",
+                        ref->get<std::string>().substr(ref_prefix.size()));
   }
   if (const auto any_of = schema.find("anyOf"); any_of != schema.end()) {
     std::vector<std::string> tags;
@@ -420,14 +434,14 @@ std::string union_tag(const json& schema) {
       out += (i == 0 ? "" : ",") + events::python_repr((*values)[i]);
     return out + "]";
   }
-  const auto type = schema.value("type", "");
+  const auto type = keyword(schema, "type");
   const bool constrained =
-    schema.contains("pattern") || schema.contains("minLength") ||
-    schema.contains("maxLength") || schema.contains("minimum") ||
-    schema.contains("maximum") || schema.contains("exclusiveMinimum") ||
-    schema.contains("exclusiveMaximum");
+      schema.contains("pattern") || schema.contains("minLength") ||
+      schema.contains("maxLength") || schema.contains("minimum") ||
+      schema.contains("maximum") || schema.contains("exclusiveMinimum") ||
+      schema.contains("exclusiveMaximum");
   if (type == "string") {
-    const auto format = schema.value("format", "");
+    const auto format = keyword(schema, "format");
     if (format == "uuid")
       return "uuid";
     if (format == "date-time")
@@ -468,7 +482,7 @@ bool same_kind(const json& schema, const json& input) {
   if (const auto values = schema.find("enum"); values != schema.end())
     return !values->empty() &&
            values->front().type_name() == std::string_view(input.type_name());
-  const auto type = schema.value("type", "");
+  const auto type = keyword(schema, "type");
   if (type == "string")
     return input.is_string();
   if (type == "integer")
@@ -530,8 +544,7 @@ std::optional<json> check_any_of(validator& v, const json& schema,
   return std::nullopt;
 }
 
-std::optional<json> check(validator& v, const json& schema,
-                          const json& input) {
+std::optional<json> check(validator& v, const json& schema, const json& input) {
   if (!schema.is_object())
     bug("schema is not an object", schema.dump());
   if (const auto ref = schema.find("$ref"); ref != schema.end()) {
@@ -544,7 +557,7 @@ std::optional<json> check(validator& v, const json& schema,
     return check_any_of(v, schema, input);
   if (schema.contains("enum"))
     return check_enum(v, schema, input, false);
-  const auto type = schema.value("type", "");
+  const auto type = keyword(schema, "type");
   if (type == "string")
     return check_string(v, schema, input);
   if (type == "integer")

@@ -41,8 +41,9 @@ validate_against(events::validator& v, std::string_view schema_name,
 
 /// Like `validate_against`, for an inline `schema` whose `$ref`s name
 /// embedded components (e.g. `{"type":"array","items":{"$ref":
-/// "#/components/schemas/StateType"}}`). A construct the validator does not
-/// know is a bug: the process aborts.
+/// "#/components/schemas/StateType"}}`). Keywords it does not implement
+/// (e.g. `minItems`) are ignored; an unknown `type` or an unresolvable
+/// `$ref` is a bug: the process aborts.
 [[nodiscard]] std::optional<events::json>
 validate_schema(events::validator& v, const events::json& schema,
                 const events::json& input);

@@ -3,6 +3,7 @@
 #include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
 
+#include <cstdio>
 #include <random>
 
 namespace deployd::http::handlers {
@@ -68,7 +69,13 @@ void run_query(services& s, std::function<response(storage::reader&)> work,
   s.blocking_reads.post(
     [&log = s.reads.log(), work = std::move(work), reply = std::move(reply)] {
       storage::log_reader reader(log, storage::read_tier::any);
-      reply(work(reader));
+      try {
+        reply(work(reader));
+      } catch (const std::exception& e) {
+        // A bug, not an input error: answer 500 and keep serving.
+        std::fprintf(stderr, "deployd: query failed: %s\n", e.what());
+        reply(exception_message(500, "Internal Server Error"));
+      }
     });
 }
 
