@@ -43,6 +43,12 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
+long long elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now() - since)
+    .count();
+}
+
 std::unique_ptr<storage::event_log> open_log(const config::service_config& c) {
   storage::open_options options;
   options.data_dir = c.storage.data_dir;
@@ -113,13 +119,20 @@ int serve(const config::service_config& c) {
       int sig = 0;
       sigwait(&signals, &sig);
       std::fprintf(stderr, "deployd: signal %d, shutting down\n", sig);
+      const auto t0 = std::chrono::steady_clock::now();
       server.stop();
+      std::fprintf(stderr, "deployd: http stopped after %lld ms\n",
+                   static_cast<long long>(elapsed_ms(t0)));
     }
     // Leaving the scope stops the writer (it answers what it accepted) and
     // then the read pool, before the log closes.
   }
+  const auto t1 = std::chrono::steady_clock::now();
   if (auto flushed = log->flush(); !flushed)
     status = 1;
+  log.reset();
+  std::fprintf(stderr, "deployd: storage closed after %lld ms, exit %d\n",
+               static_cast<long long>(elapsed_ms(t1)), status);
   return status;
 }
 

@@ -19,7 +19,9 @@ using command =
   std::variant<events::create_flow, events::update_flow, events::delete_flow,
                events::bulk_delete_flows, events::create_deployment,
                events::update_deployment, events::set_deployment_paused,
-               events::delete_deployment, events::bulk_delete_deployments>;
+               events::delete_deployment, events::bulk_delete_deployments,
+               events::create_schedules, events::update_schedule,
+               events::delete_schedule>;
 
 /// What became of one command.
 struct command_result {

@@ -416,6 +416,103 @@ decide(const events::delete_deployment& cmd,
   return out;
 }
 
+namespace {
+
+// A deployment_updated for a schedule change: `schedules` only.
+event_list schedules_changed(const events::deployment& before,
+                             std::vector<events::deployment_schedule> after) {
+  auto d = before;
+  d.schedules = std::move(after);
+  auto changes = events::diff(before, d);
+  if (changes.empty())
+    return {};
+  return {events::deployment_updated{d.id, std::move(changes)}};
+}
+
+} // namespace
+
+std::expected<event_list, events::rejection>
+decide(const events::create_schedules& cmd,
+       const std::optional<events::deployment>& existing, decision_env& env) {
+  if (!existing)
+    return std::unexpected(rejection{rejection_code::deployment_missing, {}});
+  std::set<std::string> slugs;
+  for (const auto& s : existing->schedules)
+    if (s.slug)
+      slugs.insert(*s.slug);
+  for (const auto& in : cmd.schedules)
+    if (in.slug && !slugs.insert(*in.slug).second)
+      return std::unexpected(rejection{
+        rejection_code::conflict,
+        "Schedule slugs must be unique within a deployment."});
+  auto schedules = existing->schedules;
+  for (const auto& in : cmd.schedules) {
+    events::deployment_schedule s;
+    s.id = env.ids.next();
+    s.created = env.now;
+    s.updated = env.now;
+    s.deployment_id = existing->id;
+    s.schedule = in.schedule;
+    s.active = in.active;
+    s.max_scheduled_runs = in.max_scheduled_runs;
+    s.parameters = in.parameters;
+    s.slug = in.slug;
+    schedules.insert(schedules.begin(), std::move(s));
+  }
+  return schedules_changed(*existing, std::move(schedules));
+}
+
+std::expected<event_list, events::rejection>
+decide(const events::update_schedule& cmd,
+       const std::optional<events::deployment>& existing, decision_env& env) {
+  if (!existing)
+    return std::unexpected(rejection{rejection_code::deployment_missing, {}});
+  auto schedules = existing->schedules;
+  const auto it = std::find_if(schedules.begin(), schedules.end(),
+                               [&](const auto& s) {
+                                 return s.id == cmd.schedule_id;
+                               });
+  if (it == schedules.end())
+    return std::unexpected(rejection{rejection_code::schedule_not_found, {}});
+  const auto& in = cmd.changes;
+  if (in.slug)
+    for (const auto& other : schedules)
+      if (other.id != cmd.schedule_id && other.slug == in.slug)
+        return std::unexpected(
+          rejection{rejection_code::integrity_conflict, {}});
+  // Every non-null field is written; parameters always (absent means {}).
+  auto s = *it;
+  schedules.erase(it);
+  if (in.schedule)
+    s.schedule = *in.schedule;
+  if (in.active)
+    s.active = *in.active;
+  if (in.max_scheduled_runs)
+    s.max_scheduled_runs = *in.max_scheduled_runs;
+  if (in.slug)
+    s.slug = *in.slug;
+  s.parameters = in.parameters;
+  s.updated = env.now;
+  schedules.insert(schedules.begin(), std::move(s));
+  return schedules_changed(*existing, std::move(schedules));
+}
+
+std::expected<event_list, events::rejection>
+decide(const events::delete_schedule& cmd,
+       const std::optional<events::deployment>& existing, decision_env&) {
+  if (!existing)
+    return std::unexpected(rejection{rejection_code::deployment_missing, {}});
+  auto schedules = existing->schedules;
+  const auto it = std::find_if(schedules.begin(), schedules.end(),
+                               [&](const auto& s) {
+                                 return s.id == cmd.schedule_id;
+                               });
+  if (it == schedules.end())
+    return std::unexpected(rejection{rejection_code::schedule_not_found, {}});
+  schedules.erase(it);
+  return schedules_changed(*existing, std::move(schedules));
+}
+
 events::deployment evolve(const events::deployment_created& e) {
   return e.value;
 }

@@ -79,6 +79,18 @@ struct delete_deployment_context {
 decide(const events::delete_deployment& cmd,
        const delete_deployment_context& ctx, decision_env& env);
 
+/// The schedules sub-resource (related-resources §2.5). Schedule changes do
+/// not move the deployment's `updated`.
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::create_schedules& cmd,
+       const std::optional<events::deployment>& existing, decision_env& env);
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::update_schedule& cmd,
+       const std::optional<events::deployment>& existing, decision_env& env);
+[[nodiscard]] std::expected<event_list, events::rejection>
+decide(const events::delete_schedule& cmd,
+       const std::optional<events::deployment>& existing, decision_env& env);
+
 /// The state after a creation.
 [[nodiscard]] events::deployment evolve(const events::deployment_created& e);
 /// The state after an update.

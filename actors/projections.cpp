@@ -447,6 +447,15 @@ read_model::text read_model::flow(const events::uuid& id,
   return log_.get(table::flows, id_key(id), tier);
 }
 
+read_model::text read_model::schedules(const events::uuid& deployment_id,
+                                       storage::read_tier tier) const {
+  auto row = log_.get(table::deployments, id_key(deployment_id), tier);
+  if (!row || !*row)
+    return row;
+  const auto state = json::parse(**row);
+  return std::optional<std::string>{dump(state.at("schedules"))};
+}
+
 read_model::text read_model::flow_by_name(std::string_view name,
                                           storage::read_tier tier) const {
   auto id = log_.get(table::flow_names, name, tier);

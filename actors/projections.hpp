@@ -88,6 +88,9 @@ public:
                                         storage::read_tier tier) const;
   [[nodiscard]] text flow(const events::uuid& id,
                           storage::read_tier tier) const;
+  /// The deployment's schedules as the API lists them (newest first).
+  [[nodiscard]] text schedules(const events::uuid& deployment_id,
+                               storage::read_tier tier) const;
   [[nodiscard]] text flow_by_name(std::string_view name,
                                   storage::read_tier tier) const;
 

@@ -324,6 +324,68 @@ command_result handle(const events::bulk_delete_deployments& cmd,
   });
 }
 
+// The deployment's schedules as the API lists them.
+std::expected<std::string, errc> schedules_view(storage::write_batch& b,
+                                                const events::uuid& id,
+                                                std::size_t first_n = 0) {
+  auto d = load_deployment(b, id);
+  if (!d)
+    return std::unexpected(d.error());
+  events::json out = events::json::array();
+  if (*d) {
+    const auto& all = (*d)->schedules;
+    const auto n = first_n == 0 ? all.size() : std::min(first_n, all.size());
+    // Newly created schedules sit at the front, newest first; the response
+    // lists them in request order.
+    for (std::size_t i = n; i-- > 0;)
+      out.push_back(events::to_json(all[i]));
+  }
+  return out.dump(-1, ' ', false, events::json::error_handler_t::replace);
+}
+
+command_result handle(const events::create_schedules& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_deployment(b, cmd.deployment_id);
+  if (!existing)
+    return failed(existing.error());
+  auto r = apply(decide(cmd, *existing, env), b, env, command_id, "");
+  if (r.result != command_result::outcome::ok)
+    return r;
+  if (cmd.schedules.empty()) {
+    r.body = "[]";
+    return r;
+  }
+  auto body = schedules_view(b, cmd.deployment_id, cmd.schedules.size());
+  if (!body)
+    return failed(body.error());
+  r.body = std::move(*body);
+  return r;
+}
+
+template <class Command>
+command_result handle_schedule_change(const Command& cmd,
+                                      storage::write_batch& b,
+                                      decision_env& env,
+                                      const events::uuid& command_id) {
+  auto existing = load_deployment(b, cmd.deployment_id);
+  if (!existing)
+    return failed(existing.error());
+  return apply(decide(cmd, *existing, env), b, env, command_id, "");
+}
+
+command_result handle(const events::update_schedule& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  return handle_schedule_change(cmd, b, env, command_id);
+}
+
+command_result handle(const events::delete_schedule& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  return handle_schedule_change(cmd, b, env, command_id);
+}
+
 // Decides, writes and commits every pending command (up to max_batch), then
 // replies to each.
 void flush(writer_state& st) {

@@ -6,8 +6,8 @@
 // The projected position is left at 0, so the directory is exactly a log
 // whose read model has not been built: `deployd replay` (or the catch-up of
 // `deployd serve`) folds it. The deployments look like the ones bench/run
-// creates over HTTP: names `d-<i>`, tags ["bench", "t<i % tags>"],
-// parameters {"x": i}. Benchmark tool, run by bench/run; never by CI.
+// creates over HTTP (bench/wrk/body.lua): names `d-<i>`, tags
+// ["bench", "t<i % tags>"], parameters {"x": i, "who": "world"}. Benchmark tool, run by bench/run; never by CI.
 //
 // usage: make_log --data-dir D --deployments N [--tags T] [--batch B]
 //                 [--ids-file F] [--ids N]
@@ -160,6 +160,19 @@ int main(int argc, char** argv) {
     std::max<std::uint64_t>(1, opts.deployments / std::max<std::uint64_t>(
                                                     1, opts.ids));
 
+  // The shape of bench/wrk/body.lua, as the writer would store it.
+  const auto schema = events::json::parse(R"({"title":"Parameters",
+    "type":"object","properties":{"x":{"title":"x","position":0,
+    "type":"integer"},"who":{"title":"who","position":1,"type":"string",
+    "default":"world"}},"required":["x"],"definitions":{}})");
+  const auto job_variables = events::json::parse(
+    R"({"env":{"BENCH":"1"},"image":"prefecthq/prefect:3"})");
+  const auto pull_steps = events::json::parse(
+    R"([{"prefect.deployments.steps.set_working_directory":)"
+    R"({"directory":"/opt/prefect/flows"}}])");
+  const events::json labels = {{"prefect.flow.id", f.id.str()},
+                               {"team", "bench"}};
+
   for (std::uint64_t i = 1; i <= opts.deployments; ++i) {
     events::deployment d;
     d.id = id_of(i);
@@ -169,13 +182,19 @@ int main(int argc, char** argv) {
     // -Wrestrict on operator+(const char*, std::string&&).
     d.name = "d-";
     d.name += std::to_string(i);
+    d.version = "1.0";
     d.description = "load test";
     d.flow_id = f.id;
-    d.parameters = events::json{{"x", i}};
+    d.parameters = events::json{{"x", i}, {"who", "world"}};
+    d.parameter_openapi_schema = schema;
+    d.entrypoint = "flows/bench.py:bench";
+    d.path = "/opt/prefect/flows";
+    d.job_variables = job_variables;
+    d.pull_steps = pull_steps;
     std::string tag = "t";
     tag += std::to_string(i % opts.tags);
     d.tags = {"bench", std::move(tag)};
-    d.labels = events::json{{"prefect.flow.id", f.id.str()}};
+    d.labels = labels;
     if (ids.is_open() && i % ids_every == 0)
       ids << d.id.str() << '\n';
     append(batch, events::deployment_created{std::move(d)}, now(), i);

@@ -138,6 +138,8 @@ struct schedule_input {
   bool active = true;
   json parameters = json::object();
   std::optional<std::string> slug;
+  /// Kept only by the schedules sub-resource; create/upsert drop it.
+  std::optional<std::int64_t> max_scheduled_runs;
 
   bool operator==(const schedule_input&) const = default;
 };
@@ -206,6 +208,31 @@ struct update_deployment {
   nullable_input<bool> enforce_parameter_schema;  ///< null -> 409
 
   bool operator==(const update_deployment&) const = default;
+};
+
+/// `POST /deployments/{id}/schedules`: add schedules (request order).
+struct create_schedules {
+  uuid deployment_id;
+  std::vector<schedule_input> schedules;
+
+  bool operator==(const create_schedules&) const = default;
+};
+
+/// `PATCH /deployments/{id}/schedules/{schedule_id}`.
+struct update_schedule {
+  uuid deployment_id;
+  uuid schedule_id;
+  schedule_update_input changes;
+
+  bool operator==(const update_schedule&) const = default;
+};
+
+/// `DELETE /deployments/{id}/schedules/{schedule_id}`.
+struct delete_schedule {
+  uuid deployment_id;
+  uuid schedule_id;
+
+  bool operator==(const delete_schedule&) const = default;
 };
 
 /// `pause_deployment` / `resume_deployment`: set `paused`.

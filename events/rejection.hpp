@@ -25,6 +25,7 @@ enum class rejection_code : std::uint8_t {
   unprocessable = 11,             ///< 422 with `subject` as the detail text
   bad_request = 12,               ///< 400 with `subject` as the detail text
   conflict = 13,                  ///< 409 with `subject` as the detail text
+  schedule_not_found = 14,        ///< "Schedule not found."
 };
 
 struct rejection {

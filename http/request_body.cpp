@@ -104,7 +104,8 @@ std::optional<bool> optional_bool(validator& v, const json& body,
 }
 
 std::optional<events::schedule_input>
-schedule_item(validator& v, const json& item, events::timestamp now) {
+schedule_item(validator& v, const json& item, events::timestamp now,
+              bool keep_max_runs = false) {
   if (!model_object(v, item))
     return std::nullopt;
   const auto before = v.count();
@@ -124,9 +125,13 @@ schedule_item(validator& v, const json& item, events::timestamp now) {
   if (auto it = item.find("max_scheduled_runs");
       it != item.end() && !it->is_null()) {
     auto g = v.at("max_scheduled_runs");
-    if (auto n = v.integer(*it); n && v.greater_than(*n, 0, *it) && *n > 50)
-      v.value_error("`max_scheduled_runs` must be less than or equal to 50.",
-                    *it);
+    if (auto n = v.integer(*it); n && v.greater_than(*n, 0, *it)) {
+      if (*n > 50)
+        v.value_error("`max_scheduled_runs` must be less than or equal to 50.",
+                      *it);
+      else if (keep_max_runs)
+        out.max_scheduled_runs = *n;
+    }
   }
   if (auto it = item.find("parameters"); it != item.end()) {
     auto g = v.at("parameters");
@@ -358,6 +363,43 @@ events::nullable_input<json> nullable_options(validator& v, const json& body) {
 }
 
 } // namespace
+
+std::expected<events::create_schedules, response>
+parse_create_schedules(const events::uuid& deployment_id, json_body body,
+                       events::timestamp now) {
+  validator v;
+  if (!body.present || body.value.is_null()) {
+    v.fail("missing", "Field required", nullptr);
+    return std::unexpected(validation_failed(v.errors(), nullptr));
+  }
+  events::create_schedules cmd;
+  cmd.deployment_id = deployment_id;
+  if (v.list(body.value))
+    for (std::size_t i = 0; i < body.value.size(); ++i) {
+      auto g = v.at(static_cast<std::int64_t>(i));
+      if (auto s = schedule_item(v, body.value[i], now, true))
+        cmd.schedules.push_back(std::move(*s));
+    }
+  if (!v.ok())
+    return std::unexpected(validation_failed(v.errors(), body.value));
+  return cmd;
+}
+
+std::expected<events::update_schedule, response>
+parse_update_schedule(const events::uuid& deployment_id,
+                      const events::uuid& schedule_id, json_body body,
+                      events::timestamp now) {
+  validator v;
+  if (!body.present || body.value.is_null()) {
+    v.fail("missing", "Field required", nullptr);
+    return std::unexpected(validation_failed(v.errors(), nullptr));
+  }
+  auto changes = schedule_update_item(v, body.value, now);
+  if (!changes)
+    return std::unexpected(validation_failed(v.errors(), body.value));
+  return events::update_schedule{deployment_id, schedule_id,
+                                 std::move(*changes)};
+}
 
 std::expected<json, response> read_optional_json_body(const request& req) {
   auto body = read_json_body(req);

@@ -47,6 +47,18 @@ parse_update_deployment(const events::uuid& id, json_body body,
                         const config::api_settings& api,
                         events::timestamp now);
 
+/// `POST /deployments/{id}/schedules`: a bare list of
+/// DeploymentScheduleCreate (`max_scheduled_runs` kept, `replaces` ignored).
+[[nodiscard]] std::expected<events::create_schedules, response>
+parse_create_schedules(const events::uuid& deployment_id, json_body body,
+                       events::timestamp now);
+
+/// `PATCH /deployments/{id}/schedules/{schedule_id}`: DeploymentScheduleUpdate.
+[[nodiscard]] std::expected<events::update_schedule, response>
+parse_update_schedule(const events::uuid& deployment_id,
+                      const events::uuid& schedule_id, json_body body,
+                      events::timestamp now);
+
 /// A body parsed as JSON for endpoints whose body is optional (filters):
 /// absent or null becomes {}.
 [[nodiscard]] std::expected<events::json, response>

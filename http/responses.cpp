@@ -100,6 +100,8 @@ response rejected(const events::rejection& why) {
       return detail(400, why.subject);
     case rejection_code::conflict:
       return detail(409, why.subject);
+    case rejection_code::schedule_not_found:
+      return detail(404, "Schedule not found.");
   }
   return exception_message(500, "Internal Server Error");
 }

@@ -38,6 +38,10 @@ router make_routes() {
         h::post_pause_deployment);
   r.add("POST", "/api/deployments/{id}/resume_deployment",
         h::post_resume_deployment);
+  r.add("GET", "/api/deployments/{id}/schedules", h::get_schedules);
+  r.add("POST", "/api/deployments/{id}/schedules", h::post_schedules);
+  r.add("PATCH", "/api/deployments/{id}/schedules/{id}", h::patch_schedule);
+  r.add("DELETE", "/api/deployments/{id}/schedules/{id}", h::delete_schedule);
   r.add("GET", "/api/deployments/name/{name}/{name}",
         h::get_deployment_by_name);
   return r;

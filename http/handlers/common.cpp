@@ -3,6 +3,7 @@
 #include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -46,6 +47,8 @@ response write_response(const actors::command_result& r,
           return no_content();
         case on_success::ok:
           return json_text(200, r.body);
+        case on_success::created:
+          return json_text(201, r.body);
       }
       break;
     case outcome::rejected:
@@ -138,6 +141,13 @@ response page_response(std::string results, std::int64_t count,
 events::json param(const events::json& body, const char* key) {
   const auto it = body.find(key);
   return it == body.end() ? events::json(nullptr) : *it;
+}
+
+events::timestamp request_time() {
+  return events::timestamp{
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count()};
 }
 
 events::uuid new_command_id() {

@@ -28,7 +28,7 @@ void answer_read(services& s, read_fn read, std::string_view not_found_detail,
 
 /// The success status of a write: 201/200 for creates (by `created`), or a
 /// fixed status (204 for PATCH and DELETE, 200 for the rest).
-enum class on_success : std::uint8_t { created_or_ok, no_content, ok };
+enum class on_success : std::uint8_t { created_or_ok, no_content, ok, created };
 
 /// The response for a writer result, or the rejection / failure response.
 [[nodiscard]] response write_response(const actors::command_result& r,
@@ -68,6 +68,10 @@ query_body(const request& req, std::string_view schema, bool limited = true);
 
 /// The parameter `key` of a validated body, or null.
 [[nodiscard]] events::json param(const events::json& body, const char* key);
+
+/// "Now" for request validation: only the default `anchor_date` of interval
+/// schedules uses it, and the event records the value, so replay is exact.
+[[nodiscard]] events::timestamp request_time();
 
 /// A command id for a request: fresh and random (commands from HTTP are not
 /// retried by id yet).

@@ -1,25 +1,14 @@
 // Deployment endpoints: create-or-upsert and reads.
+#include "actors/queries.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/request_body.hpp"
 #include "http/responses.hpp"
 
-#include "actors/queries.hpp"
-
-#include <chrono>
 
 namespace deployd::http::handlers {
 
 namespace {
-
-events::timestamp request_time() {
-  // Validation needs "now" only as the default anchor of interval
-  // schedules; the decision records it in the event, so replay is exact.
-  return events::timestamp{
-    std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now().time_since_epoch())
-      .count()};
-}
 
 // The six filter keys of a validated deployments query body.
 actors::deployment_query query_of(const events::json& body) {
@@ -35,7 +24,6 @@ actors::deployment_query query_of(const events::json& body) {
   return q;
 }
 
-// Reads, limit-checks and validates a deployments query body.
 } // namespace
 
 void post_deployments(services& s, const request& req, path_params,

@@ -48,4 +48,10 @@ void post_deployments_paginate(services&, const request&, path_params,
 void post_deployments_bulk_delete(services&, const request&, path_params,
                                   responder);
 
+// -- deployment schedules (handlers/schedules.cpp) ----------------------------
+void get_schedules(services&, const request&, path_params, responder);
+void post_schedules(services&, const request&, path_params, responder);
+void patch_schedule(services&, const request&, path_params, responder);
+void delete_schedule(services&, const request&, path_params, responder);
+
 } // namespace deployd::http::handlers

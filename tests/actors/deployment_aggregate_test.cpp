@@ -108,9 +108,9 @@ TEST_CASE("rejections follow the reference's order of checks",
         events::rejection_code::unknown_flow);
   ctx.flow = f.flow;
   cmd.schedules = {events::schedule_input{json::object(), true,
-                                          json::object(), "s"},
+                                          json::object(), "s", std::nullopt},
                    events::schedule_input{json::object(), true,
-                                          json::object(), "s"}};
+                                          json::object(), "s", std::nullopt}};
   CHECK(decide(cmd, ctx, f.env).error().code ==
         events::rejection_code::duplicate_schedule_slug);
 }
@@ -164,8 +164,8 @@ TEST_CASE("schedules are listed newest first with fresh ids",
   fixture f;
   auto cmd = f.command();
   cmd.schedules = {
-    events::schedule_input{json{{"interval", 60}}, true, json::object(), "a"},
-    events::schedule_input{json{{"interval", 90}}, false, json::object(), "b"}};
+    events::schedule_input{json{{"interval", 60}}, true, json::object(), "a", std::nullopt},
+    events::schedule_input{json{{"interval", 90}}, false, json::object(), "b", std::nullopt}};
   const auto decision = decide(cmd, f.context(), f.env);
   REQUIRE(decision);
   const auto& d =
