@@ -6,6 +6,7 @@
 #include "events/flow.hpp"
 #include "events/ids.hpp"
 #include "events/rejection.hpp"
+#include "events/resource.hpp"
 #include "storage/event_log.hpp"
 
 #include <cstdint>
@@ -21,7 +22,13 @@ using command =
                events::update_deployment, events::set_deployment_paused,
                events::delete_deployment, events::bulk_delete_deployments,
                events::create_schedules, events::update_schedule,
-               events::delete_schedule>;
+               events::delete_schedule, events::create_work_pool,
+               events::update_work_pool, events::delete_work_pool,
+               events::create_work_queue, events::create_concurrency_limit,
+               events::update_concurrency_limit,
+               events::delete_concurrency_limit, events::create_block_type,
+               events::update_block_type, events::create_block_schema,
+               events::create_block_document, events::delete_block_document>;
 
 /// What became of one command.
 struct command_result {

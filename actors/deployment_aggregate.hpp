@@ -6,6 +6,7 @@
 #include "actors/decision.hpp"
 #include "events/concurrency_limit.hpp"
 #include "events/deployment.hpp"
+#include "actors/work_pools.hpp"
 #include "events/flow.hpp"
 
 #include <optional>
@@ -23,7 +24,8 @@ struct create_deployment_context {
   std::optional<events::concurrency_limit> requested_limit;
   /// Other deployments linked to `linked_limit`.
   std::vector<events::uuid> limit_sharers;
-  bool work_pool_exists = false;
+  /// The pools and queues the names in the command refer to.
+  pool_world pools;
   bool storage_document_exists = false;
   bool infrastructure_document_exists = false;
 };
@@ -48,7 +50,8 @@ struct update_deployment_context {
   std::optional<events::concurrency_limit> requested_limit;
   /// Other deployments linked to `linked_limit` (unlinked if it is deleted).
   std::vector<events::uuid> limit_sharers;
-  bool work_pool_exists = false;
+  /// The pools and queues the names in the command refer to.
+  pool_world pools;
   bool storage_document_exists = false;
   bool infrastructure_document_exists = false;
 };

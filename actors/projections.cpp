@@ -24,11 +24,6 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::string limit_link_key(const events::uuid& limit,
-                           const events::uuid& deployment) {
-  return id_key(limit) + id_key(deployment);
-}
-
 events::uuid uuid_from_key(std::string_view bytes) {
   events::uuid id;
   std::memcpy(id.bytes.data(), bytes.data(), 16);
@@ -61,6 +56,13 @@ void put_indexes(storage::write_batch& b, const events::deployment& d) {
     b.put(table::deployment_queue_names,
           length_prefixed(*d.work_queue_name) + id, "");
   b.put(table::deployment_summaries, id, summary_of(d));
+  if (d.concurrency_limit_id)
+    b.put(table::limit_links, id_key(*d.concurrency_limit_id) + id, "");
+  if (d.work_queue_id)
+    b.put(table::queue_links, id_key(*d.work_queue_id) + id, "");
+  for (const auto& doc : {d.storage_document_id, d.infrastructure_document_id})
+    if (doc)
+      b.put(table::block_links, id_key(*doc) + id, "");
 }
 
 void erase_indexes(storage::write_batch& b, const events::deployment& d) {
@@ -74,6 +76,13 @@ void erase_indexes(storage::write_batch& b, const events::deployment& d) {
     b.del(table::deployment_queue_names,
           length_prefixed(*d.work_queue_name) + id);
   b.del(table::deployment_summaries, id);
+  if (d.concurrency_limit_id)
+    b.del(table::limit_links, id_key(*d.concurrency_limit_id) + id);
+  if (d.work_queue_id)
+    b.del(table::queue_links, id_key(*d.work_queue_id) + id);
+  for (const auto& doc : {d.storage_document_id, d.infrastructure_document_id})
+    if (doc)
+      b.del(table::block_links, id_key(*doc) + id);
 }
 
 std::expected<events::deployment_links, errc>
@@ -84,6 +93,22 @@ load_links(storage::write_batch& b, const events::deployment& d) {
     if (!limit)
       return std::unexpected(limit.error());
     links.limit = std::move(*limit);
+  }
+  if (d.work_queue_id) {
+    auto queue = load_resource(b, events::resource_kind::work_queue,
+                               *d.work_queue_id);
+    if (!queue)
+      return std::unexpected(queue.error());
+    if (*queue) {
+      links.queue_name = (*queue)->at("name").get<std::string>();
+      auto pool = load_resource(
+        b, events::resource_kind::work_pool,
+        *events::uuid::parse((*queue)->at("work_pool_id").get<std::string>()));
+      if (!pool)
+        return std::unexpected(pool.error());
+      if (*pool)
+        links.pool_name = (*pool)->at("name").get<std::string>();
+    }
   }
   return links;
 }
@@ -100,11 +125,13 @@ std::expected<void, errc> store_deployment(storage::write_batch& b,
   return {};
 }
 
-// Re-renders every deployment linked to a limit (after it changed).
+// Re-renders every deployment linked (through `links`) to a changed limit
+// or queue.
 std::expected<void, errc> rerender_linked(storage::write_batch& b,
-                                          const events::uuid& limit_id) {
+                                          const events::uuid& target,
+                                          table links = table::limit_links) {
   std::vector<events::uuid> linked;
-  auto scanned = b.scan(table::limit_links, id_key(limit_id),
+  auto scanned = b.scan(links, id_key(target),
                         [&](std::string_view key, std::string_view) {
                           linked.push_back(uuid_from_key(key.substr(16)));
                           return true;
@@ -129,9 +156,6 @@ std::expected<void, errc> fold_created(storage::write_batch& b,
   b.put(table::deployment_names, deployment_name_key(d.flow_id, d.name),
         id_key(d.id));
   put_indexes(b, d);
-  if (d.concurrency_limit_id)
-    b.put(table::limit_links, limit_link_key(*d.concurrency_limit_id, d.id),
-          "");
   return store_deployment(b, d);
 }
 
@@ -162,14 +186,6 @@ std::expected<void, errc> fold_updated(storage::write_batch& b,
   }
   erase_indexes(b, before);
   put_indexes(b, after);
-  if (before.concurrency_limit_id != after.concurrency_limit_id) {
-    if (before.concurrency_limit_id)
-      b.del(table::limit_links,
-            limit_link_key(*before.concurrency_limit_id, after.id));
-    if (after.concurrency_limit_id)
-      b.put(table::limit_links,
-            limit_link_key(*after.concurrency_limit_id, after.id), "");
-  }
   return store_deployment(b, after);
 }
 
@@ -185,8 +201,6 @@ fold_deployment_deleted(storage::write_batch& b,
   const auto key = id_key(d.id);
   erase_indexes(b, d);
   b.del(table::deployment_names, deployment_name_key(d.flow_id, d.name));
-  if (d.concurrency_limit_id)
-    b.del(table::limit_links, limit_link_key(*d.concurrency_limit_id, d.id));
   b.del(table::deployments, key);
   b.del(table::deployment_views, key);
   return {};
@@ -230,9 +244,63 @@ std::expected<void, errc> fold_flow_change(storage::write_batch& b,
   return {};
 }
 
+std::expected<void, errc> fold_resource(storage::write_batch& b,
+                                        const events::resource_created& e) {
+  const auto id = events::uuid_field(e.value, "id");
+  b.put(table::resources, resource_key(e.kind, id), dump(e.value));
+  b.put(table::resource_names, resource_name_key(e.kind, e.value), id_key(id));
+  return {};
+}
+
+std::expected<void, errc> fold_resource(storage::write_batch& b,
+                                        const events::resource_updated& e) {
+  auto loaded = load_resource(b, e.kind, e.id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return {};
+  json doc = std::move(**loaded);
+  b.del(table::resource_names, resource_name_key(e.kind, doc));
+  events::apply_document_changes(doc, e.changes);
+  b.put(table::resources, resource_key(e.kind, e.id), dump(doc));
+  b.put(table::resource_names, resource_name_key(e.kind, doc), id_key(e.id));
+  if (e.kind == events::resource_kind::work_queue && e.changes.contains("name"))
+    return rerender_linked(b, e.id, table::queue_links);
+  return {};
+}
+
+std::expected<void, errc> fold_resource(storage::write_batch& b,
+                                        const events::resource_deleted& e) {
+  auto loaded = load_resource(b, e.kind, e.id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return {};
+  b.del(table::resource_names, resource_name_key(e.kind, **loaded));
+  b.del(table::resources, resource_key(e.kind, e.id));
+  return {};
+}
+
+std::expected<void, errc>
+fold_limit_updated(storage::write_batch& b,
+                   const events::concurrency_limit_updated& e) {
+  auto loaded = b.get(table::limits, id_key(e.id));
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return {};
+  json doc = json::parse(**loaded);
+  b.del(table::limit_names, doc.at("name").get<std::string>());
+  events::apply_document_changes(doc, e.changes);
+  b.put(table::limits, id_key(e.id), dump(doc));
+  b.put(table::limit_names, doc.at("name").get<std::string>(), id_key(e.id));
+  return rerender_linked(b, e.id);
+}
+
 std::expected<void, errc> fold_limit(storage::write_batch& b,
                                      const events::concurrency_limit& l) {
   b.put(table::limits, id_key(l.id), dump(to_json(l)));
+  b.put(table::limit_names, l.name, id_key(l.id));
   return rerender_linked(b, l.id);
 }
 
@@ -253,6 +321,11 @@ fold_limit_resized(storage::write_batch& b,
 std::expected<void, errc>
 fold_limit_deleted(storage::write_batch& b,
                    const events::concurrency_limit_deleted& e) {
+  auto loaded = load_limit(b, e.id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (*loaded)
+    b.del(table::limit_names, (*loaded)->name);
   b.del(table::limits, id_key(e.id));
   std::vector<std::string> links;
   auto scanned = b.scan(table::limit_links, id_key(e.id),
@@ -367,6 +440,12 @@ std::expected<void, errc> fold(storage::write_batch& b,
       [&](const events::concurrency_limit_deleted& x) {
         return fold_limit_deleted(b, x);
       },
+      [&](const events::concurrency_limit_updated& x) {
+        return fold_limit_updated(b, x);
+      },
+      [&](const events::resource_created& x) { return fold_resource(b, x); },
+      [&](const events::resource_updated& x) { return fold_resource(b, x); },
+      [&](const events::resource_deleted& x) { return fold_resource(b, x); },
     },
     e);
 }
@@ -408,6 +487,86 @@ std::expected<std::optional<events::concurrency_limit>, errc>
 load_limit(storage::write_batch& b, const events::uuid& id) {
   return load_json_row<events::concurrency_limit>(
     b, table::limits, id_key(id), events::concurrency_limit_from_json);
+}
+
+std::string resource_key(events::resource_kind kind, const events::uuid& id) {
+  return std::string(1, static_cast<char>(kind)) + id_key(id);
+}
+
+std::string resource_name_key(events::resource_kind kind, const json& doc) {
+  using events::resource_kind;
+  std::string key(1, static_cast<char>(kind));
+  auto str = [&](const char* field) {
+    const auto it = doc.find(field);
+    return it != doc.end() && it->is_string() ? it->get<std::string>()
+                                              : std::string();
+  };
+  auto id = [&](const char* field) {
+    const auto parsed = events::uuid::parse(str(field));
+    return parsed ? id_key(*parsed) : std::string(16, '\0');
+  };
+  switch (kind) {
+    case resource_kind::work_pool:
+      key += str("name");
+      break;
+    case resource_kind::work_queue:
+      key += id("work_pool_id") + str("name");
+      break;
+    case resource_kind::block_type:
+      key += str("slug");
+      break;
+    case resource_kind::block_schema:
+      key += str("checksum") + '\0' + str("version");
+      break;
+    case resource_kind::block_document:
+      key += id("block_type_id") + str("name");
+      break;
+  }
+  return key;
+}
+
+std::expected<std::optional<json>, errc>
+load_resource(storage::reader& r, events::resource_kind kind,
+              const events::uuid& id) {
+  auto row = r.get(table::resources, resource_key(kind, id));
+  if (!row)
+    return std::unexpected(row.error());
+  if (!*row)
+    return std::optional<json>{};
+  return std::optional<json>{json::parse(**row)};
+}
+
+std::expected<std::optional<json>, errc>
+find_resource(storage::reader& r, const std::string& name_key) {
+  auto id = r.get(table::resource_names, name_key);
+  if (!id)
+    return std::unexpected(id.error());
+  if (!*id)
+    return std::optional<json>{};
+  return load_resource(r, static_cast<events::resource_kind>(name_key.at(0)),
+                       id_from_key_suffix(**id));
+}
+
+std::expected<std::vector<json>, errc>
+resources_under(storage::reader& r, const std::string& name_prefix) {
+  std::vector<events::uuid> ids;
+  auto scanned = r.scan(table::resource_names, name_prefix,
+                        [&](std::string_view, std::string_view value) {
+                          ids.push_back(id_from_key_suffix(value));
+                          return true;
+                        });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  std::vector<json> out;
+  const auto kind = static_cast<events::resource_kind>(name_prefix.at(0));
+  for (const auto& id : ids) {
+    auto doc = load_resource(r, kind, id);
+    if (!doc)
+      return std::unexpected(doc.error());
+    if (*doc)
+      out.push_back(std::move(**doc));
+  }
+  return out;
 }
 
 std::expected<std::optional<std::string>, errc>
@@ -454,6 +613,31 @@ read_model::text read_model::schedules(const events::uuid& deployment_id,
     return row;
   const auto state = json::parse(**row);
   return std::optional<std::string>{dump(state.at("schedules"))};
+}
+
+read_model::text read_model::resource(events::resource_kind kind,
+                                      const events::uuid& id,
+                                      storage::read_tier tier) const {
+  return log_.get(table::resources, resource_key(kind, id), tier);
+}
+
+read_model::text read_model::resource_named(const std::string& name_key,
+                                            storage::read_tier tier) const {
+  auto id = log_.get(table::resource_names, name_key, tier);
+  if (!id || !*id)
+    return id;
+  return log_.get(table::resources,
+                  std::string(1, name_key.at(0)) + **id, tier);
+}
+
+read_model::text read_model::limit(const std::string& id_or_name,
+                                   storage::read_tier tier) const {
+  if (auto id = events::uuid::parse(id_or_name))
+    return log_.get(table::limits, id_key(*id), tier);
+  auto id = log_.get(table::limit_names, id_or_name, tier);
+  if (!id || !*id)
+    return id;
+  return log_.get(table::limits, **id, tier);
 }
 
 read_model::text read_model::flow_by_name(std::string_view name,

@@ -11,6 +11,7 @@
 #include "events/concurrency_limit.hpp"
 #include "events/deployment.hpp"
 #include "events/flow.hpp"
+#include "events/resource.hpp"
 #include "storage/event_log.hpp"
 
 #include <expected>
@@ -47,6 +48,27 @@ fold(storage::write_batch& b, const events::any_event& e);
                                         const events::uuid& id);
 /// The id stored in the last 16 bytes of an index key.
 [[nodiscard]] events::uuid id_from_key_suffix(std::string_view key);
+
+/// kind byte + id: key of a document in `resources`.
+[[nodiscard]] std::string resource_key(events::resource_kind kind,
+                                       const events::uuid& id);
+/// kind byte + scope + name: the document's unique name in its scope (pool
+/// name; pool id + queue name; block type slug; schema checksum \0 version;
+/// block type id + document name).
+[[nodiscard]] std::string resource_name_key(events::resource_kind kind,
+                                            const events::json& doc);
+
+// -- document lookups (any reader) -----------------------------------------------
+
+[[nodiscard]] std::expected<std::optional<events::json>, storage::errc>
+load_resource(storage::reader& r, events::resource_kind kind,
+              const events::uuid& id);
+/// The document whose name key is `name_key`.
+[[nodiscard]] std::expected<std::optional<events::json>, storage::errc>
+find_resource(storage::reader& r, const std::string& name_key);
+/// Every document whose name key starts with `name_prefix`, in key order.
+[[nodiscard]] std::expected<std::vector<events::json>, storage::errc>
+resources_under(storage::reader& r, const std::string& name_prefix);
 
 // -- lookups through a batch (writer thread) -----------------------------------
 
@@ -93,6 +115,17 @@ public:
                                storage::read_tier tier) const;
   [[nodiscard]] text flow_by_name(std::string_view name,
                                   storage::read_tier tier) const;
+
+  /// A document by id, as stored (work pools and queues are served as is).
+  [[nodiscard]] text resource(events::resource_kind kind,
+                              const events::uuid& id,
+                              storage::read_tier tier) const;
+  /// A document by its name key (see `resource_name_key`).
+  [[nodiscard]] text resource_named(const std::string& name_key,
+                                    storage::read_tier tier) const;
+  /// A concurrency limit by id or by name, in its stored (v2) form.
+  [[nodiscard]] text limit(const std::string& id_or_name,
+                           storage::read_tier tier) const;
 
   /// The database, for queries run through a `storage::log_reader`.
   [[nodiscard]] const storage::event_log& log() const {

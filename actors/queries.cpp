@@ -139,6 +139,10 @@ public:
   explicit flow_lookup(storage::reader& r) : reader_(r) {
   }
 
+  [[nodiscard]] storage::reader& reader() {
+    return reader_;
+  }
+
   std::expected<const json*, errc> flow(const uuid& id) {
     auto it = flows_.find(id);
     if (it == flows_.end()) {
@@ -250,15 +254,88 @@ std::expected<bool, errc> deployment_filter_matches(const json& f,
   return combine(terms, is_or(f));
 }
 
+// {any_} of an id/name/type field of a pool or queue document.
+bool doc_any(const json& filter, const char* field, const json& doc) {
+  if (!present(filter, field))
+    return true;
+  const auto& f = filter.at(field);
+  if (!present(f, "any_"))
+    return true;
+  const auto& value = doc.at(field);
+  for (const auto& item : f.at("any_"))
+    if (item == value)
+      return true;
+  return false;
+}
+
+// WorkQueueFilter on the linked queue: id any_, name any_ / startswith_.
+bool queue_matches(const json& f, const json& queue) {
+  if (!f.is_object())
+    return true;
+  std::vector<bool> terms;
+  if (present(f, "id"))
+    terms.push_back(doc_any(f, "id", queue));
+  if (present(f, "name")) {
+    const auto& name = f.at("name");
+    std::vector<bool> sub;
+    if (present(name, "any_"))
+      sub.push_back(doc_any(f, "name", queue));
+    if (present(name, "startswith_")) {
+      const auto text = queue.at("name").get<std::string>();
+      bool any = false;
+      for (const auto& prefix : name.at("startswith_"))
+        any = any || ilike_contains(text.substr(0, prefix.get<std::string>().size()),
+                                    prefix.get<std::string>());
+      sub.push_back(any);
+    }
+    terms.push_back(combine(sub, false));
+  }
+  return combine(terms, is_or(f));
+}
+
+// WorkPoolFilter on the linked queue's pool: id, name, type any_.
+bool pool_matches(const json& f, const json& pool) {
+  if (!f.is_object())
+    return true;
+  std::vector<bool> terms;
+  for (const char* field : {"id", "name", "type"})
+    if (present(f, field))
+      terms.push_back(doc_any(f, field, pool));
+  return combine(terms, is_or(f));
+}
+
+std::expected<bool, errc> linked_queue_matches(const deployment_query& q,
+                                               const summary& s,
+                                               storage::reader& r) {
+  if (!s.work_queue_id)
+    return false;
+  auto queue = load_resource(r, events::resource_kind::work_queue,
+                             *s.work_queue_id);
+  if (!queue)
+    return std::unexpected(queue.error());
+  if (!*queue || !queue_matches(q.work_pool_queues, **queue))
+    return false;
+  if (!q.work_pools.is_object())
+    return true;
+  auto pool = load_resource(
+    r, events::resource_kind::work_pool,
+    *uuid::parse((*queue)->at("work_pool_id").get<std::string>()));
+  if (!pool)
+    return std::unexpected(pool.error());
+  return *pool && pool_matches(q.work_pools, **pool);
+}
+
 std::expected<bool, errc> query_matches(const deployment_query& q,
                                         const summary& s, flow_lookup& flows) {
   // deployd records no flow runs or task runs, so "there exists a run
-  // matching ..." is false; a queue filter needs a linked queue.
+  // matching ..." is false.
   if (!q.flow_runs.is_null() || !q.task_runs.is_null())
     return false;
-  if ((!q.work_pools.is_null() || !q.work_pool_queues.is_null()) &&
-      !s.work_queue_id)
-    return false;
+  if (!q.work_pools.is_null() || !q.work_pool_queues.is_null()) {
+    auto linked = linked_queue_matches(q, s, flows.reader());
+    if (!linked || !*linked)
+      return linked;
+  }
   auto own = deployment_filter_matches(q.deployments, s, flows);
   if (!own || !*own)
     return own;

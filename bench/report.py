@@ -203,9 +203,7 @@ def main():
                 figures.setdefault(name, {})
 
     rows, out_figures = [], []
-    for name in ORDER + sorted(set(figures) - set(ORDER)):
-        if name not in figures and name not in LABELS:
-            continue
+    for name in ORDER:
         label, key, unit = LABELS.get(name, (name, "value", ""))
         r = figures.get(name, {})
         v = r.get(key)
@@ -227,7 +225,8 @@ def main():
                               args.filter_deployments))
         if name == "ceil.storage.batch64" and r.get("batches_per_s"):
             label += f" ({r['batches_per_s']:,.0f} batches/s)"
-        rows.append((label, fmt_value(v, unit), lat, bad,
+        load = f"{r['load1']:.1f}" if "load1" in r else ""
+        rows.append((label, fmt_value(v, unit), lat, bad, load,
                      ", ".join(f"{x['ratio']:.2f} of {x['label']}"
                                for x in ratios),
                      "; ".join(f"{t} {'MET' if ok else ('MISSED' if ok is False else '?')}"
@@ -239,8 +238,8 @@ def main():
             "targets": [{"target": t, "met": ok} for t, ok in targets],
         })
 
-    head = ("figure", "value", "p50 / p99 / p99.9 ms", "non-2xx", "ratio to ceiling",
-            "target")
+    head = ("figure", "value", "p50 / p99 / p99.9 ms", "non-2xx", "load",
+            "ratio to ceiling", "target")
     widths = [max(len(str(row[i])) for row in rows + [head])
               for i in range(len(head))]
     mach = machine()
@@ -252,6 +251,8 @@ def main():
           f"{args.filter_deployments:,} for GET/filter/upsert; "
           f"load avg {args.load_start} -> {args.load_end}"
           + ("  [QUICK]" if args.quick == "1" else ""))
+    print("(load = 1-minute load average when the wrk run started; the "
+          "machine is shared)")
     print()
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
     print(line.rstrip())
@@ -261,7 +262,9 @@ def main():
     if info:
         print()
         for k, r in info.items():
-            print(f"  {k}: {r.get('value')}  ({r.get('command')})")
+            extra = {x: y for x, y in r.items() if x not in ("value", "command")}
+            more = f" {json.dumps(extra, ensure_ascii=False)}" if extra else ""
+            print(f"  {k}: {r.get('value')}{more}  ({r.get('command')})")
 
     result = {
         "date": args.date,

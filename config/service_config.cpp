@@ -71,6 +71,40 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.http.idle_timeout_ms);
      }},
+    {"http.header_timeout_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.header_timeout_ms);
+     }},
+    {"http.body_timeout_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.body_timeout_ms);
+     }},
+    {"http.write_timeout_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.write_timeout_ms);
+     }},
+    {"http.target_limit_bytes",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.target_limit_bytes);
+     }},
+    {"http.max_connections",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.max_connections);
+     }},
+    {"http.shutdown_drain_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.shutdown_drain_ms);
+     }},
+    {"http.tls_cert_file",
+     [](service_config& c, const std::string& v) {
+       c.http.tls_cert_file = v;
+       return true;
+     }},
+    {"http.tls_key_file",
+     [](service_config& c, const std::string& v) {
+       c.http.tls_key_file = v;
+       return true;
+     }},
     {"http.port_file",
      [](service_config& c, const std::string& v) {
        c.http.port_file = v;
@@ -179,6 +213,9 @@ constexpr std::pair<const char*, const char*> environment[] = {
   {"DEPLOYD_PORT", "http.port"},
   {"DEPLOYD_HTTP_THREADS", "http.threads"},
   {"DEPLOYD_DATA_DIR", "storage.data_dir"},
+  {"DEPLOYD_TLS_CERT_FILE", "http.tls_cert_file"},
+  {"DEPLOYD_TLS_KEY_FILE", "http.tls_key_file"},
+  {"DEPLOYD_MAX_CONNECTIONS", "http.max_connections"},
   {"DEPLOYD_AUTH_STRING", "api.auth_string"},
   {"PREFECT_SERVER_API_AUTH_STRING", "api.auth_string"},
   {"PREFECT_SERVER_API_MAX_PARAMETER_SIZE", "api.max_parameter_size"},
@@ -190,6 +227,9 @@ constexpr std::pair<const char*, const char*> flags[] = {
   {"--port", "http.port"},
   {"--threads", "http.threads"},
   {"--port-file", "http.port_file"},
+  {"--tls-cert", "http.tls_cert_file"},
+  {"--tls-key", "http.tls_key_file"},
+  {"--max-connections", "http.max_connections"},
   {"--data-dir", "storage.data_dir"},
   {"--clock", "determinism.clock"},
   {"--id-seed", "determinism.id_seed"},
@@ -278,6 +318,23 @@ std::vector<std::string> validate(const service_config& c) {
     problems.push_back("http.header_limit_bytes must be at least 1024");
   if (c.http.request_timeout_ms == 0)
     problems.push_back("http.request_timeout_ms must be positive");
+  for (const auto& [value, name] :
+       {std::pair{c.http.idle_timeout_ms, "idle_timeout_ms"},
+        std::pair{c.http.header_timeout_ms, "header_timeout_ms"},
+        std::pair{c.http.body_timeout_ms, "body_timeout_ms"},
+        std::pair{c.http.write_timeout_ms, "write_timeout_ms"}})
+    if (value == 0)
+      problems.push_back(std::string("http.") + name + " must be positive");
+  if (c.http.target_limit_bytes < 256)
+    problems.push_back("http.target_limit_bytes must be at least 256");
+  if (c.http.max_connections == 0)
+    problems.push_back("http.max_connections must be positive");
+  if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty())
+    problems.push_back(
+      "http.tls_cert_file and http.tls_key_file must be set together");
+  for (const auto* file : {&c.http.tls_cert_file, &c.http.tls_key_file})
+    if (!file->empty() && !std::ifstream(*file))
+      problems.push_back("cannot read TLS file " + *file);
   if (c.storage.data_dir.empty())
     problems.push_back("storage.data_dir must not be empty");
   if (c.storage.block_cache_mb == 0)
@@ -299,7 +356,8 @@ std::string usage() {
   return "usage: deployd [serve|replay|verify|events|help] [options]\n"
          "  serve   --host H --port P --data-dir D [--config FILE]\n"
          "          [--threads N] [--port-file F] [--clock SPEC]\n"
-         "          [--id-seed N] [--no-sync]\n"
+         "          [--id-seed N] [--no-sync] [--max-connections N]\n"
+         "          [--tls-cert PEM --tls-key PEM]\n"
          "  replay  --data-dir D      rebuild every projection from the log\n"
          "  verify  --data-dir D [--scratch-dir S]\n"
          "          replay into a scratch database and compare; exit 1 on "

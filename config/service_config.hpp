@@ -29,8 +29,33 @@ struct http_settings {
   std::size_t header_limit_bytes = 16u << 10;
   /// Time a write may wait for the writer's answer (503 after). Default: 10000
   std::uint32_t request_timeout_ms = 10'000;
-  /// Idle keep-alive connections are closed after this. Default: 60000
+  /// A connection with no request under way (before its first byte) is
+  /// closed after this, in ms. Default: 60000
   std::uint32_t idle_timeout_ms = 60'000;
+  /// Time from a request's first byte to the end of its header (and for a
+  /// TLS handshake), in ms; a slower client gets 408 and is closed.
+  /// Default: 10000
+  std::uint32_t header_timeout_ms = 10'000;
+  /// Time to receive a request body once its header is in, in ms; a slower
+  /// client gets 408 and is closed. Default: 60000
+  std::uint32_t body_timeout_ms = 60'000;
+  /// Time to send one response, in ms; a client that does not read is
+  /// closed. Default: 30000
+  std::uint32_t write_timeout_ms = 30'000;
+  /// Longest request target (path and query), in bytes (414 above; a request
+  /// line beyond header_limit_bytes gets 431). Default: 8192
+  std::size_t target_limit_bytes = 8192;
+  /// Connections served at once; one more is answered 503 and closed.
+  /// Default: 4096
+  std::size_t max_connections = 4096;
+  /// On SIGTERM/SIGINT, how long requests in flight may take to finish, in
+  /// ms, before the listener stops anyway. Default: 10000
+  std::uint32_t shutdown_drain_ms = 10'000;
+  /// PEM certificate chain; with `tls_key_file` the listener speaks HTTPS
+  /// only. Default: (empty, plain HTTP)
+  std::string tls_cert_file;
+  /// PEM private key of `tls_cert_file`. Default: (empty)
+  std::string tls_key_file;
   /// When set, the bound port is written to this file once listening.
   /// Default: (empty)
   std::string port_file;

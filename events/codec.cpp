@@ -22,7 +22,25 @@ json limit_resized_json(const concurrency_limit_resized& e) {
 
 // Decoders of the current versions. Each throws nlohmann exceptions or our
 // own on malformed input; `decode` turns that into malformed_payload.
+// `work_pool_created` -> (work_pool, "_created"), for document events.
+template <class Event>
+std::optional<resource_kind> resource_of(std::string_view name) {
+  const std::string_view suffix = Event::suffix;
+  if (!name.ends_with(suffix))
+    return std::nullopt;
+  return kind_named(name.substr(0, name.size() - suffix.size()));
+}
+
 any_event decode_current(std::string_view name, const json& j) {
+  if (auto k = resource_of<resource_created>(name))
+    return resource_created{*k, j};
+  if (auto k = resource_of<resource_updated>(name))
+    return resource_updated{*k, uuid_field(j, "id"), j.at("changes")};
+  if (auto k = resource_of<resource_deleted>(name))
+    return resource_deleted{*k, uuid_field(j, "id"),
+                            timestamp_field(j, "deleted")};
+  if (name == concurrency_limit_updated::stored_name)
+    return concurrency_limit_updated{uuid_field(j, "id"), j.at("changes")};
   if (name == flow_created::stored_name)
     return flow_created{flow_from_json(j)};
   if (name == flow_updated::stored_name)
@@ -72,6 +90,17 @@ json payload_json(const any_event& e) {
       },
       [](const concurrency_limit_created& x) { return to_json(x.value); },
       [](const concurrency_limit_resized& x) { return limit_resized_json(x); },
+      [](const concurrency_limit_updated& x) {
+        return json{{"id", x.id.str()}, {"changes", x.changes}};
+      },
+      [](const resource_created& x) { return x.value; },
+      [](const resource_updated& x) {
+        return json{{"id", x.id.str()}, {"changes", x.changes}};
+      },
+      [](const resource_deleted& x) {
+        return json{{"id", x.id.str()},
+                    {"deleted", format_timestamp(x.deleted)}};
+      },
       [](const concurrency_limit_deleted& x) {
         return json{{"id", x.id.str()},
                     {"deleted", format_timestamp(x.deleted)}};
@@ -82,11 +111,10 @@ json payload_json(const any_event& e) {
 
 encoded_event encode(const any_event& e) {
   encoded_event out;
+  out.name = stored_name(e);
   std::visit(
     [&](const auto& x) {
-      using T = std::decay_t<decltype(x)>;
-      out.name = T::stored_name;
-      out.version = T::schema_version;
+      out.version = std::decay_t<decltype(x)>::schema_version;
     },
     e);
   out.payload =
@@ -130,14 +158,26 @@ stream_id stream_of(const any_event& e) {
       [](const concurrency_limit_deleted& x) {
         return concurrency_limit_stream(x.id);
       },
+      [](const concurrency_limit_updated& x) {
+        return concurrency_limit_stream(x.id);
+      },
+      [](const resource_created& x) {
+        return resource_stream(x.kind, uuid_field(x.value, "id"));
+      },
+      [](const resource_updated& x) { return resource_stream(x.kind, x.id); },
+      [](const resource_deleted& x) { return resource_stream(x.kind, x.id); },
     },
     e);
 }
 
-std::string_view stored_name(const any_event& e) {
+std::string stored_name(const any_event& e) {
   return std::visit(
-    [](const auto& x) -> std::string_view {
-      return std::decay_t<decltype(x)>::stored_name;
+    [](const auto& x) -> std::string {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (requires { T::suffix; })
+        return std::string(kind_name(x.kind)) + T::suffix;
+      else
+        return T::stored_name;
     },
     e);
 }
@@ -158,6 +198,19 @@ std::string to_string(const any_event& e) {
       [](const flow_deleted& x) { return "flow_deleted{id=" + x.id.str() + "}"; },
       [](const deployment_deleted& x) {
         return "deployment_deleted{id=" + x.id.str() + "}";
+      },
+      [](const concurrency_limit_updated& x) {
+        return "concurrency_limit_updated{id=" + x.id.str() + "}";
+      },
+      [](const resource_created& x) {
+        return std::string(kind_name(x.kind)) + "_created{" +
+               x.value.value("id", std::string()) + "}";
+      },
+      [](const resource_updated& x) {
+        return std::string(kind_name(x.kind)) + "_updated{" + x.id.str() + "}";
+      },
+      [](const resource_deleted& x) {
+        return std::string(kind_name(x.kind)) + "_deleted{" + x.id.str() + "}";
       },
       [](const auto& x) { return to_string(x); },
     },

@@ -55,6 +55,18 @@ struct concurrency_limit_resized {
   bool operator==(const concurrency_limit_resized&) const = default;
 };
 
+/// Fields of a limit changed through the v2 endpoints: `changes` maps each
+/// stored field to {from, to}.
+struct concurrency_limit_updated {
+  static constexpr const char* stored_name = "concurrency_limit_updated";
+  static constexpr int schema_version = 1;
+
+  uuid id;
+  json changes = json::object();
+
+  bool operator==(const concurrency_limit_updated&) const = default;
+};
+
 /// A limit was deleted; its stream stays readable.
 struct concurrency_limit_deleted {
   static constexpr const char* stored_name = "concurrency_limit_deleted";

@@ -18,7 +18,9 @@
 
 // valijson is header-only and not clean under our warning flags; it throws
 // (instead of aborting the process) only with VALIJSON_USE_EXCEPTIONS.
+#ifndef VALIJSON_USE_EXCEPTIONS
 #define VALIJSON_USE_EXCEPTIONS 1
+#endif
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wshadow"
 #pragma GCC diagnostic ignored "-Wpedantic"
@@ -39,9 +41,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <limits>
 #include <map>
-#include <memory>
 #include <optional>
 #include <regex>
 #include <set>
@@ -63,9 +65,14 @@ namespace {
 constexpr int max_descend_depth = 450;
 
 constexpr std::string_view circular_reason =
-  "Unable to validate schema with circular references.";
+    "Unable to validate schema with circular references.";
 
-// -- json values with Python semantics ---------------------------------------
+/// Documents nested deeper than this never reach the reference's validator
+/// (Python's JSON decoder and `repr()` give up near its recursion limit);
+/// refusing them here keeps every recursive walk below within the stack.
+constexpr std::size_t max_document_depth = 900;
+
+// -- json values with Python semantics ----------------------------------------
 
 /// The member `key` of `object`, or null when absent or not an object.
 const json* member(const json& object, std::string_view key) {
@@ -76,24 +83,43 @@ const json* member(const json& object, std::string_view key) {
   return it == object.end() ? nullptr : &*it;
 }
 
+/// Nesting depth of arrays and objects in `value` (a scalar is 0), found
+/// without recursion.
+std::size_t nesting_depth(const json& value) {
+  std::size_t deepest = 0;
+  std::vector<std::pair<const json*, std::size_t>> pending{{&value, 0}};
+  while (!pending.empty()) {
+    const auto [node, depth] = pending.back();
+    pending.pop_back();
+    if (!node->is_structured()) {
+      continue;
+    }
+    deepest = std::max(deepest, depth + 1);
+    for (const json& child : *node) {
+      pending.emplace_back(&child, depth + 1);
+    }
+  }
+  return deepest;
+}
+
 /// Python truthiness of the value `json.loads` produces.
 bool truthy(const json& value) {
   switch (value.type()) {
-    case json::value_t::boolean:
-      return value.get<bool>();
-    case json::value_t::number_integer:
-      return value.get<std::int64_t>() != 0;
-    case json::value_t::number_unsigned:
-      return value.get<std::uint64_t>() != 0;
-    case json::value_t::number_float:
-      return value.get<double>() != 0.0;
-    case json::value_t::string:
-      return !value.get_ref<const std::string&>().empty();
-    case json::value_t::array:
-    case json::value_t::object:
-      return !value.empty();
-    default:
-      return false;
+  case json::value_t::boolean:
+    return value.get<bool>();
+  case json::value_t::number_integer:
+    return value.get<std::int64_t>() != 0;
+  case json::value_t::number_unsigned:
+    return value.get<std::uint64_t>() != 0;
+  case json::value_t::number_float:
+    return value.get<double>() != 0.0;
+  case json::value_t::string:
+    return !value.get_ref<const std::string&>().empty();
+  case json::value_t::array:
+  case json::value_t::object:
+    return !value.empty();
+  default:
+    return false;
   }
 }
 
@@ -116,8 +142,8 @@ std::partial_ordering compare_numbers(const json& a, const json& b) {
   const auto big = [](const json& v) {
     return v.is_number_unsigned() &&
            v.get<std::uint64_t>() >
-             static_cast<std::uint64_t>(
-               std::numeric_limits<std::int64_t>::max());
+               static_cast<std::uint64_t>(
+                   std::numeric_limits<std::int64_t>::max());
   };
   if (big(a) || big(b)) {
     if (big(a) && big(b)) {
@@ -204,9 +230,9 @@ bool is_type(const json& value, std::string_view type) {
 /// Python `len()` of a str: code points of valid UTF-8 text.
 std::size_t code_point_count(std::string_view text) {
   return static_cast<std::size_t>(
-    std::count_if(text.begin(), text.end(), [](char c) {
-      return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
-    }));
+      std::count_if(text.begin(), text.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0U) != 0x80U;
+      }));
 }
 
 /// UTF-32 (wchar_t is 32 bits on the supported platforms) copy of valid
@@ -230,8 +256,7 @@ std::wstring widen(std::string_view text) {
       value = lead & 0x1FU;
     }
     for (std::size_t k = 1; k < length && i + k < text.size(); ++k) {
-      value = (value << 6U) |
-              (static_cast<unsigned char>(text[i + k]) & 0x3FU);
+      value = (value << 6U) | (static_cast<unsigned char>(text[i + k]) & 0x3FU);
     }
     out += static_cast<wchar_t>(value);
     i += length;
@@ -245,7 +270,7 @@ bool is_ascii(std::string_view text) {
   });
 }
 
-// -- Python regular expressions ----------------------------------------------
+// -- Python regular expressions -----------------------------------------------
 
 /// How far a Python `re` pattern could be carried over to ECMAScript.
 enum class regex_status : std::uint8_t {
@@ -266,329 +291,517 @@ bool is_hex(char c) {
          (c >= 'A' && c <= 'F');
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool is_ascii_letter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/// Reads a Python `{m,n}` quantifier at `p[i]` (which is `{`). Returns the
-/// ECMAScript text and advances `i`, or nothing when sre reads a literal `{`.
-std::optional<std::string> read_quantifier(std::string_view p, std::size_t& i,
-                                           bool& invalid) {
-  std::size_t j = i + 1;
-  if (j < p.size() && p[j] == '}') {
-    return std::nullopt;
+/// Carries a Python 3.11 `re` pattern over to ECMAScript (std::regex),
+/// following sre_parse: named groups lose their names (references become
+/// numbered), `.` excludes only `\n`, `$` also matches before a final
+/// newline, `\A`/`\Z` become `^`/`$`, literal braces are escaped, octal
+/// escapes become `\x..`, leading global flags (i, m, s) become options, and
+/// the errors `re.compile` raises (bad escapes, repeats of nothing or of a
+/// repeat, bad group references, unbalanced parentheses) are reported.
+class regex_translator {
+public:
+  explicit regex_translator(std::string_view pattern) : p_(pattern) {
   }
-  std::string lo;
-  std::string hi;
-  while (j < p.size() && is_digit(p[j])) {
-    lo += p[j++];
-  }
-  bool comma = false;
-  if (j < p.size() && p[j] == ',') {
-    comma = true;
-    ++j;
-    while (j < p.size() && is_digit(p[j])) {
-      hi += p[j++];
-    }
-  } else {
-    hi = lo;
-  }
-  if (j >= p.size() || p[j] != '}') {
-    return std::nullopt;
-  }
-  i = j + 1;
-  const std::string min = lo.empty() ? "0" : lo;
-  if (!hi.empty() && !lo.empty() && lo.size() <= 9 && hi.size() <= 9 &&
-      std::stoul(lo) > std::stoul(hi)) {
-    invalid = true;
-  }
-  if (!comma) {
-    return "{" + min + "}";
-  }
-  return "{" + min + "," + hi + "}";
-}
 
-/// Translates one escape (`p[i]` is the backslash) into `out`; `in_class`
-/// selects the character-class meaning of `\b`.
-regex_status translate_escape(std::string_view p, std::size_t& i,
-                              bool in_class, bool multiline,
-                              std::string& out) {
-  if (i + 1 >= p.size()) {
-    return regex_status::invalid;
+  translated_regex run() {
+    read_global_flags();
+    while (i_ < p_.size() && out_.status != regex_status::invalid) {
+      step();
+    }
+    if (!open_.empty()) {
+      worse(regex_status::invalid); // missing ), unterminated subpattern
+    }
+    return std::move(out_);
   }
-  const char e = p[i + 1];
-  i += 2;
-  switch (e) {
+
+private:
+  /// What the last item was, for sre's "nothing to repeat" and "multiple
+  /// repeat" errors.
+  enum class previous : std::uint8_t {
+    nothing,
+    atom,
+    assertion, ///< a lookahead group
+    repeat,
+    final_repeat, ///< a lazy or possessive repeat
+  };
+
+  /// Marks a lookahead in `open_`.
+  static constexpr int lookahead = -1;
+
+  void worse(regex_status status) {
+    if (status > out_.status) {
+      out_.status = status;
+    }
+  }
+
+  [[nodiscard]] bool at(std::size_t k, char c) const {
+    return k < p_.size() && p_[k] == c;
+  }
+
+  void read_global_flags() {
+    while (at(i_, '(') && at(i_ + 1, '?')) {
+      std::size_t j = i_ + 2;
+      while (j < p_.size() && std::string_view("aiLmsux").find(p_[j]) !=
+                                  std::string_view::npos) {
+        ++j;
+      }
+      if (j == i_ + 2 || !at(j, ')')) {
+        return;
+      }
+      for (std::size_t k = i_ + 2; k < j; ++k) {
+        if (p_[k] == 'i') {
+          out_.icase = true;
+        } else if (p_[k] == 'm') {
+          out_.multiline = true;
+        } else if (p_[k] == 's') {
+          dotall_ = true;
+        } else if (p_[k] == 'x' || p_[k] == 'L') {
+          worse(regex_status::unsupported);
+        }
+      }
+      i_ = j + 1;
+    }
+  }
+
+  void literal(std::uint32_t code_point) {
+    static constexpr std::string_view hex = "0123456789abcdef";
+    if (code_point > 0xFFFF) {
+      // No ECMAScript escape reaches past the BMP, but an astral character
+      // is never special: written as UTF-8 it becomes one wide character.
+      out_.pattern += static_cast<char>(0xF0U | (code_point >> 18U));
+      out_.pattern += static_cast<char>(0x80U | ((code_point >> 12U) & 0x3FU));
+      out_.pattern += static_cast<char>(0x80U | ((code_point >> 6U) & 0x3FU));
+      out_.pattern += static_cast<char>(0x80U | (code_point & 0x3FU));
+    } else if (code_point <= 0xFF) {
+      out_.pattern += "\\x";
+      out_.pattern += hex[code_point >> 4U];
+      out_.pattern += hex[code_point & 0xFU];
+    } else {
+      out_.pattern += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) {
+        out_.pattern +=
+            hex[(code_point >> static_cast<unsigned>(shift)) & 0xFU];
+      }
+    }
+  }
+
+  /// Reads `count` hex digits after `\x`, `\u` or `\U`.
+  std::optional<std::uint32_t> hex_digits(std::size_t count) {
+    if (i_ + count > p_.size()) {
+      return std::nullopt;
+    }
+    std::uint32_t value = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+      const char c = p_[i_ + k];
+      if (!is_hex(c)) {
+        return std::nullopt;
+      }
+      value = value * 16 + static_cast<std::uint32_t>(
+                               is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    i_ += count;
+    return value;
+  }
+
+  /// One escape; `i_` is at the backslash. Returns whether it was an atom
+  /// (as opposed to an anchor).
+  bool escape(bool in_class) {
+    if (i_ + 1 >= p_.size()) {
+      worse(regex_status::invalid); // bad escape (end of pattern)
+      return true;
+    }
+    const char e = p_[i_ + 1];
+    i_ += 2;
+    const auto octal = [](char c) { return c >= '0' && c <= '7'; };
+    switch (e) {
     case 'A':
-      if (in_class) {
-        return regex_status::invalid;
-      }
-      out += "^";
-      return multiline ? regex_status::unsupported : regex_status::ok;
     case 'Z':
-      if (in_class) {
-        return regex_status::invalid;
-      }
-      out += "$";
-      return multiline ? regex_status::unsupported : regex_status::ok;
-    case 'b':
-      out += in_class ? "\\x08" : "\\b";
-      return regex_status::ok;
     case 'B':
       if (in_class) {
-        return regex_status::invalid;
+        worse(regex_status::invalid);
+        return true;
       }
-      out += "\\B";
-      return regex_status::ok;
+      if (e != 'B' && out_.multiline) {
+        worse(regex_status::unsupported);
+      }
+      out_.pattern += e == 'A' ? "^" : e == 'Z' ? "$" : "\\B";
+      return false;
+    case 'b':
+      out_.pattern += in_class ? "\\x08" : "\\b";
+      return in_class;
     case 'd':
     case 'D':
     case 's':
     case 'S':
     case 'w':
     case 'W':
-    case 'n':
-    case 't':
-    case 'r':
     case 'f':
+    case 'n':
+    case 'r':
+    case 't':
     case 'v':
-      out += '\\';
-      out += e;
-      return regex_status::ok;
+      out_.pattern += '\\';
+      out_.pattern += e;
+      return true;
     case 'a':
-      out += "\\x07";
-      return regex_status::ok;
+      literal(0x07);
+      return true;
     case 'x':
-      if (i + 2 <= p.size() && is_hex(p[i]) &&
-          is_hex(p[i + 1])) {
-        out += "\\x";
-        out += p.substr(i, 2);
-        i += 2;
-        return regex_status::ok;
-      }
-      return regex_status::invalid;
     case 'u':
-      if (i + 4 <= p.size() &&
-          std::all_of(p.begin() + static_cast<std::ptrdiff_t>(i),
-                      p.begin() + static_cast<std::ptrdiff_t>(i + 4),
-                      is_hex)) {
-        out += "\\u";
-        out += p.substr(i, 4);
-        i += 4;
-        return regex_status::ok;
+    case 'U': {
+      const auto value = hex_digits(e == 'x' ? 2 : e == 'u' ? 4 : 8);
+      if (!value || *value > 0x10FFFF) {
+        worse(regex_status::invalid);
+      } else {
+        literal(*value);
       }
-      return regex_status::invalid;
-    case 'U':
+      return true;
+    }
     case 'N':
-      return regex_status::unsupported;
+      worse(regex_status::unsupported);
+      return true;
     default:
       break;
-  }
-  if (is_digit(e)) {
-    // Octal escapes and group references: rare in parameter schemas.
-    return regex_status::unsupported;
-  }
-  if (is_ascii_letter(e)) {
-    return regex_status::invalid; // sre: "bad escape"
-  }
-  if (static_cast<unsigned char>(e) >= 0x80U) {
-    // An escaped non-ASCII character is the character itself.
-    --i;
-    return regex_status::ok;
-  }
-  out += '\\';
-  out += e;
-  return regex_status::ok;
-}
-
-/// Carries a Python `re` pattern over to ECMAScript (std::regex): named
-/// groups lose their names, `.` excludes only `\n`, `$` also matches before
-/// a final newline, `\A`/`\Z` become `^`/`$`, literal braces are escaped and
-/// leading global flags (i, m, s) become options.
-translated_regex translate_python_regex(std::string_view p) {
-  translated_regex result;
-  std::string& out = result.pattern;
-  std::size_t i = 0;
-  bool dotall = false;
-  // Global inline flags, allowed only at the very start since Python 3.11.
-  while (i + 2 < p.size() && p[i] == '(' && p[i + 1] == '?') {
-    std::size_t j = i + 2;
-    bool flags = false;
-    while (j < p.size() &&
-           std::string_view("aiLmsux").find(p[j]) != std::string_view::npos) {
-      flags = true;
-      ++j;
     }
-    if (!flags || j >= p.size() || p[j] != ')') {
-      break;
-    }
-    for (std::size_t k = i + 2; k < j; ++k) {
-      switch (p[k]) {
-        case 'i':
-          result.icase = true;
-          break;
-        case 'm':
-          result.multiline = true;
-          break;
-        case 's':
-          dotall = true;
-          break;
-        case 'x':
-        case 'L':
-          result.status = regex_status::unsupported;
-          return result;
-        default:
-          break;
-      }
-    }
-    i = j + 1;
-  }
-  const auto worse = [&](regex_status s) {
-    if (s > result.status) {
-      result.status = s;
-    }
-  };
-  while (i < p.size() && result.status != regex_status::invalid) {
-    const char c = p[i];
-    switch (c) {
-      case '\\':
-        worse(translate_escape(p, i, false, result.multiline, out));
-        break;
-      case '[': {
-        out += '[';
-        ++i;
-        if (i < p.size() && p[i] == '^') {
-          out += '^';
-          ++i;
+    if (is_digit(e)) {
+      std::string digits(1, e);
+      if (in_class || e == '0') {
+        if (!octal(e)) {
+          worse(regex_status::invalid);
+          return true;
         }
-        if (i < p.size() && p[i] == ']') {
-          out += "\\]";
-          ++i;
+        while (digits.size() < 3 && i_ < p_.size() && octal(p_[i_])) {
+          digits += p_[i_++];
         }
-        bool closed = false;
-        while (i < p.size()) {
-          if (p[i] == ']') {
-            out += ']';
-            ++i;
-            closed = true;
-            break;
-          }
-          if (p[i] == '\\') {
-            worse(translate_escape(p, i, true, result.multiline, out));
-            if (result.status == regex_status::invalid) {
-              break;
-            }
-          } else if (p[i] == '[') {
-            out += "\\[";
-            ++i;
-          } else {
-            out += p[i++];
-          }
-        }
-        if (!closed) {
+        const auto value = std::stoul(digits, nullptr, 8);
+        if (value > 0377) {
           worse(regex_status::invalid);
         }
-        break;
+        literal(static_cast<std::uint32_t>(value));
+        return true;
       }
-      case '(':
-        if (i + 1 < p.size() && p[i + 1] == '?') {
-          const std::string_view rest = p.substr(i + 2);
-          if (rest.starts_with("P<")) {
-            const auto close = rest.find('>');
-            if (close == std::string_view::npos || close == 2) {
-              worse(regex_status::invalid);
-              break;
-            }
-            out += '(';
-            i += 2 + close + 1;
-          } else if (rest.starts_with(":") || rest.starts_with("=") ||
-                     rest.starts_with("!")) {
-            out += "(?";
-            out += rest.front();
-            i += 3;
-          } else if (rest.starts_with("#")) {
-            const auto close = p.find(')', i);
-            if (close == std::string_view::npos) {
-              worse(regex_status::invalid);
-              break;
-            }
-            i = close + 1;
-          } else if (!rest.empty() &&
-                     std::string_view("aiLmsux-").find(rest.front()) !=
-                       std::string_view::npos) {
-            std::size_t j = 0;
-            while (j < rest.size() &&
-                   std::string_view("aiLmsux-").find(rest[j]) !=
-                     std::string_view::npos) {
-              ++j;
-            }
-            // `(?i)` after the start is an error since 3.11; `(?i:...)`
-            // scoped flags are valid but have no ECMAScript spelling.
-            worse(j < rest.size() && rest[j] == ')' ? regex_status::invalid
-                                                    : regex_status::unsupported);
-            i += 2 + j;
-          } else if (rest.starts_with("P=") || rest.starts_with("<=") ||
-                     rest.starts_with("<!") || rest.starts_with(">") ||
-                     rest.starts_with("(")) {
-            worse(regex_status::unsupported);
-            i += 2;
-          } else {
+      if (i_ < p_.size() && is_digit(p_[i_])) {
+        digits += p_[i_++];
+        if (octal(digits[0]) && octal(digits[1]) && i_ < p_.size() &&
+            octal(p_[i_])) {
+          digits += p_[i_++];
+          const auto value = std::stoul(digits, nullptr, 8);
+          if (value > 0377) {
             worse(regex_status::invalid);
           }
-        } else {
-          out += '(';
-          ++i;
+          literal(static_cast<std::uint32_t>(value));
+          return true;
         }
-        break;
-      case '.':
-        out += dotall ? "[\\s\\S]" : "[^\\n]";
-        ++i;
-        break;
-      case '$':
-        out += result.multiline ? "$" : "(?=\\n?$)";
-        ++i;
-        break;
-      case '{': {
-        bool invalid = false;
-        if (auto quantifier = read_quantifier(p, i, invalid)) {
-          out += *quantifier;
-          if (invalid) {
-            worse(regex_status::invalid);
-          }
-          if (i < p.size() && p[i] == '+') {
-            worse(regex_status::unsupported); // possessive
-          }
-        } else {
-          out += "\\{";
-          ++i;
-        }
-        break;
       }
-      case '}':
-        out += "\\}";
-        ++i;
-        break;
-      case ']':
-        out += "\\]";
-        ++i;
-        break;
-      case '*':
-      case '+':
-      case '?':
-        out += c;
-        ++i;
-        if (i < p.size() && p[i] == '+') {
-          worse(regex_status::unsupported); // possessive
+      group_reference(std::stoi(digits));
+      return true;
+    }
+    if (is_ascii_letter(e)) {
+      worse(regex_status::invalid); // sre: bad escape
+      return true;
+    }
+    if (static_cast<unsigned char>(e) >= 0x80U) {
+      --i_; // an escaped non-ASCII character is the character itself
+      return true;
+    }
+    out_.pattern += '\\';
+    out_.pattern += e;
+    return true;
+  }
+
+  void group_reference(int group) {
+    if (group > groups_ || !closed_.contains(group)) {
+      worse(regex_status::invalid); // invalid or open group reference
+      return;
+    }
+    out_.pattern += "(?:\\" + std::to_string(group) + ")";
+  }
+
+  void character_class() {
+    out_.pattern += '[';
+    ++i_;
+    if (at(i_, '^')) {
+      out_.pattern += '^';
+      ++i_;
+    }
+    bool first = true;
+    while (i_ < p_.size()) {
+      const char c = p_[i_];
+      if (c == ']' && !first) {
+        out_.pattern += ']';
+        ++i_;
+        return;
+      }
+      first = false;
+      if (c == '\\') {
+        escape(true);
+        if (out_.status == regex_status::invalid) {
+          return;
         }
-        break;
-      default:
-        out += c;
-        ++i;
-        break;
+      } else if (c == '[' || c == ']') {
+        out_.pattern += '\\';
+        out_.pattern += c;
+        ++i_;
+      } else {
+        out_.pattern += c;
+        ++i_;
+      }
+    }
+    worse(regex_status::invalid); // unterminated character set
+  }
+
+  void open_group() {
+    const std::string_view rest = p_.substr(i_ + 1);
+    if (!rest.starts_with("?")) {
+      ++groups_;
+      open_.push_back(groups_);
+      out_.pattern += '(';
+      ++i_;
+      last_ = previous::nothing;
+      return;
+    }
+    const std::string_view extension = rest.substr(1);
+    if (extension.starts_with("P<")) {
+      const auto close = extension.find('>');
+      const std::string_view name =
+          close == std::string_view::npos ? "" : extension.substr(2, close - 2);
+      const bool identifier = !name.empty() && !is_digit(name.front()) &&
+                              std::all_of(name.begin(), name.end(), [](char c) {
+                                return is_ascii_letter(c) || is_digit(c) ||
+                                       c == '_' ||
+                                       static_cast<unsigned char>(c) >= 0x80U;
+                              });
+      if (!identifier || names_.contains(name)) {
+        worse(regex_status::invalid);
+        return;
+      }
+      ++groups_;
+      names_.emplace(std::string(name), groups_);
+      open_.push_back(groups_);
+      out_.pattern += '(';
+      i_ += close + 3; // past "(?P<name>"
+      last_ = previous::nothing;
+      return;
+    }
+    if (extension.starts_with("P=")) {
+      const auto close = extension.find(')');
+      const auto found = close == std::string_view::npos
+                             ? names_.end()
+                             : names_.find(extension.substr(2, close - 2));
+      if (found == names_.end()) {
+        worse(regex_status::invalid);
+        return;
+      }
+      group_reference(found->second);
+      i_ += close + 3; // past "(?P=name)"
+      last_ = previous::atom;
+      return;
+    }
+    if (extension.starts_with(":") || extension.starts_with("=") ||
+        extension.starts_with("!")) {
+      open_.push_back(extension.starts_with(":") ? 0 : lookahead);
+      out_.pattern += "(?";
+      out_.pattern += extension.front();
+      i_ += 3;
+      last_ = previous::nothing;
+      return;
+    }
+    if (extension.starts_with("#")) {
+      const auto close = p_.find(')', i_);
+      if (close == std::string_view::npos) {
+        worse(regex_status::invalid);
+        return;
+      }
+      i_ = close + 1; // a comment is no item: `last_` stays
+      return;
+    }
+    if (extension.starts_with("<=") || extension.starts_with("<!") ||
+        extension.starts_with(">") || extension.starts_with("(")) {
+      // Lookbehind, atomic groups and conditionals have no ECMAScript form.
+      worse(regex_status::unsupported);
+      open_.push_back(0);
+      i_ += 3;
+      last_ = previous::nothing;
+      return;
+    }
+    std::size_t j = 0;
+    while (j < extension.size() &&
+           std::string_view("aiLmsux-").find(extension[j]) !=
+               std::string_view::npos) {
+      ++j;
+    }
+    // `(?i:...)` scoped flags are valid but have no ECMAScript spelling;
+    // global flags after the start and unknown extensions are errors.
+    if (j > 0 && j < extension.size() && extension[j] == ':') {
+      worse(regex_status::unsupported);
+      open_.push_back(0);
+      i_ += 2 + j + 1;
+      last_ = previous::nothing;
+      return;
+    }
+    worse(regex_status::invalid);
+  }
+
+  void close_group() {
+    if (open_.empty()) {
+      worse(regex_status::invalid); // unbalanced parenthesis
+      return;
+    }
+    if (open_.back() > 0) {
+      closed_.insert(open_.back());
+    }
+    last_ = open_.back() == lookahead ? previous::assertion : previous::atom;
+    open_.pop_back();
+    out_.pattern += ')';
+    ++i_;
+  }
+
+  /// A repeat (`*`, `+`, `?`, `{m,n}`) already read as ECMAScript `text`.
+  void repeat(const std::string& text) {
+    if (last_ == previous::nothing) {
+      worse(regex_status::invalid); // nothing to repeat
+      return;
+    }
+    if (last_ == previous::assertion) {
+      worse(regex_status::unsupported); // sre allows it, std::regex not
+    } else if (last_ != previous::atom) {
+      worse(regex_status::invalid); // multiple repeat
+      return;
+    }
+    out_.pattern += text;
+    last_ = previous::repeat;
+    if (at(i_, '?')) {
+      out_.pattern += '?';
+      ++i_;
+      last_ = previous::final_repeat;
+    } else if (at(i_, '+')) {
+      worse(regex_status::unsupported); // possessive
+      ++i_;
+      last_ = previous::final_repeat;
     }
   }
-  return result;
+
+  /// Reads `{m}`, `{m,}`, `{,n}`, `{m,n}` at `{`; nothing when sre reads a
+  /// literal brace instead.
+  std::optional<std::string> quantifier() {
+    std::size_t j = i_ + 1;
+    if (at(j, '}')) {
+      return std::nullopt;
+    }
+    std::string lo;
+    std::string hi;
+    while (j < p_.size() && is_digit(p_[j])) {
+      lo += p_[j++];
+    }
+    bool comma = false;
+    if (at(j, ',')) {
+      comma = true;
+      ++j;
+      while (j < p_.size() && is_digit(p_[j])) {
+        hi += p_[j++];
+      }
+    } else {
+      hi = lo;
+    }
+    if (!at(j, '}')) {
+      return std::nullopt;
+    }
+    i_ = j + 1;
+    if (!lo.empty() && !hi.empty() && lo.size() <= 9 && hi.size() <= 9 &&
+        std::stoul(lo) > std::stoul(hi)) {
+      worse(regex_status::invalid); // min repeat greater than max repeat
+    }
+    const std::string min = lo.empty() ? "0" : lo;
+    return comma ? "{" + min + "," + hi + "}" : "{" + min + "}";
+  }
+
+  void step() {
+    const char c = p_[i_];
+    switch (c) {
+    case '\\':
+      last_ = escape(false) ? previous::atom : previous::nothing;
+      return;
+    case '[':
+      character_class();
+      last_ = previous::atom;
+      return;
+    case '(':
+      open_group();
+      return;
+    case ')':
+      close_group();
+      return;
+    case '|':
+      out_.pattern += '|';
+      ++i_;
+      last_ = previous::nothing;
+      return;
+    case '^':
+      out_.pattern += '^';
+      ++i_;
+      last_ = previous::nothing;
+      return;
+    case '$':
+      out_.pattern += out_.multiline ? "$" : "(?=\\n?$)";
+      ++i_;
+      last_ = previous::nothing;
+      return;
+    case '.':
+      out_.pattern += dotall_ ? "[\\s\\S]" : "[^\\n]";
+      ++i_;
+      last_ = previous::atom;
+      return;
+    case '*':
+    case '+':
+    case '?':
+      ++i_;
+      repeat(std::string(1, c));
+      return;
+    case '{':
+      if (auto text = quantifier()) {
+        repeat(*text);
+      } else {
+        out_.pattern += "\\{";
+        ++i_;
+        last_ = previous::atom;
+      }
+      return;
+    case '}':
+    case ']':
+      out_.pattern += '\\';
+      out_.pattern += c;
+      ++i_;
+      last_ = previous::atom;
+      return;
+    default:
+      out_.pattern += c;
+      ++i_;
+      last_ = previous::atom;
+      return;
+    }
+  }
+
+  std::string_view p_;
+  std::size_t i_ = 0;
+  translated_regex out_;
+  bool dotall_ = false;
+  previous last_ = previous::nothing;
+  int groups_ = 0;
+  std::vector<int> open_; ///< group numbers; 0 non-capturing, or lookahead
+  std::set<int> closed_;
+  std::map<std::string, int, std::less<>> names_;
+};
+
+translated_regex translate_python_regex(std::string_view pattern) {
+  return regex_translator(pattern).run();
 }
 
 /// A compiled pattern, or why there is none.
@@ -655,14 +868,14 @@ private:
   std::unordered_map<std::string, compiled_regex> cache_;
 };
 
-// -- Draft 2020-12 meta-schemas ----------------------------------------------
+// -- Draft 2020-12 meta-schemas -----------------------------------------------
 
 // The Draft 2020-12 meta-schema and its vocabularies, in their published
 // member order (which decides the first error `check_schema` reports),
 // without members that have no validation meaning ($comment, title,
 // default, deprecated, $schema, $vocabulary).
 constexpr std::array<std::string_view, 8> metaschema_texts = {
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/schema",
   "$dynamicAnchor": "meta",
   "allOf": [
@@ -693,7 +906,7 @@ constexpr std::array<std::string_view, 8> metaschema_texts = {
     "$recursiveRef": {"$ref": "meta/core#/$defs/uriReferenceString"}
   }
 })json",
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/meta/core",
   "$dynamicAnchor": "meta",
   "type": ["object", "boolean"],
@@ -724,7 +937,7 @@ constexpr std::array<std::string_view, 8> metaschema_texts = {
     "uriReferenceString": {"type": "string", "format": "uri-reference"}
   }
 })json",
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/meta/applicator",
   "$dynamicAnchor": "meta",
   "type": ["object", "boolean"],
@@ -763,7 +976,7 @@ constexpr std::array<std::string_view, 8> metaschema_texts = {
     }
   }
 })json",
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/meta/unevaluated",
   "$dynamicAnchor": "meta",
   "type": ["object", "boolean"],
@@ -772,7 +985,7 @@ constexpr std::array<std::string_view, 8> metaschema_texts = {
     "unevaluatedProperties": {"$dynamicRef": "#meta"}
   }
 })json",
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/meta/validation",
   "$dynamicAnchor": "meta",
   "type": ["object", "boolean"],
@@ -832,7 +1045,7 @@ constexpr std::array<std::string_view, 8> metaschema_texts = {
     }
   }
 })json",
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/meta/meta-data",
   "$dynamicAnchor": "meta",
   "type": ["object", "boolean"],
@@ -846,13 +1059,13 @@ constexpr std::array<std::string_view, 8> metaschema_texts = {
     "examples": {"type": "array", "items": true}
   }
 })json",
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/meta/format-annotation",
   "$dynamicAnchor": "meta",
   "type": ["object", "boolean"],
   "properties": {"format": {"type": "string"}}
 })json",
-  R"json({
+    R"json({
   "$id": "https://json-schema.org/draft/2020-12/meta/content",
   "$dynamicAnchor": "meta",
   "type": ["object", "boolean"],
@@ -865,7 +1078,7 @@ constexpr std::array<std::string_view, 8> metaschema_texts = {
 };
 
 constexpr std::string_view metaschema_uri =
-  "https://json-schema.org/draft/2020-12/schema";
+    "https://json-schema.org/draft/2020-12/schema";
 
 const std::vector<json>& metaschema_documents() {
   static const std::vector<json> documents = [] {
@@ -879,7 +1092,7 @@ const std::vector<json>& metaschema_documents() {
   return documents;
 }
 
-// -- references ----------------------------------------------------------------
+// -- references ---------------------------------------------------------------
 
 /// A schema document `$ref`s can reach, under its base URI.
 struct resource {
@@ -899,7 +1112,7 @@ public:
     }
     for (const json& document : metaschema_documents()) {
       resources_.push_back(
-        {document.value("$id", std::string()), &document, true});
+          {document.value("$id", std::string()), &document, true});
     }
   }
 
@@ -912,7 +1125,9 @@ public:
     return nullptr;
   }
 
-  [[nodiscard]] const resource& user() const { return resources_.front(); }
+  [[nodiscard]] const resource& user() const {
+    return resources_.front();
+  }
 
   [[nodiscard]] const resource& top_metaschema() const {
     return *find(metaschema_uri);
@@ -945,9 +1160,8 @@ std::string join_uri(std::string_view base, std::string_view ref) {
   }
   if (ref.front() == '/') {
     const auto authority = base.find("//");
-    const auto path = base.find('/', authority == std::string_view::npos
-                                       ? 0
-                                       : authority + 2);
+    const auto path =
+        base.find('/', authority == std::string_view::npos ? 0 : authority + 2);
     return std::string(base.substr(0, path)) + std::string(ref);
   }
   const auto slash = base.rfind('/');
@@ -958,9 +1172,10 @@ std::string join_uri(std::string_view base, std::string_view ref) {
 std::string percent_decode(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && is_hex(text[i + 1]) && is_hex(text[i + 2])) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)),
-                                         nullptr, 16));
+    if (text[i] == '%' && i + 2 < text.size() && is_hex(text[i + 1]) &&
+        is_hex(text[i + 2])) {
+      out += static_cast<char>(
+          std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
       i += 2;
     } else {
       out += text[i];
@@ -998,7 +1213,7 @@ const json* resolve_pointer(const json& root, std::string_view pointer) {
   while (true) {
     const auto slash = decoded.find('/', start);
     std::string segment = decoded.substr(
-      start, slash == std::string::npos ? std::string::npos : slash - start);
+        start, slash == std::string::npos ? std::string::npos : slash - start);
     if (contents->is_array()) {
       const auto index = parse_python_int(segment);
       if (!index) {
@@ -1057,9 +1272,8 @@ const json* find_anchor(const json& node, std::string_view name) {
       if (const json* found = find_anchor(value, name)) {
         return found;
       }
-      if (key == "properties" || key == "patternProperties" ||
-          key == "$defs" || key == "definitions" ||
-          key == "dependentSchemas") {
+      if (key == "properties" || key == "patternProperties" || key == "$defs" ||
+          key == "definitions" || key == "dependentSchemas") {
         for (const auto& [unused, sub] : value.items()) {
           if (const json* found = find_anchor(sub, name)) {
             return found;
@@ -1085,13 +1299,15 @@ struct unresolvable {
 
   /// The text when jsonschema wrapped the exception (lookups made by `$ref`
   /// itself): `PointerToNowhere: '/definitions/x' does not exist ...`.
-  [[nodiscard]] std::string wrapped() const { return kind + ": " + detail; }
+  [[nodiscard]] std::string wrapped() const {
+    return kind + ": " + detail;
+  }
 };
 
 /// `Resolver.lookup(ref)` from the document `from`.
-std::variant<resolved_ref, unresolvable>
-lookup_ref(const registry& documents, const resource& from,
-           std::string_view ref) {
+std::variant<resolved_ref, unresolvable> lookup_ref(const registry& documents,
+                                                    const resource& from,
+                                                    std::string_view ref) {
   std::string uri;
   std::string fragment;
   if (ref.starts_with("#")) {
@@ -1117,9 +1333,9 @@ lookup_ref(const registry& documents, const resource& from,
                             python_repr(*owner->root);
       if (fragment == "/") {
         message +=
-          ". The pointer '/' is a valid JSON Pointer but it points to an "
-          "empty string property ''. If you intended to point to the entire "
-          "resource, you should use '#'.";
+            ". The pointer '/' is a valid JSON Pointer but it points to an "
+            "empty string property ''. If you intended to point to the entire "
+            "resource, you should use '#'.";
       }
       return unresolvable{"PointerToNowhere", std::move(message)};
     }
@@ -1131,23 +1347,23 @@ lookup_ref(const registry& documents, const resource& from,
     }
     if (fragment.find('/') != std::string::npos) {
       return unresolvable{
-        "InvalidAnchor",
-        "'#" + fragment +
-          "' is not a valid anchor, neither as a plain name anchor nor as a "
-          "JSON Pointer. You may have intended to use '#/" +
-          fragment +
-          "', as the slash is required *before each segment* of a JSON "
-          "pointer."};
+          "InvalidAnchor",
+          "'#" + fragment +
+              "' is not a valid anchor, neither as a plain name anchor nor as "
+              "a "
+              "JSON Pointer. You may have intended to use '#/" +
+              fragment +
+              "', as the slash is required *before each segment* of a JSON "
+              "pointer."};
     }
-    return unresolvable{"NoSuchAnchor",
-                        python_string_repr(fragment) +
-                          " does not exist within " +
-                          python_repr(*owner->root)};
+    return unresolvable{"NoSuchAnchor", python_string_repr(fragment) +
+                                            " does not exist within " +
+                                            python_repr(*owner->root)};
   }
   return resolved_ref{owner->root, owner};
 }
 
-// -- the jsonschema-compatible evaluator ---------------------------------------
+// -- the jsonschema-compatible evaluator --------------------------------------
 
 /// One step of an instance path: an array index or an object key.
 using path_element = std::variant<std::size_t, std::string>;
@@ -1158,9 +1374,9 @@ struct schema_error {
   bool keyword_set = false;
   std::optional<std::string> keyword; ///< `validator`; nothing for `false`
   const json* instance = nullptr;
-  const json* schema = nullptr;       ///< the (sub)schema holding `keyword`
-  std::deque<path_element> path;      ///< relative to the parent error
-  std::vector<schema_error> context;  ///< anyOf/oneOf branch errors
+  const json* schema = nullptr;      ///< the (sub)schema holding `keyword`
+  std::deque<path_element> path;     ///< relative to the parent error
+  std::vector<schema_error> context; ///< anyOf/oneOf branch errors
 };
 
 /// Collects errors. `first_only` mirrors `next(iter_errors())` in Python's
@@ -1169,7 +1385,9 @@ struct error_sink {
   bool first_only = false;
   std::vector<schema_error> errors;
 
-  [[nodiscard]] bool done() const { return first_only && !errors.empty(); }
+  [[nodiscard]] bool done() const {
+    return first_only && !errors.empty();
+  }
 };
 
 /// Why an evaluation stopped before its end.
@@ -1196,7 +1414,7 @@ std::string join_reprs(const std::vector<std::string>& items) {
 class evaluator {
 public:
   evaluator(const registry& documents, bool check_formats)
-    : documents_(documents), check_formats_(check_formats) {
+      : documents_(documents), check_formats_(check_formats) {
   }
 
   /// Appends the errors of `instance` under `schema` (found in `owner`).
@@ -1240,18 +1458,21 @@ private:
 
   bool enter() {
     if (depth_ >= max_descend_depth) {
-      abort_ = abort_reason{true, {}};
+      if (!abort_) {
+        abort_ = abort_reason{true, {}};
+      }
       return false;
     }
     ++depth_;
     return true;
   }
 
-  void leave() { --depth_; }
+  void leave() {
+    --depth_;
+  }
 
-  void descend(const json& instance, const json& schema,
-               const resource& owner, error_sink& out,
-               const path_element* path) {
+  void descend(const json& instance, const json& schema, const resource& owner,
+               error_sink& out, const path_element* path) {
     if (abort_) {
       return;
     }
@@ -1323,11 +1544,11 @@ private:
       return resolved_ref{top.root, &top};
     }
     auto found =
-      lookup_ref(documents_, owner, ref.get_ref<const std::string&>());
+        lookup_ref(documents_, owner, ref.get_ref<const std::string&>());
     if (const auto* failure = std::get_if<unresolvable>(&found)) {
       if (!abort_) {
-        abort_ = abort_reason{false,
-                              wrapped ? failure->wrapped() : failure->detail};
+        abort_ =
+            abort_reason{false, wrapped ? failure->wrapped() : failure->detail};
       }
       return std::nullopt;
     }
@@ -1470,11 +1691,11 @@ private:
       }
       std::sort(names.begin(), names.end());
       fail(out, join_reprs(extras) + (extras.size() == 1 ? " does" : " do") +
-                  " not match any of the regexes: " + join_reprs(names));
+                    " not match any of the regexes: " + join_reprs(names));
       return;
     }
     fail(out, "Additional properties are not allowed (" + join_reprs(extras) +
-                (extras.size() == 1 ? " was" : " were") + " unexpected)");
+                  (extras.size() == 1 ? " was" : " were") + " unexpected)");
   }
 
   void kw_pattern_properties(const json& value, const json& instance,
@@ -1515,8 +1736,9 @@ private:
     }
     const json* prefix_items = member(schema, "prefixItems");
     const std::size_t prefix =
-      prefix_items != nullptr && prefix_items->is_array() ? prefix_items->size()
-                                                          : 0;
+        prefix_items != nullptr && prefix_items->is_array()
+            ? prefix_items->size()
+            : 0;
     const std::size_t total = instance.size();
     if (total <= prefix) {
       return;
@@ -1528,9 +1750,9 @@ private:
         rest.push_back(instance[i]);
       }
       fail(out, "Expected at most " + std::to_string(prefix) +
-                  (prefix != 1 ? " items" : " item") + " but found " +
-                  std::to_string(extra) + " extra: " +
-                  python_repr(extra != 1 ? rest : instance[prefix]));
+                    (prefix != 1 ? " items" : " item") + " but found " +
+                    std::to_string(extra) + " extra: " +
+                    python_repr(extra != 1 ? rest : instance[prefix]));
       return;
     }
     for (std::size_t i = prefix; i < total; ++i) {
@@ -1564,11 +1786,12 @@ private:
     }
     const json* min_member = member(schema, "minContains");
     const json* max_member = member(schema, "maxContains");
-    const json min_contains =
-      min_member != nullptr && min_member->is_number() ? *min_member : json(1);
+    const json min_contains = min_member != nullptr && min_member->is_number()
+                                  ? *min_member
+                                  : json(1);
     const json max_contains = max_member != nullptr && max_member->is_number()
-                                ? *max_member
-                                : json(instance.size());
+                                  ? *max_member
+                                  : json(instance.size());
     std::size_t matches = 0;
     for (const json& item : instance) {
       const bool valid = is_valid(item, value, owner);
@@ -1580,7 +1803,7 @@ private:
         if (compare_numbers(json(matches), max_contains) > 0) {
           fail_as(out,
                   "Too many items match the given schema (expected at most " +
-                    python_repr(max_contains) + ")",
+                      python_repr(max_contains) + ")",
                   "maxContains");
           return;
         }
@@ -1589,12 +1812,12 @@ private:
     if (compare_numbers(json(matches), min_contains) < 0) {
       if (matches == 0) {
         fail(out, python_repr(instance) +
-                    " does not contain items matching the given schema");
+                      " does not contain items matching the given schema");
       } else {
         fail_as(out,
                 "Too few items match the given schema (expected at least " +
-                  python_repr(min_contains) + " but only " +
-                  std::to_string(matches) + " matched)",
+                    python_repr(min_contains) + " but only " +
+                    std::to_string(matches) + " matched)",
                 "minContains");
       }
     }
@@ -1636,8 +1859,7 @@ private:
     } else if (keyword == "exclusiveMinimum" && order <= 0) {
       fail(out, shown + " is less than or equal to the minimum of " + bound);
     } else if (keyword == "exclusiveMaximum" && order >= 0) {
-      fail(out,
-           shown + " is greater than or equal to the maximum of " + bound);
+      fail(out, shown + " is greater than or equal to the maximum of " + bound);
     }
   }
 
@@ -1665,14 +1887,13 @@ private:
     if (is_min ? order >= 0 : order <= 0) {
       return;
     }
-    const bool special =
-      compare_numbers(value, json(is_min ? 1 : 0)) == 0;
+    const bool special = compare_numbers(value, json(is_min ? 1 : 0)) == 0;
     std::string verdict;
     if (special) {
       verdict = is_min ? "should be non-empty" : "is expected to be empty";
     } else if (keyword.ends_with("Properties")) {
-      verdict =
-        is_min ? "does not have enough properties" : "has too many properties";
+      verdict = is_min ? "does not have enough properties"
+                       : "has too many properties";
     } else {
       verdict = is_min ? "is too short" : "is too long";
     }
@@ -1700,8 +1921,8 @@ private:
     }
     if (search(value, instance.get_ref<const std::string&>()) ==
         std::optional<bool>(false)) {
-      fail(out, python_repr(instance) + " does not match " +
-                  python_repr(value));
+      fail(out,
+           python_repr(instance) + " does not match " + python_repr(value));
     }
   }
 
@@ -1730,7 +1951,7 @@ private:
         if (!each.is_string() ||
             !instance.contains(each.get_ref<const std::string&>())) {
           fail(out, python_repr(each) + " is a dependency of " +
-                      python_string_repr(name));
+                        python_string_repr(name));
           if (out.done()) {
             return;
           }
@@ -1755,8 +1976,8 @@ private:
     }
   }
 
-  void kw_all_of(const json& value, const json& instance,
-                 const resource& owner, error_sink& out) {
+  void kw_all_of(const json& value, const json& instance, const resource& owner,
+                 error_sink& out) {
     if (!value.is_array()) {
       return;
     }
@@ -1768,8 +1989,8 @@ private:
     }
   }
 
-  void kw_any_of(const json& value, const json& instance,
-                 const resource& owner, error_sink& out) {
+  void kw_any_of(const json& value, const json& instance, const resource& owner,
+                 error_sink& out) {
     if (!value.is_array()) {
       return;
     }
@@ -1788,13 +2009,13 @@ private:
     }
     schema_error error;
     error.message =
-      python_repr(instance) + " is not valid under any of the given schemas";
+        python_repr(instance) + " is not valid under any of the given schemas";
     error.context = std::move(all_errors);
     out.errors.push_back(std::move(error));
   }
 
-  void kw_one_of(const json& value, const json& instance,
-                 const resource& owner, error_sink& out) {
+  void kw_one_of(const json& value, const json& instance, const resource& owner,
+                 error_sink& out) {
     if (!value.is_array()) {
       return;
     }
@@ -1815,8 +2036,8 @@ private:
     }
     if (!first_valid) {
       schema_error error;
-      error.message =
-        python_repr(instance) + " is not valid under any of the given schemas";
+      error.message = python_repr(instance) +
+                      " is not valid under any of the given schemas";
       error.context = std::move(all_errors);
       out.errors.push_back(std::move(error));
       return;
@@ -1833,7 +2054,7 @@ private:
     }
     if (!reprs.empty()) {
       fail(out, python_repr(instance) + " is valid under each of " + reprs +
-                  python_repr(value[*first_valid]));
+                    python_repr(value[*first_valid]));
     }
   }
 
@@ -1842,7 +2063,7 @@ private:
     const bool valid = is_valid(instance, value, owner);
     if (!abort_ && valid) {
       fail(out, python_repr(instance) + " should not be valid under " +
-                  python_repr(value));
+                    python_repr(value));
     }
   }
 
@@ -1858,7 +2079,8 @@ private:
     }
   }
 
-  // -- unevaluated* ------------------------------------------------------------
+  // -- unevaluated*
+  // ------------------------------------------------------------
 
   std::vector<std::size_t> evaluated_items(const json& instance,
                                            const json& schema,
@@ -1873,21 +2095,20 @@ private:
       return;
     }
     const std::vector<std::size_t> evaluated =
-      evaluated_items(instance, schema, owner);
+        evaluated_items(instance, schema, owner);
     if (abort_) {
       return;
     }
     std::string reprs;
     std::size_t count = 0;
     for (std::size_t i = 0; i < instance.size(); ++i) {
-      if (std::find(evaluated.begin(), evaluated.end(), i) ==
-          evaluated.end()) {
+      if (std::find(evaluated.begin(), evaluated.end(), i) == evaluated.end()) {
         reprs += (count++ == 0 ? "" : ", ") + python_repr(instance[i]);
       }
     }
     if (count > 0) {
       fail(out, "Unevaluated items are not allowed (" + reprs +
-                  (count == 1 ? " was" : " were") + " unexpected)");
+                    (count == 1 ? " was" : " were") + " unexpected)");
     }
   }
 
@@ -1898,7 +2119,7 @@ private:
       return;
     }
     const std::vector<std::string> evaluated =
-      evaluated_keys(instance, schema, owner);
+        evaluated_keys(instance, schema, owner);
     if (abort_) {
       return;
     }
@@ -1925,11 +2146,11 @@ private:
     if (value.is_boolean() && !value.get<bool>()) {
       std::sort(unevaluated.begin(), unevaluated.end());
       fail(out, "Unevaluated properties are not allowed (" +
-                  join_reprs(unevaluated) + verb + " unexpected)");
+                    join_reprs(unevaluated) + verb + " unexpected)");
     } else {
       fail(out,
            "Unevaluated properties are not valid under the given schema (" +
-             join_reprs(unevaluated) + verb + " unevaluated and invalid)");
+               join_reprs(unevaluated) + verb + " unevaluated and invalid)");
     }
   }
 
@@ -2040,8 +2261,8 @@ void evaluator::kw_multiple_of(const json& value, const json& instance,
   if (value.is_number_float()) {
     const double divisor = value.get<double>();
     const double dividend = instance.is_number_float()
-                              ? instance.get<double>()
-                              : static_cast<double>(as_long_double(instance));
+                                ? instance.get<double>()
+                                : static_cast<double>(as_long_double(instance));
     if (divisor == 0.0) {
       return; // Python: ZeroDivisionError; the meta-schema forbids it
     }
@@ -2074,8 +2295,8 @@ void evaluator::kw_multiple_of(const json& value, const json& instance,
     failed = magnitude(instance) % divisor != 0;
   }
   if (failed) {
-    fail(out, python_repr(instance) + " is not a multiple of " +
-                python_repr(value));
+    fail(out,
+         python_repr(instance) + " is not a multiple of " + python_repr(value));
   }
 }
 
@@ -2186,7 +2407,8 @@ std::vector<std::string> evaluator::evaluated_keys(const json& instance,
       }
     }
   }
-  for (const char* keyword : {"additionalProperties", "unevaluatedProperties"}) {
+  for (const char* keyword :
+       {"additionalProperties", "unevaluatedProperties"}) {
     const json* subschema = member(schema, keyword);
     if (subschema == nullptr || subschema->is_null()) {
       continue;
@@ -2251,7 +2473,7 @@ std::vector<std::string> evaluator::evaluated_keys(const json& instance,
   return evaluated;
 }
 
-// -- best match and the reference's wording ------------------------------------
+// -- best match and the reference's wording -----------------------------------
 
 bool matches_type(const schema_error& error) {
   if (error.schema == nullptr || error.instance == nullptr) {
@@ -2326,9 +2548,9 @@ best_match(const std::vector<schema_error>& errors) {
       }
     }
     const auto ties = std::count_if(
-      best->context.begin(), best->context.end(), [&](const schema_error& e) {
-        return compare_relevance(e, *smallest) == 0;
-      });
+        best->context.begin(), best->context.end(), [&](const schema_error& e) {
+          return compare_relevance(e, *smallest) == 0;
+        });
     if (ties >= 2) {
       break;
     }
@@ -2352,11 +2574,10 @@ std::string json_path(const std::deque<path_element>& path) {
     if (core.ends_with('\n')) {
       core.remove_suffix(1);
     }
-    const bool plain =
-      !core.empty() && is_ascii_letter(core.front()) &&
-      std::all_of(core.begin(), core.end(), [](char c) {
-        return is_ascii_letter(c) || is_digit(c) || c == '_';
-      });
+    const bool plain = !core.empty() && is_ascii_letter(core.front()) &&
+                       std::all_of(core.begin(), core.end(), [](char c) {
+                         return is_ascii_letter(c) || is_digit(c) || c == '_';
+                       });
     if (plain) {
       out += "." + name;
       continue;
@@ -2392,7 +2613,7 @@ std::string failure_reason(const std::deque<path_element>& path,
          ". Failure reason: " + message;
 }
 
-// -- valijson ------------------------------------------------------------------
+// -- valijson -----------------------------------------------------------------
 
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 
@@ -2401,46 +2622,46 @@ constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 /// not; `ok` turns false for numbers valijson would judge differently.
 nlohmann::json to_valijson_value(const json& value, bool& ok) {
   switch (value.type()) {
-    case json::value_t::object: {
-      nlohmann::json out = nlohmann::json::object();
-      for (const auto& [key, item] : value.items()) {
-        out[key] = to_valijson_value(item, ok);
-      }
-      return out;
+  case json::value_t::object: {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, item] : value.items()) {
+      out[key] = to_valijson_value(item, ok);
     }
-    case json::value_t::array: {
-      nlohmann::json out = nlohmann::json::array();
-      for (const json& item : value) {
-        out.push_back(to_valijson_value(item, ok));
-      }
-      return out;
+    return out;
+  }
+  case json::value_t::array: {
+    nlohmann::json out = nlohmann::json::array();
+    for (const json& item : value) {
+      out.push_back(to_valijson_value(item, ok));
     }
-    case json::value_t::number_unsigned: {
-      const std::uint64_t number = value.get<std::uint64_t>();
-      if (number > static_cast<std::uint64_t>(int64_max)) {
+    return out;
+  }
+  case json::value_t::number_unsigned: {
+    const std::uint64_t number = value.get<std::uint64_t>();
+    if (number > static_cast<std::uint64_t>(int64_max)) {
+      ok = false;
+    }
+    return static_cast<std::int64_t>(number);
+  }
+  case json::value_t::number_integer:
+    return value.get<std::int64_t>();
+  case json::value_t::number_float: {
+    const double number = value.get<double>();
+    if (std::isfinite(number) && std::floor(number) == number) {
+      if (std::fabs(number) >= 9.2e18) {
         ok = false;
+        return number;
       }
       return static_cast<std::int64_t>(number);
     }
-    case json::value_t::number_integer:
-      return value.get<std::int64_t>();
-    case json::value_t::number_float: {
-      const double number = value.get<double>();
-      if (std::isfinite(number) && std::floor(number) == number) {
-        if (std::fabs(number) >= 9.2e18) {
-          ok = false;
-          return number;
-        }
-        return static_cast<std::int64_t>(number);
-      }
-      return number;
-    }
-    case json::value_t::boolean:
-      return value.get<bool>();
-    case json::value_t::string:
-      return value.get<std::string>();
-    default:
-      return nullptr;
+    return number;
+  }
+  case json::value_t::boolean:
+    return value.get<bool>();
+  case json::value_t::string:
+    return value.get<std::string>();
+  default:
+    return nullptr;
   }
 }
 
@@ -2470,7 +2691,7 @@ constexpr std::string_view definition_prefix = "#/definitions/n";
 class draft7_translator {
 public:
   explicit draft7_translator(const registry& documents)
-    : documents_(documents) {
+      : documents_(documents) {
   }
 
   /// The whole Draft 7 document for the user schema, or nothing.
@@ -2491,7 +2712,9 @@ public:
 
   /// Whether the schema has regular expressions (valijson matches bytes, so
   /// only ASCII instances are judged then).
-  [[nodiscard]] bool uses_patterns() const { return uses_patterns_; }
+  [[nodiscard]] bool uses_patterns() const {
+    return uses_patterns_;
+  }
 
 private:
   std::size_t intern(const json* target) {
@@ -2506,7 +2729,7 @@ private:
     uses_patterns_ = true;
     const translated_regex translated = translate_python_regex(python_pattern);
     if (translated.status != regex_status::ok || translated.icase ||
-        translated.multiline || !is_ascii(python_pattern)) {
+        translated.multiline || !is_ascii(translated.pattern)) {
       ok_ = false;
       return {};
     }
@@ -2546,18 +2769,18 @@ private:
       return true;
     }
     static const std::set<std::string, std::less<>> bounds = {
-      "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
+        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
     static const std::set<std::string, std::less<>> sizes = {
-      "minLength", "maxLength",     "minItems",
-      "maxItems",  "minProperties", "maxProperties"};
+        "minLength", "maxLength",     "minItems",
+        "maxItems",  "minProperties", "maxProperties"};
     static const std::set<std::string, std::less<>> single = {
-      "additionalProperties", "not", "contains"};
+        "additionalProperties", "not", "contains"};
     static const std::set<std::string, std::less<>> unsupported = {
-      "multipleOf",  "unevaluatedProperties", "unevaluatedItems",
-      "$dynamicRef", "$recursiveRef",         "minContains",
-      "maxContains"};
+        "multipleOf",  "unevaluatedProperties", "unevaluatedItems",
+        "$dynamicRef", "$recursiveRef",         "minContains",
+        "maxContains"};
     static const std::set<std::string, std::less<>> type_names = {
-      "array", "boolean", "integer", "null", "number", "object", "string"};
+        "array", "boolean", "integer", "null", "number", "object", "string"};
 
     nlohmann::json out = nlohmann::json::object();
     nlohmann::json dependencies = nlohmann::json::object();
@@ -2570,10 +2793,10 @@ private:
           return t.is_string() &&
                  type_names.contains(t.get_ref<const std::string&>());
         };
-        if (value.is_string() ? !known(value)
-                              : !value.is_array() ||
-                                  !std::all_of(value.begin(), value.end(),
-                                               known)) {
+        if (value.is_string()
+                ? !known(value)
+                : !value.is_array() ||
+                      !std::all_of(value.begin(), value.end(), known)) {
           ok_ = false;
         }
         out[keyword] = copy(value);
@@ -2590,8 +2813,7 @@ private:
         }
         out[keyword] = copy(value);
       } else if (sizes.contains(keyword)) {
-        if (!is_type(value, "integer") ||
-            compare_numbers(value, json(0)) < 0) {
+        if (!is_type(value, "integer") || compare_numbers(value, json(0)) < 0) {
           ok_ = false;
         }
         out[keyword] = copy(value);
@@ -2621,7 +2843,7 @@ private:
         nlohmann::json members = nlohmann::json::object();
         for (const auto& [name, subschema] : value.items()) {
           const std::string key =
-            keyword == "properties" ? name : pattern(name);
+              keyword == "properties" ? name : pattern(name);
           members[key] = translate(subschema);
         }
         out[keyword] = std::move(members);
@@ -2649,9 +2871,8 @@ private:
           if (dependencies.contains(name)) {
             ok_ = false;
           }
-          dependencies[name] = keyword == "dependentSchemas"
-                                 ? hoist(dependency)
-                                 : copy(dependency);
+          dependencies[name] = keyword == "dependentSchemas" ? hoist(dependency)
+                                                             : copy(dependency);
           if (keyword == "dependentRequired" && !dependency.is_array()) {
             ok_ = false;
           }
@@ -2696,7 +2917,8 @@ private:
   /// the parent (or with each other) when reached through a `$ref`.
   nlohmann::json hoist(const json& node) {
     nlohmann::json out = nlohmann::json::object();
-    out["$ref"] = std::string(definition_prefix) + std::to_string(intern(&node));
+    out["$ref"] =
+        std::string(definition_prefix) + std::to_string(intern(&node));
     return out;
   }
 
@@ -2836,7 +3058,7 @@ std::optional<valijson_outcome> valijson_check(const json& schema,
     const registry documents(&schema);
     draft7_translator translator(documents);
     const std::optional<nlohmann::json> document =
-      translator.translate_document(schema);
+        translator.translate_document(schema);
     if (!document) {
       return std::nullopt;
     }
@@ -2871,7 +3093,7 @@ std::optional<valijson_outcome> valijson_check(const json& schema,
   }
 }
 
-// -- Prefect's schema preprocessing --------------------------------------------
+// -- Prefect's schema preprocessing -------------------------------------------
 
 /// Python's `key in container` for the containers `required` may hold.
 bool python_contains(const json& container, const std::string& key) {
@@ -2954,34 +3176,41 @@ json block_reference_alternative(const json& definition) {
   return json::object({{"oneOf", json::array({definition, reference})}});
 }
 
-} // namespace
-
-// -- public interface ------------------------------------------------------------
-
-json strip_required(const json& schema) {
+json without_required(const json& schema) {
   if (!schema.is_object()) {
     return schema;
   }
   json out = json::object();
   for (const auto& [key, value] : schema.items()) {
     if (key != "required") {
-      out[key] = strip_required(value);
+      out[key] = without_required(value);
     }
   }
   return out;
 }
 
+} // namespace
+
+// -- public interface ---------------------------------------------------------
+
+json strip_required(const json& schema) {
+  if (!schema.is_object() || nesting_depth(schema) > max_document_depth) {
+    return schema;
+  }
+  return without_required(schema);
+}
+
 json preprocess_schema(const json& schema, bool allow_none_with_default) {
   json out = schema;
-  if (!out.is_object()) {
+  if (!out.is_object() || nesting_depth(schema) > max_document_depth) {
     return out;
   }
   if (out.contains("properties")) {
     process_properties(out["properties"], out.value("required", json::array()),
                        allow_none_with_default);
   }
-  json* definitions = out.contains("definitions") ? &out["definitions"]
-                                                  : nullptr;
+  json* definitions =
+      out.contains("definitions") ? &out["definitions"] : nullptr;
   if (definitions == nullptr || !definitions->is_object()) {
     return out;
   }
@@ -3016,6 +3245,9 @@ json preprocess_schema(const json& schema, bool allow_none_with_default) {
 }
 
 std::optional<std::string> schema_problem(const json& schema) {
+  if (nesting_depth(schema) > max_document_depth) {
+    return std::nullopt; // the reference fails with a RecursionError
+  }
   const registry documents(nullptr);
   evaluator check(documents, true);
   error_sink sink{true, {}};
@@ -3032,6 +3264,10 @@ parameter_check check_parameters(const json& schema, const json& values,
   using outcome = parameter_check::outcome;
   if (schema.is_null() || values.is_null()) {
     return {}; // Prefect skips the check when either is None
+  }
+  if (nesting_depth(schema) > max_document_depth ||
+      nesting_depth(values) > max_document_depth) {
+    return {outcome::circular_schema, std::string(circular_reason)};
   }
   const json prepared = ignore_required ? strip_required(schema) : schema;
   const registry documents(&prepared);
@@ -3051,7 +3287,7 @@ parameter_check check_parameters(const json& schema, const json& values,
     engine_result = {outcome::invalid, failure_reason(path, best->message)};
   }
   const std::optional<valijson_outcome> verdict =
-    valijson_check(prepared, values);
+      valijson_check(prepared, values);
   if (!verdict || verdict->valid == sink.errors.empty()) {
     return engine_result;
   }

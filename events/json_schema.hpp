@@ -57,9 +57,8 @@ struct parameter_check {
 /// `schema`. Call `schema_problem` on the same (stripped) schema first: the
 /// reference never validates values against a schema that fails its
 /// meta-schema, and the outcome for such a schema is unspecified here.
-[[nodiscard]] parameter_check check_parameters(const json& schema,
-                                               const json& values,
-                                               bool ignore_required);
+[[nodiscard]] parameter_check
+check_parameters(const json& schema, const json& values, bool ignore_required);
 
 /// Prefect's `remove_nested_keys(["required"], schema)`: a copy without any
 /// `required` member in any object reachable through object members. Like

@@ -18,7 +18,8 @@ namespace deployd::events {
 /// `None`/`True`/`False`, integers as digits, floats as the shortest text
 /// that round-trips (`1.0`, `1e+16`, `1.5e-07`), strings quoted as CPython
 /// 3.11 does, lists `[1, 'a']` and dicts `{'a': 1}` in insertion order.
-/// Pure; callable from any thread.
+/// Containers nested more than 1000 deep (which CPython cannot print) are
+/// written as `...`. Pure; callable from any thread.
 [[nodiscard]] std::string python_repr(const json& value);
 
 /// Python `repr()` of a `str` holding the UTF-8 text `text`: single quotes

@@ -26,6 +26,8 @@ enum class rejection_code : std::uint8_t {
   bad_request = 12,               ///< 400 with `subject` as the detail text
   conflict = 13,                  ///< 409 with `subject` as the detail text
   schedule_not_found = 14,        ///< "Schedule not found."
+  not_found = 15,                 ///< 404 with `subject` as the detail text
+  forbidden = 16,                 ///< 403 with `subject` as the detail text
 };
 
 struct rejection {

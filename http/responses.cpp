@@ -102,6 +102,10 @@ response rejected(const events::rejection& why) {
       return detail(409, why.subject);
     case rejection_code::schedule_not_found:
       return detail(404, "Schedule not found.");
+    case rejection_code::not_found:
+      return detail(404, why.subject);
+    case rejection_code::forbidden:
+      return detail(403, why.subject);
   }
   return exception_message(500, "Internal Server Error");
 }

@@ -44,6 +44,38 @@ router make_routes() {
   r.add("DELETE", "/api/deployments/{id}/schedules/{id}", h::delete_schedule);
   r.add("GET", "/api/deployments/name/{name}/{name}",
         h::get_deployment_by_name);
+  // -- work pools and queues ------------------------------------------------
+  r.add("POST", "/api/work_pools/", h::post_work_pools);
+  r.add("POST", "/api/work_pools/filter", h::post_work_pools_filter);
+  r.add("GET", "/api/work_pools/{name}", h::get_work_pool);
+  r.add("PATCH", "/api/work_pools/{name}", h::patch_work_pool);
+  r.add("DELETE", "/api/work_pools/{name}", h::delete_work_pool);
+  r.add("POST", "/api/work_pools/{name}/queues", h::post_pool_queues);
+  r.add("POST", "/api/work_pools/{name}/queues/filter",
+        h::post_pool_queues_filter);
+  r.add("GET", "/api/work_pools/{name}/queues/{name}", h::get_pool_queue);
+  r.add("POST", "/api/work_queues/", h::post_work_queues);
+  r.add("GET", "/api/work_queues/{id}", h::get_work_queue);
+  r.add("GET", "/api/work_queues/name/{name}", h::get_work_queue_by_name);
+  // -- global concurrency limits (v2) ----------------------------------------
+  r.add("POST", "/api/v2/concurrency_limits/", h::post_concurrency_limits);
+  r.add("POST", "/api/v2/concurrency_limits/filter",
+        h::post_concurrency_limits_filter);
+  r.add("GET", "/api/v2/concurrency_limits/{name}", h::get_concurrency_limit);
+  r.add("PATCH", "/api/v2/concurrency_limits/{name}",
+        h::patch_concurrency_limit);
+  r.add("DELETE", "/api/v2/concurrency_limits/{name}",
+        h::delete_concurrency_limit);
+  // -- blocks ------------------------------------------------------------------
+  r.add("POST", "/api/block_types/", h::post_block_types);
+  r.add("GET", "/api/block_types/slug/{name}", h::get_block_type_by_slug);
+  r.add("PATCH", "/api/block_types/{id}", h::patch_block_type);
+  r.add("POST", "/api/block_schemas/", h::post_block_schemas);
+  r.add("GET", "/api/block_schemas/checksum/{name}",
+        h::get_block_schema_by_checksum);
+  r.add("POST", "/api/block_documents/", h::post_block_documents);
+  r.add("GET", "/api/block_documents/{id}", h::get_block_document);
+  r.add("DELETE", "/api/block_documents/{id}", h::delete_block_document);
   return r;
 }
 

@@ -6,24 +6,38 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <optional>
+#include <shared_mutex>
+#include <sys/resource.h>
 #include <thread>
+#include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace deployd::http {
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -97,32 +111,180 @@ bool version_exempt(std::string_view path) {
          path == "/api/ready";
 }
 
+// -- basic auth ------------------------------------------------------------------
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z')
+    return c - 'A';
+  if (c >= 'a' && c <= 'z')
+    return c - 'a' + 26;
+  if (c >= '0' && c <= '9')
+    return c - '0' + 52;
+  if (c == '+')
+    return 62;
+  if (c == '/')
+    return 63;
+  return -1;
+}
+
+// Python's base64.b64decode without validate=True: characters outside the
+// alphabet are skipped, decoding stops at padding, and a final group of one
+// character, or two or three without enough `=`, is "Incorrect padding".
+std::optional<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int have = 0;
+  std::size_t padding = 0;
+  for (const char c : text) {
+    if (c == '=') {
+      ++padding;
+      if (have >= 2 && padding >= static_cast<std::size_t>(4 - have))
+        break;
+      continue;
+    }
+    const int v = base64_value(c);
+    if (v < 0)
+      continue;
+    padding = 0;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    if (++have == 4) {
+      out.push_back(static_cast<char>((acc >> 16) & 0xff));
+      out.push_back(static_cast<char>((acc >> 8) & 0xff));
+      out.push_back(static_cast<char>(acc & 0xff));
+      acc = 0;
+      have = 0;
+    }
+  }
+  if (have == 0)
+    return out;
+  if (have == 1 || padding < static_cast<std::size_t>(4 - have))
+    return std::nullopt;
+  if (have == 2) {
+    out.push_back(static_cast<char>((acc >> 4) & 0xff));
+  } else {
+    out.push_back(static_cast<char>((acc >> 10) & 0xff));
+    out.push_back(static_cast<char>((acc >> 2) & 0xff));
+  }
+  return out;
+}
+
+// Runs over every byte of `secret` whatever `given` holds, so the time says
+// nothing about where the first difference is (only the secret's length,
+// which is not secret enough to matter).
+bool constant_time_equal(std::string_view given, std::string_view secret) {
+  unsigned diff = given.size() == secret.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < secret.size(); ++i) {
+    const auto g = i < given.size() ? static_cast<unsigned char>(given[i])
+                                    : static_cast<unsigned char>(0);
+    diff |= static_cast<unsigned>(g ^ static_cast<unsigned char>(secret[i]));
+  }
+  return diff == 0;
+}
+
+bool python_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f' || (c >= '\x1c' && c <= '\x1f');
+}
+
 } // namespace
+
+bool auth_required(std::string_view method, std::string_view path) {
+  return !(method == "GET" && (path == "/api/health" || path == "/api/ready"));
+}
+
+bool basic_auth_matches(const std::optional<std::string>& authorization,
+                        std::string_view auth_string) {
+  if (!authorization)
+    return false;
+  // `scheme, creds = header.split()`: exactly two words.
+  std::vector<std::string_view> words;
+  const std::string_view text = *authorization;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && python_space(text[i]))
+      ++i;
+    const auto start = i;
+    while (i < text.size() && !python_space(text[i]))
+      ++i;
+    if (i > start)
+      words.push_back(text.substr(start, i - start));
+  }
+  if (words.size() != 2 || words[0] != "Basic")
+    return false;
+  const auto decoded = base64_decode(words[1]);
+  return decoded && constant_time_equal(*decoded, auth_string);
+}
 
 // -- impl ----------------------------------------------------------------------
 
-struct server::impl : std::enable_shared_from_this<server::impl> {
+namespace {
+
+/// What the server needs of a session to stop it.
+class session_base {
+public:
+  virtual ~session_base() = default;
+  /// From any thread: close at once if no request is under way, else after
+  /// its response.
+  virtual void stop() = 0;
+};
+
+/// Lets a late reply (from the writer's thread, possibly after the server
+/// is gone) reach a session only while the I/O context still exists.
+struct reply_gate {
+  std::shared_mutex mutex;
+  bool open = true;
+};
+
+} // namespace
+
+struct server::impl {
   impl(const config::http_settings& settings_in, services& s, router r)
     : settings(settings_in), svc(s), routes(std::move(r)),
-      ioc(static_cast<int>(settings_in.threads)), acceptor(net::make_strand(ioc)) {
+      gate(std::make_shared<reply_gate>()),
+      ioc(static_cast<int>(settings_in.threads)),
+      acceptor(net::make_strand(ioc)), accept_pause(acceptor.get_executor()) {
   }
 
   void dispatch(const request& req, responder reply);
   void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  void reject_overload(tcp::socket socket);
+  void forget(std::uint64_t id);
 
   config::http_settings settings;
   services& svc;
   router routes;
-  net::io_context ioc;
-  tcp::acceptor acceptor;
-  std::vector<std::thread> threads;
+  std::shared_ptr<reply_gate> gate;
+  std::optional<ssl::context> tls;
   std::atomic<bool> stopping{false};
-  std::atomic<int> in_flight{0};
+  /// Requests read and not yet answered in full (response written).
+  std::atomic<std::int64_t> in_flight{0};
+  /// Live sessions (each counted from accept to destruction).
+  std::atomic<std::size_t> connections{0};
+  /// Connections being turned away with a 503.
+  std::atomic<std::size_t> rejecting{0};
+  std::mutex sessions_mutex;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
+  std::uint64_t next_session = 0;
+  bool accept_error_logged = false;
+  std::vector<std::thread> threads;
   bool started = false;
   bool stopped = false;
+  // Declared last: destroying the context destroys the handlers still
+  // queued, and with them sessions, which use the members above.
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  net::steady_timer accept_pause;
 };
 
 void server::impl::dispatch(const request& req, responder reply) {
+  // Prefect's auth middleware runs before routing, so unknown paths are
+  // 401 too (related-resources §7.4).
+  if (!svc.api.auth_string.empty() && auth_required(req.method, req.path) &&
+      !basic_auth_matches(req.authorization, svc.api.auth_string)) {
+    reply(exception_message(401, "Unauthorized"));
+    return;
+  }
   auto m = routes.resolve(req.method, req.path);
   switch (m.result) {
     case router::outcome::not_found:
@@ -138,7 +300,8 @@ void server::impl::dispatch(const request& req, responder reply) {
       response r;
       r.status = 307;
       r.content_type.clear();
-      std::string location = "http://" + req.host + m.location;
+      std::string location =
+        std::string(tls ? "https://" : "http://") + req.host + m.location;
       if (!req.query.empty())
         location += "?" + req.query;
       r.headers.emplace_back("Location", std::move(location));
@@ -156,51 +319,181 @@ void server::impl::dispatch(const request& req, responder reply) {
   (*m.target)(svc, req, std::move(m.params), std::move(reply));
 }
 
+void server::impl::forget(std::uint64_t id) {
+  std::lock_guard lock(sessions_mutex);
+  sessions.erase(id);
+}
+
 // -- session -------------------------------------------------------------------
 
 namespace {
 
-class session : public std::enable_shared_from_this<session> {
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// Most of a request waits in one of these; `stop` closes only idle ones.
+enum class phase : std::uint8_t {
+  handshake,
+  idle,
+  header,
+  body,
+  handling,
+  writing,
+  closing
+};
+
+template <class Stream>
+class session final : public session_base,
+                      public std::enable_shared_from_this<session<Stream>> {
 public:
-  session(tcp::socket&& socket, std::shared_ptr<server::impl> owner)
-    : stream_(std::move(socket)), owner_(std::move(owner)),
+  static constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
+
+  template <class... Args>
+  session(server::impl& owner, std::uint64_t id, Args&&... stream_args)
+    : stream_(std::forward<Args>(stream_args)...), owner_(owner), id_(id),
       timer_(stream_.get_executor()) {
     buffer_.reserve(8192);
   }
 
+  ~session() override {
+    if (counted_)
+      --owner_.in_flight;
+    owner_.forget(id_);
+    --owner_.connections;
+  }
+
   void run() {
     net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&session::do_read,
-                                            shared_from_this()));
+                  [self = this->shared_from_this()] { self->start(); });
+  }
+
+  void stop() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->phase_ == phase::idle || self->phase_ == phase::handshake)
+        self->close_now();
+    });
   }
 
 private:
   using beast_request = beast::http::request<beast::http::string_body>;
 
-  void do_read() {
-    parser_.emplace();
-    parser_->body_limit(owner_->settings.body_limit_bytes);
-    parser_->header_limit(
-      static_cast<std::uint32_t>(owner_->settings.header_limit_bytes));
-    stream_.expires_after(
-      std::chrono::milliseconds(owner_->settings.idle_timeout_ms));
-    beast::http::async_read(
-      stream_, buffer_, *parser_,
-      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  beast::tcp_stream& lowest() {
+    return beast::get_lowest_layer(stream_);
   }
 
-  void on_read(beast::error_code ec, std::size_t) {
-    if (ec == beast::http::error::end_of_stream || ec == net::error::eof)
-      return close();
+  void start() {
+    if constexpr (is_tls) {
+      phase_ = phase::handshake;
+      lowest().expires_after(
+        std::chrono::milliseconds(owner_.settings.header_timeout_ms));
+      stream_.async_handshake(
+        ssl::stream_base::server,
+        [self = this->shared_from_this()](beast::error_code ec) {
+          if (ec)
+            return self->close_now();
+          self->wait_request();
+        });
+    } else {
+      wait_request();
+    }
+  }
+
+  // Waits for the first byte of the next request under the idle timeout;
+  // from then on the header timeout runs.
+  void wait_request() {
+    if (owner_.stopping)
+      return close_gracefully();
+    parser_.emplace();
+    parser_->body_limit(owner_.settings.body_limit_bytes);
+    parser_->header_limit(
+      static_cast<std::uint32_t>(owner_.settings.header_limit_bytes));
+    if (buffer_.size() > 0)
+      return read_header();
+    phase_ = phase::idle;
+    lowest().expires_after(
+      std::chrono::milliseconds(owner_.settings.idle_timeout_ms));
+    stream_.async_read_some(
+      buffer_.prepare(8192),
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        if (ec)
+          return self->close_now();
+        self->read_header();
+      });
+  }
+
+  void read_header() {
+    phase_ = phase::header;
+    lowest().expires_after(
+      std::chrono::milliseconds(owner_.settings.header_timeout_ms));
+    beast::http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+        self->on_header(ec);
+      });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec)
+      return on_read_error(ec);
+    const auto& raw = parser_->get();
+    if (raw.target().size() > owner_.settings.target_limit_bytes)
+      return reject(414, "Request target is too long.");
+    if (parser_->is_done())
+      return on_read({});
+    const auto expect = raw.find(beast::http::field::expect);
+    if (expect != raw.end() && beast::iequals(expect->value(), "100-continue")) {
+      // curl and others wait for this before sending a large body.
+      static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+      lowest().expires_after(
+        std::chrono::milliseconds(owner_.settings.write_timeout_ms));
+      net::async_write(stream_, net::buffer(continue_line),
+                       [self = this->shared_from_this()](
+                         beast::error_code wec, std::size_t) {
+                         if (wec)
+                           return self->close_now();
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    phase_ = phase::body;
+    lowest().expires_after(
+      std::chrono::milliseconds(owner_.settings.body_timeout_ms));
+    beast::http::async_read(
+      stream_, buffer_, *parser_,
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+        self->on_read(ec);
+      });
+  }
+
+  // A timeout has already closed the socket (tcp_stream does that), so a
+  // slow client gets no answer: it is simply disconnected.
+  void on_read_error(beast::error_code ec) {
     if (ec == beast::http::error::body_limit)
       return reject(413, "Request body is too large.");
     if (ec == beast::http::error::header_limit)
       return reject(431, "Request header fields are too large.");
+    const auto& parse_errors =
+      beast::http::make_error_code(beast::http::error::bad_method).category();
+    if (ec.category() != parse_errors ||
+        ec == beast::http::error::end_of_stream ||
+        ec == beast::http::error::partial_message)
+      return close_now();
+    // Any other parser error: a malformed request line or header.
+    reject(400, "Invalid HTTP request received.");
+  }
+
+  void on_read(beast::error_code ec) {
     if (ec)
-      return close();
-    stream_.expires_never();
+      return on_read_error(ec);
+    lowest().expires_never();
+    phase_ = phase::handling;
     const beast_request& raw = parser_->get();
-    keep_alive_ = raw.keep_alive() && !owner_->stopping;
+    keep_alive_ = raw.keep_alive() && !owner_.stopping;
     request req;
     req.method = std::string(raw.method_string());
     const std::string_view target = raw.target();
@@ -215,25 +508,34 @@ private:
     req.host = header(raw, beast::http::field::host).value_or("127.0.0.1");
     head_ = raw.method() == beast::http::verb::head;
     version_ = raw.version();
+    parser_.reset();
 
     const auto generation = ++generation_;
-    ++owner_->in_flight;
+    counted_ = true;
+    ++owner_.in_flight;
     timer_.expires_after(
-      std::chrono::milliseconds(owner_->settings.request_timeout_ms));
-    timer_.async_wait([self = shared_from_this(), generation](
+      std::chrono::milliseconds(owner_.settings.request_timeout_ms));
+    timer_.async_wait([self = this->shared_from_this(), generation](
                         beast::error_code wait_ec) {
       if (!wait_ec)
         self->on_response(generation,
                           exception_message(503, "Service Unavailable"));
     });
-    auto self = shared_from_this();
-    // dispatch runs the reply inline when it comes from this strand (a
-    // synchronous handler) and posts it otherwise.
-    owner_->dispatch(req, [self, generation](response r) {
-      net::dispatch(self->stream_.get_executor(),
-                    [self, generation, r = std::move(r)]() mutable {
-                      self->on_response(generation, std::move(r));
-                    });
+    // The reply holds the session weakly: the timer keeps it alive while
+    // the answer is awaited, and a reply after the timeout (or after the
+    // server is gone) must not be what destroys it. dispatch runs the
+    // reply inline when it comes from this strand (a synchronous handler)
+    // and posts it otherwise.
+    std::weak_ptr<session> weak = this->shared_from_this();
+    owner_.dispatch(req, [weak, gate = owner_.gate, generation](response r) {
+      std::shared_lock lock(gate->mutex);
+      if (!gate->open)
+        return;
+      if (auto self = weak.lock())
+        net::dispatch(self->stream_.get_executor(),
+                      [self, generation, r = std::move(r)]() mutable {
+                        self->on_response(generation, std::move(r));
+                      });
     });
   }
 
@@ -244,18 +546,20 @@ private:
       return;
     answered_ = generation;
     timer_.cancel();
-    --owner_->in_flight;
-    write(std::move(r));
+    write(std::move(r), false);
   }
 
   void reject(unsigned status, std::string_view text) {
     keep_alive_ = false;
     version_ = 11;
     head_ = false;
-    write(detail(status, text));
+    write(detail(status, text), true);
   }
 
-  void write(response r) {
+  void write(response r, bool rejected) {
+    phase_ = phase::writing;
+    if (owner_.stopping)
+      keep_alive_ = false;
     auto res = std::make_shared<beast::http::response<beast::http::string_body>>(
       static_cast<beast::http::status>(r.status), version_);
     if (!r.content_type.empty())
@@ -268,68 +572,274 @@ private:
     res->prepare_payload();
     if (head_)
       res->body().clear();
+    lowest().expires_after(
+      std::chrono::milliseconds(owner_.settings.write_timeout_ms));
     beast::http::async_write(
       stream_, *res,
-      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-        self->on_write(ec);
+      [self = this->shared_from_this(), res,
+       rejected](beast::error_code ec, std::size_t) {
+        self->on_write(ec, rejected);
       });
   }
 
-  void on_write(beast::error_code ec) {
-    if (ec || !keep_alive_)
-      return close();
-    do_read();
+  void on_write(beast::error_code ec, bool rejected) {
+    if (counted_) {
+      counted_ = false;
+      --owner_.in_flight;
+    }
+    if (ec)
+      return close_now();
+    // A rejected request may still be arriving: read and drop it for a
+    // moment so that closing does not reset the connection before the
+    // client has read the answer.
+    if (rejected || !keep_alive_ || owner_.stopping)
+      return close_gracefully();
+    wait_request();
   }
 
-  void close() {
+  // Half-closes, then drains what the client still sends (bounded in time)
+  // before closing: a close with unread data would send a reset that can
+  // destroy the response in the client's receive buffer.
+  void close_gracefully() {
+    phase_ = phase::closing;
+    lowest().expires_after(2s);
+    if constexpr (is_tls) {
+      stream_.async_shutdown(
+        [self = this->shared_from_this()](beast::error_code) {
+          self->close_now();
+        });
+    } else {
+      beast::error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
+    }
+  }
+
+  void drain() {
+    buffer_.consume(buffer_.size());
+    lowest().async_read_some(
+      buffer_.prepare(16384),
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+        if (ec)
+          return self->close_now();
+        self->drain();
+      });
+  }
+
+  void close_now() {
+    phase_ = phase::closing;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
   }
 
-  beast::tcp_stream stream_;
-  std::shared_ptr<server::impl> owner_;
+  Stream stream_;
+  server::impl& owner_;
+  std::uint64_t id_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::uint64_t generation_ = 0;
   std::uint64_t answered_ = 0;
+  bool counted_ = false;
   bool keep_alive_ = true;
   bool head_ = false;
   unsigned version_ = 11;
+  phase phase_ = phase::idle;
 };
+
+// One connection over `max_connections`: a fixed 503, a half-close, a short
+// drain, and close. Over TLS the connection is closed unanswered (a
+// handshake is what an overloaded server should not spend time on).
+class overload_reply : public std::enable_shared_from_this<overload_reply> {
+public:
+  overload_reply(tcp::socket&& socket, std::atomic<std::size_t>& counter)
+    : stream_(std::move(socket)), counter_(counter) {
+    ++counter_;
+  }
+  ~overload_reply() {
+    --counter_;
+  }
+
+  void run() {
+    static const std::string text = [] {
+      const std::string body = R"({"exception_message":"Service Unavailable"})";
+      return "HTTP/1.1 503 Service Unavailable\r\n"
+             "Content-Type: application/json\r\n"
+             "Content-Length: " +
+             std::to_string(body.size()) +
+             "\r\nConnection: close\r\n\r\n" + body;
+    }();
+    stream_.expires_after(1s);
+    net::async_write(stream_, net::buffer(text),
+                     [self = shared_from_this()](beast::error_code ec,
+                                                 std::size_t) {
+                       if (ec)
+                         return;
+                       beast::error_code ignored;
+                       self->stream_.socket().shutdown(
+                         tcp::socket::shutdown_send, ignored);
+                       self->drain();
+                     });
+  }
+
+private:
+  void drain() {
+    stream_.async_read_some(
+      net::buffer(scratch_),
+      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+        if (!ec)
+          self->drain();
+      });
+  }
+
+  beast::tcp_stream stream_;
+  std::atomic<std::size_t>& counter_;
+  std::array<char, 4096> scratch_{};
+};
+
+bool out_of_descriptors(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors ||
+         ec == net::error::no_buffer_space || ec == net::error::no_memory ||
+         ec.value() == ENFILE;
+}
 
 } // namespace
 
 void server::impl::do_accept() {
   acceptor.async_accept(
-    net::make_strand(ioc),
-    [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (!self->stopping && ec != net::error::operation_aborted)
-          self->do_accept();
-        return;
-      }
-      socket.set_option(tcp::no_delay(true));
-      std::make_shared<session>(std::move(socket), self)->run();
-      self->do_accept();
+    net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      on_accept(ec, std::move(socket));
     });
+}
+
+void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (stopping || ec == net::error::operation_aborted)
+    return;
+  if (ec) {
+    if (out_of_descriptors(ec)) {
+      // Accepting again at once would spin: pause while connections end.
+      if (!accept_error_logged) {
+        accept_error_logged = true;
+        std::fprintf(stderr, "deployd: accept: %s (pausing accepts)\n",
+                     ec.message().c_str());
+      }
+      accept_pause.expires_after(50ms);
+      accept_pause.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && !stopping)
+          do_accept();
+      });
+      return;
+    }
+    do_accept();
+    return;
+  }
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (connections.load() >= settings.max_connections) {
+    reject_overload(std::move(socket));
+    do_accept();
+    return;
+  }
+  ++connections;
+  std::uint64_t id = 0;
+  std::shared_ptr<session_base> created;
+  {
+    std::lock_guard lock(sessions_mutex);
+    id = ++next_session;
+  }
+  if (tls) {
+    auto s = std::make_shared<session<tls_stream>>(*this, id, std::move(socket),
+                                                   *tls);
+    created = s;
+    {
+      std::lock_guard lock(sessions_mutex);
+      sessions.emplace(id, created);
+    }
+    s->run();
+  } else {
+    auto s = std::make_shared<session<plain_stream>>(*this, id,
+                                                     std::move(socket));
+    created = s;
+    {
+      std::lock_guard lock(sessions_mutex);
+      sessions.emplace(id, created);
+    }
+    s->run();
+  }
+  do_accept();
+}
+
+void server::impl::reject_overload(tcp::socket socket) {
+  // Bounded: under a flood, beyond this many answers in progress the extra
+  // connections are closed unanswered.
+  constexpr std::size_t max_rejecting = 64;
+  if (tls || rejecting.load() >= max_rejecting) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  std::make_shared<overload_reply>(std::move(socket), rejecting)->run();
 }
 
 // -- server --------------------------------------------------------------------
 
 server::server(const config::http_settings& settings, services& s,
                router routes)
-  : impl_(std::make_shared<impl>(settings, s, std::move(routes))) {
+  : impl_(std::make_unique<impl>(settings, s, std::move(routes))) {
 }
 
 server::~server() {
   stop(0);
+  // Later replies (the writer may still hold some) find the gate closed.
+  std::unique_lock lock(impl_->gate->mutex);
+  impl_->gate->open = false;
 }
+
+namespace {
+
+// Each connection is a descriptor; RocksDB and the rest need some more.
+void raise_descriptor_limit(std::size_t connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return;
+  const rlim_t wanted = static_cast<rlim_t>(connections) + 1024;
+  if (limit.rlim_cur >= wanted)
+    return;
+  limit.rlim_cur = std::min(wanted, limit.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur < static_cast<rlim_t>(connections) + 64)
+    std::fprintf(stderr,
+                 "deployd: warning: open-file limit %llu is low for "
+                 "http.max_connections %zu\n",
+                 static_cast<unsigned long long>(limit.rlim_cur), connections);
+}
+
+} // namespace
 
 std::expected<std::uint16_t, std::string> server::start() {
   auto& st = *impl_;
   beast::error_code ec;
+  if (!st.settings.tls_cert_file.empty()) {
+    st.tls.emplace(ssl::context::tls_server);
+    st.tls->set_options(ssl::context::default_workarounds |
+                        ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                        ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                        ssl::context::single_dh_use);
+    st.tls->use_certificate_chain_file(st.settings.tls_cert_file, ec);
+    if (ec)
+      return std::unexpected("cannot load TLS certificate " +
+                             st.settings.tls_cert_file + ": " + ec.message());
+    st.tls->use_private_key_file(st.settings.tls_key_file, ssl::context::pem,
+                                 ec);
+    if (ec)
+      return std::unexpected("cannot load TLS key " +
+                             st.settings.tls_key_file + ": " + ec.message());
+    if (SSL_CTX_check_private_key(st.tls->native_handle()) != 1)
+      return std::unexpected("TLS key " + st.settings.tls_key_file +
+                             " does not match the certificate");
+  }
+  raise_descriptor_limit(st.settings.max_connections);
   const auto address = net::ip::make_address(st.settings.host, ec);
   if (ec)
     return std::unexpected("invalid host " + st.settings.host);
@@ -347,7 +857,7 @@ std::expected<std::uint16_t, std::string> server::start() {
                            std::to_string(st.settings.port) + ": " +
                            ec.message());
   const auto port = st.acceptor.local_endpoint().port();
-  impl_->do_accept();
+  net::post(st.acceptor.get_executor(), [&st] { st.do_accept(); });
   for (std::size_t i = 0; i < st.settings.threads; ++i)
     st.threads.emplace_back([&st] { st.ioc.run(); });
   st.started = true;
@@ -359,6 +869,10 @@ std::expected<std::uint16_t, std::string> server::start() {
   return port;
 }
 
+void server::stop() {
+  stop(impl_->settings.shutdown_drain_ms);
+}
+
 void server::stop(std::uint32_t drain_ms) {
   auto& st = *impl_;
   if (st.stopped || !st.started)
@@ -368,11 +882,31 @@ void server::stop(std::uint32_t drain_ms) {
   net::post(st.acceptor.get_executor(), [&st] {
     beast::error_code ignored;
     st.acceptor.close(ignored);
+    st.accept_pause.cancel();
   });
+  // Collected under the lock, stopped (and possibly destroyed, which takes
+  // the lock again) outside it.
+  std::vector<std::shared_ptr<session_base>> live;
+  {
+    std::lock_guard lock(st.sessions_mutex);
+    live.reserve(st.sessions.size());
+    for (auto& [id, weak] : st.sessions)
+      if (auto s = weak.lock())
+        live.push_back(std::move(s));
+  }
+  for (auto& s : live)
+    s->stop();
+  live.clear();
+  // Requests in flight finish and their responses go out; connections then
+  // close after their response (keep-alive is off while stopping).
   const auto deadline =
     std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
-  while (st.in_flight > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while ((st.in_flight > 0 || st.connections > 0) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  if (st.in_flight > 0)
+    std::fprintf(stderr, "deployd: %lld requests still in flight at stop\n",
+                 static_cast<long long>(st.in_flight.load()));
   st.ioc.stop();
   for (auto& t : st.threads)
     t.join();

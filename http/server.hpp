@@ -1,11 +1,15 @@
 // The HTTP listener: accepts connections on several I/O threads and runs one
-// session per connection (one strand each).
+// session per connection (one strand each), in plain HTTP or, when a
+// certificate and key are configured, HTTPS only.
 //
-// A session reads a request (with body and header limits), hands it to the
-// route table, and writes the handler's response when it arrives, which may
-// be later and from another thread: the reply is posted back to the
-// session's strand, and a timer answers 503 if it never comes. Beast stays
-// inside server.cpp.
+// A session reads a request in steps, each with its own limit and deadline:
+// idle (no byte yet), header (size 431, target 414, time), body (size 413,
+// time). Basic auth, when configured, is checked before routing. The session
+// hands the request to the route table and writes the handler's response
+// when it arrives, which may be later and from another thread: the reply is
+// posted back to the session's strand, and a timer answers 503 if it never
+// comes. Connections beyond `max_connections` are answered 503 and closed.
+// Beast stays inside server.cpp.
 #pragma once
 
 #include "config/service_config.hpp"
@@ -15,35 +19,53 @@
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace deployd::http {
 
 class server {
 public:
   server(const config::http_settings& settings, services& s, router routes);
-  /// Stops and joins if still running.
+  /// Stops (without draining) and joins if still running.
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Binds, listens and starts the I/O threads. Returns the bound port.
+  /// Loads the TLS certificate if configured, raises the open-file limit
+  /// for `max_connections`, binds, listens and starts the I/O threads.
+  /// Returns the bound port, or why it could not.
   [[nodiscard]] std::expected<std::uint16_t, std::string> start();
 
-  /// Stops accepting, lets requests in flight finish (up to `drain_ms`),
-  /// then stops the I/O threads. Callable once, from any non-I/O thread.
-  void stop(std::uint32_t drain_ms = 5000);
+  /// Graceful stop: closes the listener and idle connections, lets requests
+  /// in flight finish and their responses go out (up to
+  /// `shutdown_drain_ms`), then stops the I/O threads. Callable once, from
+  /// any non-I/O thread; later calls do nothing.
+  void stop();
+  /// The same with an explicit drain time in ms (0: stop at once).
+  void stop(std::uint32_t drain_ms);
 
-  /// Answers one request without a socket (tests, tools): routing, header
-  /// checks and the handler, exactly as a session would.
+  /// Answers one request without a socket (tests, tools): auth, routing,
+  /// header checks and the handler, exactly as a session would.
   void handle(const request& req, responder reply);
 
-private:
-public:
   struct impl;
 
 private:
-  std::shared_ptr<impl> impl_;
+  std::unique_ptr<impl> impl_;
 };
+
+/// Whether `authorization` (the raw header value, if any) carries HTTP basic
+/// credentials equal to `auth_string` (`user:password`), read as Prefect
+/// reads it: exactly two whitespace-separated words, the first `Basic`, the
+/// second lenient base64. The comparison takes the same time wherever the
+/// first difference is. Pure; any thread.
+[[nodiscard]] bool basic_auth_matches(
+  const std::optional<std::string>& authorization, std::string_view auth_string);
+
+/// Whether a request must carry credentials when auth is on: everything but
+/// exactly `GET /api/health` and `GET /api/ready`.
+[[nodiscard]] bool auth_required(std::string_view method, std::string_view path);
 
 } // namespace deployd::http

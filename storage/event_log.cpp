@@ -8,6 +8,7 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <atomic>
+#include <cstdarg>
 #include <cstdio>
 #include <filesystem>
 
@@ -37,11 +38,32 @@ constexpr const char* table_names[table_count] = {
   "deployment_summaries",
   "flow_by_created",
   "flow_by_updated",
+  "resources",
+  "resource_names",
+  "queue_links",
+  "block_links",
+  "limit_names",
 };
 
 
 
 constexpr std::string_view projected_key = "projected_position";
+
+// RocksDB's own diagnostics (warnings and worse) go to our stderr instead of
+// a LOG file in the data directory: on a full disk, writing that file fails
+// and Debian's librocksdb (built with assertions) aborts on the next line
+// logged to a file writer that has seen an error.
+class stderr_logger final : public rocksdb::Logger {
+public:
+  stderr_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "deployd: rocksdb: %s\n", line);
+  }
+};
 
 errc from_status(const rocksdb::Status& s, const char* what) {
   std::fprintf(stderr, "deployd: storage: %s: %s\n", what,
@@ -151,6 +173,9 @@ struct event_log::impl {
   rocksdb::ColumnFamilyHandle* stream_index = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   std::atomic<std::uint64_t> last_position{0};
+  /// A commit failed (full disk, I/O error): RocksDB may be read-only until
+  /// resumed. Writer thread only.
+  bool write_failed = false;
 
   ~impl() {
     if (db) {
@@ -327,6 +352,8 @@ event_log::open(const open_options& options) {
   db_options.db_write_buffer_size = options.write_buffer_bytes * 2;
   db_options.max_total_wal_size = options.write_buffer_bytes * 4;
   db_options.keep_log_file_num = 4;
+  db_options.info_log = std::make_shared<stderr_logger>();
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
@@ -373,11 +400,31 @@ std::expected<void, errc> event_log::commit(write_batch& b, bool sync) {
     state.batch
       .Put(impl_->meta, slice(projected_key), u64_value(*state.projected))
       .PermitUncheckedError();
+  // After a failed write (ENOSPC, EIO) RocksDB keeps a background error and
+  // refuses writes while reads go on. Each later commit first asks it to
+  // resume (it flushes the memtables to a new WAL, which needs the space
+  // back); while that fails the commit is refused like the one before, so
+  // writes start again by themselves once space returns. RocksDB may also be
+  // recovering by itself (a retryable error): then Resume says Busy.
+  if (impl_->write_failed) {
+    const auto resumed = impl_->db->Resume();
+    if (!resumed.ok()) {
+      if (resumed.IsNoSpace())
+        return std::unexpected(errc::no_space);
+      if (!resumed.IsBusy())
+        return std::unexpected(from_status(resumed, "resume"));
+      return std::unexpected(errc::io_error);
+    }
+    std::fprintf(stderr, "deployd: storage: writes resumed\n");
+    impl_->write_failed = false;
+  }
   rocksdb::WriteOptions options;
   options.sync = sync;
   const auto s = impl_->db->Write(options, state.batch.GetWriteBatch());
-  if (!s.ok())
+  if (!s.ok()) {
+    impl_->write_failed = true;
     return std::unexpected(from_status(s, "commit"));
+  }
   if (state.appended > 0)
     impl_->last_position = state.next_position - 1;
   return {};

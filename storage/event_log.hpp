@@ -54,9 +54,14 @@ enum class table : std::uint8_t {
   deployment_summaries = 12,  ///< id -> compact filter record
   flow_by_created = 13,       ///< created (8 bytes) + id -> ""
   flow_by_updated = 14,       ///< updated (8 bytes) + id -> ""
+  resources = 15,             ///< kind byte + id -> document JSON
+  resource_names = 16,        ///< kind byte + scope + name -> id
+  queue_links = 17,           ///< queue id + deployment id -> ""
+  block_links = 18,           ///< block document id + deployment id -> ""
+  limit_names = 19,           ///< concurrency limit name -> id
 };
 
-inline constexpr std::size_t table_count = 15;
+inline constexpr std::size_t table_count = 20;
 
 /// Direction of a scan.
 enum class scan_order : std::uint8_t { forward = 0, reverse = 1 };

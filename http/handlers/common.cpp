@@ -123,6 +123,22 @@ query_body(const request& req, std::string_view schema, bool limited) {
                        body);
 }
 
+std::expected<events::json, response> model_body(const request& req,
+                                                 std::string_view schema) {
+  auto body = read_json_body(req);
+  if (!body)
+    return std::unexpected(std::move(body.error()));
+  events::validator v;
+  if (!body->present || body->value.is_null()) {
+    v.fail("missing", "Field required", nullptr);
+    return std::unexpected(validation_failed(v.errors(), nullptr));
+  }
+  auto coerced = validate_against(v, schema, body->value);
+  if (!coerced)
+    return std::unexpected(validation_failed(v.errors(), body->value));
+  return std::move(*coerced);
+}
+
 std::int64_t limit_of(const events::json& body) {
   const auto limit = param(body, "limit");
   return limit.is_number_integer() ? limit.get<std::int64_t>() : 200;

@@ -59,6 +59,11 @@ validate_body(std::string_view schema, const events::json& body,
 [[nodiscard]] std::expected<events::json, response>
 query_body(const request& req, std::string_view schema, bool limited = true);
 
+/// A single-model JSON body validated against component `schema` (unknown
+/// keys as the model says); the 422 response otherwise.
+[[nodiscard]] std::expected<events::json, response>
+model_body(const request& req, std::string_view schema);
+
 /// The page size of a validated query body (200 when not given).
 [[nodiscard]] std::int64_t limit_of(const events::json& body);
 

@@ -138,7 +138,15 @@ TEST_CASE("deployment filters apply every operator of the reference",
                    {"deployments", {{"paused", {{"eq_", false}}}}}}) ==
           list{"nightly"});
     CHECK(f.names({{"flow_runs", json::object()}}).empty());
-    CHECK(f.names({{"work_pools", json::object()}}).empty());
+    // A work_queue_name alone links to a queue of the default-agent-pool.
+    CHECK(f.names({{"work_pools", json::object()}}) ==
+          list{"Adhoc", "nightly", "weekly-report"});
+    CHECK(f.names({{"work_pools", {{"name", {{"any_", {"default-agent-pool"}}}}}},
+                   {"work_pool_queues", {{"name", {{"any_", {"q2"}}}}}}}) ==
+          list{"Adhoc"});
+    CHECK(f.names({{"work_pool_queues", {{"name", {{"startswith_", {"Q"}}}}}}}) ==
+          list{"Adhoc", "nightly", "weekly-report"});
+    CHECK(f.names({{"work_pools", {{"type", {{"any_", {"process"}}}}}}}).empty());
   }
   SECTION("the Python client's fully expanded filter is accepted") {
     const json body = {

@@ -31,6 +31,7 @@ ROOT_OPERATIONS = [
     ("post", "/work_pools/filter"),
     ("post", "/work_pools/{work_pool_name}/queues/filter"),
     ("post", "/work_queues/filter"),
+    ("post", "/v2/concurrency_limits/filter"),
 ]
 
 # Single-object bodies validated with http::validate_against.
@@ -43,6 +44,7 @@ ROOT_SCHEMAS = [
     "ConcurrencyLimitV2Create",
     "ConcurrencyLimitV2Update",
     "BlockTypeCreate",
+    "BlockTypeUpdate",
     "BlockSchemaCreate",
     "BlockDocumentCreate",
 ]

@@ -1,0 +1,108 @@
+#include "actors/command_support.hpp"
+
+#include "actors/projections.hpp"
+#include "events/codec.hpp"
+
+namespace deployd::actors {
+
+using storage::errc;
+
+command_result failed(errc e) {
+  command_result r;
+  r.result = command_result::outcome::failed;
+  r.failure = e;
+  return r;
+}
+
+command_result rejected(events::rejection why) {
+  command_result r;
+  r.result = command_result::outcome::rejected;
+  r.reason = std::move(why);
+  return r;
+}
+
+// Appends `events` as records of one command and folds each into the
+// projections, in order.
+std::expected<events::log_position, errc>
+append_and_fold(storage::write_batch& b, const event_list& list,
+                const events::uuid& command_id, events::timestamp now) {
+  events::log_position last;
+  for (const auto& e : list) {
+    storage::record r;
+    r.stream = events::stream_of(e);
+    auto encoded = events::encode(e);
+    r.name = std::move(encoded.name);
+    r.schema_version = encoded.version;
+    r.payload = std::move(encoded.payload);
+    r.recorded_at = now;
+    r.command_id = command_id;
+    auto head = b.stream_head(r.stream);
+    if (!head)
+      return std::unexpected(head.error());
+    auto position = b.append(r, *head);
+    if (!position)
+      return std::unexpected(position.error());
+    auto folded = fold(b, e);
+    if (!folded)
+      return std::unexpected(folded.error());
+    last = *position;
+  }
+  return last;
+}
+
+command_result ok_with(std::expected<std::optional<std::string>, errc> body,
+                       bool created, events::log_position position) {
+  if (!body)
+    return failed(body.error());
+  command_result r;
+  r.result = command_result::outcome::ok;
+  r.created = created;
+  r.body = body->value_or(std::string{});
+  r.position = position;
+  return r;
+}
+
+std::expected<std::vector<events::uuid>, errc>
+ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
+          const std::optional<events::uuid>& except) {
+  std::vector<events::uuid> out;
+  auto scanned =
+    b.scan(t, prefix, [&](std::string_view key, std::string_view value) {
+      const auto id = id_from_key_suffix(t == storage::table::deployment_names
+                                           ? value
+                                           : key);
+      if (id != except)
+        out.push_back(id);
+      return true;
+    });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  return out;
+}
+
+command_result no_content(events::log_position position) {
+  command_result r;
+  r.result = command_result::outcome::ok;
+  r.position = position;
+  return r;
+}
+
+command_result apply(std::expected<event_list, events::rejection> decision,
+                     storage::write_batch& b, decision_env& env,
+                     const events::uuid& command_id, std::string body) {
+  if (!decision)
+    return rejected(decision.error());
+  events::log_position position;
+  if (!decision->empty()) {
+    auto appended = append_and_fold(b, *decision, command_id, env.now);
+    if (!appended)
+      return failed(appended.error());
+    position = *appended;
+  }
+  auto r = no_content(position);
+  r.body = std::move(body);
+  return r;
+}
+
+
+} // namespace deployd::actors

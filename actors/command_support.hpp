@@ -1,0 +1,44 @@
+// Shared by the writer's command handlers: results, appending a decision's
+// events (and folding them), and small lookups. Internal to actors/; no CAF.
+#pragma once
+
+#include "actors/commands.hpp"
+#include "actors/decision.hpp"
+#include "storage/event_log.hpp"
+
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace deployd::actors {
+
+[[nodiscard]] command_result failed(storage::errc e);
+[[nodiscard]] command_result rejected(events::rejection why);
+/// ok with an empty body, at `position`.
+[[nodiscard]] command_result no_content(events::log_position position);
+
+/// Appends `events` as records of one command and folds each into the
+/// projections, in order. Returns the last position.
+[[nodiscard]] std::expected<events::log_position, storage::errc>
+append_and_fold(storage::write_batch& b, const event_list& events,
+                const events::uuid& command_id, events::timestamp now);
+
+/// Applies a decision's events (or its rejection) and answers `body`.
+[[nodiscard]] command_result
+apply(std::expected<event_list, events::rejection> decision,
+      storage::write_batch& b, decision_env& env,
+      const events::uuid& command_id, std::string body);
+
+/// ok with the row read through the batch as body (created: 201 vs 200).
+[[nodiscard]] command_result
+ok_with(std::expected<std::optional<std::string>, storage::errc> body,
+        bool created, events::log_position position);
+
+/// Ids of every row of `t` under `prefix`: from the key suffix, or from the
+/// value for deployment_names. `except` is left out.
+[[nodiscard]] std::expected<std::vector<events::uuid>, storage::errc>
+ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
+          const std::optional<events::uuid>& except = std::nullopt);
+
+} // namespace deployd::actors

@@ -1,0 +1,486 @@
+// Command handlers for work pools, work queues, v2 concurrency limits and
+// blocks.
+#include "actors/command_handlers.hpp"
+
+#include "actors/command_support.hpp"
+#include "actors/projections.hpp"
+#include "actors/work_pools.hpp"
+#include "events/checksum.hpp"
+#include "events/json_fields.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace deployd::actors {
+
+using events::json;
+using events::resource_kind;
+using storage::errc;
+using storage::table;
+
+namespace {
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+events::rejection reject(events::rejection_code code, std::string detail) {
+  return {code, std::move(detail)};
+}
+
+std::string pool_not_found(const std::string& name) {
+  return "Work pool \"" + name + "\" not found.";
+}
+
+std::string name_key(resource_kind kind, const json& doc) {
+  return resource_name_key(kind, doc);
+}
+
+std::expected<std::optional<json>, errc> pool_named(storage::reader& r,
+                                                    const std::string& name) {
+  return find_resource(r, name_key(resource_kind::work_pool, {{"name", name}}));
+}
+
+// -- concurrency limits ----------------------------------------------------------
+
+std::expected<std::optional<events::concurrency_limit>, errc>
+limit_by_id_or_name(storage::write_batch& b, const std::string& id_or_name) {
+  if (auto id = events::uuid::parse(id_or_name))
+    return load_limit(b, *id);
+  auto id = b.get(table::limit_names, id_or_name);
+  if (!id)
+    return std::unexpected(id.error());
+  if (!*id)
+    return std::optional<events::concurrency_limit>{};
+  return load_limit(b, id_from_key_suffix(**id));
+}
+
+json limit_fields(const events::concurrency_limit& l) {
+  return to_json(l);
+}
+
+} // namespace
+
+// -- work pools -------------------------------------------------------------------
+
+command_result handle(const events::create_work_pool& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  const auto name = cmd.body.at("name").get<std::string>();
+  auto existing = pool_named(b, name);
+  if (!existing)
+    return failed(existing.error());
+  if (*existing)
+    return rejected(reject(events::rejection_code::conflict,
+                           "A work pool with this name already exists."));
+  pool_world world;
+  auto events = create_pool(cmd.body, world, env);
+  const auto body = dump(world.pools.front());
+  auto r = apply(std::move(events), b, env, command_id, body);
+  r.created = true;
+  return r;
+}
+
+command_result handle(const events::update_work_pool& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = pool_named(b, cmd.name);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(reject(events::rejection_code::not_found,
+                           pool_not_found(cmd.name)));
+  if (lower(cmd.name).starts_with("prefect"))
+    for (const auto& [key, value] : cmd.body.items())
+      if (key != "is_paused" && key != "concurrency_limit")
+        return rejected(reject(
+          events::rejection_code::forbidden,
+          "Worker pools starting with 'Prefect' are reserved for internal use "
+          "and can only be updated to set concurrency limits or pause."));
+  json after = **existing;
+  for (const auto& [key, value] : cmd.body.items()) {
+    if (key == "storage_configuration" && value.is_object()) {
+      for (const auto& [k, v] : value.items())
+        after[key][k] = v;
+    } else {
+      after[key] = value;
+    }
+  }
+  if (after.at("type") != "prefect-agent")
+    after["status"] = after.value("is_paused", false) ? "PAUSED" : "NOT_READY";
+  after["active_slots"] =
+    after.at("concurrency_limit").is_null() ? json(nullptr) : json(0);
+  after["updated"] = events::format_timestamp(env.now);
+  event_list out{events::resource_updated{
+    resource_kind::work_pool, events::uuid_field(after, "id"),
+    events::document_diff(**existing, after)}};
+  return apply(std::move(out), b, env, command_id, "");
+}
+
+command_result handle(const events::delete_work_pool& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  if (lower(cmd.name).starts_with("prefect"))
+    return rejected(reject(
+      events::rejection_code::forbidden,
+      "Work pools starting with 'Prefect' are reserved for internal use."));
+  auto existing = pool_named(b, cmd.name);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(reject(events::rejection_code::not_found,
+                           pool_not_found(cmd.name)));
+  const auto pool_id = events::uuid_field(**existing, "id");
+  auto queues = resources_under(
+    b, name_key(resource_kind::work_queue,
+                {{"work_pool_id", pool_id.str()}, {"name", ""}}));
+  if (!queues)
+    return failed(queues.error());
+  event_list out;
+  for (const auto& q : *queues) {
+    const auto queue_id = events::uuid_field(q, "id");
+    // Deployments that used the queue keep existing, unlinked (the
+    // reference's foreign key sets null).
+    auto linked = ids_under(b, table::queue_links, id_key(queue_id));
+    if (!linked)
+      return failed(linked.error());
+    for (const auto& deployment : *linked)
+      out.push_back(events::deployment_updated{
+        deployment,
+        json{{"work_queue_id", {{"from", queue_id.str()}, {"to", nullptr}}}}});
+    out.push_back(
+      events::resource_deleted{resource_kind::work_queue, queue_id, env.now});
+  }
+  out.push_back(
+    events::resource_deleted{resource_kind::work_pool, pool_id, env.now});
+  return apply(std::move(out), b, env, command_id, "");
+}
+
+command_result handle(const events::create_work_queue& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  const std::string pool_name = cmd.pool.value_or(default_agent_pool);
+  pool_world world;
+  auto pool = pool_named(b, pool_name);
+  if (!pool)
+    return failed(pool.error());
+  event_list out;
+  if (*pool) {
+    world.pools.push_back(**pool);
+    auto queues = resources_under(
+      b, name_key(resource_kind::work_queue,
+                  {{"work_pool_id", (**pool).at("id")}, {"name", ""}}));
+    if (!queues)
+      return failed(queues.error());
+    world.queues = std::move(*queues);
+  } else if (!cmd.pool) {
+    // The legacy endpoint creates the default-agent-pool on demand; its
+    // "default" queue is then the answer for that name.
+    out = create_pool(json{{"name", default_agent_pool},
+                           {"type", "prefect-agent"}},
+                      world, env);
+    if (cmd.body.at("name") == "default") {
+      auto r = apply(std::move(out), b, env, command_id,
+                     dump(world.queues.front()));
+      r.created = true;
+      return r;
+    }
+  }
+  auto created = create_queue(pool_name, cmd.body, world, env);
+  if (!created) {
+    if (!cmd.pool && created.error().code == events::rejection_code::conflict)
+      created.error().subject = "A work queue with this name already exists.";
+    if (created.error().code == events::rejection_code::unknown_work_pool)
+      return rejected(reject(events::rejection_code::not_found,
+                             pool_not_found(pool_name)));
+    return rejected(created.error());
+  }
+  std::string body;
+  for (const auto& e : *created)
+    if (const auto* c = std::get_if<events::resource_created>(&e);
+        c && c->kind == resource_kind::work_queue)
+      body = dump(c->value);
+  for (auto& e : *created)
+    out.push_back(std::move(e));
+  auto r = apply(std::move(out), b, env, command_id, body);
+  r.created = true;
+  return r;
+}
+
+// -- v2 concurrency limits ------------------------------------------------------------
+
+command_result handle(const events::create_concurrency_limit& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  const auto name = cmd.body.at("name").get<std::string>();
+  auto taken = b.get(table::limit_names, name);
+  if (!taken)
+    return failed(taken.error());
+  if (*taken)
+    return rejected({events::rejection_code::integrity_conflict, {}});
+  events::concurrency_limit l;
+  l.id = env.ids.next();
+  l.created = env.now;
+  l.updated = env.now;
+  l.name = name;
+  l.limit = cmd.body.at("limit").get<std::int64_t>();
+  l.active = cmd.body.value("active", true);
+  l.active_slots = cmd.body.value("active_slots", std::int64_t{0});
+  l.denied_slots = cmd.body.value("denied_slots", std::int64_t{0});
+  l.slot_decay_per_second = cmd.body.value("slot_decay_per_second", 0.0);
+  const auto body = dump(limit_fields(l));
+  auto r = apply(event_list{events::concurrency_limit_created{l}}, b, env,
+                 command_id, body);
+  r.created = true;
+  return r;
+}
+
+command_result handle(const events::update_concurrency_limit& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = limit_by_id_or_name(b, cmd.id_or_name);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(reject(events::rejection_code::not_found,
+                           "Concurrency Limit not found"));
+  const json before = to_json(**existing);
+  json after = before;
+  for (const auto& [key, value] : cmd.body.items())
+    after[key] = value;
+  if (after.at("name") != before.at("name")) {
+    auto taken = b.get(table::limit_names, after.at("name").get<std::string>());
+    if (!taken)
+      return failed(taken.error());
+    if (*taken)
+      return rejected({events::rejection_code::integrity_conflict, {}});
+  }
+  after["updated"] = events::format_timestamp(env.now);
+  return apply(event_list{events::concurrency_limit_updated{
+                 (*existing)->id, events::document_diff(before, after)}},
+               b, env, command_id, "");
+}
+
+command_result handle(const events::delete_concurrency_limit& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = limit_by_id_or_name(b, cmd.id_or_name);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(reject(events::rejection_code::not_found,
+                           "Concurrency Limit not found"));
+  const auto id = (*existing)->id;
+  auto linked = ids_under(b, table::limit_links, id_key(id));
+  if (!linked)
+    return failed(linked.error());
+  event_list out;
+  for (const auto& deployment : *linked)
+    out.push_back(events::deployment_updated{
+      deployment,
+      json{{"concurrency_limit_id", {{"from", id.str()}, {"to", nullptr}}}}});
+  out.push_back(events::concurrency_limit_deleted{id, env.now});
+  return apply(std::move(out), b, env, command_id, "");
+}
+
+// -- blocks ------------------------------------------------------------------------------
+
+namespace {
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+json escaped(const json& v) {
+  return v.is_string() ? json(html_escape(v.get<std::string>())) : v;
+}
+
+} // namespace
+
+command_result handle(const events::create_block_type& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  const auto name = cmd.body.at("name").get<std::string>();
+  if (lower(name).starts_with("prefect"))
+    return rejected(reject(events::rejection_code::forbidden,
+                           "Block type names beginning with 'Prefect' are "
+                           "reserved."));
+  auto existing = find_resource(
+    b, name_key(resource_kind::block_type, {{"slug", cmd.body.at("slug")}}));
+  if (!existing)
+    return failed(existing.error());
+  if (*existing)
+    return rejected(reject(events::rejection_code::conflict,
+                           "Block type with name \"" + name +
+                             "\" already exists"));
+  json doc = json::object();
+  doc["id"] = env.ids.next().str();
+  doc["created"] = events::format_timestamp(env.now);
+  doc["updated"] = events::format_timestamp(env.now);
+  doc["name"] = name;
+  doc["slug"] = cmd.body.at("slug");
+  doc["logo_url"] = cmd.body.value("logo_url", json(nullptr));
+  doc["documentation_url"] = cmd.body.value("documentation_url", json(nullptr));
+  doc["description"] = escaped(cmd.body.value("description", json(nullptr)));
+  doc["code_example"] = escaped(cmd.body.value("code_example", json(nullptr)));
+  doc["is_protected"] = false;
+  auto r = apply(event_list{events::resource_created{resource_kind::block_type,
+                                                     doc}},
+                 b, env, command_id, dump(doc));
+  r.created = true;
+  return r;
+}
+
+command_result handle(const events::update_block_type& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_resource(b, resource_kind::block_type, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(
+      reject(events::rejection_code::not_found, "Block type not found"));
+  json after = **existing;
+  for (const auto& [key, value] : cmd.body.items())
+    after[key] = key == "description" || key == "code_example" ? escaped(value)
+                                                               : value;
+  after["updated"] = events::format_timestamp(env.now);
+  return apply(event_list{events::resource_updated{
+                 resource_kind::block_type, cmd.id,
+                 events::document_diff(**existing, after)}},
+               b, env, command_id, "");
+}
+
+command_result handle(const events::create_block_schema& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  const auto type_id = events::uuid_field(cmd.body, "block_type_id");
+  auto type = load_resource(b, resource_kind::block_type, type_id);
+  if (!type)
+    return failed(type.error());
+  if (!*type)
+    return rejected(reject(events::rejection_code::not_found,
+                           "Block type " + type_id.str() + " not found."));
+  const json fields = cmd.body.value("fields", json::object());
+  const auto checksum = events::block_schema_checksum(fields);
+  const json version = cmd.body.value("version", json("non-versioned"));
+  auto existing = find_resource(
+    b, name_key(resource_kind::block_schema,
+                {{"checksum", checksum}, {"version", version}}));
+  if (!existing)
+    return failed(existing.error());
+  if (*existing) {
+    auto r = no_content({});
+    r.body = dump(**existing);
+    return r;  // 200 with the schema that has this checksum and version
+  }
+  json doc = json::object();
+  doc["id"] = env.ids.next().str();
+  doc["created"] = events::format_timestamp(env.now);
+  doc["updated"] = events::format_timestamp(env.now);
+  doc["checksum"] = checksum;
+  doc["fields"] = fields;
+  doc["block_type_id"] = type_id.str();
+  doc["block_type"] = **type;
+  doc["capabilities"] = cmd.body.value("capabilities", json::array());
+  doc["version"] = version;
+  auto r = apply(event_list{events::resource_created{
+                   resource_kind::block_schema, doc}},
+                 b, env, command_id, dump(doc));
+  r.created = true;
+  return r;
+}
+
+command_result handle(const events::create_block_document& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  const auto schema_id = events::uuid_field(cmd.body, "block_schema_id");
+  const auto type_id = events::uuid_field(cmd.body, "block_type_id");
+  auto type = load_resource(b, resource_kind::block_type, type_id);
+  if (!type)
+    return failed(type.error());
+  if (!*type)
+    return rejected(reject(events::rejection_code::not_found,
+                           "Block type " + type_id.str() + " not found."));
+  auto schema = load_resource(b, resource_kind::block_schema, schema_id);
+  if (!schema)
+    return failed(schema.error());
+  if (!*schema)
+    return rejected({events::rejection_code::integrity_conflict, {}});
+  const bool anonymous = cmd.body.value("is_anonymous", false);
+  std::string name = cmd.body.value("name", std::string());
+  if (name.empty() && anonymous)
+    name = "anonymous-" + env.ids.next().str();
+  auto existing = find_resource(
+    b, name_key(resource_kind::block_document,
+                {{"block_type_id", type_id.str()}, {"name", name}}));
+  if (!existing)
+    return failed(existing.error());
+  if (*existing)
+    return rejected(
+      reject(events::rejection_code::conflict, "Block already exists"));
+  json doc = json::object();
+  doc["id"] = env.ids.next().str();
+  doc["created"] = events::format_timestamp(env.now);
+  doc["updated"] = events::format_timestamp(env.now);
+  doc["name"] = name;
+  doc["data"] = cmd.body.value("data", json::object());
+  doc["block_schema_id"] = schema_id.str();
+  doc["block_schema"] = **schema;
+  doc["block_type_id"] = type_id.str();
+  doc["block_type_name"] = (*type)->at("name");
+  doc["block_type"] = **type;
+  doc["block_document_references"] = json::object();
+  doc["is_anonymous"] = anonymous;
+  auto r = apply(event_list{events::resource_created{
+                   resource_kind::block_document, doc}},
+                 b, env, command_id, dump(doc));
+  r.created = true;
+  return r;
+}
+
+command_result handle(const events::delete_block_document& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_resource(b, resource_kind::block_document, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(reject(events::rejection_code::not_found,
+                           "Block document not found"));
+  // The reference's foreign keys cascade: deployments that reference the
+  // document are deleted with it.
+  auto linked = ids_under(b, table::block_links, id_key(cmd.id));
+  if (!linked)
+    return failed(linked.error());
+  event_list out;
+  for (const auto& deployment : *linked)
+    out.push_back(events::deployment_deleted{deployment, env.now});
+  out.push_back(events::resource_deleted{resource_kind::block_document, cmd.id,
+                                         env.now});
+  return apply(std::move(out), b, env, command_id, "");
+}
+
+} // namespace deployd::actors

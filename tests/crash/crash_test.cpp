@@ -1,0 +1,587 @@
+// The crash test: runs the real deployd under concurrent create / patch /
+// upsert / pause / delete load, SIGKILLs it at a random moment, runs
+// `deployd verify` on the data directory, restarts it and checks that
+//
+//  * every acknowledged write is there with its acknowledged content,
+//  * a write whose answer never came (in flight at the kill) is either
+//    wholly applied or not at all: the deployment equals its state before
+//    or after that one write, by id and by name, and nothing else,
+//  * the listing and the count hold exactly the deployments the journal
+//    says exist (no phantoms, none missing),
+//
+// then loads it again, for N cycles. Each deployment name ("slot") belongs
+// to one worker thread, so its writes are sequential and at most one is in
+// doubt at a kill. Only 127.0.0.1, only the process this program started.
+//
+//   crash_test --binary build/deployd [--cycles N] [--workers W]
+//              [--seed S] [--min-ms A] [--max-ms B] [--keep]
+// CRASH_CYCLES in the environment sets the default for --cycles (10).
+#include "tests/crash/http_client.hpp"
+
+#include "events/json.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using deployd::events::json;
+namespace raw = deployd::testing::raw;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+struct options {
+  std::string binary;
+  int cycles = 10;
+  int workers = 8;
+  int slots_per_worker = 12;
+  std::uint64_t seed = 0;
+  int min_ms = 50;
+  int max_ms = 1500;
+  bool keep = false;
+};
+
+[[noreturn]] void die(const std::string& why) {
+  std::fprintf(stderr, "crash_test: FAILED: %s\n", why.c_str());
+  std::exit(1);
+}
+
+long long ms_since(steady::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() -
+                                                               t)
+    .count();
+}
+
+// -- the process ---------------------------------------------------------------
+
+class server_process {
+public:
+  server_process(std::string binary, fs::path data, fs::path log)
+    : binary_(std::move(binary)), data_(std::move(data)), log_(std::move(log)) {
+  }
+  ~server_process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+
+  std::uint16_t start() {
+    const auto port_file = data_.string() + ".port";
+    fs::remove(port_file);
+    const int log_fd =
+      ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0)
+      die("cannot open " + log_.string());
+    pid_ = ::fork();
+    if (pid_ < 0)
+      die("fork failed");
+    if (pid_ == 0) {
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+      const std::string data = data_.string();
+      ::execl(binary_.c_str(), binary_.c_str(), "serve", "--host", "127.0.0.1",
+              "--port", "0", "--data-dir", data.c_str(), "--port-file",
+              port_file.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(log_fd);
+    const auto deadline = steady::now() + 120s;
+    while (steady::now() < deadline) {
+      std::ifstream in(port_file);
+      unsigned port = 0;
+      if (in >> port && port != 0)
+        return static_cast<std::uint16_t>(port);
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        die("deployd exited during start-up (see " + log_.string() + ")");
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+    die("deployd did not listen within 120 s");
+  }
+
+  void kill(int signal) {
+    if (pid_ > 0)
+      ::kill(pid_, signal);
+  }
+
+  int wait() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    if (WIFEXITED(status))
+      return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+  }
+
+private:
+  std::string binary_;
+  fs::path data_;
+  fs::path log_;
+  pid_t pid_ = -1;
+};
+
+int run_verify(const std::string& binary, const fs::path& data,
+               const fs::path& log, std::string& out) {
+  const auto out_file = data.string() + ".verify";
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err =
+      ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    const std::string d = data.string();
+    ::execl(binary.c_str(), binary.c_str(), "verify", "--data-dir", d.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::ifstream in(out_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// -- the journal ---------------------------------------------------------------
+
+// What the test controls of a deployment, as the server must show it.
+json fields_of(const json& d) {
+  return json{{"name", d.at("name")},
+              {"flow_id", d.at("flow_id")},
+              {"description", d.at("description")},
+              {"tags", d.at("tags")},
+              {"parameters", d.at("parameters")},
+              {"version", d.at("version")},
+              {"paused", d.at("paused")}};
+}
+
+// The state of one deployment name: absent, or present with an id and
+// fields. `id` is empty for a create in doubt (the server chose it).
+struct state {
+  bool exists = false;
+  std::string id;
+  json fields;
+
+  bool matches(const std::optional<json>& seen) const {
+    if (!exists)
+      return !seen;
+    if (!seen)
+      return false;
+    if (!id.empty() && seen->at("id") != id)
+      return false;
+    return fields_of(*seen) == fields;
+  }
+};
+
+struct slot {
+  std::string name;
+  std::string flow_id;
+  std::string flow_name;
+  state acked;                  ///< after the last acknowledged write
+  std::optional<state> doubt;   ///< after the write in doubt, if any
+  std::string doubt_kind;
+};
+
+enum op_kind { op_create, op_patch, op_upsert, op_pause, op_delete, op_count };
+constexpr const char* op_names[op_count] = {"create", "patch", "upsert",
+                                            "pause", "delete"};
+
+struct stats {
+  std::atomic<std::uint64_t> acked[op_count] = {};
+  std::uint64_t doubts = 0;
+  std::uint64_t doubts_applied = 0;
+};
+
+// -- one worker's load ---------------------------------------------------------
+
+struct worker {
+  std::vector<slot*> slots;
+  std::mt19937_64 rng;
+  std::uint64_t counter = 0;
+  std::string error;  ///< a wrong answer (not an I/O failure)
+};
+
+std::string fresh_tag(worker& w) {
+  return "t" + std::to_string(w.rng() % 5);
+}
+
+// Sends one random write for one random slot and applies its answer to the
+// journal; returns false when the connection failed (the server is gone).
+bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
+          const std::string& worker_tag) {
+  if (!c.is_open() && !c.open(port, 1s))
+    return false;
+  slot& s = *w.slots[w.rng() % w.slots.size()];
+  const auto n = worker_tag + "-" + std::to_string(++w.counter);
+  op_kind kind = op_create;
+  if (s.acked.exists) {
+    const auto roll = w.rng() % 100;
+    kind = roll < 45   ? op_patch
+           : roll < 60 ? op_upsert
+           : roll < 75 ? op_pause
+                       : op_delete;
+  }
+  std::string request;
+  state after = s.acked;
+  unsigned ok_status = 0;
+  switch (kind) {
+    case op_create:
+    case op_upsert: {
+      json body = {{"name", s.name},
+                   {"flow_id", s.flow_id},
+                   {"description", "d-" + n},
+                   {"tags", json::array({fresh_tag(w), "crash"})},
+                   {"parameters", {{"n", n}, {"pad", std::string(w.rng() % 600, 'p')}}},
+                   {"version", "v-" + n},
+                   {"paused", w.rng() % 4 == 0}};
+      after.exists = true;
+      after.fields = fields_of(body);
+      if (kind == op_create)
+        after.id.clear();
+      request = raw::format_request("POST", "/api/deployments/", body.dump());
+      ok_status = kind == op_create ? 201 : 200;
+      break;
+    }
+    case op_patch: {
+      json body = {{"description", "p-" + n},
+                   {"tags", json::array({fresh_tag(w)})},
+                   {"parameters", {{"n", n}}},
+                   {"version", "pv-" + n}};
+      for (const char* key : {"description", "tags", "parameters", "version"})
+        after.fields[key] = body[key];
+      request = raw::format_request("PATCH", "/api/deployments/" + s.acked.id,
+                                    body.dump());
+      ok_status = 204;
+      break;
+    }
+    case op_pause: {
+      const bool paused = s.acked.fields.at("paused").get<bool>();
+      after.fields["paused"] = !paused;
+      request = raw::format_request(
+        "POST",
+        "/api/deployments/" + s.acked.id +
+          (paused ? "/resume_deployment" : "/pause_deployment"),
+        std::string());
+      ok_status = 200;
+      break;
+    }
+    case op_delete:
+      after = state{};
+      request =
+        raw::format_request("DELETE", "/api/deployments/" + s.acked.id);
+      ok_status = 204;
+      break;
+    case op_count:
+      break;
+  }
+  const bool sent = c.send(request, 10s);
+  const auto reply = sent ? c.read_reply(30s) : std::nullopt;
+  if (!reply) {
+    // Sent (maybe in part) and never answered: in doubt until the check.
+    s.doubt = after;
+    s.doubt_kind = op_names[kind];
+    c.close();
+    return false;
+  }
+  if (reply->status != ok_status) {
+    w.error = "slot " + s.name + ": " + op_names[kind] + " answered " +
+              std::to_string(reply->status) + " " + reply->body;
+    return false;
+  }
+  if (kind == op_create || kind == op_upsert) {
+    const auto body = json::parse(reply->body);
+    if (fields_of(body) != after.fields) {
+      w.error = "slot " + s.name + ": " + op_names[kind] +
+                " acknowledged other fields: " + reply->body;
+      return false;
+    }
+    if (kind == op_upsert && body.at("id") != s.acked.id) {
+      w.error = "slot " + s.name + ": upsert changed the id";
+      return false;
+    }
+    after.id = body.at("id").get<std::string>();
+  }
+  s.acked = std::move(after);
+  ++st.acked[kind];
+  if (reply->headers.contains("connection") &&
+      reply->headers.at("connection") == "close")
+    c.close();
+  return true;
+}
+
+// -- the check after a restart ---------------------------------------------------
+
+std::optional<json> get_json(std::uint16_t port, const std::string& target,
+                             unsigned* status_out = nullptr) {
+  const auto r = raw::request(port, "GET", target);
+  if (!r)
+    die("no answer to GET " + target);
+  if (status_out)
+    *status_out = r->status;
+  if (r->status == 404)
+    return std::nullopt;
+  if (r->status != 200)
+    die("GET " + target + " answered " + std::to_string(r->status) + " " +
+        r->body);
+  return json::parse(r->body);
+}
+
+void check(std::uint16_t port, std::vector<slot>& slots, stats& st, int cycle) {
+  std::set<std::string> expected_names;
+  for (auto& s : slots) {
+    const auto by_name =
+      get_json(port, "/api/deployments/name/" + s.flow_name + "/" + s.name);
+    const std::string where = "cycle " + std::to_string(cycle) + ", slot " +
+                              s.name + ": ";
+    if (s.doubt) {
+      ++st.doubts;
+      if (s.doubt->matches(by_name)) {
+        ++st.doubts_applied;
+        s.acked = *s.doubt;
+        if (by_name)
+          s.acked.id = by_name->at("id").get<std::string>();
+      } else if (!s.acked.matches(by_name)) {
+        die(where + "a " + s.doubt_kind +
+            " in doubt left neither the state before nor after it: " +
+            (by_name ? by_name->dump() : std::string("absent")) +
+            "; before: " + s.acked.fields.dump() +
+            "; after: " + s.doubt->fields.dump());
+      }
+      s.doubt.reset();
+    } else if (!s.acked.matches(by_name)) {
+      die(where + "acknowledged state lost: expected " +
+          (s.acked.exists ? s.acked.id + " " + s.acked.fields.dump()
+                          : std::string("absent")) +
+          ", found " + (by_name ? by_name->dump() : std::string("absent")));
+    }
+    if (s.acked.exists) {
+      expected_names.insert(s.name);
+      // Every projection agrees: the row by id is the row by name.
+      const auto by_id = get_json(port, "/api/deployments/" + s.acked.id);
+      if (!by_id || *by_id != *by_name)
+        die(where + "by id and by name differ");
+    }
+  }
+  // The listing holds exactly the deployments that exist.
+  std::set<std::string> listed;
+  for (int offset = 0;; offset += 200) {
+    const auto r = raw::request(
+      port, "POST", "/api/deployments/filter",
+      json{{"limit", 200}, {"offset", offset}, {"sort", "NAME_ASC"}}.dump());
+    if (!r || r->status != 200)
+      die("filter failed");
+    const auto page = json::parse(r->body);
+    for (const auto& d : page)
+      if (!listed.insert(d.at("name").get<std::string>()).second)
+        die("deployment listed twice: " + d.at("name").get<std::string>());
+    if (page.size() < 200)
+      break;
+  }
+  if (listed != expected_names) {
+    std::string diff;
+    for (const auto& n : listed)
+      if (!expected_names.contains(n))
+        diff += " phantom:" + n;
+    for (const auto& n : expected_names)
+      if (!listed.contains(n))
+        diff += " missing:" + n;
+    die("cycle " + std::to_string(cycle) + ": listing differs:" + diff);
+  }
+  const auto count =
+    raw::request(port, "POST", "/api/deployments/count", std::string("{}"));
+  if (!count || count->body != std::to_string(expected_names.size()))
+    die("count " + (count ? count->body : std::string("?")) + " != " +
+        std::to_string(expected_names.size()));
+}
+
+options parse_args(int argc, char** argv) {
+  options o;
+  if (const char* env = std::getenv("CRASH_CYCLES"))
+    o.cycles = std::atoi(env);
+  o.seed = static_cast<std::uint64_t>(
+    std::chrono::system_clock::now().time_since_epoch().count());
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc)
+        die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--binary")
+      o.binary = value();
+    else if (a == "--cycles")
+      o.cycles = std::stoi(value());
+    else if (a == "--workers")
+      o.workers = std::stoi(value());
+    else if (a == "--seed")
+      o.seed = std::stoull(value());
+    else if (a == "--min-ms")
+      o.min_ms = std::stoi(value());
+    else if (a == "--max-ms")
+      o.max_ms = std::stoi(value());
+    else if (a == "--keep")
+      o.keep = true;
+    else
+      die("unknown argument " + a);
+  }
+  if (o.binary.empty())
+    die("--binary PATH is required");
+  if (o.cycles < 1 || o.workers < 1 || o.min_ms < 0 || o.max_ms < o.min_ms)
+    die("bad arguments");
+  return o;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  const auto o = parse_args(argc, argv);
+  std::string pattern =
+    (fs::temp_directory_path() / "deployd-crash-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    die("mkdtemp failed");
+  const fs::path work = pattern;
+  const fs::path data = work / "data";
+  const fs::path log = work / "deployd.log";
+  std::printf("crash_test: %d cycles, %d workers, seed %llu, work dir %s\n",
+              o.cycles, o.workers, static_cast<unsigned long long>(o.seed),
+              work.c_str());
+  std::fflush(stdout);
+
+  std::mt19937_64 rng(o.seed);
+  server_process server(o.binary, data, log);
+  auto port = server.start();
+
+  // One flow per worker, created before any kill.
+  std::vector<slot> slots;
+  for (int w = 0; w < o.workers; ++w) {
+    const auto flow_name = "crash-flow-" + std::to_string(w);
+    const auto r = raw::request(port, "POST", "/api/flows/",
+                                json{{"name", flow_name}}.dump());
+    if (!r || (r->status != 201 && r->status != 200))
+      die("cannot create " + flow_name);
+    const auto flow_id = json::parse(r->body).at("id").get<std::string>();
+    for (int k = 0; k < o.slots_per_worker; ++k)
+      slots.push_back(slot{"w" + std::to_string(w) + "-s" + std::to_string(k),
+                           flow_id, flow_name, state{}, std::nullopt, {}});
+  }
+
+  stats st;
+  long long max_restart_ms = 0;
+  const auto started = steady::now();
+  for (int cycle = 1; cycle <= o.cycles; ++cycle) {
+    std::vector<worker> workers(static_cast<std::size_t>(o.workers));
+    for (int w = 0; w < o.workers; ++w) {
+      workers[w].rng.seed(rng());
+      for (int k = 0; k < o.slots_per_worker; ++k)
+        workers[w].slots.push_back(&slots[w * o.slots_per_worker + k]);
+    }
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    const std::uint64_t before = [&] {
+      std::uint64_t sum = 0;
+      for (auto& a : st.acked)
+        sum += a;
+      return sum;
+    }();
+    for (int w = 0; w < o.workers; ++w)
+      threads.emplace_back([&, w] {
+        raw::connection c;
+        const auto tag = "c" + std::to_string(cycle) + "w" + std::to_string(w);
+        while (!stop && step(workers[w], c, port, st, tag)) {
+        }
+      });
+    const int kill_after =
+      o.min_ms + static_cast<int>(rng() % static_cast<std::uint64_t>(
+                                            o.max_ms - o.min_ms + 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(kill_after));
+    server.kill(SIGKILL);
+    server.wait();
+    stop = true;
+    for (auto& t : threads)
+      t.join();
+    for (auto& w : workers)
+      if (!w.error.empty())
+        die("cycle " + std::to_string(cycle) + ": " + w.error);
+    std::uint64_t after = 0;
+    for (auto& a : st.acked)
+      after += a;
+    std::size_t in_doubt = 0;
+    for (const auto& s : slots)
+      in_doubt += s.doubt ? 1 : 0;
+
+    std::string out;
+    const auto t_verify = steady::now();
+    if (run_verify(o.binary, data, log, out) != 0)
+      die("cycle " + std::to_string(cycle) + ": deployd verify failed: " +
+          out);
+    const auto verify_ms = ms_since(t_verify);
+
+    const auto t_restart = steady::now();
+    port = server.start();
+    const auto restart_ms = ms_since(t_restart);
+    max_restart_ms = std::max(max_restart_ms, restart_ms);
+    check(port, slots, st, cycle);
+    std::size_t existing = 0;
+    for (const auto& s : slots)
+      existing += s.acked.exists ? 1 : 0;
+    std::printf("cycle %d: SIGKILL after %d ms, %llu writes acknowledged, %zu "
+                "in doubt; verify ok (%lld ms); restart %lld ms; check ok "
+                "(%zu deployments)\n",
+                cycle, kill_after,
+                static_cast<unsigned long long>(after - before), in_doubt,
+                verify_ms, restart_ms, existing);
+    std::fflush(stdout);
+  }
+  // A last clean stop must exit 0 and leave a log that verifies.
+  server.kill(SIGTERM);
+  const int status = server.wait();
+  if (status != 0)
+    die("SIGTERM exit status " + std::to_string(status));
+  std::string out;
+  if (run_verify(o.binary, data, log, out) != 0)
+    die("final verify failed: " + out);
+  std::printf("crash_test: PASSED %d cycles in %lld s: acknowledged",
+              o.cycles, ms_since(started) / 1000);
+  for (int k = 0; k < op_count; ++k)
+    std::printf(" %s %llu", op_names[k],
+                static_cast<unsigned long long>(st.acked[k].load()));
+  std::printf("; %llu writes in doubt at a kill (%llu applied, %llu not); "
+              "slowest restart %lld ms; %s",
+              static_cast<unsigned long long>(st.doubts),
+              static_cast<unsigned long long>(st.doubts_applied),
+              static_cast<unsigned long long>(st.doubts - st.doubts_applied),
+              max_restart_ms, out.c_str());
+  if (!o.keep) {
+    std::error_code ignored;
+    fs::remove_all(work, ignored);
+  }
+  return 0;
+}
