@@ -1,5 +1,6 @@
 #include "actors/deployment_aggregate.hpp"
 
+#include "events/json_schema.hpp"
 #include "events/python_repr.hpp"
 
 #include <algorithm>
@@ -225,6 +226,45 @@ patched_schedules(const std::vector<events::deployment_schedule>& existing,
   return out;
 }
 
+// Parameter-schema enforcement on PATCH (deployments-api §9.4): runs on
+// every PATCH while the effective flag is on, with `required` stripped.
+std::optional<events::rejection>
+parameter_enforcement(const events::update_deployment& cmd,
+                      const events::deployment& d) {
+  const bool enforce = cmd.enforce_parameter_schema.value
+                         ? *cmd.enforce_parameter_schema.value
+                         : d.enforce_parameter_schema;
+  if (!enforce)
+    return std::nullopt;
+  const json& requested = cmd.parameter_openapi_schema.value
+                            ? *cmd.parameter_openapi_schema.value
+                            : json(nullptr);
+  const json& schema = requested.is_object() && !requested.empty()
+                         ? requested
+                         : d.parameter_openapi_schema;
+  if (!schema.is_object())
+    return events::rejection{
+      rejection_code::conflict,
+      "Error updating deployment: Cannot update parameters because parameter "
+      "schema enforcement is enabled and the deployment does not have a valid "
+      "parameter schema."};
+  const json& values =
+    cmd.parameters.value ? *cmd.parameters.value : d.parameters;
+  const auto check =
+    events::check_parameters(events::preprocess_schema(schema), values, true);
+  switch (check.result) {
+    case events::parameter_check::outcome::valid:
+      return std::nullopt;
+    case events::parameter_check::outcome::circular_schema:
+      return events::rejection{rejection_code::unprocessable,
+                               "Invalid schema: " + check.reason};
+    case events::parameter_check::outcome::invalid:
+      break;
+  }
+  return events::rejection{rejection_code::conflict,
+                           "Error updating deployment: " + check.reason};
+}
+
 } // namespace
 
 json merged_labels(const json& flow_labels, const events::uuid& flow_id,
@@ -376,6 +416,13 @@ decide(const events::update_deployment& cmd,
             events::python_repr(json(check.reason)) + ">"});
     }
   }
+  if (cmd.hydration_error)
+    return std::unexpected(
+      rejection{rejection_code::bad_request,
+                "Error hydrating deployment parameters: " +
+                  *cmd.hydration_error});
+  if (auto problem = parameter_enforcement(cmd, *ctx.existing))
+    return std::unexpected(*problem);
   if (cmd.global_concurrency_limit_id.value && !ctx.requested_limit)
     return std::unexpected(
       rejection{rejection_code::unknown_concurrency_limit, {}});

@@ -3,6 +3,7 @@
 #include "events/json_schema.hpp"
 #include "events/schedule.hpp"
 #include "events/validation.hpp"
+#include "http/hydration.hpp"
 #include "http/json_body.hpp"
 #include "http/responses.hpp"
 
@@ -260,21 +261,29 @@ bool model_checks(validator& v, const json& input) {
   if (enforce == input.end() || !events::python_truthy(*enforce) ||
       schema == input.end() || !schema->is_object())
     return true;
-  if (auto problem = events::schema_problem(*schema)) {
+  // The reference's order: the schema without `required` must be valid,
+  // then the parameters (absent = {}) are checked, then the full schema.
+  auto schema_error = [&](const std::string& problem) {
     v.value_error("The provided schema is not a valid json schema. Schema "
                   "error: " +
-                    *problem,
+                    problem,
                   input);
     return false;
-  }
+  };
+  if (auto problem = events::schema_problem(events::strip_required(*schema)))
+    return schema_error(*problem);
   const auto parameters = input.find("parameters");
-  if (parameters == input.end() || !parameters->is_object())
-    return true;
-  const auto check = events::check_parameters(*schema, *parameters, true);
-  if (check.result == events::parameter_check::outcome::valid)
-    return true;
-  v.value_error(check.reason, input);
-  return false;
+  const json values = parameters != input.end() && parameters->is_object()
+                        ? *parameters
+                        : json::object();
+  const auto check = events::check_parameters(*schema, values, true);
+  if (check.result != events::parameter_check::outcome::valid) {
+    v.value_error(check.reason, input);
+    return false;
+  }
+  if (auto problem = events::schema_problem(*schema))
+    return schema_error(*problem);
+  return true;
 }
 
 const std::initializer_list<std::string_view> deployment_create_keys = {
@@ -463,6 +472,11 @@ parse_update_deployment(const events::uuid& id, json_body body,
   if (cmd.parameters.value) {
     auto g = v.at("parameters");
     parameter_size(v, *cmd.parameters.value, api.max_parameter_size);
+    // PATCH stores hydrated parameters (create stores them as sent).
+    if (auto hydrated = hydrate_parameters(*cmd.parameters.value))
+      cmd.parameters.value = std::move(*hydrated);
+    else
+      cmd.hydration_error = hydrated.error();
   }
   cmd.parameter_openapi_schema =
     nullable_object(v, b, "parameter_openapi_schema");

@@ -309,3 +309,96 @@ TEST_CASE("flows are patched and deleted with their deployments",
   CHECK(r.json_body().at("deleted").size() == 1);
   CHECK(f.server.post("/api/flows/count", json::object()).body == "1");
 }
+
+TEST_CASE("PATCH hydrates __prefect_kind parameters before storing them",
+          "[integration][patch][parameters]") {
+  fixture f;
+  const std::string id = f.create({{"name", "d"}}).at("id");
+  auto r = f.patch(
+    id, {{"parameters",
+          {{"a", {{"__prefect_kind", "json"}, {"value", "\"str_of_json\""}}},
+           {"b", {{"__prefect_kind", "jinja"}, {"template", "{{ 1 + 2 }}"}}},
+           {"c", {{"__prefect_kind", "json"}}},
+           {"d", {{"__prefect_kind", "none"}, {"value", {{"x", 1}}}}},
+           {"e", json::array({{{"__prefect_kind", "json"}, {"value", "[1, 2]"}}})}}}});
+  CHECK(r.status == 204);
+  CHECK(f.get(id).at("parameters") ==
+        json{{"a", "str_of_json"},
+             {"b", "3"},
+             {"d", {{"x", 1}}},
+             {"e", json::array({json::array({1, 2})})}});
+  r = f.patch(id, {{"parameters",
+                    {{"v", {{"__prefect_kind", "workspace_variable"},
+                            {"variable_name", "missing"}}}}}});
+  CHECK(r.status == 400);
+  CHECK(r.json_body() ==
+        json{{"detail", "Error hydrating deployment parameters: Variable "
+                        "'missing' not found in workspace."}});
+  r = f.patch(id, {{"parameters",
+                    {{"j", {{"__prefect_kind", "json"}, {"value", "{bad"}}}}}});
+  CHECK(r.status == 400);
+  CHECK(r.json_body().at("detail") ==
+        "Error hydrating deployment parameters: Invalid JSON: Expecting "
+        "property name enclosed in double quotes: line 1 column 2 (char 1)");
+  r = f.patch(id, {{"parameters", {{"t", {{"__prefect_kind", "jinja"}}}}}});
+  CHECK(r.json_body().at("detail") ==
+        "Error hydrating deployment parameters: Missing 'template' key in "
+        "__prefect object");
+  // A missing deployment is a 404 before any hydration error.
+  r = f.patch("00000000-0000-4000-8000-000000000000",
+              {{"parameters", {{"t", {{"__prefect_kind", "jinja"}}}}}});
+  CHECK(r.status == 404);
+}
+
+TEST_CASE("PATCH enforces the parameter schema with required stripped",
+          "[integration][patch][parameters]") {
+  fixture f;
+  const json schema = {{"type", "object"},
+                       {"properties", {{"x", {{"type", "string"}}},
+                                       {"num", {{"type", "integer"}}}}},
+                       {"required", {"x"}}};
+  const std::string id =
+    f.create({{"name", "d"}, {"parameter_openapi_schema", schema},
+              {"parameters", {{"x", "ok"}}}})
+      .at("id");
+  auto r = f.patch(id, {{"parameters", {{"x", 1}}}});
+  CHECK(r.status == 409);
+  CHECK(r.json_body() ==
+        json{{"detail", "Error updating deployment: Validation failed for "
+                        "field 'x'. Failure reason: 1 is not of type "
+                        "'string'"}});
+  // Partial parameters are fine: `required` is ignored.
+  CHECK(f.patch(id, {{"parameters", json::object()}}).status == 204);
+  // Turning enforcement off lets anything in; turning it on checks what is
+  // stored.
+  CHECK(f.patch(id, {{"parameters", {{"x", 1}}},
+                     {"enforce_parameter_schema", false}})
+          .status == 204);
+  r = f.patch(id, {{"enforce_parameter_schema", true}});
+  CHECK(r.status == 409);
+  CHECK(f.get(id).at("enforce_parameter_schema") == false);
+  // A new schema alone re-validates the stored parameters.
+  CHECK(f.patch(id, {{"parameters", {{"num", 42}}},
+                     {"enforce_parameter_schema", true}})
+          .status == 204);
+  // (A required property keeps its type; an optional one also accepts
+  // null and reports through anyOf.)
+  r = f.patch(id, {{"parameter_openapi_schema",
+                    {{"type", "object"},
+                     {"properties", {{"num", {{"type", "object"}}}}},
+                     {"required", {"num"}}}}});
+  CHECK(r.json_body() ==
+        json{{"detail", "Error updating deployment: Validation failed for "
+                        "field 'num'. Failure reason: 42 is not of type "
+                        "'object'"}});
+  SECTION("without a schema enforcement refuses every PATCH") {
+    const std::string other =
+      f.create({{"name", "e"}, {"parameter_openapi_schema", nullptr}}).at("id");
+    r = f.patch(other, {{"description", "x"}});
+    CHECK(r.status == 409);
+    CHECK(r.json_body().at("detail") ==
+          "Error updating deployment: Cannot update parameters because "
+          "parameter schema enforcement is enabled and the deployment does "
+          "not have a valid parameter schema.");
+  }
+}
