@@ -42,7 +42,7 @@ append_and_fold(storage::write_batch& b, const event_list& list,
     auto position = b.append(r, *head);
     if (!position)
       return std::unexpected(position.error());
-    auto folded = fold(b, e);
+    auto folded = fold(b, e, r.payload);
     if (!folded)
       return std::unexpected(folded.error());
     last = *position;

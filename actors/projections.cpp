@@ -113,14 +113,19 @@ load_links(storage::write_batch& b, const events::deployment& d) {
   return links;
 }
 
-// Writes the state row and the rendered response of `d`.
+// Writes the state row (`state`, or `d` serialised) and the rendered
+// response of `d`.
 std::expected<void, errc> store_deployment(storage::write_batch& b,
-                                           const events::deployment& d) {
+                                           const events::deployment& d,
+                                           std::string_view state = {}) {
   auto links = load_links(b, d);
   if (!links)
     return std::unexpected(links.error());
   const auto key = id_key(d.id);
-  b.put(table::deployments, key, dump(to_json(d)));
+  if (state.empty())
+    b.put(table::deployments, key, dump(to_json(d)));
+  else
+    b.put(table::deployments, key, state);
   b.put(table::deployment_views, key, events::render_deployment(d, *links));
   return {};
 }
@@ -152,11 +157,13 @@ std::expected<void, errc> rerender_linked(storage::write_batch& b,
 }
 
 std::expected<void, errc> fold_created(storage::write_batch& b,
-                                       const events::deployment& d) {
+                                       const events::deployment& d,
+                                       std::string_view payload) {
   b.put(table::deployment_names, deployment_name_key(d.flow_id, d.name),
         id_key(d.id));
   put_indexes(b, d);
-  return store_deployment(b, d);
+  // The payload of deployment_created is the stored state document itself.
+  return store_deployment(b, d, payload);
 }
 
 std::expected<void, errc> fold_updated(storage::write_batch& b,
@@ -415,7 +422,8 @@ std::string deployment_name_key(const events::uuid& flow_id,
 }
 
 std::expected<void, errc> fold(storage::write_batch& b,
-                               const events::any_event& e) {
+                               const events::any_event& e,
+                               std::string_view payload) {
   return std::visit(
     overloaded{
       [&](const events::flow_created& x) -> std::expected<void, errc> {
@@ -428,7 +436,7 @@ std::expected<void, errc> fold(storage::write_batch& b,
         return fold_deployment_deleted(b, x);
       },
       [&](const events::deployment_created& x) {
-        return fold_created(b, x.value);
+        return fold_created(b, x.value, payload);
       },
       [&](const events::deployment_updated& x) { return fold_updated(b, x); },
       [&](const events::concurrency_limit_created& x) {

@@ -21,9 +21,12 @@
 
 namespace deployd::actors {
 
-/// Applies one event to the projection rows in `b`.
+/// Applies one event to the projection rows in `b`. `payload`, when given,
+/// is the event's encoded payload: a creation stores it as the state row
+/// instead of serialising the same document again.
 [[nodiscard]] std::expected<void, storage::errc>
-fold(storage::write_batch& b, const events::any_event& e);
+fold(storage::write_batch& b, const events::any_event& e,
+     std::string_view payload = {});
 
 // -- row keys ------------------------------------------------------------------
 

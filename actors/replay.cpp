@@ -55,14 +55,14 @@ catch_up(storage::event_log& target, const storage::event_log& source,
                      r.name.c_str(), r.schema_version);
         std::abort();
       }
-      if (auto folded = fold(batch, *event); !folded) {
+      if (auto folded = fold(batch, *event, r.payload); !folded) {
         failure = folded.error();
         return false;
       }
       batch.set_projected(r.position);
       ++stats.events;
       if (++in_batch == batch_events) {
-        if (auto c = target.commit(batch, false); !c) {
+        if (auto c = target.commit_unlogged(batch); !c) {
           failure = c.error();
           return false;
         }
@@ -75,8 +75,16 @@ catch_up(storage::event_log& target, const storage::event_log& source,
     return std::unexpected(visited.error());
   if (failure)
     return std::unexpected(*failure);
-  // The last commit is synced, which makes every earlier one durable too.
-  if (auto c = target.commit(batch, true); !c)
+  // The batches so far skipped the write-ahead log: flush them to table
+  // files, then record the final position with a synced commit.
+  if (auto c = target.commit_unlogged(batch); !c)
+    return std::unexpected(c.error());
+  if (auto f = target.flush(); !f)
+    return std::unexpected(f.error());
+  auto last = target.begin();
+  if (auto p = target.projected_position(); p)
+    last.set_projected(*p);
+  if (auto c = target.commit(last, true); !c)
     return std::unexpected(c.error());
   stats.seconds = std::chrono::duration<double>(
                     std::chrono::steady_clock::now() - start)

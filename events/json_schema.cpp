@@ -44,6 +44,8 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <regex>
 #include <set>
@@ -3052,30 +3054,61 @@ std::deque<path_element> valijson_path(const std::vector<std::string>& context,
 
 /// valijson's verdict on `instance` under `schema`, or nothing when the
 /// schema cannot be judged by valijson as python-jsonschema would judge it.
+// A schema rewritten for valijson and parsed, shared by every check of the
+// same schema text: clients send one parameter schema per flow, and parsing
+// it costs more than validating small parameter sets against it.
+struct parsed_schema {
+  valijson::Schema schema;
+  bool uses_patterns = false;
+};
+
+std::shared_ptr<const parsed_schema> valijson_schema(const json& schema) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::shared_ptr<const parsed_schema>>
+    cache;
+  constexpr std::size_t max_entries = 256;
+  auto key = schema.dump();
+  {
+    std::lock_guard guard{mutex};
+    if (const auto it = cache.find(key); it != cache.end())
+      return it->second;
+  }
+  const registry documents(&schema);
+  draft7_translator translator(documents);
+  const std::optional<nlohmann::json> document =
+      translator.translate_document(schema);
+  std::shared_ptr<parsed_schema> parsed;
+  if (document) {
+    parsed = std::make_shared<parsed_schema>();
+    parsed->uses_patterns = translator.uses_patterns();
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    const valijson::adapters::NlohmannJsonAdapter schema_adapter(*document);
+    parser.populateSchema(schema_adapter, parsed->schema);
+  }
+  std::lock_guard guard{mutex};
+  if (cache.size() >= max_entries)
+    cache.clear();
+  cache.emplace(std::move(key), parsed);
+  return parsed;
+}
+
 std::optional<valijson_outcome> valijson_check(const json& schema,
                                                const json& instance) {
   try {
-    const registry documents(&schema);
-    draft7_translator translator(documents);
-    const std::optional<nlohmann::json> document =
-        translator.translate_document(schema);
-    if (!document) {
+    const auto parsed = valijson_schema(schema);
+    if (!parsed) {
       return std::nullopt;
     }
     bool fits = true;
     const nlohmann::json target = to_valijson_value(instance, fits);
-    if (!fits || (translator.uses_patterns() && has_non_ascii_text(instance))) {
+    if (!fits || (parsed->uses_patterns && has_non_ascii_text(instance))) {
       return std::nullopt;
     }
-    valijson::Schema parsed;
-    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-    const valijson::adapters::NlohmannJsonAdapter schema_adapter(*document);
-    parser.populateSchema(schema_adapter, parsed);
     valijson::Validator validator(valijson::Validator::kStrongTypes);
     const valijson::adapters::NlohmannJsonAdapter target_adapter(target);
     valijson::ValidationResults results;
     valijson_outcome outcome;
-    outcome.valid = validator.validate(parsed, target_adapter, &results);
+    outcome.valid = validator.validate(parsed->schema, target_adapter, &results);
     if (!outcome.valid) {
       valijson::ValidationResults::Error deepest;
       valijson::ValidationResults::Error error;

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
+#include <unordered_map>
 
 namespace deployd::http {
 
@@ -244,6 +246,34 @@ void parameter_size(validator& v, const json& parameters,
                   parameters);
 }
 
+// Verdicts of the meta-schema checks, by schema text. Clients send the same
+// parameter schema for every deployment of a flow, and checking a schema
+// against the Draft 2020-12 meta-schema costs far more than looking it up.
+// Thread-safe; bounded (cleared when full).
+struct schema_verdict {
+  std::optional<std::string> without_required;  // schema_problem(stripped)
+  std::optional<std::string> full;              // schema_problem(schema)
+};
+
+schema_verdict cached_schema_verdict(const json& schema) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, schema_verdict> cache;
+  constexpr std::size_t max_entries = 1024;
+  auto key = schema.dump();
+  {
+    std::lock_guard guard{mutex};
+    if (const auto it = cache.find(key); it != cache.end())
+      return it->second;
+  }
+  schema_verdict verdict{events::schema_problem(events::strip_required(schema)),
+                         events::schema_problem(schema)};
+  std::lock_guard guard{mutex};
+  if (cache.size() >= max_entries)
+    cache.clear();
+  cache.emplace(std::move(key), verdict);
+  return verdict;
+}
+
 // Model-level checks that run before the fields and are reported alone
 // (deployments-api §3.2 steps 1-2).
 bool model_checks(validator& v, const json& input) {
@@ -270,8 +300,9 @@ bool model_checks(validator& v, const json& input) {
                   input);
     return false;
   };
-  if (auto problem = events::schema_problem(events::strip_required(*schema)))
-    return schema_error(*problem);
+  const auto verdict = cached_schema_verdict(*schema);
+  if (verdict.without_required)
+    return schema_error(*verdict.without_required);
   const auto parameters = input.find("parameters");
   const json values = parameters != input.end() && parameters->is_object()
                         ? *parameters
@@ -281,8 +312,8 @@ bool model_checks(validator& v, const json& input) {
     v.value_error(check.reason, input);
     return false;
   }
-  if (auto problem = events::schema_problem(*schema))
-    return schema_error(*problem);
+  if (verdict.full)
+    return schema_error(*verdict.full);
   return true;
 }
 

@@ -430,6 +430,20 @@ std::expected<void, errc> event_log::commit(write_batch& b, bool sync) {
   return {};
 }
 
+std::expected<void, errc> event_log::commit_unlogged(write_batch& b) {
+  auto& state = *b.impl_;
+  if (state.projected)
+    state.batch
+      .Put(impl_->meta, slice(projected_key), u64_value(*state.projected))
+      .PermitUncheckedError();
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  const auto s = impl_->db->Write(options, state.batch.GetWriteBatch());
+  if (!s.ok())
+    return std::unexpected(from_status(s, "commit (unlogged)"));
+  return {};
+}
+
 std::expected<std::optional<std::string>, errc>
 event_log::get(table t, std::string_view key, read_tier tier) const {
   rocksdb::ReadOptions options;

@@ -168,6 +168,12 @@ public:
   /// this returns. On failure nothing of the batch is visible.
   [[nodiscard]] std::expected<void, errc> commit(write_batch& b, bool sync);
 
+  /// Writes the batch without the write-ahead log: fast, and lost on a
+  /// crash unless `flush` runs afterwards. Only for rebuilding projections
+  /// (replay, catch-up), whose folds are idempotent: a crash leaves an older
+  /// projected position and the rebuild simply runs again.
+  [[nodiscard]] std::expected<void, errc> commit_unlogged(write_batch& b);
+
   // -- reading (any thread) -------------------------------------------------
 
   [[nodiscard]] std::expected<std::optional<std::string>, errc>
