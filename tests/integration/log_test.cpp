@@ -156,3 +156,69 @@ TEST_CASE("deployd events prints each record with its envelope",
     {"events", "--data-dir", options.data_dir, "--from", "3"});
   CHECK(std::count(from.out.begin(), from.out.end(), '\n') == 1);
 }
+
+TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
+          "[integration][log]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  std::map<std::string, std::string> bodies;
+  {
+    deployd_process server(options);
+    const std::string flow =
+      server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
+    for (int p = 0; p < 3; ++p)
+      REQUIRE(server.post("/api/work_pools/",
+                          json{{"name", "pool-" + std::to_string(p)},
+                               {"type", "process"}})
+                .status == 201);
+    const auto limit = server.post("/api/v2/concurrency_limits/",
+                                   json{{"name", "shared"}, {"limit", 3}});
+    REQUIRE(limit.status == 201);
+    const auto type = server.post("/api/block_types/",
+                                  json{{"name", "Store"}, {"slug", "store"}})
+                        .json_body();
+    const auto schema =
+      server
+        .post("/api/block_schemas/",
+              json{{"fields", {{"type", "object"}}}, {"block_type_id", type.at("id")}})
+        .json_body();
+    const auto doc =
+      server
+        .post("/api/block_documents/",
+              json{{"name", "doc"}, {"data", json::object()},
+                   {"block_schema_id", schema.at("id")},
+                   {"block_type_id", type.at("id")}})
+        .json_body();
+    for (int i = 0; i < 120; ++i) {
+      json body = {{"name", "d" + std::to_string(i % 40)}, {"flow_id", flow}};
+      if (i % 3 == 0)
+        body["work_pool_name"] = "pool-" + std::to_string(i % 3);
+      if (i % 4 == 0)
+        body["work_queue_name"] = "q" + std::to_string(i % 5);
+      if (i % 7 == 0)
+        body["global_concurrency_limit_id"] = limit.json_body().at("id");
+      if (i == 13)
+        body["storage_document_id"] = doc.at("id");
+      const auto r = server.post("/api/deployments/", body);
+      REQUIRE((r.status == 201 || r.status == 200));
+    }
+    server.post("/api/work_pools/pool-1/queues", json{{"name", "extra"}, {"priority", 1}});
+    server.request("PATCH", "/api/v2/concurrency_limits/shared", R"({"limit": 7})");
+    server.request("PATCH", "/api/work_pools/pool-2", R"({"is_paused": true})");
+    server.request("DELETE", "/api/work_pools/pool-0");
+    server.request("DELETE", "/api/block_documents/" + doc.at("id").get<std::string>());
+    server.request("DELETE", "/api/v2/concurrency_limits/shared");
+    const auto all = server.post("/api/deployments/filter", json::object()).json_body();
+    for (const auto& d : all)
+      bodies[d.at("id")] = d.dump();
+    CHECK(server.stop() == 0);
+  }
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
+  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  deployd_process server(options);
+  for (const auto& [id, body] : bodies)
+    CHECK(server.get("/api/deployments/" + id).json_body() == json::parse(body));
+}
