@@ -14,7 +14,8 @@ namespace deployd::actors {
                                       decision_env& env,                       \
                                       const events::uuid& command_id)
 
-// -- deployment_commands.cpp ---------------------------------------------------
+// -- deployment_commands.cpp
+// ---------------------------------------------------
 DEPLOYD_HANDLER(events::create_flow);
 DEPLOYD_HANDLER(events::update_flow);
 DEPLOYD_HANDLER(events::delete_flow);
@@ -28,7 +29,8 @@ DEPLOYD_HANDLER(events::create_schedules);
 DEPLOYD_HANDLER(events::update_schedule);
 DEPLOYD_HANDLER(events::delete_schedule);
 
-// -- resource_commands.cpp -----------------------------------------------------
+// -- resource_commands.cpp
+// -----------------------------------------------------
 DEPLOYD_HANDLER(events::create_work_pool);
 DEPLOYD_HANDLER(events::update_work_pool);
 DEPLOYD_HANDLER(events::delete_work_pool);

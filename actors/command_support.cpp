@@ -67,14 +67,13 @@ ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
           const std::optional<events::uuid>& except) {
   std::vector<events::uuid> out;
   auto scanned =
-    b.scan(t, prefix, [&](std::string_view key, std::string_view value) {
-      const auto id = id_from_key_suffix(t == storage::table::deployment_names
-                                           ? value
-                                           : key);
-      if (id != except)
-        out.push_back(id);
-      return true;
-    });
+      b.scan(t, prefix, [&](std::string_view key, std::string_view value) {
+        const auto id = id_from_key_suffix(
+            t == storage::table::deployment_names ? value : key);
+        if (id != except)
+          out.push_back(id);
+        return true;
+      });
   if (!scanned)
     return std::unexpected(scanned.error());
   return out;
@@ -103,6 +102,5 @@ command_result apply(std::expected<event_list, events::rejection> decision,
   r.body = std::move(body);
   return r;
 }
-
 
 } // namespace deployd::actors

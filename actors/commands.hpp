@@ -17,25 +17,25 @@
 namespace deployd::actors {
 
 using command =
-  std::variant<events::create_flow, events::update_flow, events::delete_flow,
-               events::bulk_delete_flows, events::create_deployment,
-               events::update_deployment, events::set_deployment_paused,
-               events::delete_deployment, events::bulk_delete_deployments,
-               events::create_schedules, events::update_schedule,
-               events::delete_schedule, events::create_work_pool,
-               events::update_work_pool, events::delete_work_pool,
-               events::create_work_queue, events::create_concurrency_limit,
-               events::update_concurrency_limit,
-               events::delete_concurrency_limit, events::create_block_type,
-               events::update_block_type, events::create_block_schema,
-               events::create_block_document, events::delete_block_document>;
+    std::variant<events::create_flow, events::update_flow, events::delete_flow,
+                 events::bulk_delete_flows, events::create_deployment,
+                 events::update_deployment, events::set_deployment_paused,
+                 events::delete_deployment, events::bulk_delete_deployments,
+                 events::create_schedules, events::update_schedule,
+                 events::delete_schedule, events::create_work_pool,
+                 events::update_work_pool, events::delete_work_pool,
+                 events::create_work_queue, events::create_concurrency_limit,
+                 events::update_concurrency_limit,
+                 events::delete_concurrency_limit, events::create_block_type,
+                 events::update_block_type, events::create_block_schema,
+                 events::create_block_document, events::delete_block_document>;
 
 /// What became of one command.
 struct command_result {
   enum class outcome : std::uint8_t {
-    ok = 0,        ///< applied (or a no-op); `body` holds the resource
-    rejected = 1,  ///< the domain said no; see `reason`
-    failed = 2,    ///< storage failed; nothing was written
+    ok = 0,       ///< applied (or a no-op); `body` holds the resource
+    rejected = 1, ///< the domain said no; see `reason`
+    failed = 2,   ///< storage failed; nothing was written
   };
 
   outcome result = outcome::failed;

@@ -71,15 +71,15 @@ events::deployment_updated unlink(const events::uuid& deployment,
                                   const events::uuid& limit) {
   json changes = json::object();
   changes["concurrency_limit_id"] =
-    json{{"from", limit.str()}, {"to", nullptr}};
+      json{{"from", limit.str()}, {"to", nullptr}};
   return events::deployment_updated{deployment, std::move(changes)};
 }
 
 // Deletes `limit`: its other deployments are unlinked first (the reference's
 // foreign key sets them to null), then the limit itself goes.
 void delete_limit(const events::concurrency_limit& limit,
-                  const std::vector<events::uuid>& sharers,
-                  decision_env& env, event_list& after) {
+                  const std::vector<events::uuid>& sharers, decision_env& env,
+                  event_list& after) {
   for (const auto& other : sharers)
     after.push_back(unlink(other, limit.id));
   after.push_back(events::concurrency_limit_deleted{limit.id, env.now});
@@ -90,14 +90,14 @@ void delete_limit(const events::concurrency_limit& limit,
 // limit. Resizes and creations go `before` the deployment's own event (its
 // view embeds the limit); deletions go `after` it.
 void apply_limit_rules(
-  events::deployment& d, const events::nullable_input<std::int64_t>& limit,
-  const events::nullable_input<events::uuid>& global,
-  const std::optional<events::concurrency_limit>& linked_now,
-  const std::optional<events::concurrency_limit>& requested,
-  const std::vector<events::uuid>& sharers, decision_env& env,
-  event_list& before, event_list& after) {
+    events::deployment& d, const events::nullable_input<std::int64_t>& limit,
+    const events::nullable_input<events::uuid>& global,
+    const std::optional<events::concurrency_limit>& linked_now,
+    const std::optional<events::concurrency_limit>& requested,
+    const std::vector<events::uuid>& sharers, decision_env& env,
+    event_list& before, event_list& after) {
   std::optional<events::concurrency_limit> linked =
-    d.concurrency_limit_id ? linked_now : std::nullopt;
+      d.concurrency_limit_id ? linked_now : std::nullopt;
   if (global.present)
     linked = global.value ? requested : std::nullopt;
   if (limit.value) {
@@ -125,11 +125,28 @@ void apply_limit_rules(
     linked.reset();
   }
   d.concurrency_limit_id =
-    linked ? std::optional<events::uuid>{linked->id} : std::nullopt;
+      linked ? std::optional<events::uuid>{linked->id} : std::nullopt;
 }
 
 events::rejection unprocessable(std::string detail) {
   return {rejection_code::unprocessable, std::move(detail)};
+}
+
+// An update of one schedule: every non-null field is written, `parameters`
+// always (absent means {}), and the schedule counts as just written.
+void apply_schedule_update(events::deployment_schedule& s,
+                           const events::schedule_update_input& in,
+                           events::timestamp now) {
+  if (in.schedule)
+    s.schedule = *in.schedule;
+  if (in.active)
+    s.active = *in.active;
+  if (in.max_scheduled_runs)
+    s.max_scheduled_runs = *in.max_scheduled_runs;
+  if (in.slug)
+    s.slug = *in.slug;
+  s.parameters = in.parameters;
+  s.updated = now;
 }
 
 // Schedules of a PATCH (related-resources §2.6): replace mode, or
@@ -139,9 +156,9 @@ patched_schedules(const std::vector<events::deployment_schedule>& existing,
                   const std::vector<events::schedule_update_input>& items,
                   const events::uuid& deployment_id, decision_env& env) {
   const bool all_slugged =
-    !existing.empty() &&
-    std::all_of(existing.begin(), existing.end(),
-                [](const auto& s) { return s.slug.has_value(); });
+      !existing.empty() &&
+      std::all_of(existing.begin(), existing.end(),
+                  [](const auto& s) { return s.slug.has_value(); });
   auto make = [&](const events::schedule_update_input& in) {
     events::deployment_schedule s;
     s.id = env.ids.next();
@@ -163,7 +180,7 @@ patched_schedules(const std::vector<events::deployment_schedule>& existing,
         continue;
       if (in.slug && !seen.insert(*in.slug).second)
         return std::unexpected(
-          events::rejection{rejection_code::integrity_conflict, {}});
+            events::rejection{rejection_code::integrity_conflict, {}});
       out.insert(out.begin(), make(in));
     }
     return out;
@@ -171,14 +188,14 @@ patched_schedules(const std::vector<events::deployment_schedule>& existing,
   for (const auto& in : items)
     if (!in.slug)
       return std::unexpected(
-        unprocessable("Please provide a slug for each schedule in your "
-                      "request to ensure schedules are updated correctly."));
+          unprocessable("Please provide a slug for each schedule in your "
+                        "request to ensure schedules are updated correctly."));
   std::set<std::string> replaced;
   for (const auto& in : items)
     if (in.replaces && !replaced.insert(*in.replaces).second)
       return std::unexpected(unprocessable(
-        "Multiple schedules have 'replaces' targeting the same slug: " +
-        *in.replaces));
+          "Multiple schedules have 'replaces' targeting the same slug: " +
+          *in.replaces));
   auto find = [&](const std::string& slug) {
     return std::find_if(existing.begin(), existing.end(),
                         [&](const auto& s) { return s.slug == slug; });
@@ -187,14 +204,14 @@ patched_schedules(const std::vector<events::deployment_schedule>& existing,
     if (in.replaces && find(*in.slug) != existing.end() &&
         !replaced.contains(*in.slug))
       return std::unexpected(unprocessable(
-        "Cannot rename schedule from '" + *in.replaces + "' to '" + *in.slug +
-        "': a schedule with slug '" + *in.slug + "' already exists."));
+          "Cannot rename schedule from '" + *in.replaces + "' to '" + *in.slug +
+          "': a schedule with slug '" + *in.slug + "' already exists."));
   for (const auto& in : items) {
     const auto& target = in.replaces ? *in.replaces : *in.slug;
     if (find(target) == existing.end() && !in.schedule)
       return std::unexpected(
-        unprocessable("Unable to create new deployment schedules without a "
-                      "schedule configuration."));
+          unprocessable("Unable to create new deployment schedules without a "
+                        "schedule configuration."));
   }
   // Every check passed: apply in request order, each written schedule moving
   // to the front (most recently written first).
@@ -212,15 +229,7 @@ patched_schedules(const std::vector<events::deployment_schedule>& existing,
     }
     auto s = *it;
     out.erase(it);
-    if (in.schedule)
-      s.schedule = *in.schedule;
-    if (in.active)
-      s.active = *in.active;
-    if (in.max_scheduled_runs)
-      s.max_scheduled_runs = *in.max_scheduled_runs;
-    s.parameters = in.parameters;
-    s.slug = in.slug;
-    s.updated = env.now;
+    apply_schedule_update(s, in, env.now);
     out.insert(out.begin(), std::move(s));
   }
   return out;
@@ -232,34 +241,35 @@ std::optional<events::rejection>
 parameter_enforcement(const events::update_deployment& cmd,
                       const events::deployment& d) {
   const bool enforce = cmd.enforce_parameter_schema.value
-                         ? *cmd.enforce_parameter_schema.value
-                         : d.enforce_parameter_schema;
+                           ? *cmd.enforce_parameter_schema.value
+                           : d.enforce_parameter_schema;
   if (!enforce)
     return std::nullopt;
   const json& requested = cmd.parameter_openapi_schema.value
-                            ? *cmd.parameter_openapi_schema.value
-                            : json(nullptr);
+                              ? *cmd.parameter_openapi_schema.value
+                              : json(nullptr);
   const json& schema = requested.is_object() && !requested.empty()
-                         ? requested
-                         : d.parameter_openapi_schema;
+                           ? requested
+                           : d.parameter_openapi_schema;
   if (!schema.is_object())
     return events::rejection{
-      rejection_code::conflict,
-      "Error updating deployment: Cannot update parameters because parameter "
-      "schema enforcement is enabled and the deployment does not have a valid "
-      "parameter schema."};
+        rejection_code::conflict,
+        "Error updating deployment: Cannot update parameters because parameter "
+        "schema enforcement is enabled and the deployment does not have a "
+        "valid "
+        "parameter schema."};
   const json& values =
-    cmd.parameters.value ? *cmd.parameters.value : d.parameters;
+      cmd.parameters.value ? *cmd.parameters.value : d.parameters;
   const auto check =
-    events::check_parameters(events::preprocess_schema(schema), values, true);
+      events::check_parameters(events::preprocess_schema(schema), values, true);
   switch (check.result) {
-    case events::parameter_check::outcome::valid:
-      return std::nullopt;
-    case events::parameter_check::outcome::circular_schema:
-      return events::rejection{rejection_code::unprocessable,
-                               "Invalid schema: " + check.reason};
-    case events::parameter_check::outcome::invalid:
-      break;
+  case events::parameter_check::outcome::valid:
+    return std::nullopt;
+  case events::parameter_check::outcome::circular_schema:
+    return events::rejection{rejection_code::unprocessable,
+                             "Invalid schema: " + check.reason};
+  case events::parameter_check::outcome::invalid:
+    break;
   }
   return events::rejection{rejection_code::conflict,
                            "Error updating deployment: " + check.reason};
@@ -287,20 +297,20 @@ decide(const events::create_deployment& cmd,
     const json* p = pools.pool(*pool);
     if (!p)
       return std::unexpected(
-        rejection{rejection_code::unknown_work_pool, *pool});
+          rejection{rejection_code::unknown_work_pool, *pool});
     if (cmd.job_variables && !cmd.job_variables->empty()) {
       const auto check = check_job_variables(*p, *cmd.job_variables, true);
       if (check.result == job_variable_check::outcome::invalid_schema)
         return std::unexpected(
-          unprocessable("Invalid schema: " + check.message));
+            unprocessable("Invalid schema: " + check.message));
       if (check.result == job_variable_check::outcome::invalid)
         return std::unexpected(
-          unprocessable("Error creating deployment: " + check.message));
+            unprocessable("Error creating deployment: " + check.message));
     }
   }
   if (cmd.global_concurrency_limit_id.value && !ctx.requested_limit)
     return std::unexpected(
-      rejection{rejection_code::unknown_concurrency_limit, {}});
+        rejection{rejection_code::unknown_concurrency_limit, {}});
   auto queue = resolve_queue(cmd.work_pool_name.value,
                              cmd.work_queue_name.value, pools, env);
   if (!queue)
@@ -308,8 +318,8 @@ decide(const events::create_deployment& cmd,
   if (cmd.infrastructure_document_id.value &&
       !ctx.infrastructure_document_exists)
     return std::unexpected(
-      rejection{rejection_code::missing_infrastructure_block,
-                cmd.infrastructure_document_id.value->str()});
+        rejection{rejection_code::missing_infrastructure_block,
+                  cmd.infrastructure_document_id.value->str()});
   if (cmd.storage_document_id.value && !ctx.storage_document_exists)
     return std::unexpected(rejection{rejection_code::missing_storage_block,
                                      cmd.storage_document_id.value->str()});
@@ -317,9 +327,10 @@ decide(const events::create_deployment& cmd,
     return std::unexpected(rejection{rejection_code::unknown_flow, {}});
   if (has_duplicate_slug(cmd.schedules))
     return std::unexpected(
-      rejection{rejection_code::duplicate_schedule_slug, {}});
+        rejection{rejection_code::duplicate_schedule_slug, {}});
 
-  // -- the new state (§3.9 keep / overwrite / reset rules) ---------------------
+  // -- the new state (§3.9 keep / overwrite / reset rules)
+  // ---------------------
   const bool created = !ctx.existing;
   events::deployment d = created ? events::deployment{} : *ctx.existing;
   if (created) {
@@ -341,7 +352,7 @@ decide(const events::create_deployment& cmd,
   overwrite_if_present(d.concurrency_options, cmd.concurrency_options);
   if (cmd.parameter_openapi_schema.present)
     d.parameter_openapi_schema =
-      normalised_schema(cmd.parameter_openapi_schema);
+        normalised_schema(cmd.parameter_openapi_schema);
   if (cmd.paused)
     d.paused = *cmd.paused;
   if (cmd.enforce_parameter_schema)
@@ -402,30 +413,29 @@ decide(const events::update_deployment& cmd,
     const json* p = pools.pool(*pool);
     if (!p)
       return std::unexpected(
-        rejection{rejection_code::unknown_work_pool, *pool});
+          rejection{rejection_code::unknown_work_pool, *pool});
     if (cmd.job_variables.value) {
-      const auto check = check_job_variables(*p, *cmd.job_variables.value,
-                                             false);
+      const auto check =
+          check_job_variables(*p, *cmd.job_variables.value, false);
       if (check.result == job_variable_check::outcome::invalid_schema)
         return std::unexpected(
-          unprocessable("Invalid schema: " + check.message));
+            unprocessable("Invalid schema: " + check.message));
       if (check.result == job_variable_check::outcome::invalid)
-        return std::unexpected(rejection{
-          rejection_code::conflict,
-          "Error creating deployment: <ValidationError: " +
-            events::python_repr(json(check.reason)) + ">"});
+        return std::unexpected(
+            rejection{rejection_code::conflict,
+                      "Error creating deployment: <ValidationError: " +
+                          events::python_repr(json(check.reason)) + ">"});
     }
   }
   if (cmd.hydration_error)
-    return std::unexpected(
-      rejection{rejection_code::bad_request,
-                "Error hydrating deployment parameters: " +
-                  *cmd.hydration_error});
+    return std::unexpected(rejection{rejection_code::bad_request,
+                                     "Error hydrating deployment parameters: " +
+                                         *cmd.hydration_error});
   if (auto problem = parameter_enforcement(cmd, *ctx.existing))
     return std::unexpected(*problem);
   if (cmd.global_concurrency_limit_id.value && !ctx.requested_limit)
     return std::unexpected(
-      rejection{rejection_code::unknown_concurrency_limit, {}});
+        rejection{rejection_code::unknown_concurrency_limit, {}});
   // NOT NULL columns and foreign keys: the reference's integrity error.
   if (cmd.parameters.is_null() || cmd.enforce_parameter_schema.is_null() ||
       (cmd.storage_document_id.value && !ctx.storage_document_exists) ||
@@ -459,7 +469,7 @@ decide(const events::update_deployment& cmd,
   }
   if (cmd.parameter_openapi_schema.present)
     d.parameter_openapi_schema =
-      normalised_schema(cmd.parameter_openapi_schema);
+        normalised_schema(cmd.parameter_openapi_schema);
   if (cmd.paused)
     d.paused = *cmd.paused;
   if (cmd.enforce_parameter_schema.value)
@@ -499,7 +509,8 @@ decide(const events::set_deployment_paused& cmd,
   auto d = *existing;
   d.paused = cmd.paused;
   d.updated = env.now;
-  return event_list{events::deployment_updated{d.id, events::diff(*existing, d)}};
+  return event_list{
+      events::deployment_updated{d.id, events::diff(*existing, d)}};
 }
 
 std::expected<event_list, events::rejection>
@@ -543,9 +554,9 @@ decide(const events::create_schedules& cmd,
       slugs.insert(*s.slug);
   for (const auto& in : cmd.schedules)
     if (in.slug && !slugs.insert(*in.slug).second)
-      return std::unexpected(rejection{
-        rejection_code::conflict,
-        "Schedule slugs must be unique within a deployment."});
+      return std::unexpected(
+          rejection{rejection_code::conflict,
+                    "Schedule slugs must be unique within a deployment."});
   auto schedules = existing->schedules;
   for (const auto& in : cmd.schedules) {
     events::deployment_schedule s;
@@ -569,10 +580,9 @@ decide(const events::update_schedule& cmd,
   if (!existing)
     return std::unexpected(rejection{rejection_code::deployment_missing, {}});
   auto schedules = existing->schedules;
-  const auto it = std::find_if(schedules.begin(), schedules.end(),
-                               [&](const auto& s) {
-                                 return s.id == cmd.schedule_id;
-                               });
+  const auto it =
+      std::find_if(schedules.begin(), schedules.end(),
+                   [&](const auto& s) { return s.id == cmd.schedule_id; });
   if (it == schedules.end())
     return std::unexpected(rejection{rejection_code::schedule_not_found, {}});
   const auto& in = cmd.changes;
@@ -580,20 +590,10 @@ decide(const events::update_schedule& cmd,
     for (const auto& other : schedules)
       if (other.id != cmd.schedule_id && other.slug == in.slug)
         return std::unexpected(
-          rejection{rejection_code::integrity_conflict, {}});
-  // Every non-null field is written; parameters always (absent means {}).
+            rejection{rejection_code::integrity_conflict, {}});
   auto s = *it;
   schedules.erase(it);
-  if (in.schedule)
-    s.schedule = *in.schedule;
-  if (in.active)
-    s.active = *in.active;
-  if (in.max_scheduled_runs)
-    s.max_scheduled_runs = *in.max_scheduled_runs;
-  if (in.slug)
-    s.slug = *in.slug;
-  s.parameters = in.parameters;
-  s.updated = env.now;
+  apply_schedule_update(s, in, env.now);
   schedules.insert(schedules.begin(), std::move(s));
   return schedules_changed(*existing, std::move(schedules));
 }
@@ -604,10 +604,9 @@ decide(const events::delete_schedule& cmd,
   if (!existing)
     return std::unexpected(rejection{rejection_code::deployment_missing, {}});
   auto schedules = existing->schedules;
-  const auto it = std::find_if(schedules.begin(), schedules.end(),
-                               [&](const auto& s) {
-                                 return s.id == cmd.schedule_id;
-                               });
+  const auto it =
+      std::find_if(schedules.begin(), schedules.end(),
+                   [&](const auto& s) { return s.id == cmd.schedule_id; });
   if (it == schedules.end())
     return std::unexpected(rejection{rejection_code::schedule_not_found, {}});
   schedules.erase(it);

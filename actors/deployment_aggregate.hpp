@@ -4,30 +4,36 @@
 #pragma once
 
 #include "actors/decision.hpp"
+#include "actors/work_pools.hpp"
 #include "events/concurrency_limit.hpp"
 #include "events/deployment.hpp"
-#include "actors/work_pools.hpp"
 #include "events/flow.hpp"
 
 #include <optional>
 
 namespace deployd::actors {
 
-/// Everything `POST /deployments/` decides against, loaded by the writer.
-struct create_deployment_context {
-  /// The deployment with the command's (flow_id, name), if any (upsert).
-  std::optional<events::deployment> existing;
-  std::optional<events::flow> flow;
-  /// The limit `existing` links to, if any.
+/// What create and PATCH both look at besides the deployment itself: its
+/// linked limit, the limit a command asks for, the pools and queues its
+/// names refer to, and whether referenced block documents exist.
+struct related_context {
+  /// The limit the existing deployment links to, if any.
   std::optional<events::concurrency_limit> linked_limit;
   /// The limit named by `global_concurrency_limit_id`, if it exists.
   std::optional<events::concurrency_limit> requested_limit;
-  /// Other deployments linked to `linked_limit`.
+  /// Other deployments linked to `linked_limit` (unlinked if it is deleted).
   std::vector<events::uuid> limit_sharers;
   /// The pools and queues the names in the command refer to.
   pool_world pools;
   bool storage_document_exists = false;
   bool infrastructure_document_exists = false;
+};
+
+/// Everything `POST /deployments/` decides against, loaded by the writer.
+struct create_deployment_context : related_context {
+  /// The deployment with the command's (flow_id, name), if any (upsert).
+  std::optional<events::deployment> existing;
+  std::optional<events::flow> flow;
 };
 
 /// The deployment's id and whether the command inserted it.
@@ -44,16 +50,8 @@ decide(const events::create_deployment& cmd,
        const create_deployment_context& ctx, decision_env& env);
 
 /// Everything `PATCH /deployments/{id}` decides against.
-struct update_deployment_context {
+struct update_deployment_context : related_context {
   std::optional<events::deployment> existing;
-  std::optional<events::concurrency_limit> linked_limit;
-  std::optional<events::concurrency_limit> requested_limit;
-  /// Other deployments linked to `linked_limit` (unlinked if it is deleted).
-  std::vector<events::uuid> limit_sharers;
-  /// The pools and queues the names in the command refer to.
-  pool_world pools;
-  bool storage_document_exists = false;
-  bool infrastructure_document_exists = false;
 };
 
 /// PATCH with DeploymentUpdate's semantics (deployments-api §9): only

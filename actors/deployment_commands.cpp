@@ -1,6 +1,5 @@
 // Command handlers for flows, deployments and their schedules.
 #include "actors/command_handlers.hpp"
-
 #include "actors/command_support.hpp"
 #include "actors/deployment_aggregate.hpp"
 #include "actors/flow_aggregate.hpp"
@@ -24,7 +23,6 @@ limit_sharers(storage::write_batch& b, const std::optional<events::uuid>& limit,
   return ids_under(b, storage::table::limit_links, id_key(*limit), deployment);
 }
 
-
 // Loads the pools and queues `pool_name` / `queue_name` can resolve to:
 // that pool and the default-agent-pool with their queues, and every queue
 // when a queue-only name may match in any pool.
@@ -38,14 +36,15 @@ load_pool_world(storage::write_batch& b,
     if (world.pool(name))
       return {};
     auto pool = find_resource(
-      b, resource_name_key(resource_kind::work_pool, {{"name", name}}));
+        b, resource_name_key(resource_kind::work_pool, {{"name", name}}));
     if (!pool)
       return std::unexpected(pool.error());
     if (!*pool)
       return {};
     auto queues = resources_under(
-      b, resource_name_key(resource_kind::work_queue,
-                           {{"work_pool_id", (**pool).at("id")}, {"name", ""}}));
+        b,
+        resource_name_key(resource_kind::work_queue,
+                          {{"work_pool_id", (**pool).at("id")}, {"name", ""}}));
     if (!queues)
       return std::unexpected(queues.error());
     world.pools.push_back(std::move(**pool));
@@ -58,10 +57,10 @@ load_pool_world(storage::write_batch& b,
       return std::unexpected(added.error());
   if (auto added = add_pool(default_agent_pool); !added)
     return std::unexpected(added.error());
-  if ((!pool_name || pool_name->empty()) && queue_name && !queue_name->empty() &&
-      !world.pool(default_agent_pool)) {
+  if ((!pool_name || pool_name->empty()) && queue_name &&
+      !queue_name->empty() && !world.pool(default_agent_pool)) {
     auto all = resources_under(
-      b, std::string(1, static_cast<char>(resource_kind::work_queue)));
+        b, std::string(1, static_cast<char>(resource_kind::work_queue)));
     if (!all)
       return std::unexpected(all.error());
     world.queues = std::move(*all);
@@ -78,6 +77,45 @@ std::expected<bool, errc> block_exists(storage::write_batch& b,
   if (!doc)
     return std::unexpected(doc.error());
   return doc->has_value();
+}
+
+// Loads what create and PATCH both decide against (see related_context).
+template <class Command>
+std::expected<void, errc>
+load_related(storage::write_batch& b, const Command& cmd,
+             const std::optional<events::deployment>& existing,
+             related_context& ctx) {
+  if (existing && existing->concurrency_limit_id) {
+    auto linked = load_limit(b, *existing->concurrency_limit_id);
+    if (!linked)
+      return std::unexpected(linked.error());
+    ctx.linked_limit = std::move(*linked);
+    auto sharers =
+        limit_sharers(b, existing->concurrency_limit_id, existing->id);
+    if (!sharers)
+      return std::unexpected(sharers.error());
+    ctx.limit_sharers = std::move(*sharers);
+  }
+  if (const auto& id = cmd.global_concurrency_limit_id.value) {
+    auto requested = load_limit(b, *id);
+    if (!requested)
+      return std::unexpected(requested.error());
+    ctx.requested_limit = std::move(*requested);
+  }
+  auto pools =
+      load_pool_world(b, cmd.work_pool_name.value, cmd.work_queue_name.value);
+  if (!pools)
+    return std::unexpected(pools.error());
+  ctx.pools = std::move(*pools);
+  auto storage_doc = block_exists(b, cmd.storage_document_id.value);
+  if (!storage_doc)
+    return std::unexpected(storage_doc.error());
+  auto infra_doc = block_exists(b, cmd.infrastructure_document_id.value);
+  if (!infra_doc)
+    return std::unexpected(infra_doc.error());
+  ctx.storage_document_exists = *storage_doc;
+  ctx.infrastructure_document_exists = *infra_doc;
+  return {};
 }
 
 } // namespace
@@ -111,42 +149,16 @@ command_result handle(const events::create_deployment& cmd,
       return failed(existing.error());
     ctx.existing = std::move(*existing);
   }
-  if (ctx.existing && ctx.existing->concurrency_limit_id) {
-    auto linked = load_limit(b, *ctx.existing->concurrency_limit_id);
-    if (!linked)
-      return failed(linked.error());
-    ctx.linked_limit = std::move(*linked);
-    auto sharers = limit_sharers(b, ctx.existing->concurrency_limit_id,
-                                 ctx.existing->id);
-    if (!sharers)
-      return failed(sharers.error());
-    ctx.limit_sharers = std::move(*sharers);
-  }
-  if (const auto& id = cmd.global_concurrency_limit_id.value) {
-    auto requested = load_limit(b, *id);
-    if (!requested)
-      return failed(requested.error());
-    ctx.requested_limit = std::move(*requested);
-  }
-  auto pools =
-    load_pool_world(b, cmd.work_pool_name.value, cmd.work_queue_name.value);
-  if (!pools)
-    return failed(pools.error());
-  ctx.pools = std::move(*pools);
-  auto storage_doc = block_exists(b, cmd.storage_document_id.value);
-  auto infra_doc = block_exists(b, cmd.infrastructure_document_id.value);
-  if (!storage_doc || !infra_doc)
-    return failed(!storage_doc ? storage_doc.error() : infra_doc.error());
-  ctx.storage_document_exists = *storage_doc;
-  ctx.infrastructure_document_exists = *infra_doc;
+  if (auto loaded = load_related(b, cmd, ctx.existing, ctx); !loaded)
+    return failed(loaded.error());
   auto decision = decide(cmd, ctx, env);
   if (!decision)
     return rejected(decision.error());
   auto position = append_and_fold(b, decision->events, command_id, env.now);
   if (!position)
     return failed(position.error());
-  return ok_with(deployment_view(b, decision->deployment_id),
-                 decision->created, *position);
+  return ok_with(deployment_view(b, decision->deployment_id), decision->created,
+                 *position);
 }
 
 command_result handle(const events::update_flow& cmd, storage::write_batch& b,
@@ -167,8 +179,8 @@ command_result delete_one_flow(const events::uuid& id, storage::write_batch& b,
   auto deployments = ids_under(b, storage::table::deployment_names, id_key(id));
   if (!deployments)
     return failed(deployments.error());
-  return apply(decide(events::delete_flow{id}, *existing, *deployments, env),
-               b, env, command_id, "");
+  return apply(decide(events::delete_flow{id}, *existing, *deployments, env), b,
+               env, command_id, "");
 }
 
 command_result handle(const events::delete_flow& cmd, storage::write_batch& b,
@@ -177,9 +189,9 @@ command_result handle(const events::delete_flow& cmd, storage::write_batch& b,
 }
 
 // Runs `each` for every id of a bulk delete and answers {"deleted": [...]}.
-command_result bulk_delete(std::expected<std::vector<events::uuid>, errc> ids,
-                           const std::function<command_result(
-                             const events::uuid&)>& each) {
+command_result
+bulk_delete(std::expected<std::vector<events::uuid>, errc> ids,
+            const std::function<command_result(const events::uuid&)>& each) {
   if (!ids)
     return failed(ids.error());
   events::json deleted = events::json::array();
@@ -217,34 +229,8 @@ command_result handle(const events::update_deployment& cmd,
   if (!existing)
     return failed(existing.error());
   ctx.existing = std::move(*existing);
-  if (ctx.existing && ctx.existing->concurrency_limit_id) {
-    auto linked = load_limit(b, *ctx.existing->concurrency_limit_id);
-    if (!linked)
-      return failed(linked.error());
-    ctx.linked_limit = std::move(*linked);
-    auto sharers =
-      limit_sharers(b, ctx.existing->concurrency_limit_id, cmd.id);
-    if (!sharers)
-      return failed(sharers.error());
-    ctx.limit_sharers = std::move(*sharers);
-  }
-  if (const auto& id = cmd.global_concurrency_limit_id.value) {
-    auto requested = load_limit(b, *id);
-    if (!requested)
-      return failed(requested.error());
-    ctx.requested_limit = std::move(*requested);
-  }
-  auto pools =
-    load_pool_world(b, cmd.work_pool_name.value, cmd.work_queue_name.value);
-  if (!pools)
-    return failed(pools.error());
-  ctx.pools = std::move(*pools);
-  auto storage_doc = block_exists(b, cmd.storage_document_id.value);
-  auto infra_doc = block_exists(b, cmd.infrastructure_document_id.value);
-  if (!storage_doc || !infra_doc)
-    return failed(!storage_doc ? storage_doc.error() : infra_doc.error());
-  ctx.storage_document_exists = *storage_doc;
-  ctx.infrastructure_document_exists = *infra_doc;
+  if (auto loaded = load_related(b, cmd, ctx.existing, ctx); !loaded)
+    return failed(loaded.error());
   return apply(decide(cmd, ctx, env), b, env, command_id, "");
 }
 
@@ -258,8 +244,7 @@ command_result handle(const events::set_deployment_paused& cmd,
 }
 
 command_result delete_one_deployment(const events::uuid& id,
-                                     storage::write_batch& b,
-                                     decision_env& env,
+                                     storage::write_batch& b, decision_env& env,
                                      const events::uuid& command_id) {
   delete_deployment_context ctx;
   auto existing = load_deployment(b, id);
@@ -333,10 +318,9 @@ command_result handle(const events::create_schedules& cmd,
 }
 
 template <class Command>
-command_result handle_schedule_change(const Command& cmd,
-                                      storage::write_batch& b,
-                                      decision_env& env,
-                                      const events::uuid& command_id) {
+command_result
+handle_schedule_change(const Command& cmd, storage::write_batch& b,
+                       decision_env& env, const events::uuid& command_id) {
   auto existing = load_deployment(b, cmd.deployment_id);
   if (!existing)
     return failed(existing.error());
@@ -354,7 +338,5 @@ command_result handle(const events::delete_schedule& cmd,
                       const events::uuid& command_id) {
   return handle_schedule_change(cmd, b, env, command_id);
 }
-
-
 
 } // namespace deployd::actors

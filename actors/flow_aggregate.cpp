@@ -22,7 +22,7 @@ decide(const events::update_flow& cmd,
        const std::optional<events::flow>& existing, decision_env& env) {
   if (!existing)
     return std::unexpected(
-      events::rejection{events::rejection_code::flow_not_found, {}});
+        events::rejection{events::rejection_code::flow_not_found, {}});
   events::json changes = events::json::object();
   changes["updated"] = {{"from", events::format_timestamp(existing->updated)},
                         {"to", events::format_timestamp(env.now)}};
@@ -37,7 +37,7 @@ decide(const events::delete_flow& cmd,
        const std::vector<events::uuid>& deployments, decision_env& env) {
   if (!existing)
     return std::unexpected(
-      events::rejection{events::rejection_code::flow_not_found, {}});
+        events::rejection{events::rejection_code::flow_not_found, {}});
   event_list out;
   for (const auto& id : deployments)
     out.push_back(events::deployment_deleted{id, env.now});

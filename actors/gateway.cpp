@@ -21,17 +21,17 @@ struct configured : caf::actor_system_config {
 struct runtime::impl {
   explicit impl(std::size_t threads) : config(threads), system(config) {
   }
-  configured config;  // must outlive `system`: declared first
+  configured config; // must outlive `system`: declared first
   caf::actor_system system;
   caf::actor writer;
 };
 
 runtime::runtime(storage::event_log& log, events::clock& clock,
                  events::id_source& ids, runtime_settings settings)
-  : impl_(std::make_unique<impl>(settings.scheduler_threads)) {
-  impl_->writer = spawn_writer(impl_->system, log, clock, ids,
-                               writer_settings{settings.max_batch,
-                                               settings.sync});
+    : impl_(std::make_unique<impl>(settings.scheduler_threads)) {
+  impl_->writer =
+      spawn_writer(impl_->system, log, clock, ids,
+                   writer_settings{settings.max_batch, settings.sync});
 }
 
 runtime::~runtime() {
@@ -47,7 +47,7 @@ runtime::~runtime() {
 void runtime::submit(command cmd, const events::uuid& command_id,
                      reply_fn reply) {
   auto req = std::make_shared<const write_request>(std::move(cmd), command_id,
-                                                  std::move(reply));
+                                                   std::move(reply));
   caf::anon_send(impl_->writer, std::move(req));
 }
 

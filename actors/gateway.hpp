@@ -25,8 +25,8 @@ struct runtime_settings {
 /// root; `submit` is callable from any thread.
 class runtime {
 public:
-  runtime(storage::event_log& log, events::clock& clock,
-          events::id_source& ids, runtime_settings settings);
+  runtime(storage::event_log& log, events::clock& clock, events::id_source& ids,
+          runtime_settings settings);
   /// Stops the writer after it has answered everything queued, then the
   /// actor system.
   ~runtime();

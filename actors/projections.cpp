@@ -95,15 +95,16 @@ load_links(storage::write_batch& b, const events::deployment& d) {
     links.limit = std::move(*limit);
   }
   if (d.work_queue_id) {
-    auto queue = load_resource(b, events::resource_kind::work_queue,
-                               *d.work_queue_id);
+    auto queue =
+        load_resource(b, events::resource_kind::work_queue, *d.work_queue_id);
     if (!queue)
       return std::unexpected(queue.error());
     if (*queue) {
       links.queue_name = (*queue)->at("name").get<std::string>();
-      auto pool = load_resource(
-        b, events::resource_kind::work_pool,
-        *events::uuid::parse((*queue)->at("work_pool_id").get<std::string>()));
+      auto pool =
+          load_resource(b, events::resource_kind::work_pool,
+                        *events::uuid::parse(
+                            (*queue)->at("work_pool_id").get<std::string>()));
       if (!pool)
         return std::unexpected(pool.error());
       if (*pool)
@@ -425,37 +426,45 @@ std::expected<void, errc> fold(storage::write_batch& b,
                                const events::any_event& e,
                                std::string_view payload) {
   return std::visit(
-    overloaded{
-      [&](const events::flow_created& x) -> std::expected<void, errc> {
-        put_flow(b, x.value);
-        return {};
+      overloaded{
+          [&](const events::flow_created& x) -> std::expected<void, errc> {
+            put_flow(b, x.value);
+            return {};
+          },
+          [&](const events::flow_updated& x) { return fold_flow_change(b, x); },
+          [&](const events::flow_deleted& x) { return fold_flow_change(b, x); },
+          [&](const events::deployment_deleted& x) {
+            return fold_deployment_deleted(b, x);
+          },
+          [&](const events::deployment_created& x) {
+            return fold_created(b, x.value, payload);
+          },
+          [&](const events::deployment_updated& x) {
+            return fold_updated(b, x);
+          },
+          [&](const events::concurrency_limit_created& x) {
+            return fold_limit(b, x.value);
+          },
+          [&](const events::concurrency_limit_resized& x) {
+            return fold_limit_resized(b, x);
+          },
+          [&](const events::concurrency_limit_deleted& x) {
+            return fold_limit_deleted(b, x);
+          },
+          [&](const events::concurrency_limit_updated& x) {
+            return fold_limit_updated(b, x);
+          },
+          [&](const events::resource_created& x) {
+            return fold_resource(b, x);
+          },
+          [&](const events::resource_updated& x) {
+            return fold_resource(b, x);
+          },
+          [&](const events::resource_deleted& x) {
+            return fold_resource(b, x);
+          },
       },
-      [&](const events::flow_updated& x) { return fold_flow_change(b, x); },
-      [&](const events::flow_deleted& x) { return fold_flow_change(b, x); },
-      [&](const events::deployment_deleted& x) {
-        return fold_deployment_deleted(b, x);
-      },
-      [&](const events::deployment_created& x) {
-        return fold_created(b, x.value, payload);
-      },
-      [&](const events::deployment_updated& x) { return fold_updated(b, x); },
-      [&](const events::concurrency_limit_created& x) {
-        return fold_limit(b, x.value);
-      },
-      [&](const events::concurrency_limit_resized& x) {
-        return fold_limit_resized(b, x);
-      },
-      [&](const events::concurrency_limit_deleted& x) {
-        return fold_limit_deleted(b, x);
-      },
-      [&](const events::concurrency_limit_updated& x) {
-        return fold_limit_updated(b, x);
-      },
-      [&](const events::resource_created& x) { return fold_resource(b, x); },
-      [&](const events::resource_updated& x) { return fold_resource(b, x); },
-      [&](const events::resource_deleted& x) { return fold_resource(b, x); },
-    },
-    e);
+      e);
 }
 
 std::expected<std::optional<events::flow>, errc>
@@ -494,7 +503,7 @@ find_deployment(storage::write_batch& b, const events::uuid& flow_id,
 std::expected<std::optional<events::concurrency_limit>, errc>
 load_limit(storage::write_batch& b, const events::uuid& id) {
   return load_json_row<events::concurrency_limit>(
-    b, table::limits, id_key(id), events::concurrency_limit_from_json);
+      b, table::limits, id_key(id), events::concurrency_limit_from_json);
 }
 
 std::string resource_key(events::resource_kind kind, const events::uuid& id) {
@@ -514,21 +523,21 @@ std::string resource_name_key(events::resource_kind kind, const json& doc) {
     return parsed ? id_key(*parsed) : std::string(16, '\0');
   };
   switch (kind) {
-    case resource_kind::work_pool:
-      key += str("name");
-      break;
-    case resource_kind::work_queue:
-      key += id("work_pool_id") + str("name");
-      break;
-    case resource_kind::block_type:
-      key += str("slug");
-      break;
-    case resource_kind::block_schema:
-      key += str("checksum") + '\0' + str("version");
-      break;
-    case resource_kind::block_document:
-      key += id("block_type_id") + str("name");
-      break;
+  case resource_kind::work_pool:
+    key += str("name");
+    break;
+  case resource_kind::work_queue:
+    key += id("work_pool_id") + str("name");
+    break;
+  case resource_kind::block_type:
+    key += str("slug");
+    break;
+  case resource_kind::block_schema:
+    key += str("checksum") + '\0' + str("version");
+    break;
+  case resource_kind::block_document:
+    key += id("block_type_id") + str("name");
+    break;
   }
   return key;
 }
@@ -587,7 +596,8 @@ flow_view(storage::write_batch& b, const events::uuid& id) {
   return b.get(table::flows, id_key(id));
 }
 
-// -- read_model ----------------------------------------------------------------
+// -- read_model
+// ----------------------------------------------------------------
 
 read_model::text read_model::deployment(const events::uuid& id,
                                         storage::read_tier tier) const {
@@ -634,8 +644,8 @@ read_model::text read_model::resource_named(const std::string& name_key,
   auto id = log_.get(table::resource_names, name_key, tier);
   if (!id || !*id)
     return id;
-  return log_.get(table::resources,
-                  std::string(1, name_key.at(0)) + **id, tier);
+  return log_.get(table::resources, std::string(1, name_key.at(0)) + **id,
+                  tier);
 }
 
 read_model::text read_model::limit(const std::string& id_or_name,

@@ -28,7 +28,8 @@ namespace deployd::actors {
 fold(storage::write_batch& b, const events::any_event& e,
      std::string_view payload = {});
 
-// -- row keys ------------------------------------------------------------------
+// -- row keys
+// ------------------------------------------------------------------
 
 /// 16 raw bytes of a UUID.
 [[nodiscard]] std::string id_key(const events::uuid& id);
@@ -61,7 +62,8 @@ fold(storage::write_batch& b, const events::any_event& e,
 [[nodiscard]] std::string resource_name_key(events::resource_kind kind,
                                             const events::json& doc);
 
-// -- document lookups (any reader) -----------------------------------------------
+// -- document lookups (any reader)
+// -----------------------------------------------
 
 [[nodiscard]] std::expected<std::optional<events::json>, storage::errc>
 load_resource(storage::reader& r, events::resource_kind kind,
@@ -73,7 +75,8 @@ find_resource(storage::reader& r, const std::string& name_key);
 [[nodiscard]] std::expected<std::vector<events::json>, storage::errc>
 resources_under(storage::reader& r, const std::string& name_prefix);
 
-// -- lookups through a batch (writer thread) -----------------------------------
+// -- lookups through a batch (writer thread)
+// -----------------------------------
 
 [[nodiscard]] std::expected<std::optional<events::flow>, storage::errc>
 load_flow(storage::write_batch& b, const events::uuid& id);
@@ -94,7 +97,8 @@ deployment_view(storage::write_batch& b, const events::uuid& id);
 [[nodiscard]] std::expected<std::optional<std::string>, storage::errc>
 flow_view(storage::write_batch& b, const events::uuid& id);
 
-// -- queries (any thread) -------------------------------------------------------
+// -- queries (any thread)
+// -------------------------------------------------------
 
 /// Read-only access to the projections for request handlers. Thread-safe.
 class read_model {

@@ -200,14 +200,13 @@ std::expected<bool, errc> flow_matches(const json& f, const json& flow,
     terms.push_back(combine(sub, false));
   }
   if (present(f, "tags"))
-    terms.push_back(
-      tags_match(f.at("tags"), flow.at("tags").get<std::vector<std::string>>()));
+    terms.push_back(tags_match(
+        f.at("tags"), flow.at("tags").get<std::vector<std::string>>()));
   return combine(terms, is_or(f));
 }
 
-std::expected<bool, errc> deployment_filter_matches(const json& f,
-                                                    const summary& s,
-                                                    flow_lookup& flows) {
+std::expected<bool, errc>
+deployment_filter_matches(const json& f, const summary& s, flow_lookup& flows) {
   if (!f.is_object())
     return true;
   std::vector<bool> terms;
@@ -232,8 +231,8 @@ std::expected<bool, errc> deployment_filter_matches(const json& f,
         auto flow = flows.flow(s.flow_id);
         if (!flow)
           return std::unexpected(flow.error());
-        match = *flow && ilike_contains((**flow).at("name").get<std::string>(),
-                                        pattern);
+        match = *flow &&
+                ilike_contains((**flow).at("name").get<std::string>(), pattern);
       }
       terms.push_back(match);
     }
@@ -246,9 +245,9 @@ std::expected<bool, errc> deployment_filter_matches(const json& f,
     terms.push_back(tags_match(f.at("tags"), s.tags));
   if (present(f, "work_queue_name")) {
     const auto& any = child(f.at("work_queue_name"), "any_");
-    terms.push_back(any.is_null() ||
-                    (s.work_queue_name &&
-                     contains_string(any, *s.work_queue_name)));
+    terms.push_back(
+        any.is_null() ||
+        (s.work_queue_name && contains_string(any, *s.work_queue_name)));
   }
   // `concurrency_limit` is accepted and ignored (deprecated).
   return combine(terms, is_or(f));
@@ -284,8 +283,9 @@ bool queue_matches(const json& f, const json& queue) {
       const auto text = queue.at("name").get<std::string>();
       bool any = false;
       for (const auto& prefix : name.at("startswith_"))
-        any = any || ilike_contains(text.substr(0, prefix.get<std::string>().size()),
-                                    prefix.get<std::string>());
+        any = any ||
+              ilike_contains(text.substr(0, prefix.get<std::string>().size()),
+                             prefix.get<std::string>());
       sub.push_back(any);
     }
     terms.push_back(combine(sub, false));
@@ -309,8 +309,8 @@ std::expected<bool, errc> linked_queue_matches(const deployment_query& q,
                                                storage::reader& r) {
   if (!s.work_queue_id)
     return false;
-  auto queue = load_resource(r, events::resource_kind::work_queue,
-                             *s.work_queue_id);
+  auto queue =
+      load_resource(r, events::resource_kind::work_queue, *s.work_queue_id);
   if (!queue)
     return std::unexpected(queue.error());
   if (!*queue || !queue_matches(q.work_pool_queues, **queue))
@@ -318,8 +318,8 @@ std::expected<bool, errc> linked_queue_matches(const deployment_query& q,
   if (!q.work_pools.is_object())
     return true;
   auto pool = load_resource(
-    r, events::resource_kind::work_pool,
-    *uuid::parse((*queue)->at("work_pool_id").get<std::string>()));
+      r, events::resource_kind::work_pool,
+      *uuid::parse((*queue)->at("work_pool_id").get<std::string>()));
   if (!pool)
     return std::unexpected(pool.error());
   return *pool && pool_matches(q.work_pools, **pool);
@@ -378,12 +378,11 @@ candidates(storage::reader& r, const deployment_query& q) {
   // Index rows end with the deployment id, except deployment_names, whose
   // value is the id.
   auto collect_suffix = [&](table t, const std::string& prefix) {
-    return r.scan(t, prefix,
-                  [&](std::string_view key, std::string_view value) {
-                    ids.insert(id_from_key_suffix(
-                      t == table::deployment_names ? value : key));
-                    return true;
-                  });
+    return r.scan(t, prefix, [&](std::string_view key, std::string_view value) {
+      ids.insert(
+          id_from_key_suffix(t == table::deployment_names ? value : key));
+      return true;
+    });
   };
   const json& d = q.deployments;
   const bool and_filter = d.is_object() && !is_or(d);
@@ -421,8 +420,7 @@ candidates(storage::reader& r, const deployment_query& q) {
       }
     }
     for (const auto& flow_id : flow_ids)
-      if (auto s = collect_suffix(table::deployment_names, id_key(flow_id));
-          !s)
+      if (auto s = collect_suffix(table::deployment_names, id_key(flow_id)); !s)
         return std::unexpected(s.error());
     return std::vector<uuid>(ids.begin(), ids.end());
   }
@@ -441,7 +439,7 @@ candidates(storage::reader& r, const deployment_query& q) {
             !s)
           return std::unexpected(s.error());
         if (all)
-          break;  // the first tag of all_ already bounds the candidates
+          break; // the first tag of all_ already bounds the candidates
       }
       return std::vector<uuid>(ids.begin(), ids.end());
     }
@@ -537,22 +535,22 @@ for_each_match(storage::reader& r, const deployment_query& q,
     }
   }
   auto scanned = r.scan(
-    src.index, src.prefix,
-    [&](std::string_view key, std::string_view) {
-      const auto id = id_from_key_suffix(key);
-      auto s = load_summary(r, id);
-      if (!s) {
-        failure = s.error();
-        return false;
-      }
-      if (!*s)
-        return true;
-      auto ok = check(**s);
-      if (!ok)
-        return false;
-      return !*ok || visit(**s);
-    },
-    src.order);
+      src.index, src.prefix,
+      [&](std::string_view key, std::string_view) {
+        const auto id = id_from_key_suffix(key);
+        auto s = load_summary(r, id);
+        if (!s) {
+          failure = s.error();
+          return false;
+        }
+        if (!*s)
+          return true;
+        auto ok = check(**s);
+        if (!ok)
+          return false;
+        return !*ok || visit(**s);
+      },
+      src.order);
   if (!scanned)
     return scanned;
   if (failure)
@@ -603,7 +601,8 @@ std::expected<std::string, errc> views_array(storage::reader& r, table t,
   return out;
 }
 
-// -- flows ---------------------------------------------------------------------
+// -- flows
+// ---------------------------------------------------------------------
 
 std::expected<bool, errc> flow_query_matches(storage::reader& r,
                                              const flow_query& q,
@@ -645,25 +644,25 @@ for_each_flow(storage::reader& r, const flow_query& q,
   flow_lookup flows(r);
   std::optional<errc> failure;
   auto scanned = r.scan(
-    index, "",
-    [&](std::string_view key, std::string_view value) {
-      const auto id = id_from_key_suffix(index == table::flow_names ? value
-                                                                    : key);
-      auto flow = flows.flow(id);
-      if (!flow) {
-        failure = flow.error();
-        return false;
-      }
-      if (!*flow)
-        return true;
-      auto ok = flow_query_matches(r, q, **flow, flows);
-      if (!ok) {
-        failure = ok.error();
-        return false;
-      }
-      return !*ok || visit(id);
-    },
-    order);
+      index, "",
+      [&](std::string_view key, std::string_view value) {
+        const auto id =
+            id_from_key_suffix(index == table::flow_names ? value : key);
+        auto flow = flows.flow(id);
+        if (!flow) {
+          failure = flow.error();
+          return false;
+        }
+        if (!*flow)
+          return true;
+        auto ok = flow_query_matches(r, q, **flow, flows);
+        if (!ok) {
+          failure = ok.error();
+          return false;
+        }
+        return !*ok || visit(id);
+      },
+      order);
   if (!scanned)
     return scanned;
   if (failure)
@@ -686,8 +685,7 @@ bool ilike_contains(std::string_view text, std::string_view pattern) {
     if (i < p.size() && p[i] == '%') {
       star = i++;
       mark = t;
-    } else if (i < p.size() &&
-               (p[i] == '_' || lower(p[i]) == lower(text[t]))) {
+    } else if (i < p.size() && (p[i] == '_' || lower(p[i]) == lower(text[t]))) {
       // '_' matches one character; UTF-8 continuation bytes follow it.
       if (p[i] == '_')
         while (t + 1 < text.size() &&
@@ -710,13 +708,12 @@ bool ilike_contains(std::string_view text, std::string_view pattern) {
 std::expected<std::vector<uuid>, errc>
 find_deployments(storage::reader& r, const deployment_query& q) {
   return page_of(q, [&](const std::function<bool(const uuid&)>& take) {
-    return for_each_match(r, q,
-                          [&](const summary& s) { return take(s.id); });
+    return for_each_match(r, q, [&](const summary& s) { return take(s.id); });
   });
 }
 
-std::expected<std::int64_t, errc>
-count_deployments(storage::reader& r, const deployment_query& q) {
+std::expected<std::int64_t, errc> count_deployments(storage::reader& r,
+                                                    const deployment_query& q) {
   std::int64_t n = 0;
   if (no_filters(q)) {
     auto scanned = r.scan(table::deployment_by_name, "",

@@ -33,9 +33,9 @@ std::string printable(std::string_view bytes) {
 
 } // namespace
 
-std::expected<replay_stats, errc>
-catch_up(storage::event_log& target, const storage::event_log& source,
-         std::size_t batch_events) {
+std::expected<replay_stats, errc> catch_up(storage::event_log& target,
+                                           const storage::event_log& source,
+                                           std::size_t batch_events) {
   const auto start = std::chrono::steady_clock::now();
   auto from = target.projected_position();
   if (!from)
@@ -44,33 +44,33 @@ catch_up(storage::event_log& target, const storage::event_log& source,
   auto batch = target.begin();
   std::size_t in_batch = 0;
   std::optional<errc> failure;
-  auto visited = source.for_each_from(
-    {from->value + 1}, [&](const storage::record& r) {
-      auto event = events::decode(r.name, r.schema_version, r.payload);
-      if (!event) {
-        // An undecodable record in our own log is a bug, not an input error.
-        std::fprintf(stderr,
-                     "deployd: record %llu (%s v%d) cannot be decoded\n",
-                     static_cast<unsigned long long>(r.position.value),
-                     r.name.c_str(), r.schema_version);
-        std::abort();
-      }
-      if (auto folded = fold(batch, *event, r.payload); !folded) {
-        failure = folded.error();
-        return false;
-      }
-      batch.set_projected(r.position);
-      ++stats.events;
-      if (++in_batch == batch_events) {
-        if (auto c = target.commit_unlogged(batch); !c) {
-          failure = c.error();
+  auto visited =
+      source.for_each_from({from->value + 1}, [&](const storage::record& r) {
+        auto event = events::decode(r.name, r.schema_version, r.payload);
+        if (!event) {
+          // An undecodable record in our own log is a bug, not an input error.
+          std::fprintf(stderr,
+                       "deployd: record %llu (%s v%d) cannot be decoded\n",
+                       static_cast<unsigned long long>(r.position.value),
+                       r.name.c_str(), r.schema_version);
+          std::abort();
+        }
+        if (auto folded = fold(batch, *event, r.payload); !folded) {
+          failure = folded.error();
           return false;
         }
-        batch = target.begin();
-        in_batch = 0;
-      }
-      return true;
-    });
+        batch.set_projected(r.position);
+        ++stats.events;
+        if (++in_batch == batch_events) {
+          if (auto c = target.commit_unlogged(batch); !c) {
+            failure = c.error();
+            return false;
+          }
+          batch = target.begin();
+          in_batch = 0;
+        }
+        return true;
+      });
   if (!visited)
     return std::unexpected(visited.error());
   if (failure)
@@ -86,9 +86,9 @@ catch_up(storage::event_log& target, const storage::event_log& source,
     last.set_projected(*p);
   if (auto c = target.commit(last, true); !c)
     return std::unexpected(c.error());
-  stats.seconds = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
+  stats.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   return stats;
 }
 
@@ -119,7 +119,7 @@ std::expected<verify_report, errc> verify(const storage::event_log& log,
       ++report.differences;
       if (report.first_difference.empty())
         report.first_difference =
-          std::string(storage::table_name(t)) + ": " + what;
+            std::string(storage::table_name(t)) + ": " + what;
     };
     auto compare = [&](const storage::event_log& a, const storage::event_log& b,
                        bool count, const char* only) {

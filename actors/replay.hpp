@@ -31,7 +31,7 @@ replay(storage::event_log& log);
 struct verify_report {
   std::uint64_t rows_compared = 0;
   std::uint64_t differences = 0;
-  std::string first_difference;  ///< empty when identical
+  std::string first_difference; ///< empty when identical
 };
 
 /// Replays `log` into a fresh database under `scratch_dir` and compares every

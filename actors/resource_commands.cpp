@@ -1,7 +1,6 @@
 // Command handlers for work pools, work queues, v2 concurrency limits and
 // blocks.
 #include "actors/command_handlers.hpp"
-
 #include "actors/command_support.hpp"
 #include "actors/projections.hpp"
 #include "actors/work_pools.hpp"
@@ -47,7 +46,8 @@ std::expected<std::optional<json>, errc> pool_named(storage::reader& r,
   return find_resource(r, name_key(resource_kind::work_pool, {{"name", name}}));
 }
 
-// -- concurrency limits ----------------------------------------------------------
+// -- concurrency limits
+// ----------------------------------------------------------
 
 std::expected<std::optional<events::concurrency_limit>, errc>
 limit_by_id_or_name(storage::write_batch& b, const std::string& id_or_name) {
@@ -67,7 +67,8 @@ json limit_fields(const events::concurrency_limit& l) {
 
 } // namespace
 
-// -- work pools -------------------------------------------------------------------
+// -- work pools
+// -------------------------------------------------------------------
 
 command_result handle(const events::create_work_pool& cmd,
                       storage::write_batch& b, decision_env& env,
@@ -94,15 +95,16 @@ command_result handle(const events::update_work_pool& cmd,
   if (!existing)
     return failed(existing.error());
   if (!*existing)
-    return rejected(reject(events::rejection_code::not_found,
-                           pool_not_found(cmd.name)));
+    return rejected(
+        reject(events::rejection_code::not_found, pool_not_found(cmd.name)));
   if (lower(cmd.name).starts_with("prefect"))
     for (const auto& [key, value] : cmd.body.items())
       if (key != "is_paused" && key != "concurrency_limit")
         return rejected(reject(
-          events::rejection_code::forbidden,
-          "Worker pools starting with 'Prefect' are reserved for internal use "
-          "and can only be updated to set concurrency limits or pause."));
+            events::rejection_code::forbidden,
+            "Worker pools starting with 'Prefect' are reserved for internal "
+            "use "
+            "and can only be updated to set concurrency limits or pause."));
   json after = **existing;
   for (const auto& [key, value] : cmd.body.items()) {
     if (key == "storage_configuration" && value.is_object()) {
@@ -115,11 +117,11 @@ command_result handle(const events::update_work_pool& cmd,
   if (after.at("type") != "prefect-agent")
     after["status"] = after.value("is_paused", false) ? "PAUSED" : "NOT_READY";
   after["active_slots"] =
-    after.at("concurrency_limit").is_null() ? json(nullptr) : json(0);
+      after.at("concurrency_limit").is_null() ? json(nullptr) : json(0);
   after["updated"] = events::format_timestamp(env.now);
   event_list out{events::resource_updated{
-    resource_kind::work_pool, events::uuid_field(after, "id"),
-    events::document_diff(**existing, after)}};
+      resource_kind::work_pool, events::uuid_field(after, "id"),
+      events::document_diff(**existing, after)}};
   return apply(std::move(out), b, env, command_id, "");
 }
 
@@ -128,18 +130,18 @@ command_result handle(const events::delete_work_pool& cmd,
                       const events::uuid& command_id) {
   if (lower(cmd.name).starts_with("prefect"))
     return rejected(reject(
-      events::rejection_code::forbidden,
-      "Work pools starting with 'Prefect' are reserved for internal use."));
+        events::rejection_code::forbidden,
+        "Work pools starting with 'Prefect' are reserved for internal use."));
   auto existing = pool_named(b, cmd.name);
   if (!existing)
     return failed(existing.error());
   if (!*existing)
-    return rejected(reject(events::rejection_code::not_found,
-                           pool_not_found(cmd.name)));
+    return rejected(
+        reject(events::rejection_code::not_found, pool_not_found(cmd.name)));
   const auto pool_id = events::uuid_field(**existing, "id");
   auto queues = resources_under(
-    b, name_key(resource_kind::work_queue,
-                {{"work_pool_id", pool_id.str()}, {"name", ""}}));
+      b, name_key(resource_kind::work_queue,
+                  {{"work_pool_id", pool_id.str()}, {"name", ""}}));
   if (!queues)
     return failed(queues.error());
   event_list out;
@@ -152,13 +154,13 @@ command_result handle(const events::delete_work_pool& cmd,
       return failed(linked.error());
     for (const auto& deployment : *linked)
       out.push_back(events::deployment_updated{
-        deployment,
-        json{{"work_queue_id", {{"from", queue_id.str()}, {"to", nullptr}}}}});
+          deployment, json{{"work_queue_id",
+                            {{"from", queue_id.str()}, {"to", nullptr}}}}});
     out.push_back(
-      events::resource_deleted{resource_kind::work_queue, queue_id, env.now});
+        events::resource_deleted{resource_kind::work_queue, queue_id, env.now});
   }
   out.push_back(
-    events::resource_deleted{resource_kind::work_pool, pool_id, env.now});
+      events::resource_deleted{resource_kind::work_pool, pool_id, env.now});
   return apply(std::move(out), b, env, command_id, "");
 }
 
@@ -174,20 +176,20 @@ command_result handle(const events::create_work_queue& cmd,
   if (*pool) {
     world.pools.push_back(**pool);
     auto queues = resources_under(
-      b, name_key(resource_kind::work_queue,
-                  {{"work_pool_id", (**pool).at("id")}, {"name", ""}}));
+        b, name_key(resource_kind::work_queue,
+                    {{"work_pool_id", (**pool).at("id")}, {"name", ""}}));
     if (!queues)
       return failed(queues.error());
     world.queues = std::move(*queues);
   } else if (!cmd.pool) {
     // The legacy endpoint creates the default-agent-pool on demand; its
     // "default" queue is then the answer for that name.
-    out = create_pool(json{{"name", default_agent_pool},
-                           {"type", "prefect-agent"}},
-                      world, env);
+    out = create_pool(
+        json{{"name", default_agent_pool}, {"type", "prefect-agent"}}, world,
+        env);
     if (cmd.body.at("name") == "default") {
-      auto r = apply(std::move(out), b, env, command_id,
-                     dump(world.queues.front()));
+      auto r =
+          apply(std::move(out), b, env, command_id, dump(world.queues.front()));
       r.created = true;
       return r;
     }
@@ -197,8 +199,8 @@ command_result handle(const events::create_work_queue& cmd,
     if (!cmd.pool && created.error().code == events::rejection_code::conflict)
       created.error().subject = "A work queue with this name already exists.";
     if (created.error().code == events::rejection_code::unknown_work_pool)
-      return rejected(reject(events::rejection_code::not_found,
-                             pool_not_found(pool_name)));
+      return rejected(
+          reject(events::rejection_code::not_found, pool_not_found(pool_name)));
     return rejected(created.error());
   }
   std::string body;
@@ -213,7 +215,8 @@ command_result handle(const events::create_work_queue& cmd,
   return r;
 }
 
-// -- v2 concurrency limits ------------------------------------------------------------
+// -- v2 concurrency limits
+// ------------------------------------------------------------
 
 command_result handle(const events::create_concurrency_limit& cmd,
                       storage::write_batch& b, decision_env& env,
@@ -263,7 +266,7 @@ command_result handle(const events::update_concurrency_limit& cmd,
   }
   after["updated"] = events::format_timestamp(env.now);
   return apply(event_list{events::concurrency_limit_updated{
-                 (*existing)->id, events::document_diff(before, after)}},
+                   (*existing)->id, events::document_diff(before, after)}},
                b, env, command_id, "");
 }
 
@@ -283,13 +286,14 @@ command_result handle(const events::delete_concurrency_limit& cmd,
   event_list out;
   for (const auto& deployment : *linked)
     out.push_back(events::deployment_updated{
-      deployment,
-      json{{"concurrency_limit_id", {{"from", id.str()}, {"to", nullptr}}}}});
+        deployment,
+        json{{"concurrency_limit_id", {{"from", id.str()}, {"to", nullptr}}}}});
   out.push_back(events::concurrency_limit_deleted{id, env.now});
   return apply(std::move(out), b, env, command_id, "");
 }
 
-// -- blocks ------------------------------------------------------------------------------
+// -- blocks
+// ------------------------------------------------------------------------------
 
 namespace {
 
@@ -297,17 +301,17 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out.push_back(c);
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    default:
+      out.push_back(c);
     }
   }
   return out;
@@ -328,13 +332,13 @@ command_result handle(const events::create_block_type& cmd,
                            "Block type names beginning with 'Prefect' are "
                            "reserved."));
   auto existing = find_resource(
-    b, name_key(resource_kind::block_type, {{"slug", cmd.body.at("slug")}}));
+      b, name_key(resource_kind::block_type, {{"slug", cmd.body.at("slug")}}));
   if (!existing)
     return failed(existing.error());
   if (*existing)
-    return rejected(reject(events::rejection_code::conflict,
-                           "Block type with name \"" + name +
-                             "\" already exists"));
+    return rejected(
+        reject(events::rejection_code::conflict,
+               "Block type with name \"" + name + "\" already exists"));
   json doc = json::object();
   doc["id"] = env.ids.next().str();
   doc["created"] = events::format_timestamp(env.now);
@@ -346,9 +350,9 @@ command_result handle(const events::create_block_type& cmd,
   doc["description"] = escaped(cmd.body.value("description", json(nullptr)));
   doc["code_example"] = escaped(cmd.body.value("code_example", json(nullptr)));
   doc["is_protected"] = false;
-  auto r = apply(event_list{events::resource_created{resource_kind::block_type,
-                                                     doc}},
-                 b, env, command_id, dump(doc));
+  auto r = apply(
+      event_list{events::resource_created{resource_kind::block_type, doc}}, b,
+      env, command_id, dump(doc));
   r.created = true;
   return r;
 }
@@ -361,15 +365,15 @@ command_result handle(const events::update_block_type& cmd,
     return failed(existing.error());
   if (!*existing)
     return rejected(
-      reject(events::rejection_code::not_found, "Block type not found"));
+        reject(events::rejection_code::not_found, "Block type not found"));
   json after = **existing;
   for (const auto& [key, value] : cmd.body.items())
-    after[key] = key == "description" || key == "code_example" ? escaped(value)
-                                                               : value;
+    after[key] =
+        key == "description" || key == "code_example" ? escaped(value) : value;
   after["updated"] = events::format_timestamp(env.now);
   return apply(event_list{events::resource_updated{
-                 resource_kind::block_type, cmd.id,
-                 events::document_diff(**existing, after)}},
+                   resource_kind::block_type, cmd.id,
+                   events::document_diff(**existing, after)}},
                b, env, command_id, "");
 }
 
@@ -387,14 +391,14 @@ command_result handle(const events::create_block_schema& cmd,
   const auto checksum = events::block_schema_checksum(fields);
   const json version = cmd.body.value("version", json("non-versioned"));
   auto existing = find_resource(
-    b, name_key(resource_kind::block_schema,
-                {{"checksum", checksum}, {"version", version}}));
+      b, name_key(resource_kind::block_schema,
+                  {{"checksum", checksum}, {"version", version}}));
   if (!existing)
     return failed(existing.error());
   if (*existing) {
     auto r = no_content({});
     r.body = dump(**existing);
-    return r;  // 200 with the schema that has this checksum and version
+    return r; // 200 with the schema that has this checksum and version
   }
   json doc = json::object();
   doc["id"] = env.ids.next().str();
@@ -406,9 +410,9 @@ command_result handle(const events::create_block_schema& cmd,
   doc["block_type"] = **type;
   doc["capabilities"] = cmd.body.value("capabilities", json::array());
   doc["version"] = version;
-  auto r = apply(event_list{events::resource_created{
-                   resource_kind::block_schema, doc}},
-                 b, env, command_id, dump(doc));
+  auto r = apply(
+      event_list{events::resource_created{resource_kind::block_schema, doc}}, b,
+      env, command_id, dump(doc));
   r.created = true;
   return r;
 }
@@ -434,13 +438,13 @@ command_result handle(const events::create_block_document& cmd,
   if (name.empty() && anonymous)
     name = "anonymous-" + env.ids.next().str();
   auto existing = find_resource(
-    b, name_key(resource_kind::block_document,
-                {{"block_type_id", type_id.str()}, {"name", name}}));
+      b, name_key(resource_kind::block_document,
+                  {{"block_type_id", type_id.str()}, {"name", name}}));
   if (!existing)
     return failed(existing.error());
   if (*existing)
     return rejected(
-      reject(events::rejection_code::conflict, "Block already exists"));
+        reject(events::rejection_code::conflict, "Block already exists"));
   json doc = json::object();
   doc["id"] = env.ids.next().str();
   doc["created"] = events::format_timestamp(env.now);
@@ -454,9 +458,9 @@ command_result handle(const events::create_block_document& cmd,
   doc["block_type"] = **type;
   doc["block_document_references"] = json::object();
   doc["is_anonymous"] = anonymous;
-  auto r = apply(event_list{events::resource_created{
-                   resource_kind::block_document, doc}},
-                 b, env, command_id, dump(doc));
+  auto r = apply(
+      event_list{events::resource_created{resource_kind::block_document, doc}},
+      b, env, command_id, dump(doc));
   r.created = true;
   return r;
 }
@@ -468,8 +472,8 @@ command_result handle(const events::delete_block_document& cmd,
   if (!existing)
     return failed(existing.error());
   if (!*existing)
-    return rejected(reject(events::rejection_code::not_found,
-                           "Block document not found"));
+    return rejected(
+        reject(events::rejection_code::not_found, "Block document not found"));
   // The reference's foreign keys cascade: deployments that reference the
   // document are deleted with it.
   auto linked = ids_under(b, table::block_links, id_key(cmd.id));
@@ -478,8 +482,8 @@ command_result handle(const events::delete_block_document& cmd,
   event_list out;
   for (const auto& deployment : *linked)
     out.push_back(events::deployment_deleted{deployment, env.now});
-  out.push_back(events::resource_deleted{resource_kind::block_document, cmd.id,
-                                         env.now});
+  out.push_back(
+      events::resource_deleted{resource_kind::block_document, cmd.id, env.now});
   return apply(std::move(out), b, env, command_id, "");
 }
 

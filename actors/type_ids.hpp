@@ -12,8 +12,8 @@
 #include <caf/type_id.hpp>
 
 CAF_BEGIN_TYPE_ID_BLOCK(deployd, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(deployd, (deployd::actors::write_request_ptr))
-  CAF_ADD_ATOM(deployd, deployd::actors, flush_atom, "flush")
+CAF_ADD_TYPE_ID(deployd, (deployd::actors::write_request_ptr))
+CAF_ADD_ATOM(deployd, deployd::actors, flush_atom, "flush")
 CAF_END_TYPE_ID_BLOCK(deployd)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deployd::actors::write_request_ptr)

@@ -94,9 +94,8 @@ void place_queue(pool_world& world, const std::string& pool_id,
       // by the caller; only existing queues get an update event.
       if (!original.contains("__new"))
         out.push_back(events::resource_updated{
-          resource_kind::work_queue,
-          *events::uuid::parse(str(*q, "id")),
-          events::document_diff(original, *q)});
+            resource_kind::work_queue, *events::uuid::parse(str(*q, "id")),
+            events::document_diff(original, *q)});
     }
   }
 }
@@ -116,8 +115,9 @@ const json& add_queue(pool_world& world, const json& pool,
   const auto id = str(q, "id");
   if (priority)
     place_queue(world, pool_id, id, *priority, out, env);
-  auto& stored = *std::find_if(world.queues.begin(), world.queues.end(),
-                               [&](const json& x) { return str(x, "id") == id; });
+  auto& stored =
+      *std::find_if(world.queues.begin(), world.queues.end(),
+                    [&](const json& x) { return str(x, "id") == id; });
   stored.erase("__new");
   out.push_back(events::resource_created{resource_kind::work_queue, stored});
   return stored;
@@ -149,7 +149,8 @@ json pool_document(const json& body, const std::string& default_queue_id,
     for (const auto& [key, value] : it->items())
       storage[key] = value;
   p["storage_configuration"] = std::move(storage);
-  p["active_slots"] = p["concurrency_limit"].is_null() ? json(nullptr) : json(0);
+  p["active_slots"] =
+      p["concurrency_limit"].is_null() ? json(nullptr) : json(0);
   return p;
 }
 
@@ -177,7 +178,8 @@ const json* pool_world::queue_by_id(const std::string& id) const {
   return nullptr;
 }
 
-std::vector<const json*> pool_world::queues_of(const std::string& pool_id) const {
+std::vector<const json*>
+pool_world::queues_of(const std::string& pool_id) const {
   std::vector<const json*> out;
   for (const auto& q : queues)
     if (str(q, "work_pool_id") == pool_id)
@@ -185,13 +187,12 @@ std::vector<const json*> pool_world::queues_of(const std::string& pool_id) const
   return out;
 }
 
-event_list create_pool(const json& body, pool_world& world,
-                       decision_env& env) {
+event_list create_pool(const json& body, pool_world& world, decision_env& env) {
   // The default queue's id is chosen first so the pool can name it.
   const auto queue_id = env.ids.next();
   json pool = pool_document(body, queue_id.str(), env);
-  json queue = new_queue(pool, "default", "The work pool's default queue.", 1,
-                         env);
+  json queue =
+      new_queue(pool, "default", "The work pool's default queue.", 1, env);
   queue["id"] = queue_id.str();
   world.pools.push_back(pool);
   world.queues.push_back(queue);
@@ -205,13 +206,13 @@ create_queue(const std::string& pool_name, const json& body, pool_world& world,
   const json* pool = world.pool(pool_name);
   if (!pool)
     return std::unexpected(events::rejection{
-      events::rejection_code::unknown_work_pool, pool_name});
+        events::rejection_code::unknown_work_pool, pool_name});
   const auto name = body.at("name").get<std::string>();
   if (world.queue(str(*pool, "id"), name))
     return std::unexpected(events::rejection{
-      events::rejection_code::conflict,
-      "A work queue with this name already exists in work pool "
-      "{work_pool_name!r}."});
+        events::rejection_code::conflict,
+        "A work queue with this name already exists in work pool "
+        "{work_pool_name!r}."});
   std::optional<std::int64_t> priority;
   if (const auto it = body.find("priority");
       it != body.end() && it->is_number_integer())
@@ -242,7 +243,7 @@ resolve_queue(const std::optional<std::string>& pool_name,
     const json* pool = world.pool(*pool_name);
     if (!pool)
       return std::unexpected(events::rejection{
-        events::rejection_code::unknown_work_pool, *pool_name});
+          events::rejection_code::unknown_work_pool, *pool_name});
     if (!has_queue) {
       out.linked = str(*pool, "default_queue_id");
       return out;
@@ -312,15 +313,16 @@ job_variable_check check_job_variables(const json& pool,
     for (const auto& [key, value] : job_variables.items())
       values[key] = value;
   const auto check = events::check_parameters(
-    events::preprocess_schema(variables, with_defaults), values, true);
+      events::preprocess_schema(variables, with_defaults), values, true);
   if (check.result == events::parameter_check::outcome::valid)
     return out;
   out.result = job_variable_check::outcome::invalid;
   out.message = check.reason;
   constexpr std::string_view marker = "Failure reason: ";
   const auto at = check.reason.find(marker);
-  out.reason = at == std::string::npos ? check.reason
-                                       : check.reason.substr(at + marker.size());
+  out.reason = at == std::string::npos
+                   ? check.reason
+                   : check.reason.substr(at + marker.size());
   return out;
 }
 

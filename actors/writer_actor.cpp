@@ -5,7 +5,6 @@
 #include "actors/type_ids.hpp"
 
 #include <caf/all.hpp>
-
 #include <cstdio>
 #include <deque>
 
@@ -28,9 +27,8 @@ struct writer_state {
 // replies to each.
 void flush(writer_state& st) {
   const auto n = std::min(st.pending.size(), st.settings.max_batch);
-  std::vector<write_request_ptr> requests(st.pending.begin(),
-                                          st.pending.begin() +
-                                            static_cast<std::ptrdiff_t>(n));
+  std::vector<write_request_ptr> requests(
+      st.pending.begin(), st.pending.begin() + static_cast<std::ptrdiff_t>(n));
   st.pending.erase(st.pending.begin(),
                    st.pending.begin() + static_cast<std::ptrdiff_t>(n));
 
@@ -43,10 +41,10 @@ void flush(writer_state& st) {
     command_result result;
     try {
       result = std::visit(
-        [&](const auto& cmd) {
-          return handle(cmd, batch, env, req->command_id());
-        },
-        req->cmd());
+          [&](const auto& cmd) {
+            return handle(cmd, batch, env, req->command_id());
+          },
+          req->cmd());
     } catch (const std::exception& e) {
       // A bug in a decision or fold: this command fails alone (its writes
       // are rolled back below) and the writer keeps serving.
@@ -60,8 +58,7 @@ void flush(writer_state& st) {
     results.push_back(std::move(result));
   }
   if (batch.appended() > 0) {
-    if (auto committed = st.log->commit(batch, st.settings.sync);
-        !committed) {
+    if (auto committed = st.log->commit(batch, st.settings.sync); !committed) {
       for (auto& r : results)
         if (r.result == command_result::outcome::ok)
           r = failed(committed.error());
@@ -85,25 +82,25 @@ caf::behavior writer(caf::stateful_actor<writer_state>* self,
     self->quit(msg.reason);
   });
   return {
-    [=](const write_request_ptr& req) {
-      auto& st = self->state;
-      st.pending.push_back(req);
-      if (!st.flush_scheduled) {
-        // The flush message queues behind every request already in the
-        // mailbox, so one flush serves all of them: that is group commit.
-        st.flush_scheduled = true;
-        self->send(self, flush_atom_v);
-      }
-    },
-    [=](flush_atom) {
-      auto& st = self->state;
-      st.flush_scheduled = false;
-      flush(st);
-      if (!st.pending.empty()) {
-        st.flush_scheduled = true;
-        self->send(self, flush_atom_v);
-      }
-    },
+      [=](const write_request_ptr& req) {
+        auto& st = self->state;
+        st.pending.push_back(req);
+        if (!st.flush_scheduled) {
+          // The flush message queues behind every request already in the
+          // mailbox, so one flush serves all of them: that is group commit.
+          st.flush_scheduled = true;
+          self->send(self, flush_atom_v);
+        }
+      },
+      [=](flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        flush(st);
+        if (!st.pending.empty()) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom_v);
+        }
+      },
   };
 }
 

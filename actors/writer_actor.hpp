@@ -13,9 +13,8 @@
 #include "events/clock.hpp"
 #include "storage/event_log.hpp"
 
-#include <caf/fwd.hpp>
-
 #include <atomic>
+#include <caf/fwd.hpp>
 #include <cstddef>
 #include <memory>
 
@@ -35,7 +34,8 @@ struct writer_settings {
 class write_request {
 public:
   write_request(command cmd, const events::uuid& command_id, reply_fn reply)
-    : cmd_(std::move(cmd)), command_id_(command_id), reply_(std::move(reply)) {
+      : cmd_(std::move(cmd)), command_id_(command_id),
+        reply_(std::move(reply)) {
   }
   ~write_request();
   write_request(const write_request&) = delete;

@@ -20,11 +20,11 @@
 namespace deployd::events {
 
 using any_event =
-  std::variant<flow_created, flow_updated, flow_deleted, deployment_created,
-               deployment_updated, deployment_deleted,
-               concurrency_limit_created, concurrency_limit_resized,
-               concurrency_limit_deleted, concurrency_limit_updated,
-               resource_created, resource_updated, resource_deleted>;
+    std::variant<flow_created, flow_updated, flow_deleted, deployment_created,
+                 deployment_updated, deployment_deleted,
+                 concurrency_limit_created, concurrency_limit_resized,
+                 concurrency_limit_deleted, concurrency_limit_updated,
+                 resource_created, resource_updated, resource_deleted>;
 
 struct catalog_entry {
   std::string_view name;
@@ -35,31 +35,31 @@ struct catalog_entry {
 /// Every (name, version) ever written. A test decodes a golden payload for
 /// each one from tests/data/events/<name>.v<version>.json.
 inline constexpr std::array<catalog_entry, 25> catalog = {{
-  {"flow_created", 1, false},
-  {"deployment_created", 1, false},
-  {"deployment_updated", 1, false},
-  {"concurrency_limit_created", 1, false},
-  {"concurrency_limit_resized", 1, false},
-  {"concurrency_limit_deleted", 1, false},
-  {"flow_updated", 1, false},
-  {"flow_deleted", 1, false},
-  {"deployment_deleted", 1, false},
-  {"concurrency_limit_updated", 1, false},
-  {"work_pool_created", 1, false},
-  {"work_pool_updated", 1, false},
-  {"work_pool_deleted", 1, false},
-  {"work_queue_created", 1, false},
-  {"work_queue_updated", 1, false},
-  {"work_queue_deleted", 1, false},
-  {"block_type_created", 1, false},
-  {"block_type_updated", 1, false},
-  {"block_type_deleted", 1, false},
-  {"block_schema_created", 1, false},
-  {"block_schema_updated", 1, false},
-  {"block_schema_deleted", 1, false},
-  {"block_document_created", 1, false},
-  {"block_document_updated", 1, false},
-  {"block_document_deleted", 1, false},
+    {"flow_created", 1, false},
+    {"deployment_created", 1, false},
+    {"deployment_updated", 1, false},
+    {"concurrency_limit_created", 1, false},
+    {"concurrency_limit_resized", 1, false},
+    {"concurrency_limit_deleted", 1, false},
+    {"flow_updated", 1, false},
+    {"flow_deleted", 1, false},
+    {"deployment_deleted", 1, false},
+    {"concurrency_limit_updated", 1, false},
+    {"work_pool_created", 1, false},
+    {"work_pool_updated", 1, false},
+    {"work_pool_deleted", 1, false},
+    {"work_queue_created", 1, false},
+    {"work_queue_updated", 1, false},
+    {"work_queue_deleted", 1, false},
+    {"block_type_created", 1, false},
+    {"block_type_updated", 1, false},
+    {"block_type_deleted", 1, false},
+    {"block_schema_created", 1, false},
+    {"block_schema_updated", 1, false},
+    {"block_schema_deleted", 1, false},
+    {"block_document_created", 1, false},
+    {"block_document_updated", 1, false},
+    {"block_document_deleted", 1, false},
 }};
 
 /// The stream an event belongs to (`deployment/<id>`, ...).

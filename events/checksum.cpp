@@ -12,17 +12,17 @@ namespace deployd::events {
 namespace {
 
 constexpr std::array<std::uint32_t, 64> k = {
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-  0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-  0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-  0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-  0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-  0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
+    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
+    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 std::uint32_t rotr(std::uint32_t x, int n) {
   return (x >> n) | (x << (32 - n));
@@ -49,29 +49,29 @@ void escape_into(std::string& out, std::string_view s) {
     i += len;
     char buf[16];
     switch (cp) {
-      case '"':
-        out += "\\\"";
-        continue;
-      case '\\':
-        out += "\\\\";
-        continue;
-      case '\n':
-        out += "\\n";
-        continue;
-      case '\r':
-        out += "\\r";
-        continue;
-      case '\t':
-        out += "\\t";
-        continue;
-      case '\b':
-        out += "\\b";
-        continue;
-      case '\f':
-        out += "\\f";
-        continue;
-      default:
-        break;
+    case '"':
+      out += "\\\"";
+      continue;
+    case '\\':
+      out += "\\\\";
+      continue;
+    case '\n':
+      out += "\\n";
+      continue;
+    case '\r':
+      out += "\\r";
+      continue;
+    case '\t':
+      out += "\\t";
+      continue;
+    case '\b':
+      out += "\\b";
+      continue;
+    case '\f':
+      out += "\\f";
+      continue;
+    default:
+      break;
     }
     if (cp < 0x20 || (cp >= 0x7f && cp < 0x10000)) {
       std::snprintf(buf, sizeof buf, "\\u%04x", cp);
@@ -90,61 +90,61 @@ void escape_into(std::string& out, std::string_view s) {
 
 void dump_into(std::string& out, const json& v, bool sort_keys) {
   switch (v.type()) {
-    case json::value_t::null:
-      out += "null";
-      return;
-    case json::value_t::boolean:
-      out += v.get<bool>() ? "true" : "false";
-      return;
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
+  case json::value_t::null:
+    out += "null";
+    return;
+  case json::value_t::boolean:
+    out += v.get<bool>() ? "true" : "false";
+    return;
+  case json::value_t::number_integer:
+  case json::value_t::number_unsigned:
+    out += v.dump();
+    return;
+  case json::value_t::number_float: {
+    const double d = v.get<double>();
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 1e16) {
+      out += v.dump(); // nlohmann writes 1.0 as "1.0", as Python does
+    } else {
       out += v.dump();
-      return;
-    case json::value_t::number_float: {
-      const double d = v.get<double>();
-      if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 1e16) {
-        out += v.dump();  // nlohmann writes 1.0 as "1.0", as Python does
-      } else {
-        out += v.dump();
-      }
-      return;
     }
-    case json::value_t::string:
-      escape_into(out, v.get_ref<const std::string&>());
-      return;
-    case json::value_t::array: {
-      out.push_back('[');
-      bool first = true;
-      for (const auto& item : v) {
-        if (!first)
-          out += ", ";
-        first = false;
-        dump_into(out, item, sort_keys);
-      }
-      out.push_back(']');
-      return;
+    return;
+  }
+  case json::value_t::string:
+    escape_into(out, v.get_ref<const std::string&>());
+    return;
+  case json::value_t::array: {
+    out.push_back('[');
+    bool first = true;
+    for (const auto& item : v) {
+      if (!first)
+        out += ", ";
+      first = false;
+      dump_into(out, item, sort_keys);
     }
-    case json::value_t::object: {
-      std::vector<std::string> keys;
-      for (const auto& [key, value] : v.items())
-        keys.push_back(key);
-      if (sort_keys)
-        std::sort(keys.begin(), keys.end());  // UTF-8 byte order ~ code points
-      out.push_back('{');
-      bool first = true;
-      for (const auto& key : keys) {
-        if (!first)
-          out += ", ";
-        first = false;
-        escape_into(out, key);
-        out += ": ";
-        dump_into(out, v.at(key), sort_keys);
-      }
-      out.push_back('}');
-      return;
+    out.push_back(']');
+    return;
+  }
+  case json::value_t::object: {
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : v.items())
+      keys.push_back(key);
+    if (sort_keys)
+      std::sort(keys.begin(), keys.end()); // UTF-8 byte order ~ code points
+    out.push_back('{');
+    bool first = true;
+    for (const auto& key : keys) {
+      if (!first)
+        out += ", ";
+      first = false;
+      escape_into(out, key);
+      out += ": ";
+      dump_into(out, v.at(key), sort_keys);
     }
-    default:
-      out += "null";
+    out.push_back('}');
+    return;
+  }
+  default:
+    out += "null";
   }
 }
 
@@ -184,8 +184,10 @@ std::string sha256_hex(std::string_view data) {
              (std::uint32_t(msg[chunk + 4 * i + 2]) << 8) |
              std::uint32_t(msg[chunk + 4 * i + 3]);
     for (int i = 16; i < 64; ++i) {
-      const auto s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-      const auto s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      const auto s0 =
+          rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      const auto s1 =
+          rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
       w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
     std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5],
@@ -231,8 +233,8 @@ std::string python_json_dumps(const json& value, bool sort_keys) {
 }
 
 std::string block_schema_checksum(const json& fields) {
-  const json args = json::array({json::array({without_secret_fields(fields)}),
-                                 json::object()});
+  const json args = json::array(
+      {json::array({without_secret_fields(fields)}), json::object()});
   return "sha256:" + sha256_hex(python_json_dumps(args, true));
 }
 

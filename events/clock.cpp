@@ -8,7 +8,8 @@ namespace deployd::events {
 timestamp system_clock::now() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   const timestamp t{
-    std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count()};
+      std::chrono::duration_cast<std::chrono::microseconds>(since_epoch)
+          .count()};
   if (t > last_)
     last_ = t;
   return last_;

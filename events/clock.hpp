@@ -45,7 +45,7 @@ private:
 class stepping_clock final : public clock {
 public:
   stepping_clock(timestamp start, std::int64_t step_micros)
-    : next_(start), step_(step_micros) {
+      : next_(start), step_(step_micros) {
   }
   timestamp now() override;
 

@@ -57,10 +57,9 @@ any_event decode_current(std::string_view name, const json& j) {
   if (name == concurrency_limit_created::stored_name)
     return concurrency_limit_created{concurrency_limit_from_json(j)};
   if (name == concurrency_limit_resized::stored_name)
-    return concurrency_limit_resized{uuid_field(j, "id"),
-                                     timestamp_field(j, "updated"),
-                                     j.at("from").get<std::int64_t>(),
-                                     j.at("to").get<std::int64_t>()};
+    return concurrency_limit_resized{
+        uuid_field(j, "id"), timestamp_field(j, "updated"),
+        j.at("from").get<std::int64_t>(), j.at("to").get<std::int64_t>()};
   if (name == concurrency_limit_deleted::stored_name)
     return concurrency_limit_deleted{uuid_field(j, "id"),
                                      timestamp_field(j, "deleted")};
@@ -71,59 +70,61 @@ any_event decode_current(std::string_view name, const json& j) {
 
 json payload_json(const any_event& e) {
   return std::visit(
-    overloaded{
-      [](const flow_created& x) { return to_json(x.value); },
-      [](const flow_updated& x) {
-        return json{{"id", x.id.str()}, {"changes", x.changes}};
+      overloaded{
+          [](const flow_created& x) { return to_json(x.value); },
+          [](const flow_updated& x) {
+            return json{{"id", x.id.str()}, {"changes", x.changes}};
+          },
+          [](const flow_deleted& x) {
+            return json{{"id", x.id.str()},
+                        {"deleted", format_timestamp(x.deleted)}};
+          },
+          [](const deployment_created& x) { return to_json(x.value); },
+          [](const deployment_deleted& x) {
+            return json{{"id", x.id.str()},
+                        {"deleted", format_timestamp(x.deleted)}};
+          },
+          [](const deployment_updated& x) {
+            return json{{"id", x.id.str()}, {"changes", x.changes}};
+          },
+          [](const concurrency_limit_created& x) { return to_json(x.value); },
+          [](const concurrency_limit_resized& x) {
+            return limit_resized_json(x);
+          },
+          [](const concurrency_limit_updated& x) {
+            return json{{"id", x.id.str()}, {"changes", x.changes}};
+          },
+          [](const resource_created& x) { return x.value; },
+          [](const resource_updated& x) {
+            return json{{"id", x.id.str()}, {"changes", x.changes}};
+          },
+          [](const resource_deleted& x) {
+            return json{{"id", x.id.str()},
+                        {"deleted", format_timestamp(x.deleted)}};
+          },
+          [](const concurrency_limit_deleted& x) {
+            return json{{"id", x.id.str()},
+                        {"deleted", format_timestamp(x.deleted)}};
+          },
       },
-      [](const flow_deleted& x) {
-        return json{{"id", x.id.str()},
-                    {"deleted", format_timestamp(x.deleted)}};
-      },
-      [](const deployment_created& x) { return to_json(x.value); },
-      [](const deployment_deleted& x) {
-        return json{{"id", x.id.str()},
-                    {"deleted", format_timestamp(x.deleted)}};
-      },
-      [](const deployment_updated& x) {
-        return json{{"id", x.id.str()}, {"changes", x.changes}};
-      },
-      [](const concurrency_limit_created& x) { return to_json(x.value); },
-      [](const concurrency_limit_resized& x) { return limit_resized_json(x); },
-      [](const concurrency_limit_updated& x) {
-        return json{{"id", x.id.str()}, {"changes", x.changes}};
-      },
-      [](const resource_created& x) { return x.value; },
-      [](const resource_updated& x) {
-        return json{{"id", x.id.str()}, {"changes", x.changes}};
-      },
-      [](const resource_deleted& x) {
-        return json{{"id", x.id.str()},
-                    {"deleted", format_timestamp(x.deleted)}};
-      },
-      [](const concurrency_limit_deleted& x) {
-        return json{{"id", x.id.str()},
-                    {"deleted", format_timestamp(x.deleted)}};
-      },
-    },
-    e);
+      e);
 }
 
 encoded_event encode(const any_event& e) {
   encoded_event out;
   out.name = stored_name(e);
   std::visit(
-    [&](const auto& x) {
-      out.version = std::decay_t<decltype(x)>::schema_version;
-    },
-    e);
+      [&](const auto& x) {
+        out.version = std::decay_t<decltype(x)>::schema_version;
+      },
+      e);
   out.payload =
-    payload_json(e).dump(-1, ' ', false, json::error_handler_t::replace);
+      payload_json(e).dump(-1, ' ', false, json::error_handler_t::replace);
   return out;
 }
 
-std::expected<any_event, decode_errc>
-decode(std::string_view name, int version, std::string_view payload) {
+std::expected<any_event, decode_errc> decode(std::string_view name, int version,
+                                             std::string_view payload) {
   bool known = false;
   for (const auto& entry : catalog)
     if (entry.name == name && entry.version == version)
@@ -142,79 +143,91 @@ decode(std::string_view name, int version, std::string_view payload) {
 
 stream_id stream_of(const any_event& e) {
   return std::visit(
-    overloaded{
-      [](const flow_created& x) { return flow_stream(x.value.id); },
-      [](const flow_updated& x) { return flow_stream(x.id); },
-      [](const flow_deleted& x) { return flow_stream(x.id); },
-      [](const deployment_deleted& x) { return deployment_stream(x.id); },
-      [](const deployment_created& x) { return deployment_stream(x.value.id); },
-      [](const deployment_updated& x) { return deployment_stream(x.id); },
-      [](const concurrency_limit_created& x) {
-        return concurrency_limit_stream(x.value.id);
+      overloaded{
+          [](const flow_created& x) { return flow_stream(x.value.id); },
+          [](const flow_updated& x) { return flow_stream(x.id); },
+          [](const flow_deleted& x) { return flow_stream(x.id); },
+          [](const deployment_deleted& x) { return deployment_stream(x.id); },
+          [](const deployment_created& x) {
+            return deployment_stream(x.value.id);
+          },
+          [](const deployment_updated& x) { return deployment_stream(x.id); },
+          [](const concurrency_limit_created& x) {
+            return concurrency_limit_stream(x.value.id);
+          },
+          [](const concurrency_limit_resized& x) {
+            return concurrency_limit_stream(x.id);
+          },
+          [](const concurrency_limit_deleted& x) {
+            return concurrency_limit_stream(x.id);
+          },
+          [](const concurrency_limit_updated& x) {
+            return concurrency_limit_stream(x.id);
+          },
+          [](const resource_created& x) {
+            return resource_stream(x.kind, uuid_field(x.value, "id"));
+          },
+          [](const resource_updated& x) {
+            return resource_stream(x.kind, x.id);
+          },
+          [](const resource_deleted& x) {
+            return resource_stream(x.kind, x.id);
+          },
       },
-      [](const concurrency_limit_resized& x) {
-        return concurrency_limit_stream(x.id);
-      },
-      [](const concurrency_limit_deleted& x) {
-        return concurrency_limit_stream(x.id);
-      },
-      [](const concurrency_limit_updated& x) {
-        return concurrency_limit_stream(x.id);
-      },
-      [](const resource_created& x) {
-        return resource_stream(x.kind, uuid_field(x.value, "id"));
-      },
-      [](const resource_updated& x) { return resource_stream(x.kind, x.id); },
-      [](const resource_deleted& x) { return resource_stream(x.kind, x.id); },
-    },
-    e);
+      e);
 }
 
 std::string stored_name(const any_event& e) {
   return std::visit(
-    [](const auto& x) -> std::string {
-      using T = std::decay_t<decltype(x)>;
-      if constexpr (requires { T::suffix; })
-        return std::string(kind_name(x.kind)) + T::suffix;
-      else
-        return T::stored_name;
-    },
-    e);
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (requires { T::suffix; })
+          return std::string(kind_name(x.kind)) + T::suffix;
+        else
+          return T::stored_name;
+      },
+      e);
 }
 
 std::string to_string(const any_event& e) {
   return std::visit(
-    overloaded{
-      [](const concurrency_limit_created& x) {
-        return "concurrency_limit_created{id=" + x.value.id.str() + "}";
+      overloaded{
+          [](const concurrency_limit_created& x) {
+            return "concurrency_limit_created{id=" + x.value.id.str() + "}";
+          },
+          [](const concurrency_limit_resized& x) {
+            return "concurrency_limit_resized{id=" + x.id.str() + "}";
+          },
+          [](const concurrency_limit_deleted& x) {
+            return "concurrency_limit_deleted{id=" + x.id.str() + "}";
+          },
+          [](const flow_updated& x) {
+            return "flow_updated{id=" + x.id.str() + "}";
+          },
+          [](const flow_deleted& x) {
+            return "flow_deleted{id=" + x.id.str() + "}";
+          },
+          [](const deployment_deleted& x) {
+            return "deployment_deleted{id=" + x.id.str() + "}";
+          },
+          [](const concurrency_limit_updated& x) {
+            return "concurrency_limit_updated{id=" + x.id.str() + "}";
+          },
+          [](const resource_created& x) {
+            return std::string(kind_name(x.kind)) + "_created{" +
+                   x.value.value("id", std::string()) + "}";
+          },
+          [](const resource_updated& x) {
+            return std::string(kind_name(x.kind)) + "_updated{" + x.id.str() +
+                   "}";
+          },
+          [](const resource_deleted& x) {
+            return std::string(kind_name(x.kind)) + "_deleted{" + x.id.str() +
+                   "}";
+          },
+          [](const auto& x) { return to_string(x); },
       },
-      [](const concurrency_limit_resized& x) {
-        return "concurrency_limit_resized{id=" + x.id.str() + "}";
-      },
-      [](const concurrency_limit_deleted& x) {
-        return "concurrency_limit_deleted{id=" + x.id.str() + "}";
-      },
-      [](const flow_updated& x) { return "flow_updated{id=" + x.id.str() + "}"; },
-      [](const flow_deleted& x) { return "flow_deleted{id=" + x.id.str() + "}"; },
-      [](const deployment_deleted& x) {
-        return "deployment_deleted{id=" + x.id.str() + "}";
-      },
-      [](const concurrency_limit_updated& x) {
-        return "concurrency_limit_updated{id=" + x.id.str() + "}";
-      },
-      [](const resource_created& x) {
-        return std::string(kind_name(x.kind)) + "_created{" +
-               x.value.value("id", std::string()) + "}";
-      },
-      [](const resource_updated& x) {
-        return std::string(kind_name(x.kind)) + "_updated{" + x.id.str() + "}";
-      },
-      [](const resource_deleted& x) {
-        return std::string(kind_name(x.kind)) + "_deleted{" + x.id.str() + "}";
-      },
-      [](const auto& x) { return to_string(x); },
-    },
-    e);
+      e);
 }
 
 } // namespace deployd::events

@@ -19,7 +19,7 @@ namespace deployd::events {
 struct encoded_event {
   std::string name;
   int version = 0;
-  std::string payload;  ///< compact JSON text
+  std::string payload; ///< compact JSON text
 };
 
 enum class decode_errc : std::uint8_t {

@@ -16,7 +16,7 @@ json to_json(const concurrency_limit& l) {
   j["denied_slots"] = l.denied_slots;
   j["slot_decay_per_second"] = compact_number(l.slot_decay_per_second);
   j["avg_slot_occupancy_seconds"] =
-    compact_number(l.avg_slot_occupancy_seconds);
+      compact_number(l.avg_slot_occupancy_seconds);
   return j;
 }
 
@@ -32,7 +32,7 @@ concurrency_limit concurrency_limit_from_json(const json& j) {
   l.denied_slots = j.at("denied_slots").get<std::int64_t>();
   l.slot_decay_per_second = j.at("slot_decay_per_second").get<double>();
   l.avg_slot_occupancy_seconds =
-    j.at("avg_slot_occupancy_seconds").get<double>();
+      j.at("avg_slot_occupancy_seconds").get<double>();
   return l;
 }
 

@@ -11,34 +11,34 @@ namespace deployd::events {
 namespace {
 
 constexpr std::array<std::string_view, deployment_field_count> field_names = {
-  "id",
-  "created",
-  "updated",
-  "name",
-  "version",
-  "description",
-  "flow_id",
-  "paused",
-  "schedules",
-  "concurrency_limit_id",
-  "concurrency_options",
-  "job_variables",
-  "parameters",
-  "tags",
-  "labels",
-  "work_queue_name",
-  "work_queue_id",
-  "last_polled",
-  "parameter_openapi_schema",
-  "path",
-  "pull_steps",
-  "entrypoint",
-  "storage_document_id",
-  "infrastructure_document_id",
-  "created_by",
-  "updated_by",
-  "status",
-  "enforce_parameter_schema",
+    "id",
+    "created",
+    "updated",
+    "name",
+    "version",
+    "description",
+    "flow_id",
+    "paused",
+    "schedules",
+    "concurrency_limit_id",
+    "concurrency_options",
+    "job_variables",
+    "parameters",
+    "tags",
+    "labels",
+    "work_queue_name",
+    "work_queue_id",
+    "last_polled",
+    "parameter_openapi_schema",
+    "path",
+    "pull_steps",
+    "entrypoint",
+    "storage_document_id",
+    "infrastructure_document_id",
+    "created_by",
+    "updated_by",
+    "status",
+    "enforce_parameter_schema",
 };
 
 std::optional<uuid> uuid_or_null(const json& v) {
@@ -81,66 +81,66 @@ std::optional<deployment_field> deployment_field_named(std::string_view name) {
 json field_value(const deployment& d, deployment_field f) {
   using enum deployment_field;
   switch (f) {
-    case id:
-      return d.id.str();
-    case created:
-      return format_timestamp(d.created);
-    case updated:
-      return format_timestamp(d.updated);
-    case name:
-      return d.name;
-    case version:
-      return nullable(d.version);
-    case description:
-      return nullable(d.description);
-    case flow_id:
-      return d.flow_id.str();
-    case paused:
-      return d.paused;
-    case schedules: {
-      json out = json::array();
-      for (const auto& s : d.schedules)
-        out.push_back(to_json(s));
-      return out;
-    }
-    case concurrency_limit_id:
-      return nullable(d.concurrency_limit_id);
-    case concurrency_options:
-      return d.concurrency_options;
-    case job_variables:
-      return d.job_variables;
-    case parameters:
-      return d.parameters;
-    case tags:
-      return d.tags;
-    case labels:
-      return d.labels;
-    case work_queue_name:
-      return nullable(d.work_queue_name);
-    case work_queue_id:
-      return nullable(d.work_queue_id);
-    case last_polled:
-      return nullable(d.last_polled);
-    case parameter_openapi_schema:
-      return d.parameter_openapi_schema;
-    case path:
-      return nullable(d.path);
-    case pull_steps:
-      return d.pull_steps;
-    case entrypoint:
-      return nullable(d.entrypoint);
-    case storage_document_id:
-      return nullable(d.storage_document_id);
-    case infrastructure_document_id:
-      return nullable(d.infrastructure_document_id);
-    case created_by:
-      return d.created_by;
-    case updated_by:
-      return d.updated_by;
-    case status:
-      return d.status;
-    case enforce_parameter_schema:
-      return d.enforce_parameter_schema;
+  case id:
+    return d.id.str();
+  case created:
+    return format_timestamp(d.created);
+  case updated:
+    return format_timestamp(d.updated);
+  case name:
+    return d.name;
+  case version:
+    return nullable(d.version);
+  case description:
+    return nullable(d.description);
+  case flow_id:
+    return d.flow_id.str();
+  case paused:
+    return d.paused;
+  case schedules: {
+    json out = json::array();
+    for (const auto& s : d.schedules)
+      out.push_back(to_json(s));
+    return out;
+  }
+  case concurrency_limit_id:
+    return nullable(d.concurrency_limit_id);
+  case concurrency_options:
+    return d.concurrency_options;
+  case job_variables:
+    return d.job_variables;
+  case parameters:
+    return d.parameters;
+  case tags:
+    return d.tags;
+  case labels:
+    return d.labels;
+  case work_queue_name:
+    return nullable(d.work_queue_name);
+  case work_queue_id:
+    return nullable(d.work_queue_id);
+  case last_polled:
+    return nullable(d.last_polled);
+  case parameter_openapi_schema:
+    return d.parameter_openapi_schema;
+  case path:
+    return nullable(d.path);
+  case pull_steps:
+    return d.pull_steps;
+  case entrypoint:
+    return nullable(d.entrypoint);
+  case storage_document_id:
+    return nullable(d.storage_document_id);
+  case infrastructure_document_id:
+    return nullable(d.infrastructure_document_id);
+  case created_by:
+    return d.created_by;
+  case updated_by:
+    return d.updated_by;
+  case status:
+    return d.status;
+  case enforce_parameter_schema:
+    return d.enforce_parameter_schema;
   }
   std::abort();
 }
@@ -148,93 +148,93 @@ json field_value(const deployment& d, deployment_field f) {
 void set_field(deployment& d, deployment_field f, const json& v) {
   using enum deployment_field;
   switch (f) {
-    case id:
-      d.id = *uuid_or_null(v);
-      return;
-    case created:
-      d.created = time_of(v);
-      return;
-    case updated:
-      d.updated = time_of(v);
-      return;
-    case name:
-      d.name = v.get<std::string>();
-      return;
-    case version:
-      d.version = string_or_null(v);
-      return;
-    case description:
-      d.description = string_or_null(v);
-      return;
-    case flow_id:
-      d.flow_id = *uuid_or_null(v);
-      return;
-    case paused:
-      d.paused = v.get<bool>();
-      return;
-    case schedules:
-      d.schedules.clear();
-      for (const auto& s : v)
-        d.schedules.push_back(schedule_from_stored(s));
-      return;
-    case concurrency_limit_id:
-      d.concurrency_limit_id = uuid_or_null(v);
-      return;
-    case concurrency_options:
-      d.concurrency_options = v;
-      return;
-    case job_variables:
-      d.job_variables = v;
-      return;
-    case parameters:
-      d.parameters = v;
-      return;
-    case tags:
-      d.tags = v.get<std::vector<std::string>>();
-      return;
-    case labels:
-      d.labels = v;
-      return;
-    case work_queue_name:
-      d.work_queue_name = string_or_null(v);
-      return;
-    case work_queue_id:
-      d.work_queue_id = uuid_or_null(v);
-      return;
-    case last_polled:
-      d.last_polled =
+  case id:
+    d.id = *uuid_or_null(v);
+    return;
+  case created:
+    d.created = time_of(v);
+    return;
+  case updated:
+    d.updated = time_of(v);
+    return;
+  case name:
+    d.name = v.get<std::string>();
+    return;
+  case version:
+    d.version = string_or_null(v);
+    return;
+  case description:
+    d.description = string_or_null(v);
+    return;
+  case flow_id:
+    d.flow_id = *uuid_or_null(v);
+    return;
+  case paused:
+    d.paused = v.get<bool>();
+    return;
+  case schedules:
+    d.schedules.clear();
+    for (const auto& s : v)
+      d.schedules.push_back(schedule_from_stored(s));
+    return;
+  case concurrency_limit_id:
+    d.concurrency_limit_id = uuid_or_null(v);
+    return;
+  case concurrency_options:
+    d.concurrency_options = v;
+    return;
+  case job_variables:
+    d.job_variables = v;
+    return;
+  case parameters:
+    d.parameters = v;
+    return;
+  case tags:
+    d.tags = v.get<std::vector<std::string>>();
+    return;
+  case labels:
+    d.labels = v;
+    return;
+  case work_queue_name:
+    d.work_queue_name = string_or_null(v);
+    return;
+  case work_queue_id:
+    d.work_queue_id = uuid_or_null(v);
+    return;
+  case last_polled:
+    d.last_polled =
         v.is_null() ? std::optional<timestamp>{} : std::optional{time_of(v)};
-      return;
-    case parameter_openapi_schema:
-      d.parameter_openapi_schema = v;
-      return;
-    case path:
-      d.path = string_or_null(v);
-      return;
-    case pull_steps:
-      d.pull_steps = v;
-      return;
-    case entrypoint:
-      d.entrypoint = string_or_null(v);
-      return;
-    case storage_document_id:
-      d.storage_document_id = uuid_or_null(v);
-      return;
-    case infrastructure_document_id:
-      d.infrastructure_document_id = uuid_or_null(v);
-      return;
-    case created_by:
-      d.created_by = v;
-      return;
-    case updated_by:
-      d.updated_by = v;
-      return;
-    case status:
-      d.status = v.get<std::string>();
-      return;
-    case enforce_parameter_schema:
-      d.enforce_parameter_schema = v.get<bool>();
-      return;
+    return;
+  case parameter_openapi_schema:
+    d.parameter_openapi_schema = v;
+    return;
+  case path:
+    d.path = string_or_null(v);
+    return;
+  case pull_steps:
+    d.pull_steps = v;
+    return;
+  case entrypoint:
+    d.entrypoint = string_or_null(v);
+    return;
+  case storage_document_id:
+    d.storage_document_id = uuid_or_null(v);
+    return;
+  case infrastructure_document_id:
+    d.infrastructure_document_id = uuid_or_null(v);
+    return;
+  case created_by:
+    d.created_by = v;
+    return;
+  case updated_by:
+    d.updated_by = v;
+    return;
+  case status:
+    d.status = v.get<std::string>();
+    return;
+  case enforce_parameter_schema:
+    d.enforce_parameter_schema = v.get<bool>();
+    return;
   }
 }
 
@@ -303,14 +303,14 @@ json deployment_response(const deployment& d, const deployment_links& links) {
   j["schedules"] = field_value(d, deployment_field::schedules);
   j["concurrency_limit"] = nullptr;
   j["global_concurrency_limit"] =
-    links.limit ? deployment_view_of(*links.limit) : json(nullptr);
+      links.limit ? deployment_view_of(*links.limit) : json(nullptr);
   j["concurrency_options"] = d.concurrency_options;
   j["job_variables"] = d.job_variables;
   j["parameters"] = d.parameters;
   j["tags"] = d.tags;
   j["labels"] = d.labels;
   j["work_queue_name"] =
-    links.queue_name ? json(*links.queue_name) : nullable(d.work_queue_name);
+      links.queue_name ? json(*links.queue_name) : nullable(d.work_queue_name);
   j["work_queue_id"] = nullable(d.work_queue_id);
   j["last_polled"] = nullable(d.last_polled);
   j["parameter_openapi_schema"] = d.parameter_openapi_schema;
@@ -329,8 +329,8 @@ json deployment_response(const deployment& d, const deployment_links& links) {
 
 std::string render_deployment(const deployment& d,
                               const deployment_links& links) {
-  return deployment_response(d, links)
-    .dump(-1, ' ', false, json::error_handler_t::replace);
+  return deployment_response(d, links).dump(-1, ' ', false,
+                                            json::error_handler_t::replace);
 }
 
 json diff(const deployment& before, const deployment& after) {
@@ -341,7 +341,7 @@ json diff(const deployment& before, const deployment& after) {
     json to = field_value(after, f);
     if (from != to)
       changes[std::string(field_name(f))] =
-        json{{"from", std::move(from)}, {"to", std::move(to)}};
+          json{{"from", std::move(from)}, {"to", std::move(to)}};
   }
   return changes;
 }

@@ -26,7 +26,7 @@ struct deployment_schedule {
   timestamp created;
   timestamp updated;
   uuid deployment_id;
-  json schedule;  ///< normalised interval / cron / rrule object
+  json schedule; ///< normalised interval / cron / rrule object
   bool active = true;
   std::optional<std::int64_t> max_scheduled_runs;
   json parameters = json::object();
@@ -74,11 +74,33 @@ struct deployment {
 
 /// The fields of `deployment`, in stored (and response) order.
 enum class deployment_field : std::uint8_t {
-  id, created, updated, name, version, description, flow_id, paused,
-  schedules, concurrency_limit_id, concurrency_options, job_variables,
-  parameters, tags, labels, work_queue_name, work_queue_id, last_polled,
-  parameter_openapi_schema, path, pull_steps, entrypoint, storage_document_id,
-  infrastructure_document_id, created_by, updated_by, status,
+  id,
+  created,
+  updated,
+  name,
+  version,
+  description,
+  flow_id,
+  paused,
+  schedules,
+  concurrency_limit_id,
+  concurrency_options,
+  job_variables,
+  parameters,
+  tags,
+  labels,
+  work_queue_name,
+  work_queue_id,
+  last_polled,
+  parameter_openapi_schema,
+  path,
+  pull_steps,
+  entrypoint,
+  storage_document_id,
+  infrastructure_document_id,
+  created_by,
+  updated_by,
+  status,
   enforce_parameter_schema,
 };
 
@@ -106,8 +128,8 @@ void set_field(deployment& d, deployment_field f, const json& value);
 /// What a deployment response derives from other aggregates.
 struct deployment_links {
   std::optional<concurrency_limit> limit;
-  std::optional<std::string> queue_name;  ///< the linked queue's name
-  std::optional<std::string> pool_name;   ///< the linked queue's pool
+  std::optional<std::string> queue_name; ///< the linked queue's name
+  std::optional<std::string> pool_name;  ///< the linked queue's pool
 };
 
 /// The API response object of §2, serialised.
@@ -157,7 +179,7 @@ struct create_deployment {
   nullable_input<json> parameter_openapi_schema;
   json parameters = json::object();
   std::optional<std::vector<std::string>> tags;
-  json labels = json::object();  ///< request labels; null arrives as {}
+  json labels = json::object(); ///< request labels; null arrives as {}
   nullable_input<json> pull_steps;
   nullable_input<std::string> work_queue_name;
   nullable_input<std::string> work_pool_name;
@@ -174,10 +196,10 @@ struct create_deployment {
 
 /// One schedule of a PATCH body (DeploymentScheduleUpdate), validated.
 struct schedule_update_input {
-  std::optional<json> schedule;  ///< normalised; nothing when null/absent
+  std::optional<json> schedule; ///< normalised; nothing when null/absent
   std::optional<bool> active;
   std::optional<std::int64_t> max_scheduled_runs;
-  json parameters = json::object();  ///< always written; absent means {}
+  json parameters = json::object(); ///< always written; absent means {}
   std::optional<std::string> slug;
   std::optional<std::string> replaces;
 
@@ -194,7 +216,7 @@ struct update_deployment {
   nullable_input<std::int64_t> concurrency_limit;
   nullable_input<json> concurrency_options;
   nullable_input<uuid> global_concurrency_limit_id;
-  nullable_input<json> parameters;  ///< null -> integrity conflict (409)
+  nullable_input<json> parameters; ///< null -> integrity conflict (409)
   nullable_input<json> parameter_openapi_schema;
   std::optional<std::vector<std::string>> tags;
   nullable_input<std::string> work_queue_name;
@@ -205,7 +227,7 @@ struct update_deployment {
   nullable_input<std::string> entrypoint;
   nullable_input<uuid> storage_document_id;
   nullable_input<uuid> infrastructure_document_id;
-  nullable_input<bool> enforce_parameter_schema;  ///< null -> 409
+  nullable_input<bool> enforce_parameter_schema; ///< null -> 409
   /// Set when `__prefect_kind` hydration of `parameters` failed; answered
   /// (400) only after the deployment is known to exist.
   std::optional<std::string> hydration_error;

@@ -86,7 +86,7 @@ stream_id concurrency_limit_stream(const uuid& id) {
 } // namespace deployd::events
 
 std::size_t std::hash<deployd::events::uuid>::operator()(
-  const deployd::events::uuid& id) const noexcept {
+    const deployd::events::uuid& id) const noexcept {
   std::uint64_t a;
   std::uint64_t b;
   std::memcpy(&a, id.bytes.data(), 8);

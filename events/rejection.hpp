@@ -12,22 +12,22 @@
 namespace deployd::events {
 
 enum class rejection_code : std::uint8_t {
-  unknown_flow = 1,               ///< flow_id names no flow (integrity)
-  unknown_work_pool = 2,          ///< subject: the pool name
-  unknown_concurrency_limit = 3,  ///< global_concurrency_limit_id
+  unknown_flow = 1,                 ///< flow_id names no flow (integrity)
+  unknown_work_pool = 2,            ///< subject: the pool name
+  unknown_concurrency_limit = 3,    ///< global_concurrency_limit_id
   missing_infrastructure_block = 4, ///< subject: the document id
-  missing_storage_block = 5,      ///< subject: the document id
-  duplicate_schedule_slug = 6,    ///< two schedules share a slug (integrity)
-  deployment_not_found = 7,       ///< GET/DELETE spelling, no period
+  missing_storage_block = 5,        ///< subject: the document id
+  duplicate_schedule_slug = 6,      ///< two schedules share a slug (integrity)
+  deployment_not_found = 7,         ///< GET/DELETE spelling, no period
   flow_not_found = 8,
-  integrity_conflict = 9,         ///< any other unique/foreign-key rule
-  deployment_missing = 10,        ///< PATCH spelling: "Deployment not found."
-  unprocessable = 11,             ///< 422 with `subject` as the detail text
-  bad_request = 12,               ///< 400 with `subject` as the detail text
-  conflict = 13,                  ///< 409 with `subject` as the detail text
-  schedule_not_found = 14,        ///< "Schedule not found."
-  not_found = 15,                 ///< 404 with `subject` as the detail text
-  forbidden = 16,                 ///< 403 with `subject` as the detail text
+  integrity_conflict = 9,  ///< any other unique/foreign-key rule
+  deployment_missing = 10, ///< PATCH spelling: "Deployment not found."
+  unprocessable = 11,      ///< 422 with `subject` as the detail text
+  bad_request = 12,        ///< 400 with `subject` as the detail text
+  conflict = 13,           ///< 409 with `subject` as the detail text
+  schedule_not_found = 14, ///< "Schedule not found."
+  not_found = 15,          ///< 404 with `subject` as the detail text
+  forbidden = 16,          ///< 403 with `subject` as the detail text
 };
 
 struct rejection {

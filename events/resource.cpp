@@ -4,16 +4,16 @@ namespace deployd::events {
 
 std::string_view kind_name(resource_kind k) {
   switch (k) {
-    case resource_kind::work_pool:
-      return "work_pool";
-    case resource_kind::work_queue:
-      return "work_queue";
-    case resource_kind::block_type:
-      return "block_type";
-    case resource_kind::block_schema:
-      return "block_schema";
-    case resource_kind::block_document:
-      return "block_document";
+  case resource_kind::work_pool:
+    return "work_pool";
+  case resource_kind::work_queue:
+    return "work_queue";
+  case resource_kind::block_type:
+    return "block_type";
+  case resource_kind::block_schema:
+    return "block_schema";
+  case resource_kind::block_document:
+    return "block_document";
   }
   return "unknown";
 }

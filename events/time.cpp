@@ -77,13 +77,12 @@ std::string format_timestamp(timestamp t) {
                       static_cast<long long>(secs / 60 % 60),
                       static_cast<long long>(secs % 60));
   else
-    n = std::snprintf(buf, sizeof buf,
-                      "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                      static_cast<long long>(c.y), c.m, c.d,
-                      static_cast<long long>(secs / 3600),
-                      static_cast<long long>(secs / 60 % 60),
-                      static_cast<long long>(secs % 60),
-                      static_cast<long long>(frac));
+    n = std::snprintf(
+        buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
+        static_cast<long long>(c.y), c.m, c.d,
+        static_cast<long long>(secs / 3600),
+        static_cast<long long>(secs / 60 % 60),
+        static_cast<long long>(secs % 60), static_cast<long long>(frac));
   return std::string(buf, static_cast<std::size_t>(n));
 }
 
@@ -96,8 +95,8 @@ std::optional<timestamp> parse_timestamp(std::string_view s) {
       static_cast<unsigned>(d) > days_in_month(y, static_cast<unsigned>(mo)))
     return std::nullopt;
   std::int64_t micros =
-    days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
-    86'400'000'000;
+      days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) *
+      86'400'000'000;
   if (s.size() == 10)
     return timestamp{micros};
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ')
@@ -130,8 +129,8 @@ std::optional<timestamp> parse_timestamp(std::string_view s) {
   }
   if (h > 23 || mi > 59 || sec > 59)
     return std::nullopt;
-  micros += (static_cast<std::int64_t>(h) * 3600 + mi * 60 + sec) * 1'000'000 +
-            frac;
+  micros +=
+      (static_cast<std::int64_t>(h) * 3600 + mi * 60 + sec) * 1'000'000 + frac;
   if (pos == s.size())
     return timestamp{micros};
   if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size())

@@ -61,7 +61,7 @@ bool hex(char c) {
 }
 
 constexpr std::string_view bool_parsing_msg =
-  "Input should be a valid boolean, unable to interpret input";
+    "Input should be a valid boolean, unable to interpret input";
 
 } // namespace
 
@@ -70,8 +70,8 @@ void validator::fail(std::string type, std::string msg, const json& input,
   json loc = loc_;
   if (!last.is_null())
     loc.push_back(last);
-  errors_.push_back(field_error{std::move(type), std::move(loc),
-                                std::move(msg), input, std::move(ctx)});
+  errors_.push_back(field_error{std::move(type), std::move(loc), std::move(msg),
+                                input, std::move(ctx)});
 }
 
 void validator::value_error(const std::string& message, const json& input,
@@ -126,9 +126,11 @@ std::optional<std::int64_t> validator::integer(const json& v) {
   if (v.is_number_integer()) {
     if (v.is_number_unsigned() &&
         v.get<std::uint64_t>() >
-          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      fail("int_parsing_size", "Unable to parse input string as an integer, "
-                               "exceeded maximum size",
+            static_cast<std::uint64_t>(
+                std::numeric_limits<std::int64_t>::max())) {
+      fail("int_parsing_size",
+           "Unable to parse input string as an integer, "
+           "exceeded maximum size",
            v);
       return std::nullopt;
     }
@@ -193,8 +195,7 @@ std::optional<double> validator::number(const json& v) {
 
 std::optional<uuid> validator::uuid_value(const json& v) {
   if (!v.is_string()) {
-    fail("uuid_type", "UUID input should be a string, bytes or UUID object",
-         v);
+    fail("uuid_type", "UUID input should be a string, bytes or UUID object", v);
     return std::nullopt;
   }
   const auto& text = v.get_ref<const std::string&>();
@@ -211,8 +212,8 @@ std::optional<timestamp> validator::datetime(const json& v) {
     if (auto t = parse_timestamp(v.get<std::string>()))
       return t;
     fail("datetime_from_date_parsing",
-         "Input should be a valid datetime or date, invalid datetime format",
-         v, json{{"error", "invalid datetime format"}});
+         "Input should be a valid datetime or date, invalid datetime format", v,
+         json{{"error", "invalid datetime format"}});
     return std::nullopt;
   }
   if (v.is_number() && !v.is_boolean()) {
@@ -289,8 +290,7 @@ void validator::forbid_extra(const json& object,
   }
 }
 
-std::optional<std::vector<std::string>>
-validator::string_list(const json& v) {
+std::optional<std::vector<std::string>> validator::string_list(const json& v) {
   if (!list(v))
     return std::nullopt;
   std::vector<std::string> out;
@@ -327,22 +327,22 @@ bool validator::label_map(const json& v) {
 
 bool python_truthy(const json& v) {
   switch (v.type()) {
-    case json::value_t::null:
-      return false;
-    case json::value_t::boolean:
-      return v.get<bool>();
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-      return v != 0;
-    case json::value_t::number_float:
-      return v.get<double>() != 0.0;
-    case json::value_t::string:
-      return !v.get_ref<const std::string&>().empty();
-    case json::value_t::array:
-    case json::value_t::object:
-      return !v.empty();
-    default:
-      return true;
+  case json::value_t::null:
+    return false;
+  case json::value_t::boolean:
+    return v.get<bool>();
+  case json::value_t::number_integer:
+  case json::value_t::number_unsigned:
+    return v != 0;
+  case json::value_t::number_float:
+    return v.get<double>() != 0.0;
+  case json::value_t::string:
+    return !v.get_ref<const std::string&>().empty();
+  case json::value_t::array:
+  case json::value_t::object:
+    return !v.empty();
+  default:
+    return true;
   }
 }
 
@@ -399,8 +399,9 @@ std::string uuid_parse_error(std::string_view input) {
         bounds[hyphens] = i;
       ++hyphens;
     } else if (!hex(static_cast<char>(c))) {
-      return "invalid character: found `" + std::string(1, static_cast<char>(c)) +
-             "` at " + std::to_string(i + offset + 1);
+      return "invalid character: found `" +
+             std::string(1, static_cast<char>(c)) + "` at " +
+             std::to_string(i + offset + 1);
     }
     i += len;
   }

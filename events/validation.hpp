@@ -23,11 +23,11 @@ namespace deployd::events {
 
 /// One validation failure, shaped as a pydantic error item.
 struct field_error {
-  std::string type;  ///< e.g. `missing`, `string_type`, `value_error`
-  json loc;          ///< array such as ["body", "tags", 0]
-  std::string msg;   ///< e.g. `Field required`
-  json input;        ///< the offending value
-  json ctx;          ///< null when the error carries no context
+  std::string type; ///< e.g. `missing`, `string_type`, `value_error`
+  json loc;         ///< array such as ["body", "tags", 0]
+  std::string msg;  ///< e.g. `Field required`
+  json input;       ///< the offending value
+  json ctx;         ///< null when the error carries no context
 
   bool operator==(const field_error&) const = default;
 };
@@ -39,7 +39,7 @@ using field_errors = std::vector<field_error>;
 class validator {
 public:
   explicit validator(json root_loc = json::array({"body"}))
-    : loc_(std::move(root_loc)) {
+      : loc_(std::move(root_loc)) {
   }
 
   /// Appends an error at the current location plus `last` (when not null).
@@ -99,8 +99,7 @@ public:
 
   /// `greater_than` check for ints.
   bool greater_than(std::int64_t value, std::int64_t bound, const json& input);
-  bool greater_equal(std::int64_t value, std::int64_t bound,
-                     const json& input);
+  bool greater_equal(std::int64_t value, std::int64_t bound, const json& input);
   bool less_equal(std::int64_t value, std::int64_t bound, const json& input);
 
   /// `missing` at loc + key with the parent object as input.

@@ -34,11 +34,11 @@ std::string json_error_text(const std::string& text) {
     }
   }
   return e->message + ": line " + std::to_string(line) + " column " +
-         std::to_string(column) + " (char " + std::to_string(e->position) +
-         ")";
+         std::to_string(column) + " (char " + std::to_string(e->position) + ")";
 }
 
-// -- a tiny Jinja expression evaluator ---------------------------------------------
+// -- a tiny Jinja expression evaluator
+// ---------------------------------------------
 
 using value = std::variant<std::int64_t, double, std::string>;
 
@@ -167,8 +167,8 @@ struct parser {
       if (op == "*")
         return value{i * j};
       if (op == "//")
-        return value{static_cast<std::int64_t>(std::floor(
-          static_cast<double>(i) / static_cast<double>(j)))};
+        return value{static_cast<std::int64_t>(
+            std::floor(static_cast<double>(i) / static_cast<double>(j)))};
       if (op == "%")
         return value{((i % j) + j) % j};
       if (op == "**" && j >= 0)
@@ -250,14 +250,13 @@ std::string render(const value& v) {
 
 std::expected<json, std::string> hydrate(const json& v);
 
-std::expected<std::optional<json>, std::string>
-hydrate_kind(const json& obj) {
+std::expected<std::optional<json>, std::string> hydrate_kind(const json& obj) {
   const auto kind = obj.at("__prefect_kind");
   const std::string k = kind.is_string() ? kind.get<std::string>() : "";
   if (k == "json") {
     const auto it = obj.find("value");
     if (it == obj.end())
-      return std::optional<json>{};  // removed from its parent
+      return std::optional<json>{}; // removed from its parent
     if (!it->is_string())
       return std::optional<json>{*it};
     try {
@@ -271,7 +270,7 @@ hydrate_kind(const json& obj) {
     const auto it = obj.find("template");
     if (it == obj.end() || !it->is_string())
       return std::unexpected(
-        std::string("Missing 'template' key in __prefect object"));
+          std::string("Missing 'template' key in __prefect object"));
     auto rendered = render_jinja(it->get<std::string>());
     if (!rendered)
       return std::unexpected("Invalid jinja: " + rendered.error());
@@ -282,16 +281,15 @@ hydrate_kind(const json& obj) {
     if (it == obj.end())
       return std::optional<json>{};
     // deployd has no workspace variables yet, so every name is unknown.
-    return std::unexpected("Variable '" +
-                           (it->is_string() ? it->get<std::string>()
-                                            : it->dump()) +
-                           "' not found in workspace.");
+    return std::unexpected(
+        "Variable '" + (it->is_string() ? it->get<std::string>() : it->dump()) +
+        "' not found in workspace.");
   }
   if (k == "none") {
     const auto it = obj.find("value");
     if (it == obj.end())
       return std::unexpected(
-        std::string("Missing 'value' key in __prefect object"));
+          std::string("Missing 'value' key in __prefect object"));
     auto inner = hydrate(*it);
     if (!inner)
       return std::unexpected(inner.error());
@@ -349,7 +347,8 @@ std::expected<std::string, std::string> render_jinja(const std::string& text) {
   while (pos < text.size()) {
     const auto open = text.find("{{", pos);
     const auto block = text.find("{%", pos);
-    if (block != std::string::npos && (open == std::string::npos || block < open))
+    if (block != std::string::npos &&
+        (open == std::string::npos || block < open))
       return std::unexpected(std::string("statements are not supported"));
     if (open == std::string::npos) {
       out.append(text, pos);
@@ -359,8 +358,8 @@ std::expected<std::string, std::string> render_jinja(const std::string& text) {
     const auto close = text.find("}}", open + 2);
     if (close == std::string::npos)
       return std::unexpected(
-        std::string("unexpected end of template, expected 'end of print "
-                    "statement'."));
+          std::string("unexpected end of template, expected 'end of print "
+                      "statement'."));
     parser p;
     p.in = std::string_view(text).substr(open + 2, close - open - 2);
     auto v = p.sum();

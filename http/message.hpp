@@ -16,14 +16,14 @@ namespace deployd::http {
 
 /// One HTTP request, already read in full.
 struct request {
-  std::string method;    ///< "GET", "POST", ...
-  std::string path;      ///< raw (still percent-encoded) path
-  std::string query;     ///< text after '?', without it
+  std::string method; ///< "GET", "POST", ...
+  std::string path;   ///< raw (still percent-encoded) path
+  std::string query;  ///< text after '?', without it
   std::string body;
   std::optional<std::string> content_type;
-  std::optional<std::string> api_version;  ///< X-PREFECT-API-VERSION
+  std::optional<std::string> api_version; ///< X-PREFECT-API-VERSION
   std::optional<std::string> authorization;
-  std::string host;      ///< Host header, for redirect locations
+  std::string host; ///< Host header, for redirect locations
 };
 
 /// One HTTP response.

@@ -34,11 +34,10 @@ bool is_json_content_type(const std::string& value) {
 }
 
 // Character offset -> the decoded text the reference echoes.
-response json_invalid(const std::string& body,
-                      const json_decode_error& error) {
+response json_invalid(const std::string& body, const json_decode_error& error) {
   events::field_errors errors{events::field_error{
-    "json_invalid", json::array({"body", error.position}), "JSON decode error",
-    json::object(), json{{"error", error.message}}}};
+      "json_invalid", json::array({"body", error.position}),
+      "JSON decode error", json::object(), json{{"error", error.message}}}};
   return validation_failed(errors, json(body));
 }
 
@@ -46,8 +45,7 @@ response json_invalid(const std::string& body,
 // apply to deployment names (where the reference answers 500).
 bool matches_name_pattern(validator& v, const std::string& name,
                           bool allow_empty) {
-  const bool bad_char =
-    name.find_first_of("/%&><") != std::string::npos;
+  const bool bad_char = name.find_first_of("/%&><") != std::string::npos;
   if (!bad_char && (allow_empty || !name.empty()))
     return true;
   const std::string pattern = allow_empty ? "^[^/%&><]*$" : "^[^/%&><]+$";
@@ -67,9 +65,8 @@ bool model_object(validator& v, const json& value) {
 }
 
 // A nullable string field.
-events::nullable_input<std::string> nullable_string(validator& v,
-                                                    const json& body,
-                                                    const char* key) {
+events::nullable_input<std::string>
+nullable_string(validator& v, const json& body, const char* key) {
   events::nullable_input<std::string> out;
   const auto it = body.find(key);
   if (it == body.end())
@@ -82,9 +79,8 @@ events::nullable_input<std::string> nullable_string(validator& v,
   return out;
 }
 
-events::nullable_input<events::uuid> nullable_uuid(validator& v,
-                                                   const json& body,
-                                                   const char* key) {
+events::nullable_input<events::uuid>
+nullable_uuid(validator& v, const json& body, const char* key) {
   events::nullable_input<events::uuid> out;
   const auto it = body.find(key);
   if (it == body.end())
@@ -197,8 +193,7 @@ json concurrency_options(validator& v, const json& value) {
   const auto before = v.count();
   if (auto it = value.find("collision_strategy"); it == value.end()) {
     v.missing(value, "collision_strategy");
-  } else if (!it->is_string() ||
-             (*it != "ENQUEUE" && *it != "CANCEL_NEW")) {
+  } else if (!it->is_string() || (*it != "ENQUEUE" && *it != "CANCEL_NEW")) {
     auto g = v.at("collision_strategy");
     v.fail("enum", "Input should be 'ENQUEUE' or 'CANCEL_NEW'", *it,
            json{{"expected", "'ENQUEUE' or 'CANCEL_NEW'"}});
@@ -237,12 +232,12 @@ void parameter_size(validator& v, const json& parameters,
   if (max_size == 0 || parameters.empty())
     return;
   const auto size =
-    parameters.dump(-1, ' ', true, json::error_handler_t::replace).size();
+      parameters.dump(-1, ' ', true, json::error_handler_t::replace).size();
   if (size > max_size)
     v.value_error("Flow run parameters must be less than " +
-                    events::with_thousands(max_size) +
-                    " bytes when serialized (got " +
-                    events::with_thousands(size) + " bytes).",
+                      events::with_thousands(max_size) +
+                      " bytes when serialized (got " +
+                      events::with_thousands(size) + " bytes).",
                   parameters);
 }
 
@@ -251,8 +246,8 @@ void parameter_size(validator& v, const json& parameters,
 // against the Draft 2020-12 meta-schema costs far more than looking it up.
 // Thread-safe; bounded (cleared when full).
 struct schema_verdict {
-  std::optional<std::string> without_required;  // schema_problem(stripped)
-  std::optional<std::string> full;              // schema_problem(schema)
+  std::optional<std::string> without_required; // schema_problem(stripped)
+  std::optional<std::string> full;             // schema_problem(schema)
 };
 
 schema_verdict cached_schema_verdict(const json& schema) {
@@ -296,7 +291,7 @@ bool model_checks(validator& v, const json& input) {
   auto schema_error = [&](const std::string& problem) {
     v.value_error("The provided schema is not a valid json schema. Schema "
                   "error: " +
-                    problem,
+                      problem,
                   input);
     return false;
   };
@@ -305,8 +300,8 @@ bool model_checks(validator& v, const json& input) {
     return schema_error(*verdict.without_required);
   const auto parameters = input.find("parameters");
   const json values = parameters != input.end() && parameters->is_object()
-                        ? *parameters
-                        : json::object();
+                          ? *parameters
+                          : json::object();
   const auto check = events::check_parameters(*schema, values, true);
   if (check.result != events::parameter_check::outcome::valid) {
     v.value_error(check.reason, input);
@@ -318,23 +313,55 @@ bool model_checks(validator& v, const json& input) {
 }
 
 const std::initializer_list<std::string_view> deployment_create_keys = {
-  "name", "flow_id", "paused", "schedules", "concurrency_limit",
-  "concurrency_options", "global_concurrency_limit_id",
-  "enforce_parameter_schema", "parameter_openapi_schema", "parameters",
-  "tags", "labels", "pull_steps", "work_queue_name", "work_pool_name",
-  "storage_document_id", "infrastructure_document_id", "description", "path",
-  "version", "entrypoint", "job_variables", "version_info"};
+    "name",
+    "flow_id",
+    "paused",
+    "schedules",
+    "concurrency_limit",
+    "concurrency_options",
+    "global_concurrency_limit_id",
+    "enforce_parameter_schema",
+    "parameter_openapi_schema",
+    "parameters",
+    "tags",
+    "labels",
+    "pull_steps",
+    "work_queue_name",
+    "work_pool_name",
+    "storage_document_id",
+    "infrastructure_document_id",
+    "description",
+    "path",
+    "version",
+    "entrypoint",
+    "job_variables",
+    "version_info"};
 
 const std::initializer_list<std::string_view> deployment_update_keys = {
-  "version", "description", "paused", "schedules", "concurrency_limit",
-  "concurrency_options", "global_concurrency_limit_id", "parameters",
-  "parameter_openapi_schema", "tags", "work_queue_name", "work_pool_name",
-  "path", "job_variables", "pull_steps", "entrypoint", "storage_document_id",
-  "infrastructure_document_id", "enforce_parameter_schema", "version_info"};
+    "version",
+    "description",
+    "paused",
+    "schedules",
+    "concurrency_limit",
+    "concurrency_options",
+    "global_concurrency_limit_id",
+    "parameters",
+    "parameter_openapi_schema",
+    "tags",
+    "work_queue_name",
+    "work_pool_name",
+    "path",
+    "job_variables",
+    "pull_steps",
+    "entrypoint",
+    "storage_document_id",
+    "infrastructure_document_id",
+    "enforce_parameter_schema",
+    "version_info"};
 
 constexpr const char* legacy_deployment_keys[] = {
-  "worker_pool_queue_id", "worker_pool_name", "worker_pool_queue_name",
-  "work_pool_queue_name"};
+    "worker_pool_queue_id", "worker_pool_name", "worker_pool_queue_name",
+    "work_pool_queue_name"};
 
 // A nullable object field (null kept as present-null).
 events::nullable_input<json> nullable_object(validator& v, const json& body,
@@ -498,7 +525,7 @@ parse_update_deployment(const events::uuid& id, json_body body,
   cmd.concurrency_limit = concurrency_limit(v, b);
   cmd.concurrency_options = nullable_options(v, b);
   cmd.global_concurrency_limit_id =
-    nullable_uuid(v, b, "global_concurrency_limit_id");
+      nullable_uuid(v, b, "global_concurrency_limit_id");
   cmd.parameters = nullable_object(v, b, "parameters");
   if (cmd.parameters.value) {
     auto g = v.at("parameters");
@@ -510,7 +537,7 @@ parse_update_deployment(const events::uuid& id, json_body body,
       cmd.hydration_error = hydrated.error();
   }
   cmd.parameter_openapi_schema =
-    nullable_object(v, b, "parameter_openapi_schema");
+      nullable_object(v, b, "parameter_openapi_schema");
   if (auto it = b.find("tags"); it != b.end()) {
     auto g = v.at("tags");
     cmd.tags = v.string_list(*it);
@@ -523,7 +550,7 @@ parse_update_deployment(const events::uuid& id, json_body body,
   cmd.entrypoint = nullable_string(v, b, "entrypoint");
   cmd.storage_document_id = nullable_uuid(v, b, "storage_document_id");
   cmd.infrastructure_document_id =
-    nullable_uuid(v, b, "infrastructure_document_id");
+      nullable_uuid(v, b, "infrastructure_document_id");
   if (auto it = b.find("enforce_parameter_schema"); it != b.end()) {
     cmd.enforce_parameter_schema.present = true;
     if (!it->is_null()) {
@@ -551,14 +578,13 @@ std::expected<json_body, response> read_json_body(const request& req) {
     return out;
   }
   if (precheck_json_body(req.body) != body_problem::none)
-    return std::unexpected(
-      detail(400, "There was an error parsing the body"));
+    return std::unexpected(detail(400, "There was an error parsing the body"));
   try {
     out.value = json::parse(req.body);
   } catch (const json::exception&) {
     const auto error = python_json_error(req.body);
     return std::unexpected(json_invalid(
-      req.body, error.value_or(json_decode_error{0, "Expecting value"})));
+        req.body, error.value_or(json_decode_error{0, "Expecting value"})));
   }
   return out;
 }
@@ -578,7 +604,8 @@ parse_create_flow(const json_body& body) {
     v.missing(b, "name");
   } else {
     auto g = v.at("name");
-    if (auto name = v.string(*it); name && matches_name_pattern(v, *name, false))
+    if (auto name = v.string(*it);
+        name && matches_name_pattern(v, *name, false))
       cmd.name = *name;
   }
   if (auto it = b.find("tags"); it != b.end()) {
@@ -648,11 +675,11 @@ parse_create_deployment(json_body body, const config::api_settings& api,
   cmd.concurrency_limit = concurrency_limit(v, b);
   cmd.concurrency_options = nullable_options(v, b);
   cmd.global_concurrency_limit_id =
-    nullable_uuid(v, b, "global_concurrency_limit_id");
+      nullable_uuid(v, b, "global_concurrency_limit_id");
   cmd.enforce_parameter_schema =
-    optional_bool(v, b, "enforce_parameter_schema");
+      optional_bool(v, b, "enforce_parameter_schema");
   cmd.parameter_openapi_schema =
-    nullable_object(v, b, "parameter_openapi_schema");
+      nullable_object(v, b, "parameter_openapi_schema");
   {
     auto g = v.at("parameters");
     const auto& parameters = b.at("parameters");
@@ -675,7 +702,7 @@ parse_create_deployment(json_body body, const config::api_settings& api,
   cmd.work_pool_name = nullable_string(v, b, "work_pool_name");
   cmd.storage_document_id = nullable_uuid(v, b, "storage_document_id");
   cmd.infrastructure_document_id =
-    nullable_uuid(v, b, "infrastructure_document_id");
+      nullable_uuid(v, b, "infrastructure_document_id");
   cmd.description = nullable_string(v, b, "description");
   cmd.path = nullable_string(v, b, "path");
   cmd.version = nullable_string(v, b, "version");

@@ -44,8 +44,7 @@ parse_create_deployment(json_body body, const config::api_settings& api,
 /// `DeploymentUpdate` -> update_deployment for `id`, or the 422 response.
 [[nodiscard]] std::expected<events::update_deployment, response>
 parse_update_deployment(const events::uuid& id, json_body body,
-                        const config::api_settings& api,
-                        events::timestamp now);
+                        const config::api_settings& api, events::timestamp now);
 
 /// `POST /deployments/{id}/schedules`: a bare list of
 /// DeploymentScheduleCreate (`max_scheduled_runs` kept, `replaces` ignored).

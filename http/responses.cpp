@@ -8,8 +8,8 @@ using events::json;
 using events::rejection_code;
 
 constexpr std::string_view integrity_text =
-  "Data integrity conflict. This usually means a unique or foreign key "
-  "constraint was violated. See server logs for details.";
+    "Data integrity conflict. This usually means a unique or foreign key "
+    "constraint was violated. See server logs for details.";
 
 std::string block_text(std::string_view kind, const std::string& id) {
   return "Error creating deployment. Could not find " + std::string(kind) +
@@ -76,50 +76,50 @@ response integrity_conflict() {
 
 response rejected(const events::rejection& why) {
   switch (why.code) {
-    case rejection_code::unknown_flow:
-    case rejection_code::duplicate_schedule_slug:
-    case rejection_code::integrity_conflict:
-      return integrity_conflict();
-    case rejection_code::unknown_work_pool:
-      return detail(404, "Work pool \"" + why.subject + "\" not found.");
-    case rejection_code::unknown_concurrency_limit:
-      return detail(404, "Concurrency limit not found");
-    case rejection_code::missing_infrastructure_block:
-      return detail(409, block_text("infrastructure", why.subject));
-    case rejection_code::missing_storage_block:
-      return detail(409, block_text("storage", why.subject));
-    case rejection_code::deployment_not_found:
-      return detail(404, "Deployment not found");
-    case rejection_code::flow_not_found:
-      return detail(404, "Flow not found");
-    case rejection_code::deployment_missing:
-      return detail(404, "Deployment not found.");
-    case rejection_code::unprocessable:
-      return detail(422, why.subject);
-    case rejection_code::bad_request:
-      return detail(400, why.subject);
-    case rejection_code::conflict:
-      return detail(409, why.subject);
-    case rejection_code::schedule_not_found:
-      return detail(404, "Schedule not found.");
-    case rejection_code::not_found:
-      return detail(404, why.subject);
-    case rejection_code::forbidden:
-      return detail(403, why.subject);
+  case rejection_code::unknown_flow:
+  case rejection_code::duplicate_schedule_slug:
+  case rejection_code::integrity_conflict:
+    return integrity_conflict();
+  case rejection_code::unknown_work_pool:
+    return detail(404, "Work pool \"" + why.subject + "\" not found.");
+  case rejection_code::unknown_concurrency_limit:
+    return detail(404, "Concurrency limit not found");
+  case rejection_code::missing_infrastructure_block:
+    return detail(409, block_text("infrastructure", why.subject));
+  case rejection_code::missing_storage_block:
+    return detail(409, block_text("storage", why.subject));
+  case rejection_code::deployment_not_found:
+    return detail(404, "Deployment not found");
+  case rejection_code::flow_not_found:
+    return detail(404, "Flow not found");
+  case rejection_code::deployment_missing:
+    return detail(404, "Deployment not found.");
+  case rejection_code::unprocessable:
+    return detail(422, why.subject);
+  case rejection_code::bad_request:
+    return detail(400, why.subject);
+  case rejection_code::conflict:
+    return detail(409, why.subject);
+  case rejection_code::schedule_not_found:
+    return detail(404, "Schedule not found.");
+  case rejection_code::not_found:
+    return detail(404, why.subject);
+  case rejection_code::forbidden:
+    return detail(403, why.subject);
   }
   return exception_message(500, "Internal Server Error");
 }
 
 response storage_failed(storage::errc e) {
   switch (e) {
-    case storage::errc::no_space:
-    case storage::errc::would_block:
-    case storage::errc::io_error:
-      return exception_message(503, "Service Unavailable");
-    case storage::errc::version_conflict:
-    case storage::errc::corruption:
-    case storage::errc::invalid_argument:
-      break;
+  case storage::errc::no_space:
+  case storage::errc::would_block:
+  case storage::errc::io_error:
+    return exception_message(503, "Service Unavailable");
+  case storage::errc::version_conflict:
+  case storage::errc::corruption:
+  case storage::errc::invalid_argument:
+    break;
   }
   return exception_message(500, "Internal Server Error");
 }

@@ -63,9 +63,9 @@ std::optional<std::string> query_param(std::string_view query,
     const auto eq = pair.find('=');
     const auto key = pair.substr(0, eq);
     if (key == name && !pair.empty())
-      return percent_decode(
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1),
-        true);
+      return percent_decode(eq == std::string_view::npos ? std::string_view{}
+                                                         : pair.substr(eq + 1),
+                            true);
     start = end + 1;
   }
   return std::nullopt;

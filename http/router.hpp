@@ -21,7 +21,7 @@ struct services;
 
 /// A request handler. Must call `reply` exactly once, now or later.
 using handler =
-  std::function<void(services&, const request&, path_params, responder)>;
+    std::function<void(services&, const request&, path_params, responder)>;
 
 class router {
 public:
@@ -34,8 +34,8 @@ public:
     outcome result = outcome::not_found;
     const handler* target = nullptr;
     path_params params;
-    std::string allow;     ///< for method_not_allowed: "GET, POST"
-    std::string location;  ///< for redirect: the other path spelling
+    std::string allow;    ///< for method_not_allowed: "GET, POST"
+    std::string location; ///< for redirect: the other path spelling
   };
 
   /// Resolves a method and a raw path.

@@ -24,7 +24,8 @@ router make_routes() {
   r.add("PATCH", "/api/flows/{id}", h::patch_flow);
   r.add("DELETE", "/api/flows/{id}", h::delete_flow);
   r.add("GET", "/api/flows/name/{name}", h::get_flow_by_name);
-  // -- deployments -------------------------------------------------------------
+  // -- deployments
+  // -------------------------------------------------------------
   r.add("POST", "/api/deployments/", h::post_deployments);
   r.add("POST", "/api/deployments/filter", h::post_deployments_filter);
   r.add("POST", "/api/deployments/count", h::post_deployments_count);
@@ -66,7 +67,8 @@ router make_routes() {
         h::patch_concurrency_limit);
   r.add("DELETE", "/api/v2/concurrency_limits/{name}",
         h::delete_concurrency_limit);
-  // -- blocks ------------------------------------------------------------------
+  // -- blocks
+  // ------------------------------------------------------------------
   r.add("POST", "/api/block_types/", h::post_block_types);
   r.add("GET", "/api/block_types/slug/{name}", h::get_block_type_by_slug);
   r.add("PATCH", "/api/block_types/{id}", h::patch_block_type);

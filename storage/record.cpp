@@ -37,9 +37,9 @@ struct reader {
       ok = false;
       return 0;
     }
-    const auto v = static_cast<std::uint16_t>(
-      static_cast<unsigned char>(in[0]) |
-      (static_cast<unsigned char>(in[1]) << 8));
+    const auto v =
+        static_cast<std::uint16_t>(static_cast<unsigned char>(in[0]) |
+                                   (static_cast<unsigned char>(in[1]) << 8));
     in.remove_prefix(2);
     return v;
   }

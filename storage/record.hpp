@@ -22,11 +22,11 @@ struct record {
   events::log_position position;
   events::stream_id stream;
   events::stream_version version;
-  std::string name;         ///< stored event name
-  int schema_version = 0;   ///< event schema version
+  std::string name;       ///< stored event name
+  int schema_version = 0; ///< event schema version
   events::timestamp recorded_at;
   events::uuid command_id;
-  std::string payload;      ///< JSON text
+  std::string payload; ///< JSON text
 
   bool operator==(const record&) const = default;
 };

@@ -29,9 +29,9 @@ void get_admin_version(services& s, const request&, path_params,
 void get_csrf_token(services&, const request& req, path_params,
                     responder reply) {
   if (!query_param(req.query, "client")) {
-    events::field_errors errors{events::field_error{
-      "missing", events::json::array({"query", "client"}), "Field required",
-      nullptr, nullptr}};
+    events::field_errors errors{
+        events::field_error{"missing", events::json::array({"query", "client"}),
+                            "Field required", nullptr, nullptr}};
     reply(validation_failed(errors, nullptr));
     return;
   }

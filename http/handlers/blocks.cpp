@@ -77,13 +77,13 @@ void post_block_types(services& s, const request& req, path_params,
 void get_block_type_by_slug(services& s, const request&, path_params params,
                             responder reply) {
   answer_read(
-    s,
-    [&reads = s.reads,
-     key = actors::resource_name_key(resource_kind::block_type,
-                                     {{"slug", params.at(0)}})](auto tier) {
-      return reads.resource_named(key, tier);
-    },
-    "Block type not found", std::move(reply));
+      s,
+      [&reads = s.reads,
+       key = actors::resource_name_key(resource_kind::block_type,
+                                       {{"slug", params.at(0)}})](auto tier) {
+        return reads.resource_named(key, tier);
+      },
+      "Block type not found", std::move(reply));
 }
 
 void patch_block_type(services& s, const request& req, path_params params,
@@ -109,23 +109,23 @@ void post_block_schemas(services& s, const request& req, path_params,
 void get_block_schema_by_checksum(services& s, const request& req,
                                   path_params params, responder reply) {
   run_query(
-    s,
-    [checksum = params.at(0),
-     version = query_param(req.query, "version")](storage::reader& r) {
-      std::string prefix(1, static_cast<char>(resource_kind::block_schema));
-      prefix += checksum;
-      prefix.push_back('\0');
-      if (version)
-        prefix += *version;
-      auto schemas = actors::resources_under(r, prefix);
-      if (!schemas)
-        return storage_failed(schemas.error());
-      for (const auto& schema : *schemas)
-        if (!version || schema.at("version") == *version)
-          return json_text(200, dump(schema));
-      return detail(404, "Block schema not found");
-    },
-    std::move(reply));
+      s,
+      [checksum = params.at(0),
+       version = query_param(req.query, "version")](storage::reader& r) {
+        std::string prefix(1, static_cast<char>(resource_kind::block_schema));
+        prefix += checksum;
+        prefix.push_back('\0');
+        if (version)
+          prefix += *version;
+        auto schemas = actors::resources_under(r, prefix);
+        if (!schemas)
+          return storage_failed(schemas.error());
+        for (const auto& schema : *schemas)
+          if (!version || schema.at("version") == *version)
+            return json_text(200, dump(schema));
+        return detail(404, "Block schema not found");
+      },
+      std::move(reply));
 }
 
 void post_block_documents(services& s, const request& req, path_params,
@@ -157,14 +157,13 @@ void get_block_document(services& s, const request& req, path_params params,
   const auto secrets = query_param(req.query, "include_secrets");
   const bool include = secrets && (*secrets == "true" || *secrets == "1");
   run_query(
-    s,
-    [&reads = s.reads, id, include](storage::reader&) {
-      return document_response(
-        reads.resource(resource_kind::block_document, id,
-                       storage::read_tier::any),
-        include);
-    },
-    std::move(reply));
+      s,
+      [&reads = s.reads, id, include](storage::reader&) {
+        return document_response(reads.resource(resource_kind::block_document,
+                                                id, storage::read_tier::any),
+                                 include);
+      },
+      std::move(reply));
 }
 
 void delete_block_document(services& s, const request&, path_params params,

@@ -35,51 +35,51 @@ void answer_read(services& s, read_fn read, std::string_view not_found_detail,
   });
 }
 
-response write_response(const actors::command_result& r,
-                        on_success success) {
+response write_response(const actors::command_result& r, on_success success) {
   using outcome = actors::command_result::outcome;
   switch (r.result) {
-    case outcome::ok:
-      switch (success) {
-        case on_success::created_or_ok:
-          return json_text(r.created ? 201 : 200, r.body);
-        case on_success::no_content:
-          return no_content();
-        case on_success::ok:
-          return json_text(200, r.body);
-        case on_success::created:
-          return json_text(201, r.body);
-      }
-      break;
-    case outcome::rejected:
-      return rejected(r.reason);
-    case outcome::failed:
-      break;
+  case outcome::ok:
+    switch (success) {
+    case on_success::created_or_ok:
+      return json_text(r.created ? 201 : 200, r.body);
+    case on_success::no_content:
+      return no_content();
+    case on_success::ok:
+      return json_text(200, r.body);
+    case on_success::created:
+      return json_text(201, r.body);
+    }
+    break;
+  case outcome::rejected:
+    return rejected(r.reason);
+  case outcome::failed:
+    break;
   }
   return storage_failed(r.failure);
 }
 
 void submit(services& s, actors::command cmd, on_success success,
             responder reply) {
-  s.writer.submit(std::move(cmd), new_command_id(),
-                  [reply = std::move(reply), success](actors::command_result r) {
-                    reply(write_response(r, success));
-                  });
+  s.writer.submit(
+      std::move(cmd), new_command_id(),
+      [reply = std::move(reply), success](actors::command_result r) {
+        reply(write_response(r, success));
+      });
 }
 
 void run_query(services& s, std::function<response(storage::reader&)> work,
                responder reply) {
   s.blocking_reads.post(
-    [&log = s.reads.log(), work = std::move(work), reply = std::move(reply)] {
-      storage::log_reader reader(log, storage::read_tier::any);
-      try {
-        reply(work(reader));
-      } catch (const std::exception& e) {
-        // A bug, not an input error: answer 500 and keep serving.
-        std::fprintf(stderr, "deployd: query failed: %s\n", e.what());
-        reply(exception_message(500, "Internal Server Error"));
-      }
-    });
+      [&log = s.reads.log(), work = std::move(work), reply = std::move(reply)] {
+        storage::log_reader reader(log, storage::read_tier::any);
+        try {
+          reply(work(reader));
+        } catch (const std::exception& e) {
+          // A bug, not an input error: answer 500 and keep serving.
+          std::fprintf(stderr, "deployd: query failed: %s\n", e.what());
+          reply(exception_message(500, "Internal Server Error"));
+        }
+      });
 }
 
 std::optional<response> limit_problem(const events::json& body) {
@@ -91,7 +91,7 @@ std::optional<response> limit_problem(const events::json& body) {
   events::validator scratch;
   const auto limit = scratch.integer(*it);
   if (!limit)
-    return std::nullopt;  // the body validation reports it in shape B
+    return std::nullopt; // the body validation reports it in shape B
   if (*limit > 200)
     return detail(422, "Invalid limit: must be less than or equal to 200.");
   if (*limit < 0)
@@ -99,9 +99,9 @@ std::optional<response> limit_problem(const events::json& body) {
   return std::nullopt;
 }
 
-std::expected<events::json, response>
-validate_body(std::string_view schema, const events::json& body,
-              const events::json& echo) {
+std::expected<events::json, response> validate_body(std::string_view schema,
+                                                    const events::json& body,
+                                                    const events::json& echo) {
   events::validator v;
   auto coerced = validate_embedded_body(v, schema, body);
   if (!coerced)
@@ -114,8 +114,7 @@ query_body(const request& req, std::string_view schema, bool limited) {
   auto raw = read_json_body(req);
   if (!raw)
     return std::unexpected(std::move(raw.error()));
-  const events::json body =
-    raw->present ? raw->value : events::json(nullptr);
+  const events::json body = raw->present ? raw->value : events::json(nullptr);
   if (limited)
     if (auto bad = limit_problem(body))
       return std::unexpected(std::move(*bad));
@@ -148,10 +147,15 @@ response page_response(std::string results, std::int64_t count,
                        std::int64_t limit, std::int64_t page) {
   const auto pages = limit == 0 ? 0 : (count + limit - 1) / limit;
   return json_text(200, "{\"results\":" + results +
-                          ",\"count\":" + std::to_string(count) +
-                          ",\"limit\":" + std::to_string(limit) +
-                          ",\"pages\":" + std::to_string(pages) +
-                          ",\"page\":" + std::to_string(page) + "}");
+                            ",\"count\":" + std::to_string(count) +
+                            ",\"limit\":" + std::to_string(limit) +
+                            ",\"pages\":" + std::to_string(pages) +
+                            ",\"page\":" + std::to_string(page) + "}");
+}
+
+std::int64_t page_of(const events::json& body) {
+  const auto page = param(body, "page");
+  return page.is_number_integer() ? page.get<std::int64_t>() : 1;
 }
 
 events::json param(const events::json& body, const char* key) {
@@ -161,9 +165,9 @@ events::json param(const events::json& body, const char* key) {
 
 events::timestamp request_time() {
   return events::timestamp{
-    std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now().time_since_epoch())
-      .count()};
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count()};
 }
 
 events::uuid new_command_id() {

@@ -7,6 +7,7 @@
 #include "actors/projections.hpp"
 #include "http/message.hpp"
 #include "http/request_body.hpp"
+#include "http/responses.hpp"
 #include "http/services.hpp"
 
 #include <cstdint>
@@ -31,9 +32,9 @@ void answer_read(services& s, read_fn read, std::string_view not_found_detail,
 enum class on_success : std::uint8_t { created_or_ok, no_content, ok, created };
 
 /// The response for a writer result, or the rejection / failure response.
-[[nodiscard]] response write_response(const actors::command_result& r,
-                                      on_success success =
-                                        on_success::created_or_ok);
+[[nodiscard]] response
+write_response(const actors::command_result& r,
+               on_success success = on_success::created_or_ok);
 
 /// Submits `cmd` and answers with `write_response(result, success)`.
 void submit(services& s, actors::command cmd, on_success success,
@@ -70,6 +71,66 @@ model_body(const request& req, std::string_view schema);
 /// `{"results": [...], "count": n, "limit": l, "pages": p, "page": page}`.
 [[nodiscard]] response page_response(std::string results, std::int64_t count,
                                      std::int64_t limit, std::int64_t page);
+
+/// Answers a filter on the blocking-read pool: the ids `find(reader, q)`
+/// returns, rendered as a JSON array by `views(reader, ids)`.
+template <class Query, class Find, class Views>
+void answer_filter(services& s, Query q, Find find, Views views,
+                   responder reply) {
+  run_query(
+      s,
+      [q = std::move(q), find, views](storage::reader& r) {
+        auto ids = find(r, q);
+        if (!ids)
+          return storage_failed(ids.error());
+        auto text = views(r, *ids);
+        if (!text)
+          return storage_failed(text.error());
+        return json_text(200, std::move(*text));
+      },
+      std::move(reply));
+}
+
+/// Answers a count on the blocking-read pool with a bare integer.
+template <class Query, class Count>
+void answer_count(services& s, Query q, Count count, responder reply) {
+  run_query(
+      s,
+      [q = std::move(q), count](storage::reader& r) {
+        auto n = count(r, q);
+        if (!n)
+          return storage_failed(n.error());
+        return json_text(200, std::to_string(*n));
+      },
+      std::move(reply));
+}
+
+/// Answers `/paginate`: page `page` of `limit` (offset and limit are set on
+/// `q` here), with the total count.
+template <class Query, class Find, class Count, class Views>
+void answer_page(services& s, Query q, std::int64_t page, std::int64_t limit,
+                 Find find, Count count, Views views, responder reply) {
+  q.offset = (page - 1) * limit;
+  q.limit = limit;
+  run_query(
+      s,
+      [q = std::move(q), page, limit, find, count, views](storage::reader& r) {
+        auto n = count(r, q);
+        if (!n)
+          return storage_failed(n.error());
+        auto ids = find(r, q);
+        if (!ids)
+          return storage_failed(ids.error());
+        auto text = views(r, *ids);
+        if (!text)
+          return storage_failed(text.error());
+        return page_response(std::move(*text), *n, limit, page);
+      },
+      std::move(reply));
+}
+
+/// The `page` of a validated paginate body (1 when not given).
+[[nodiscard]] std::int64_t page_of(const events::json& body);
 
 /// The parameter `key` of a validated body, or null.
 [[nodiscard]] events::json param(const events::json& body, const char* key);

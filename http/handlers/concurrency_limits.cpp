@@ -17,9 +17,9 @@ response limit_response(const actors::read_model::text& row) {
     return storage_failed(row.error());
   if (!*row)
     return detail(404, "Concurrency Limit not found");
-  return json_text(200, dump(events::deployment_view_of(
-                          events::concurrency_limit_from_json(
-                            json::parse(**row)))));
+  return json_text(
+      200, dump(events::deployment_view_of(
+               events::concurrency_limit_from_json(json::parse(**row)))));
 }
 
 } // namespace
@@ -62,43 +62,44 @@ void delete_concurrency_limit(services& s, const request&, path_params params,
 void post_concurrency_limits_filter(services& s, const request& req,
                                     path_params, responder reply) {
   auto body = query_body(
-    req, "Body_read_all_concurrency_limits_v2_v2_concurrency_limits_filter_post");
+      req,
+      "Body_read_all_concurrency_limits_v2_v2_concurrency_limits_filter_post");
   if (!body)
     return reply(std::move(body.error()));
   const auto offset_v = param(*body, "offset");
   const std::int64_t offset =
-    offset_v.is_number_integer() ? offset_v.get<std::int64_t>() : 0;
+      offset_v.is_number_integer() ? offset_v.get<std::int64_t>() : 0;
   const auto limit = limit_of(*body);
   run_query(
-    s,
-    [offset, limit](storage::reader& r) {
-      json out = json::array();
-      std::int64_t seen = 0;
-      std::optional<storage::errc> failure;
-      auto scanned = r.scan(
-        storage::table::limit_names, "",
-        [&](std::string_view, std::string_view id) {
-          if (seen++ < offset)
-            return true;
-          if (static_cast<std::int64_t>(out.size()) >= limit)
-            return false;
-          auto row = r.get(storage::table::limits, id);
-          if (!row) {
-            failure = row.error();
-            return false;
-          }
-          if (*row)
-            out.push_back(events::deployment_view_of(
-              events::concurrency_limit_from_json(json::parse(**row))));
-          return true;
-        });
-      if (!scanned)
-        return storage_failed(scanned.error());
-      if (failure)
-        return storage_failed(*failure);
-      return json_text(200, dump(out));
-    },
-    std::move(reply));
+      s,
+      [offset, limit](storage::reader& r) {
+        json out = json::array();
+        std::int64_t seen = 0;
+        std::optional<storage::errc> failure;
+        auto scanned = r.scan(
+            storage::table::limit_names, "",
+            [&](std::string_view, std::string_view id) {
+              if (seen++ < offset)
+                return true;
+              if (static_cast<std::int64_t>(out.size()) >= limit)
+                return false;
+              auto row = r.get(storage::table::limits, id);
+              if (!row) {
+                failure = row.error();
+                return false;
+              }
+              if (*row)
+                out.push_back(events::deployment_view_of(
+                    events::concurrency_limit_from_json(json::parse(**row))));
+              return true;
+            });
+        if (!scanned)
+          return storage_failed(scanned.error());
+        if (failure)
+          return storage_failed(*failure);
+        return json_text(200, dump(out));
+      },
+      std::move(reply));
 }
 
 } // namespace deployd::http::handlers

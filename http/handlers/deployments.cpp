@@ -5,7 +5,6 @@
 #include "http/request_body.hpp"
 #include "http/responses.hpp"
 
-
 namespace deployd::http::handlers {
 
 namespace {
@@ -65,18 +64,18 @@ void delete_deployment(services& s, const request&, path_params params,
 
 void post_pause_deployment(services& s, const request&, path_params params,
                            responder reply) {
-  submit(s,
-         events::set_deployment_paused{*events::uuid::parse(params.at(0)),
-                                       true},
-         on_success::ok, std::move(reply));
+  submit(
+      s,
+      events::set_deployment_paused{*events::uuid::parse(params.at(0)), true},
+      on_success::ok, std::move(reply));
 }
 
 void post_resume_deployment(services& s, const request&, path_params params,
                             responder reply) {
-  submit(s,
-         events::set_deployment_paused{*events::uuid::parse(params.at(0)),
-                                       false},
-         on_success::ok, std::move(reply));
+  submit(
+      s,
+      events::set_deployment_paused{*events::uuid::parse(params.at(0)), false},
+      on_success::ok, std::move(reply));
 }
 
 void post_deployments_filter(services& s, const request& req, path_params,
@@ -90,18 +89,8 @@ void post_deployments_filter(services& s, const request& req, path_params,
   if (const auto offset = param(*body, "offset"); offset.is_number_integer())
     q.offset = offset.get<std::int64_t>();
   q.limit = limit_of(*body);
-  run_query(
-    s,
-    [q = std::move(q)](storage::reader& r) {
-      auto ids = actors::find_deployments(r, q);
-      if (!ids)
-        return storage_failed(ids.error());
-      auto views = actors::deployment_views(r, *ids);
-      if (!views)
-        return storage_failed(views.error());
-      return json_text(200, std::move(*views));
-    },
-    std::move(reply));
+  answer_filter(s, std::move(q), actors::find_deployments,
+                actors::deployment_views, std::move(reply));
 }
 
 void post_deployments_count(services& s, const request& req, path_params,
@@ -111,54 +100,26 @@ void post_deployments_count(services& s, const request& req, path_params,
     reply(std::move(body.error()));
     return;
   }
-  run_query(
-    s,
-    [q = query_of(*body)](storage::reader& r) {
-      auto n = actors::count_deployments(r, q);
-      if (!n)
-        return storage_failed(n.error());
-      return json_text(200, std::to_string(*n));
-    },
-    std::move(reply));
+  answer_count(s, query_of(*body), actors::count_deployments, std::move(reply));
 }
 
 void post_deployments_paginate(services& s, const request& req, path_params,
                                responder reply) {
   auto body =
-    query_body(req, "Body_paginate_deployments_deployments_paginate_post");
+      query_body(req, "Body_paginate_deployments_deployments_paginate_post");
   if (!body) {
     reply(std::move(body.error()));
     return;
   }
-  auto q = query_of(*body);
-  const auto page = param(*body, "page").is_number_integer()
-                      ? param(*body, "page").get<std::int64_t>()
-                      : 1;
-  const auto limit = limit_of(*body);
-  q.offset = (page - 1) * limit;
-  q.limit = limit;
-  run_query(
-    s,
-    [q = std::move(q), page, limit](storage::reader& r) {
-      auto n = actors::count_deployments(r, q);
-      if (!n)
-        return storage_failed(n.error());
-      auto ids = actors::find_deployments(r, q);
-      if (!ids)
-        return storage_failed(ids.error());
-      auto views = actors::deployment_views(r, *ids);
-      if (!views)
-        return storage_failed(views.error());
-      return page_response(std::move(*views), *n, limit, page);
-    },
-    std::move(reply));
+  answer_page(s, query_of(*body), page_of(*body), limit_of(*body),
+              actors::find_deployments, actors::count_deployments,
+              actors::deployment_views, std::move(reply));
 }
 
-void post_deployments_bulk_delete(services& s, const request& req,
-                                  path_params, responder reply) {
-  auto body =
-    query_body(req, "Body_bulk_delete_deployments_deployments_bulk_delete_post",
-               false);
+void post_deployments_bulk_delete(services& s, const request& req, path_params,
+                                  responder reply) {
+  auto body = query_body(
+      req, "Body_bulk_delete_deployments_deployments_bulk_delete_post", false);
   if (!body) {
     reply(std::move(body.error()));
     return;
@@ -166,8 +127,8 @@ void post_deployments_bulk_delete(services& s, const request& req,
   const auto limit = param(*body, "limit");
   submit(s,
          events::bulk_delete_deployments{
-           param(*body, "deployments"),
-           limit.is_number_integer() ? limit.get<std::int64_t>() : 50},
+             param(*body, "deployments"),
+             limit.is_number_integer() ? limit.get<std::int64_t>() : 50},
          on_success::ok, std::move(reply));
 }
 
@@ -175,19 +136,20 @@ void get_deployment(services& s, const request&, path_params params,
                     responder reply) {
   const auto id = *events::uuid::parse(params.at(0));
   answer_read(
-    s, [&reads = s.reads, id](auto tier) { return reads.deployment(id, tier); },
-    "Deployment not found", std::move(reply));
+      s,
+      [&reads = s.reads, id](auto tier) { return reads.deployment(id, tier); },
+      "Deployment not found", std::move(reply));
 }
 
 void get_deployment_by_name(services& s, const request&, path_params params,
                             responder reply) {
   answer_read(
-    s,
-    [&reads = s.reads, flow = std::move(params.at(0)),
-     name = std::move(params.at(1))](auto tier) {
-      return reads.deployment_by_name(flow, name, tier);
-    },
-    "Deployment not found", std::move(reply));
+      s,
+      [&reads = s.reads, flow = std::move(params.at(0)),
+       name = std::move(params.at(1))](auto tier) {
+        return reads.deployment_by_name(flow, name, tier);
+      },
+      "Deployment not found", std::move(reply));
 }
 
 } // namespace deployd::http::handlers

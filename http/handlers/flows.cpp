@@ -2,8 +2,8 @@
 #include "actors/queries.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
-#include "http/request_body.hpp"
 #include "http/openapi_validator.hpp"
+#include "http/request_body.hpp"
 #include "http/responses.hpp"
 
 namespace deployd::http::handlers {
@@ -24,8 +24,7 @@ actors::flow_query query_of(const events::json& body) {
 
 } // namespace
 
-void post_flows(services& s, const request& req, path_params,
-                responder reply) {
+void post_flows(services& s, const request& req, path_params, responder reply) {
   auto body = read_json_body(req);
   if (!body) {
     reply(std::move(body.error()));
@@ -80,18 +79,8 @@ void post_flows_filter(services& s, const request& req, path_params,
   if (const auto offset = param(*body, "offset"); offset.is_number_integer())
     q.offset = offset.get<std::int64_t>();
   q.limit = limit_of(*body);
-  run_query(
-    s,
-    [q = std::move(q)](storage::reader& r) {
-      auto ids = actors::find_flows(r, q);
-      if (!ids)
-        return storage_failed(ids.error());
-      auto views = actors::flow_views(r, *ids);
-      if (!views)
-        return storage_failed(views.error());
-      return json_text(200, std::move(*views));
-    },
-    std::move(reply));
+  answer_filter(s, std::move(q), actors::find_flows, actors::flow_views,
+                std::move(reply));
 }
 
 void post_flows_count(services& s, const request& req, path_params,
@@ -101,15 +90,7 @@ void post_flows_count(services& s, const request& req, path_params,
     reply(std::move(body.error()));
     return;
   }
-  run_query(
-    s,
-    [q = query_of(*body)](storage::reader& r) {
-      auto n = actors::count_flows(r, q);
-      if (!n)
-        return storage_failed(n.error());
-      return json_text(200, std::to_string(*n));
-    },
-    std::move(reply));
+  answer_count(s, query_of(*body), actors::count_flows, std::move(reply));
 }
 
 void post_flows_paginate(services& s, const request& req, path_params,
@@ -119,34 +100,15 @@ void post_flows_paginate(services& s, const request& req, path_params,
     reply(std::move(body.error()));
     return;
   }
-  auto q = query_of(*body);
-  const auto page = param(*body, "page").is_number_integer()
-                      ? param(*body, "page").get<std::int64_t>()
-                      : 1;
-  const auto limit = limit_of(*body);
-  q.offset = (page - 1) * limit;
-  q.limit = limit;
-  run_query(
-    s,
-    [q = std::move(q), page, limit](storage::reader& r) {
-      auto n = actors::count_flows(r, q);
-      if (!n)
-        return storage_failed(n.error());
-      auto ids = actors::find_flows(r, q);
-      if (!ids)
-        return storage_failed(ids.error());
-      auto views = actors::flow_views(r, *ids);
-      if (!views)
-        return storage_failed(views.error());
-      return page_response(std::move(*views), *n, limit, page);
-    },
-    std::move(reply));
+  answer_page(s, query_of(*body), page_of(*body), limit_of(*body),
+              actors::find_flows, actors::count_flows, actors::flow_views,
+              std::move(reply));
 }
 
 void post_flows_bulk_delete(services& s, const request& req, path_params,
                             responder reply) {
   auto body =
-    query_body(req, "Body_bulk_delete_flows_flows_bulk_delete_post", false);
+      query_body(req, "Body_bulk_delete_flows_flows_bulk_delete_post", false);
   if (!body) {
     reply(std::move(body.error()));
     return;
@@ -154,8 +116,8 @@ void post_flows_bulk_delete(services& s, const request& req, path_params,
   const auto limit = param(*body, "limit");
   submit(s,
          events::bulk_delete_flows{
-           param(*body, "flows"),
-           limit.is_number_integer() ? limit.get<std::int64_t>() : 50},
+             param(*body, "flows"),
+             limit.is_number_integer() ? limit.get<std::int64_t>() : 50},
          on_success::ok, std::move(reply));
 }
 
@@ -163,18 +125,18 @@ void get_flow(services& s, const request&, path_params params,
               responder reply) {
   const auto id = *events::uuid::parse(params.at(0));
   answer_read(
-    s, [&reads = s.reads, id](auto tier) { return reads.flow(id, tier); },
-    "Flow not found", std::move(reply));
+      s, [&reads = s.reads, id](auto tier) { return reads.flow(id, tier); },
+      "Flow not found", std::move(reply));
 }
 
 void get_flow_by_name(services& s, const request&, path_params params,
                       responder reply) {
   answer_read(
-    s,
-    [&reads = s.reads, name = std::move(params.at(0))](auto tier) {
-      return reads.flow_by_name(name, tier);
-    },
-    "Flow not found", std::move(reply));
+      s,
+      [&reads = s.reads, name = std::move(params.at(0))](auto tier) {
+        return reads.flow_by_name(name, tier);
+      },
+      "Flow not found", std::move(reply));
 }
 
 } // namespace deployd::http::handlers

@@ -25,24 +25,19 @@ void delete_flow(services&, const request&, path_params, responder);
 void post_flows_filter(services&, const request&, path_params, responder);
 void post_flows_count(services&, const request&, path_params, responder);
 void post_flows_paginate(services&, const request&, path_params, responder);
-void post_flows_bulk_delete(services&, const request&, path_params,
-                            responder);
+void post_flows_bulk_delete(services&, const request&, path_params, responder);
 
-// -- deployments (handlers/deployments.cpp) ------------------------------------
+// -- deployments (handlers/deployments.cpp)
+// ------------------------------------
 void post_deployments(services&, const request&, path_params, responder);
 void get_deployment(services&, const request&, path_params, responder);
-void get_deployment_by_name(services&, const request&, path_params,
-                            responder);
+void get_deployment_by_name(services&, const request&, path_params, responder);
 void patch_deployment(services&, const request&, path_params, responder);
 void delete_deployment(services&, const request&, path_params, responder);
-void post_pause_deployment(services&, const request&, path_params,
-                           responder);
-void post_resume_deployment(services&, const request&, path_params,
-                            responder);
-void post_deployments_filter(services&, const request&, path_params,
-                             responder);
-void post_deployments_count(services&, const request&, path_params,
-                            responder);
+void post_pause_deployment(services&, const request&, path_params, responder);
+void post_resume_deployment(services&, const request&, path_params, responder);
+void post_deployments_filter(services&, const request&, path_params, responder);
+void post_deployments_count(services&, const request&, path_params, responder);
 void post_deployments_paginate(services&, const request&, path_params,
                                responder);
 void post_deployments_bulk_delete(services&, const request&, path_params,
@@ -54,44 +49,40 @@ void post_schedules(services&, const request&, path_params, responder);
 void patch_schedule(services&, const request&, path_params, responder);
 void delete_schedule(services&, const request&, path_params, responder);
 
-// -- work pools and queues (handlers/work_pools.cpp) ----------------------------
+// -- work pools and queues (handlers/work_pools.cpp)
+// ----------------------------
 void post_work_pools(services&, const request&, path_params, responder);
 void get_work_pool(services&, const request&, path_params, responder);
 void patch_work_pool(services&, const request&, path_params, responder);
 void delete_work_pool(services&, const request&, path_params, responder);
-void post_work_pools_filter(services&, const request&, path_params,
-                            responder);
+void post_work_pools_filter(services&, const request&, path_params, responder);
 void post_pool_queues(services&, const request&, path_params, responder);
 void get_pool_queue(services&, const request&, path_params, responder);
-void post_pool_queues_filter(services&, const request&, path_params,
-                             responder);
+void post_pool_queues_filter(services&, const request&, path_params, responder);
 void post_work_queues(services&, const request&, path_params, responder);
 void get_work_queue(services&, const request&, path_params, responder);
-void get_work_queue_by_name(services&, const request&, path_params,
-                            responder);
+void get_work_queue_by_name(services&, const request&, path_params, responder);
 
-// -- v2 concurrency limits (handlers/concurrency_limits.cpp) ---------------------
-void post_concurrency_limits(services&, const request&, path_params,
-                             responder);
+// -- v2 concurrency limits (handlers/concurrency_limits.cpp)
+// ---------------------
+void post_concurrency_limits(services&, const request&, path_params, responder);
 void get_concurrency_limit(services&, const request&, path_params, responder);
-void patch_concurrency_limit(services&, const request&, path_params,
-                             responder);
+void patch_concurrency_limit(services&, const request&, path_params, responder);
 void delete_concurrency_limit(services&, const request&, path_params,
                               responder);
 void post_concurrency_limits_filter(services&, const request&, path_params,
                                     responder);
 
-// -- blocks (handlers/blocks.cpp) ---------------------------------------------------
+// -- blocks (handlers/blocks.cpp)
+// ---------------------------------------------------
 void post_block_types(services&, const request&, path_params, responder);
-void get_block_type_by_slug(services&, const request&, path_params,
-                            responder);
+void get_block_type_by_slug(services&, const request&, path_params, responder);
 void patch_block_type(services&, const request&, path_params, responder);
 void post_block_schemas(services&, const request&, path_params, responder);
 void get_block_schema_by_checksum(services&, const request&, path_params,
                                   responder);
 void post_block_documents(services&, const request&, path_params, responder);
 void get_block_document(services&, const request&, path_params, responder);
-void delete_block_document(services&, const request&, path_params,
-                           responder);
+void delete_block_document(services&, const request&, path_params, responder);
 
 } // namespace deployd::http::handlers

@@ -10,8 +10,9 @@ void get_schedules(services& s, const request&, path_params params,
                    responder reply) {
   const auto id = *events::uuid::parse(params.at(0));
   answer_read(
-    s, [&reads = s.reads, id](auto tier) { return reads.schedules(id, tier); },
-    "Deployment not found.", std::move(reply));
+      s,
+      [&reads = s.reads, id](auto tier) { return reads.schedules(id, tier); },
+      "Deployment not found.", std::move(reply));
 }
 
 void post_schedules(services& s, const request& req, path_params params,

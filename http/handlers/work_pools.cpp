@@ -1,6 +1,7 @@
 // Work pool and work queue endpoints.
-#include "actors/projections.hpp"
 #include "actors/work_pools.hpp"
+
+#include "actors/projections.hpp"
 #include "events/json_schema.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
@@ -43,7 +44,8 @@ std::optional<std::string> template_problem(const json& tmpl) {
   if (config->is_object())
     for (const auto& [key, value] : config->items()) {
       const auto text = value.dump();
-      for (auto it = std::sregex_iterator(text.begin(), text.end(), placeholder);
+      for (auto it =
+               std::sregex_iterator(text.begin(), text.end(), placeholder);
            it != std::sregex_iterator(); ++it)
         used.insert((*it)[1].str());
     }
@@ -66,8 +68,7 @@ std::optional<std::string> template_problem(const json& tmpl) {
 
 // The custom validators of WorkPoolCreate / WorkPoolUpdate on top of the
 // schema; a 422 (validation shape or detail) when one fails.
-std::optional<response> pool_body_problem(const json& body,
-                                          const json& echo) {
+std::optional<response> pool_body_problem(const json& body, const json& echo) {
   events::validator v;
   if (const auto name = body.find("name"); name != body.end()) {
     auto stripped = name->get<std::string>();
@@ -104,11 +105,11 @@ std::optional<response> pool_body_problem(const json& body,
               prop.at("default").contains("$ref")))
           defaults[key] = prop.at("default");
     const auto check = events::check_parameters(
-      events::preprocess_schema(variables, true), defaults, true);
+        events::preprocess_schema(variables, true), defaults, true);
     if (check.result != events::parameter_check::outcome::valid)
       return detail(422, "Validation failed for work pool's job variable "
                          "defaults: " +
-                           check.reason);
+                             check.reason);
   }
   return std::nullopt;
 }
@@ -141,7 +142,8 @@ std::int64_t int_param(const json& body, const char* key,
 std::string page_of(const std::vector<json>& docs, std::int64_t offset,
                     std::int64_t limit) {
   json out = json::array();
-  for (std::size_t i = static_cast<std::size_t>(std::max<std::int64_t>(0, offset));
+  for (std::size_t i =
+           static_cast<std::size_t>(std::max<std::int64_t>(0, offset));
        i < docs.size() && static_cast<std::int64_t>(out.size()) < limit; ++i)
     out.push_back(docs[i]);
   return dump(out);
@@ -158,20 +160,21 @@ void post_work_pools(services& s, const request& req, path_params,
     return reply(std::move(*bad));
   if (reserved(body->at("name").get<std::string>()))
     return reply(detail(
-      403, "Work pools starting with 'Prefect' are reserved for internal use."));
-  submit(s, events::create_work_pool{std::move(*body)}, on_success::created_or_ok,
-         std::move(reply));
+        403,
+        "Work pools starting with 'Prefect' are reserved for internal use."));
+  submit(s, events::create_work_pool{std::move(*body)},
+         on_success::created_or_ok, std::move(reply));
 }
 
 void get_work_pool(services& s, const request&, path_params params,
                    responder reply) {
   const auto name = params.at(0);
   answer_read(
-    s,
-    [&reads = s.reads, key = pool_key(name)](auto tier) {
-      return reads.resource_named(key, tier);
-    },
-    pool_not_found(name), std::move(reply));
+      s,
+      [&reads = s.reads, key = pool_key(name)](auto tier) {
+        return reads.resource_named(key, tier);
+      },
+      pool_not_found(name), std::move(reply));
 }
 
 void patch_work_pool(services& s, const request& req, path_params params,
@@ -200,22 +203,21 @@ void post_work_pools_filter(services& s, const request& req, path_params,
   const auto offset = int_param(*body, "offset", 0);
   const auto limit = limit_of(*body);
   run_query(
-    s,
-    [filter, offset, limit](storage::reader& r) {
-      auto pools = actors::resources_under(
-        r, std::string(1, static_cast<char>(resource_kind::work_pool)));
-      if (!pools)
-        return storage_failed(pools.error());
-      std::vector<json> matched;
-      for (auto& p : *pools)
-        if (!filter.is_object() ||
-            (any_match(filter, "id", "any_", p) &&
-             any_match(filter, "name", "any_", p) &&
-             any_match(filter, "type", "any_", p)))
-          matched.push_back(std::move(p));
-      return json_text(200, page_of(matched, offset, limit));
-    },
-    std::move(reply));
+      s,
+      [filter, offset, limit](storage::reader& r) {
+        auto pools = actors::resources_under(
+            r, std::string(1, static_cast<char>(resource_kind::work_pool)));
+        if (!pools)
+          return storage_failed(pools.error());
+        std::vector<json> matched;
+        for (auto& p : *pools)
+          if (!filter.is_object() || (any_match(filter, "id", "any_", p) &&
+                                      any_match(filter, "name", "any_", p) &&
+                                      any_match(filter, "type", "any_", p)))
+            matched.push_back(std::move(p));
+        return json_text(200, page_of(matched, offset, limit));
+      },
+      std::move(reply));
 }
 
 void post_pool_queues(services& s, const request& req, path_params params,
@@ -239,117 +241,120 @@ void post_work_queues(services& s, const request& req, path_params,
 void get_pool_queue(services& s, const request&, path_params params,
                     responder reply) {
   run_query(
-    s,
-    [pool = params.at(0), name = params.at(1)](storage::reader& r) {
-      auto p = actors::find_resource(r, pool_key(pool));
-      if (!p)
-        return storage_failed(p.error());
-      if (!*p)
-        return detail(404, pool_not_found(pool));
-      auto q = actors::find_resource(
-        r, actors::resource_name_key(resource_kind::work_queue,
-                                     {{"work_pool_id", (**p).at("id")},
-                                      {"name", name}}));
-      if (!q)
-        return storage_failed(q.error());
-      if (!*q)
-        return detail(404, "Work pool queue '" + pool + "/" + name +
-                             "' not found.");
-      return json_text(200, dump(**q));
-    },
-    std::move(reply));
+      s,
+      [pool = params.at(0), name = params.at(1)](storage::reader& r) {
+        auto p = actors::find_resource(r, pool_key(pool));
+        if (!p)
+          return storage_failed(p.error());
+        if (!*p)
+          return detail(404, pool_not_found(pool));
+        auto q = actors::find_resource(
+            r, actors::resource_name_key(
+                   resource_kind::work_queue,
+                   {{"work_pool_id", (**p).at("id")}, {"name", name}}));
+        if (!q)
+          return storage_failed(q.error());
+        if (!*q)
+          return detail(404, "Work pool queue '" + pool + "/" + name +
+                                 "' not found.");
+        return json_text(200, dump(**q));
+      },
+      std::move(reply));
 }
 
 void post_pool_queues_filter(services& s, const request& req,
                              path_params params, responder reply) {
   auto body = query_body(
-    req, "Body_read_work_queues_work_pools__work_pool_name__queues_filter_post");
+      req,
+      "Body_read_work_queues_work_pools__work_pool_name__queues_filter_post");
   if (!body)
     return reply(std::move(body.error()));
   const json filter = param(*body, "work_queues");
   const auto offset = int_param(*body, "offset", 0);
   const auto limit = limit_of(*body);
   run_query(
-    s,
-    [pool = params.at(0), filter, offset, limit](storage::reader& r) {
-      auto p = actors::find_resource(r, pool_key(pool));
-      if (!p)
-        return storage_failed(p.error());
-      if (!*p)
-        return detail(404, pool_not_found(pool));
-      auto queues = actors::resources_under(
-        r, actors::resource_name_key(resource_kind::work_queue,
-                                     {{"work_pool_id", (**p).at("id")},
-                                      {"name", ""}}));
-      if (!queues)
-        return storage_failed(queues.error());
-      std::vector<json> matched;
-      for (auto& q : *queues) {
-        bool ok = !filter.is_object() || (any_match(filter, "id", "any_", q) &&
-                                          any_match(filter, "name", "any_", q));
-        if (ok && filter.is_object())
-          if (const auto n = filter.find("name");
-              n != filter.end() && n->is_object() && n->contains("startswith_") &&
-              n->at("startswith_").is_array()) {
-            std::string name = q.at("name");
-            std::transform(name.begin(), name.end(), name.begin(),
-                           [](unsigned char c) { return std::tolower(c); });
-            bool any = false;
-            for (const auto& prefix : n->at("startswith_")) {
-              std::string lower = prefix.get<std::string>();
-              std::transform(lower.begin(), lower.end(), lower.begin(),
+      s,
+      [pool = params.at(0), filter, offset, limit](storage::reader& r) {
+        auto p = actors::find_resource(r, pool_key(pool));
+        if (!p)
+          return storage_failed(p.error());
+        if (!*p)
+          return detail(404, pool_not_found(pool));
+        auto queues = actors::resources_under(
+            r, actors::resource_name_key(
+                   resource_kind::work_queue,
+                   {{"work_pool_id", (**p).at("id")}, {"name", ""}}));
+        if (!queues)
+          return storage_failed(queues.error());
+        std::vector<json> matched;
+        for (auto& q : *queues) {
+          bool ok =
+              !filter.is_object() || (any_match(filter, "id", "any_", q) &&
+                                      any_match(filter, "name", "any_", q));
+          if (ok && filter.is_object())
+            if (const auto n = filter.find("name");
+                n != filter.end() && n->is_object() &&
+                n->contains("startswith_") && n->at("startswith_").is_array()) {
+              std::string name = q.at("name");
+              std::transform(name.begin(), name.end(), name.begin(),
                              [](unsigned char c) { return std::tolower(c); });
-              any = any || name.starts_with(lower);
+              bool any = false;
+              for (const auto& prefix : n->at("startswith_")) {
+                std::string lower = prefix.get<std::string>();
+                std::transform(lower.begin(), lower.end(), lower.begin(),
+                               [](unsigned char c) { return std::tolower(c); });
+                any = any || name.starts_with(lower);
+              }
+              ok = any;
             }
-            ok = any;
-          }
-        if (ok)
-          matched.push_back(std::move(q));
-      }
-      std::stable_sort(matched.begin(), matched.end(),
-                       [](const json& a, const json& b) {
-                         return a.at("priority").get<std::int64_t>() <
-                                b.at("priority").get<std::int64_t>();
-                       });
-      return json_text(200, page_of(matched, offset, limit));
-    },
-    std::move(reply));
+          if (ok)
+            matched.push_back(std::move(q));
+        }
+        std::stable_sort(matched.begin(), matched.end(),
+                         [](const json& a, const json& b) {
+                           return a.at("priority").get<std::int64_t>() <
+                                  b.at("priority").get<std::int64_t>();
+                         });
+        return json_text(200, page_of(matched, offset, limit));
+      },
+      std::move(reply));
 }
 
 void get_work_queue(services& s, const request&, path_params params,
                     responder reply) {
   const auto id = *events::uuid::parse(params.at(0));
   answer_read(
-    s,
-    [&reads = s.reads, id](auto tier) {
-      return reads.resource(resource_kind::work_queue, id, tier);
-    },
-    "work queue not found", std::move(reply));
+      s,
+      [&reads = s.reads, id](auto tier) {
+        return reads.resource(resource_kind::work_queue, id, tier);
+      },
+      "work queue not found", std::move(reply));
 }
 
 void get_work_queue_by_name(services& s, const request&, path_params params,
                             responder reply) {
   run_query(
-    s,
-    [name = params.at(0)](storage::reader& r) {
-      // Only in the default-agent-pool when it exists, else in any pool.
-      auto agent = actors::find_resource(r, pool_key(actors::default_agent_pool));
-      if (!agent)
-        return storage_failed(agent.error());
-      std::string prefix(1, static_cast<char>(resource_kind::work_queue));
-      if (*agent)
-        prefix = actors::resource_name_key(
-          resource_kind::work_queue,
-          {{"work_pool_id", (**agent).at("id")}, {"name", ""}});
-      auto queues = actors::resources_under(r, prefix);
-      if (!queues)
-        return storage_failed(queues.error());
-      for (const auto& q : *queues)
-        if (q.at("name") == name)
-          return json_text(200, dump(q));
-      return detail(404, "work queue not found");
-    },
-    std::move(reply));
+      s,
+      [name = params.at(0)](storage::reader& r) {
+        // Only in the default-agent-pool when it exists, else in any pool.
+        auto agent =
+            actors::find_resource(r, pool_key(actors::default_agent_pool));
+        if (!agent)
+          return storage_failed(agent.error());
+        std::string prefix(1, static_cast<char>(resource_kind::work_queue));
+        if (*agent)
+          prefix = actors::resource_name_key(
+              resource_kind::work_queue,
+              {{"work_pool_id", (**agent).at("id")}, {"name", ""}});
+        auto queues = actors::resources_under(r, prefix);
+        if (!queues)
+          return storage_failed(queues.error());
+        for (const auto& q : *queues)
+          if (q.at("name") == name)
+            return json_text(200, dump(q));
+        return detail(404, "work queue not found");
+      },
+      std::move(reply));
 }
 
 } // namespace deployd::http::handlers

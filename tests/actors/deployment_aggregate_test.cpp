@@ -1,5 +1,4 @@
 #include "actors/deployment_aggregate.hpp"
-
 #include "actors/flow_aggregate.hpp"
 
 #include <catch2/catch.hpp>
@@ -48,10 +47,12 @@ TEST_CASE("given no deployment, create emits deployment_created with the "
   REQUIRE(decision);
   CHECK(decision->created);
   REQUIRE(decision->events.size() == 1);
-  const auto& d = std::get<events::deployment_created>(decision->events[0]).value;
+  const auto& d =
+      std::get<events::deployment_created>(decision->events[0]).value;
   CHECK(d.id == decision->deployment_id);
   CHECK(d.created == f.now);
-  CHECK(d.labels == json{{"team", "ops"}, {"prefect.flow.id", f.flow.id.str()}});
+  CHECK(d.labels ==
+        json{{"team", "ops"}, {"prefect.flow.id", f.flow.id.str()}});
   CHECK(d.parameter_openapi_schema == json::object());
   CHECK(d.pull_steps == json::array());
   CHECK(d.status == "NOT_READY");
@@ -66,8 +67,7 @@ TEST_CASE("given an existing deployment, create upserts with a diff",
   first.job_variables = json{{"image", "v1"}};
   const auto created = decide(first, f.context(), f.env);
   REQUIRE(created);
-  auto state =
-    evolve(std::get<events::deployment_created>(created->events[0]));
+  auto state = evolve(std::get<events::deployment_created>(created->events[0]));
 
   auto ctx = f.context();
   ctx.existing = state;
@@ -92,8 +92,8 @@ TEST_CASE("rejections follow the reference's order of checks",
           "[actors][deployment][decide]") {
   fixture f;
   auto cmd = f.command();
-  const auto missing = *events::uuid::parse(
-    "9c2b1a0f-8e7d-4c6b-a5f4-3e2d1c0b9a88");
+  const auto missing =
+      *events::uuid::parse("9c2b1a0f-8e7d-4c6b-a5f4-3e2d1c0b9a88");
   cmd.work_pool_name = {true, "pool"};
   cmd.storage_document_id = {true, missing};
   auto ctx = f.context();
@@ -107,10 +107,10 @@ TEST_CASE("rejections follow the reference's order of checks",
   CHECK(decide(cmd, ctx, f.env).error().code ==
         events::rejection_code::unknown_flow);
   ctx.flow = f.flow;
-  cmd.schedules = {events::schedule_input{json::object(), true,
-                                          json::object(), "s", std::nullopt},
-                   events::schedule_input{json::object(), true,
-                                          json::object(), "s", std::nullopt}};
+  cmd.schedules = {events::schedule_input{json::object(), true, json::object(),
+                                          "s", std::nullopt},
+                   events::schedule_input{json::object(), true, json::object(),
+                                          "s", std::nullopt}};
   CHECK(decide(cmd, ctx, f.env).error().code ==
         events::rejection_code::duplicate_schedule_slug);
 }
@@ -124,11 +124,10 @@ TEST_CASE("concurrency_limit creates, resizes and deletes the linked limit",
   REQUIRE(created);
   REQUIRE(created->events.size() == 2);
   const auto limit =
-    std::get<events::concurrency_limit_created>(created->events[0]).value;
+      std::get<events::concurrency_limit_created>(created->events[0]).value;
   CHECK(limit.limit == 3);
   CHECK(limit.name == "deployment:" + created->deployment_id.str());
-  auto state =
-    evolve(std::get<events::deployment_created>(created->events[1]));
+  auto state = evolve(std::get<events::deployment_created>(created->events[1]));
   CHECK(state.concurrency_limit_id == limit.id);
 
   auto ctx = f.context();
@@ -138,7 +137,7 @@ TEST_CASE("concurrency_limit creates, resizes and deletes the linked limit",
   const auto resized = decide(cmd, ctx, f.env);
   REQUIRE(resized);
   const auto& r =
-    std::get<events::concurrency_limit_resized>(resized->events[0]);
+      std::get<events::concurrency_limit_resized>(resized->events[0]);
   CHECK(r.from == 3);
   CHECK(r.to == 5);
 
@@ -146,7 +145,7 @@ TEST_CASE("concurrency_limit creates, resizes and deletes the linked limit",
   const auto deleted = decide(cmd, ctx, f.env);
   REQUIRE(deleted);
   CHECK(std::holds_alternative<events::concurrency_limit_deleted>(
-    deleted->events.back()));
+      deleted->events.back()));
   const auto& u = std::get<events::deployment_updated>(deleted->events[0]);
   CHECK(u.changes.at("concurrency_limit_id").at("to").is_null());
 
@@ -156,20 +155,21 @@ TEST_CASE("concurrency_limit creates, resizes and deletes the linked limit",
   REQUIRE(kept);
   REQUIRE(kept->events.size() == 1);
   CHECK_FALSE(std::get<events::deployment_updated>(kept->events[0])
-                .changes.contains("concurrency_limit_id"));
+                  .changes.contains("concurrency_limit_id"));
 }
 
 TEST_CASE("schedules are listed newest first with fresh ids",
           "[actors][deployment][decide]") {
   fixture f;
   auto cmd = f.command();
-  cmd.schedules = {
-    events::schedule_input{json{{"interval", 60}}, true, json::object(), "a", std::nullopt},
-    events::schedule_input{json{{"interval", 90}}, false, json::object(), "b", std::nullopt}};
+  cmd.schedules = {events::schedule_input{json{{"interval", 60}}, true,
+                                          json::object(), "a", std::nullopt},
+                   events::schedule_input{json{{"interval", 90}}, false,
+                                          json::object(), "b", std::nullopt}};
   const auto decision = decide(cmd, f.context(), f.env);
   REQUIRE(decision);
   const auto& d =
-    std::get<events::deployment_created>(decision->events[0]).value;
+      std::get<events::deployment_created>(decision->events[0]).value;
   REQUIRE(d.schedules.size() == 2);
   CHECK(d.schedules[0].slug == "b");
   CHECK(d.schedules[1].slug == "a");

@@ -1,13 +1,11 @@
-#include "actors/projections.hpp"
-
 #include "actors/gateway.hpp"
+#include "actors/projections.hpp"
 #include "actors/replay.hpp"
 #include "events/codec.hpp"
 #include "events/json_fields.hpp"
 #include "tests/support/temp_event_log.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <condition_variable>
 #include <mutex>
 
@@ -57,9 +55,9 @@ events::create_deployment deployment_command(const events::uuid& flow,
 TEST_CASE("the writer decides queued commands in order within one batch",
           "[actors][writer]") {
   temp_event_log t;
-  auto results = run_commands(
-    t.log(), {events::create_flow{"etl", {}, json::object()},
-              events::create_flow{"etl", {}, json::object()}});
+  auto results =
+      run_commands(t.log(), {events::create_flow{"etl", {}, json::object()},
+                             events::create_flow{"etl", {}, json::object()}});
   REQUIRE(results[0].result == actors::command_result::outcome::ok);
   CHECK(results[0].created);
   // The second saw the first through the batch: no duplicate flow.
@@ -71,8 +69,8 @@ TEST_CASE("the writer decides queued commands in order within one batch",
 TEST_CASE("a rejected command in a batch leaves the others intact",
           "[actors][writer]") {
   temp_event_log t;
-  auto flow = run_commands(t.log(),
-                           {events::create_flow{"etl", {}, json::object()}});
+  auto flow =
+      run_commands(t.log(), {events::create_flow{"etl", {}, json::object()}});
   const auto flow_id = events::uuid_field(json::parse(flow[0].body), "id");
   auto bad = deployment_command(events::uuid::v4_from(9, 9), "orphan");
   std::vector<actors::command> batch;
@@ -90,8 +88,8 @@ TEST_CASE("a rejected command in a batch leaves the others intact",
 TEST_CASE("catch-up and replay rebuild exactly the live read model",
           "[actors][replay]") {
   temp_event_log t;
-  auto flow = run_commands(t.log(),
-                           {events::create_flow{"etl", {}, json::object()}});
+  auto flow =
+      run_commands(t.log(), {events::create_flow{"etl", {}, json::object()}});
   const auto flow_id = events::uuid_field(json::parse(flow[0].body), "id");
   std::vector<actors::command> commands;
   for (int i = 0; i < 300; ++i) {
@@ -108,8 +106,8 @@ TEST_CASE("catch-up and replay rebuild exactly the live read model",
     REQUIRE(r.result == actors::command_result::outcome::ok);
 
   const auto live = actors::read_model(t.log()).deployment(
-    events::uuid_field(json::parse(results.back().body), "id"),
-    storage::read_tier::any);
+      events::uuid_field(json::parse(results.back().body), "id"),
+      storage::read_tier::any);
   REQUIRE(live);
   REQUIRE(*live);
 
@@ -123,8 +121,8 @@ TEST_CASE("catch-up and replay rebuild exactly the live read model",
   REQUIRE(stats);
   CHECK(stats->events == t.log().last_position().value);
   const auto after = actors::read_model(t.log()).deployment(
-    events::uuid_field(json::parse(results.back().body), "id"),
-    storage::read_tier::any);
+      events::uuid_field(json::parse(results.back().body), "id"),
+      storage::read_tier::any);
   CHECK(after == live);
 }
 

@@ -14,7 +14,8 @@ struct fixture {
   pool_world world;
 
   json pool(const std::string& name) {
-    auto events = create_pool(json{{"name", name}, {"type", "process"}}, world, env);
+    auto events =
+        create_pool(json{{"name", name}, {"type", "process"}}, world, env);
     REQUIRE(events.size() == 2);
     return *world.pool(name);
   }
@@ -24,9 +25,8 @@ struct fixture {
     std::vector<std::pair<std::string, std::int64_t>> out;
     for (const auto* q : world.queues_of(p.at("id")))
       out.emplace_back(q->at("name"), q->at("priority"));
-    std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
-      return a.second < b.second;
-    });
+    std::sort(out.begin(), out.end(),
+              [](auto& a, auto& b) { return a.second < b.second; });
     return out;
   }
 };
@@ -54,7 +54,7 @@ TEST_CASE("queue priorities fill gaps, or shift others to make room",
   // A requested priority that is taken pushes the others up by one, only as
   // far as needed.
   const auto shifted =
-    create_queue("p", {{"name", "top"}, {"priority", 1}}, f.world, f.env);
+      create_queue("p", {{"name", "top"}, {"priority", 1}}, f.world, f.env);
   REQUIRE(shifted);
   CHECK(f.priorities(p) ==
         list{{"top", 1}, {"default", 2}, {"b", 3}, {"c", 9}});
@@ -74,8 +74,7 @@ TEST_CASE("queue priorities fill gaps, or shift others to make room",
         events::rejection_code::unknown_work_pool);
 }
 
-TEST_CASE("queue resolution follows the reference's table",
-          "[actors][pools]") {
+TEST_CASE("queue resolution follows the reference's table", "[actors][pools]") {
   fixture f;
   const auto p = f.pool("p");
   SECTION("no names: no change") {
@@ -93,7 +92,8 @@ TEST_CASE("queue resolution follows the reference's table",
     const auto r = resolve_queue("p", "new", f.world, f.env);
     REQUIRE(r);
     REQUIRE(r->events.size() == 1);
-    CHECK(r->linked == f.world.queue(p.at("id"), "new")->at("id").get<std::string>());
+    CHECK(r->linked ==
+          f.world.queue(p.at("id"), "new")->at("id").get<std::string>());
   }
   SECTION("unknown pool: rejected") {
     CHECK(resolve_queue("nope", "q", f.world, f.env).error().code ==
@@ -104,7 +104,8 @@ TEST_CASE("queue resolution follows the reference's table",
     const auto r = resolve_queue(std::nullopt, "shared", f.world, f.env);
     REQUIRE(r);
     CHECK(r->events.empty());
-    CHECK(r->linked == f.world.queue(p.at("id"), "shared")->at("id").get<std::string>());
+    CHECK(r->linked ==
+          f.world.queue(p.at("id"), "shared")->at("id").get<std::string>());
   }
   SECTION("queue only and unknown: the default-agent-pool is created") {
     const auto r = resolve_queue(std::nullopt, "legacy", f.world, f.env);
@@ -126,14 +127,14 @@ TEST_CASE("queue resolution follows the reference's table",
 TEST_CASE("job variables are checked with defaults and null-widening",
           "[actors][pools][job_variables]") {
   const json pool = {
-    {"base_job_template",
-     {{"job_configuration", {{"image", "{{ image }}"}}},
-      {"variables",
-       {{"type", "object"},
-        {"properties",
-         {{"image", {{"type", "string"}, {"default", "python"}}},
-          {"cpu", {{"type", "integer"}}}}},
-        {"required", {"image"}}}}}}};
+      {"base_job_template",
+       {{"job_configuration", {{"image", "{{ image }}"}}},
+        {"variables",
+         {{"type", "object"},
+          {"properties",
+           {{"image", {{"type", "string"}, {"default", "python"}}},
+            {"cpu", {{"type", "integer"}}}}},
+          {"required", {"image"}}}}}}};
   CHECK(check_job_variables(pool, {{"cpu", 2}}, true).result ==
         job_variable_check::outcome::ok);
   CHECK(check_job_variables(pool, {{"cpu", nullptr}}, true).result ==
@@ -144,8 +145,8 @@ TEST_CASE("job variables are checked with defaults and null-widening",
         "Validation failed for field 'image'. Failure reason: 5 is not of "
         "type 'string'");
   CHECK(bad.reason == "5 is not of type 'string'");
-  const json broken = {{"base_job_template",
-                        {{"variables", {{"type", "blork"}}}}}};
+  const json broken = {
+      {"base_job_template", {{"variables", {{"type", "blork"}}}}}};
   CHECK(check_job_variables(broken, {{"x", 1}}, true).result ==
         job_variable_check::outcome::invalid_schema);
   CHECK(check_job_variables(json::object(), {{"x", 1}}, true).result ==

@@ -1,7 +1,6 @@
 #include "events/codec.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
@@ -53,8 +52,8 @@ TEST_CASE("decoding refuses unknown events and malformed payloads",
 }
 
 TEST_CASE("events name their streams", "[events][codec]") {
-  const auto e = decode("deployment_updated", 1,
-                        golden("deployment_updated", 1));
+  const auto e =
+      decode("deployment_updated", 1, golden("deployment_updated", 1));
   REQUIRE(e);
   CHECK(stream_of(*e).value ==
         "deployment/5d1a7e0c-9a51-4c55-8d3c-3d1f1f2a9b77");

@@ -20,7 +20,8 @@ deployment sample() {
   s.deployment_id = d.id;
   s.created = d.created;
   s.updated = d.created;
-  s.schedule = {{"interval", 3600}, {"anchor_date", "2026-01-01T00:00:00Z"},
+  s.schedule = {{"interval", 3600},
+                {"anchor_date", "2026-01-01T00:00:00Z"},
                 {"timezone", "UTC"}};
   s.slug = "hourly";
   d.schedules.push_back(s);
@@ -29,7 +30,8 @@ deployment sample() {
 
 } // namespace
 
-TEST_CASE("a deployment survives its stored JSON form", "[events][deployment]") {
+TEST_CASE("a deployment survives its stored JSON form",
+          "[events][deployment]") {
   const auto d = sample();
   CHECK(deployment_from_json(to_json(d)) == d);
   CHECK(to_json(d).size() == deployment_field_count);
@@ -60,14 +62,36 @@ TEST_CASE("the response has every field of the reference object in order",
           "[events][deployment]") {
   const auto d = sample();
   const auto r = deployment_response(d, {});
-  const std::vector<std::string> expected = {
-    "id", "created", "updated", "name", "version", "description", "flow_id",
-    "paused", "schedules", "concurrency_limit", "global_concurrency_limit",
-    "concurrency_options", "job_variables", "parameters", "tags", "labels",
-    "work_queue_name", "work_queue_id", "last_polled",
-    "parameter_openapi_schema", "path", "pull_steps", "entrypoint",
-    "storage_document_id", "infrastructure_document_id", "created_by",
-    "updated_by", "work_pool_name", "status", "enforce_parameter_schema"};
+  const std::vector<std::string> expected = {"id",
+                                             "created",
+                                             "updated",
+                                             "name",
+                                             "version",
+                                             "description",
+                                             "flow_id",
+                                             "paused",
+                                             "schedules",
+                                             "concurrency_limit",
+                                             "global_concurrency_limit",
+                                             "concurrency_options",
+                                             "job_variables",
+                                             "parameters",
+                                             "tags",
+                                             "labels",
+                                             "work_queue_name",
+                                             "work_queue_id",
+                                             "last_polled",
+                                             "parameter_openapi_schema",
+                                             "path",
+                                             "pull_steps",
+                                             "entrypoint",
+                                             "storage_document_id",
+                                             "infrastructure_document_id",
+                                             "created_by",
+                                             "updated_by",
+                                             "work_pool_name",
+                                             "status",
+                                             "enforce_parameter_schema"};
   std::vector<std::string> keys;
   for (const auto& [k, v] : r.items())
     keys.push_back(k);

@@ -14,8 +14,7 @@ TEST_CASE("timestamps render in UTC with six fraction digits or none",
   CHECK(format_timestamp({-1}) == "1969-12-31T23:59:59.999999Z");
 }
 
-TEST_CASE("timestamps parse the ISO forms pydantic accepts",
-          "[events][time]") {
+TEST_CASE("timestamps parse the ISO forms pydantic accepts", "[events][time]") {
   CHECK(parse_timestamp("2026-01-01T00:00:00Z")->micros ==
         1'767'225'600'000'000);
   CHECK(parse_timestamp("2026-01-01T00:00:00")->micros ==

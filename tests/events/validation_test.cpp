@@ -4,8 +4,7 @@
 
 using namespace deployd::events;
 
-TEST_CASE("lax scalar checks coerce as pydantic does",
-          "[events][validation]") {
+TEST_CASE("lax scalar checks coerce as pydantic does", "[events][validation]") {
   validator v;
   CHECK(v.integer(json("3")) == 3);
   CHECK(v.integer(json(" 4.00 ")) == 4);

@@ -3,7 +3,6 @@
 #include "tests/integration/harness.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <set>
 
 using namespace deployd::testing;
@@ -15,7 +14,8 @@ struct fixture {
   std::string flow_id;
 
   fixture() {
-    flow_id = server.post("/api/flows/", json{{"name", "etl"}}).json_body().at("id");
+    flow_id =
+        server.post("/api/flows/", json{{"name", "etl"}}).json_body().at("id");
   }
 
   json create(json body) {
@@ -74,9 +74,9 @@ TEST_CASE("PATCH applies only the keys sent", "[integration][patch]") {
     CHECK(f.get(id).at("updated") != after.at("updated"));
   }
   SECTION("new job variables replace the old ones, parameters too") {
-    CHECK(f.patch(id, {{"job_variables", {{"cpu", 1}}},
-                       {"parameters", {{"y", 2}}}})
-            .status == 204);
+    CHECK(f.patch(id,
+                  {{"job_variables", {{"cpu", 1}}}, {"parameters", {{"y", 2}}}})
+              .status == 204);
     CHECK(f.get(id).at("job_variables") == json{{"cpu", 1}});
     CHECK(f.get(id).at("parameters") == json{{"y", 2}});
   }
@@ -117,7 +117,7 @@ TEST_CASE("PATCH answers errors as the reference does",
   CHECK(f.patch(id, {{"enforce_parameter_schema", nullptr}}).status == 409);
   CHECK(f.patch(id, {{"storage_document_id",
                       "9c2b1a0f-8e7d-4c6b-a5f4-3e2d1c0b9a88"}})
-          .status == 409);
+            .status == 409);
   r = f.patch(id, {{"work_pool_name", "nowhere"}});
   CHECK(r.status == 404);
   CHECK(r.json_body() == json{{"detail", "Work pool \"nowhere\" not found."}});
@@ -138,15 +138,17 @@ TEST_CASE("PATCH schedules: replace mode and slug-targeted mode",
           "[integration][patch][schedules]") {
   fixture f;
   SECTION("without slugs on every existing schedule, the list is replaced") {
-    const auto d = f.create(
-      {{"name", "d"}, {"schedules", {schedule(60, nullptr), schedule(90, "b")}}});
+    const auto d =
+        f.create({{"name", "d"},
+                  {"schedules", {schedule(60, nullptr), schedule(90, "b")}}});
     const std::string id = d.at("id");
     std::set<std::string> old_ids;
     for (const auto& x : d.at("schedules"))
       old_ids.insert(x.at("id").get<std::string>());
-    CHECK(f.patch(id, {{"schedules", {schedule(120, nullptr),
-                                      {{"schedule", nullptr}, {"slug", "x"}}}}})
-            .status == 204);
+    CHECK(f.patch(id, {{"schedules",
+                        {schedule(120, nullptr),
+                         {{"schedule", nullptr}, {"slug", "x"}}}}})
+              .status == 204);
     const auto s = f.get(id).at("schedules");
     REQUIRE(s.size() == 1);
     CHECK(s[0].at("slug").is_null());
@@ -157,7 +159,7 @@ TEST_CASE("PATCH schedules: replace mode and slug-targeted mode",
   }
   SECTION("with slugs everywhere, items target schedules by slug") {
     const auto d = f.create(
-      {{"name", "d"}, {"schedules", {schedule(60, "a"), schedule(90, "b")}}});
+        {{"name", "d"}, {"schedules", {schedule(60, "a"), schedule(90, "b")}}});
     const std::string id = d.at("id");
     std::map<std::string, json> before;
     for (const auto& s : d.at("schedules"))
@@ -179,7 +181,7 @@ TEST_CASE("PATCH schedules: replace mode and slug-targeted mode",
                         {{{"slug", "z"}, {"replaces", "a"}, {"active", false}},
                          {{"slug", "b"}, {"parameters", {{"p", 1}}}},
                          schedule(45, "c")}}})
-            .status == 204);
+              .status == 204);
     const auto s = f.get(id).at("schedules");
     REQUIRE(s.size() == 3);
     std::map<std::string, json> after;
@@ -197,8 +199,9 @@ TEST_CASE("PATCH schedules: replace mode and slug-targeted mode",
     CHECK(r.json_body() ==
           json{{"detail", "Unable to create new deployment schedules without "
                           "a schedule configuration."}});
-    r = f.patch(id, {{"schedules", {{{"slug", "q"}, {"replaces", "z"}},
-                                    {{"slug", "r"}, {"replaces", "z"}}}}});
+    r = f.patch(id, {{"schedules",
+                      {{{"slug", "q"}, {"replaces", "z"}},
+                       {{"slug", "r"}, {"replaces", "z"}}}}});
     CHECK(r.json_body() ==
           json{{"detail", "Multiple schedules have 'replaces' targeting the "
                           "same slug: z"}});
@@ -215,7 +218,8 @@ TEST_CASE("pause and resume answer null and flip paused",
   fixture f;
   const auto d = f.create({{"name", "d"}});
   const std::string id = d.at("id");
-  auto r = f.server.request("POST", "/api/deployments/" + id + "/pause_deployment");
+  auto r =
+      f.server.request("POST", "/api/deployments/" + id + "/pause_deployment");
   CHECK(r.status == 200);
   CHECK(r.body == "null");
   CHECK(f.get(id).at("paused") == true);
@@ -227,8 +231,8 @@ TEST_CASE("pause and resume answer null and flip paused",
   CHECK(r.body == "null");
   CHECK(f.get(id).at("paused") == false);
   r = f.server.request(
-    "POST",
-    "/api/deployments/00000000-0000-4000-8000-000000000000/pause_deployment");
+      "POST",
+      "/api/deployments/00000000-0000-4000-8000-000000000000/pause_deployment");
   CHECK(r.status == 404);
   CHECK(r.json_body() == json{{"detail", "Deployment not found"}});
 }
@@ -238,9 +242,9 @@ TEST_CASE("DELETE removes a deployment and its concurrency limit",
   fixture f;
   const auto d = f.create({{"name", "d"}, {"concurrency_limit", 2}});
   const std::string id = d.at("id");
-  const auto other = f.create(
-    {{"name", "shares"},
-     {"global_concurrency_limit_id", d.at("global_concurrency_limit").at("id")}});
+  const auto other = f.create({{"name", "shares"},
+                               {"global_concurrency_limit_id",
+                                d.at("global_concurrency_limit").at("id")}});
   CHECK(other.at("global_concurrency_limit").is_object());
   auto r = f.server.request("DELETE", "/api/deployments/" + id);
   CHECK(r.status == 204);
@@ -251,9 +255,10 @@ TEST_CASE("DELETE removes a deployment and its concurrency limit",
   CHECK(r.status == 404);
   CHECK(r.json_body() == json{{"detail", "Deployment not found"}});
   // The name is free again.
-  CHECK(f.server.post("/api/deployments/",
-                      json{{"name", "d"}, {"flow_id", f.flow_id}})
-          .status == 201);
+  CHECK(f.server
+            .post("/api/deployments/",
+                  json{{"name", "d"}, {"flow_id", f.flow_id}})
+            .status == 201);
 }
 
 TEST_CASE("bulk delete removes up to limit matching deployments in name "
@@ -263,9 +268,9 @@ TEST_CASE("bulk delete removes up to limit matching deployments in name "
   for (const char* name : {"c", "a", "b", "keep"})
     f.create({{"name", name},
               {"tags", {std::string(name) == "keep" ? "stay" : "go"}}});
-  auto r = f.server.post("/api/deployments/bulk_delete",
-                         json{{"deployments", {{"tags", {{"any_", {"go"}}}}}},
-                              {"limit", 2}});
+  auto r = f.server.post(
+      "/api/deployments/bulk_delete",
+      json{{"deployments", {{"tags", {{"any_", {"go"}}}}}}, {"limit", 2}});
   REQUIRE(r.status == 200);
   CHECK(r.json_body().at("deleted").size() == 2);
   CHECK(f.server.get("/api/deployments/name/etl/a").status == 404);
@@ -299,8 +304,8 @@ TEST_CASE("flows are patched and deleted with their deployments",
   CHECK(f.server.get("/api/flows/" + f.flow_id).status == 404);
   CHECK(f.server.get("/api/deployments/" + dep).status == 404);
   CHECK(f.server.post("/api/deployments/count", json::object()).body == "0");
-  CHECK(f.server.request("DELETE", "/api/flows/" + f.flow_id)
-          .json_body() == json{{"detail", "Flow not found"}});
+  CHECK(f.server.request("DELETE", "/api/flows/" + f.flow_id).json_body() ==
+        json{{"detail", "Flow not found"}});
 
   f.server.post("/api/flows/", json{{"name", "a"}});
   f.server.post("/api/flows/", json{{"name", "b"}});
@@ -315,12 +320,14 @@ TEST_CASE("PATCH hydrates __prefect_kind parameters before storing them",
   fixture f;
   const std::string id = f.create({{"name", "d"}}).at("id");
   auto r = f.patch(
-    id, {{"parameters",
-          {{"a", {{"__prefect_kind", "json"}, {"value", "\"str_of_json\""}}},
-           {"b", {{"__prefect_kind", "jinja"}, {"template", "{{ 1 + 2 }}"}}},
-           {"c", {{"__prefect_kind", "json"}}},
-           {"d", {{"__prefect_kind", "none"}, {"value", {{"x", 1}}}}},
-           {"e", json::array({{{"__prefect_kind", "json"}, {"value", "[1, 2]"}}})}}}});
+      id,
+      {{"parameters",
+        {{"a", {{"__prefect_kind", "json"}, {"value", "\"str_of_json\""}}},
+         {"b", {{"__prefect_kind", "jinja"}, {"template", "{{ 1 + 2 }}"}}},
+         {"c", {{"__prefect_kind", "json"}}},
+         {"d", {{"__prefect_kind", "none"}, {"value", {{"x", 1}}}}},
+         {"e",
+          json::array({{{"__prefect_kind", "json"}, {"value", "[1, 2]"}}})}}}});
   CHECK(r.status == 204);
   CHECK(f.get(id).at("parameters") ==
         json{{"a", "str_of_json"},
@@ -328,8 +335,9 @@ TEST_CASE("PATCH hydrates __prefect_kind parameters before storing them",
              {"d", {{"x", 1}}},
              {"e", json::array({json::array({1, 2})})}});
   r = f.patch(id, {{"parameters",
-                    {{"v", {{"__prefect_kind", "workspace_variable"},
-                            {"variable_name", "missing"}}}}}});
+                    {{"v",
+                      {{"__prefect_kind", "workspace_variable"},
+                       {"variable_name", "missing"}}}}}});
   CHECK(r.status == 400);
   CHECK(r.json_body() ==
         json{{"detail", "Error hydrating deployment parameters: Variable "
@@ -353,14 +361,15 @@ TEST_CASE("PATCH hydrates __prefect_kind parameters before storing them",
 TEST_CASE("PATCH enforces the parameter schema with required stripped",
           "[integration][patch][parameters]") {
   fixture f;
-  const json schema = {{"type", "object"},
-                       {"properties", {{"x", {{"type", "string"}}},
-                                       {"num", {{"type", "integer"}}}}},
-                       {"required", {"x"}}};
-  const std::string id =
-    f.create({{"name", "d"}, {"parameter_openapi_schema", schema},
-              {"parameters", {{"x", "ok"}}}})
-      .at("id");
+  const json schema = {
+      {"type", "object"},
+      {"properties",
+       {{"x", {{"type", "string"}}}, {"num", {{"type", "integer"}}}}},
+      {"required", {"x"}}};
+  const std::string id = f.create({{"name", "d"},
+                                   {"parameter_openapi_schema", schema},
+                                   {"parameters", {{"x", "ok"}}}})
+                             .at("id");
   auto r = f.patch(id, {{"parameters", {{"x", 1}}}});
   CHECK(r.status == 409);
   CHECK(r.json_body() ==
@@ -373,14 +382,14 @@ TEST_CASE("PATCH enforces the parameter schema with required stripped",
   // stored.
   CHECK(f.patch(id, {{"parameters", {{"x", 1}}},
                      {"enforce_parameter_schema", false}})
-          .status == 204);
+            .status == 204);
   r = f.patch(id, {{"enforce_parameter_schema", true}});
   CHECK(r.status == 409);
   CHECK(f.get(id).at("enforce_parameter_schema") == false);
   // A new schema alone re-validates the stored parameters.
   CHECK(f.patch(id, {{"parameters", {{"num", 42}}},
                      {"enforce_parameter_schema", true}})
-          .status == 204);
+            .status == 204);
   // (A required property keeps its type; an optional one also accepts
   // null and reports through anyOf.)
   r = f.patch(id, {{"parameter_openapi_schema",
@@ -393,7 +402,8 @@ TEST_CASE("PATCH enforces the parameter schema with required stripped",
                         "'object'"}});
   SECTION("without a schema enforcement refuses every PATCH") {
     const std::string other =
-      f.create({{"name", "e"}, {"parameter_openapi_schema", nullptr}}).at("id");
+        f.create({{"name", "e"}, {"parameter_openapi_schema", nullptr}})
+            .at("id");
     r = f.patch(other, {{"description", "x"}});
     CHECK(r.status == 409);
     CHECK(r.json_body().at("detail") ==

@@ -12,7 +12,7 @@ namespace {
 std::string create_flow(const deployd_process& server, const std::string& name,
                         const json& labels = json::object()) {
   const auto r =
-    server.post("/api/flows/", json{{"name", name}, {"labels", labels}});
+      server.post("/api/flows/", json{{"name", name}, {"labels", labels}});
   REQUIRE((r.status == 201 || r.status == 200));
   return r.json_body().at("id").get<std::string>();
 }
@@ -63,150 +63,148 @@ TEST_CASE("deployment creation rejects each malformed field with the "
   SECTION("an empty object misses name and flow_id, after parameters was "
           "injected") {
     const json injected = {{"parameters", json::object()}};
-    expect_validation(
-      server, json::object(),
-      json::array({error("missing", {"body", "name"}, "Field required",
-                         injected),
-                   error("missing", {"body", "flow_id"}, "Field required",
-                         injected)}),
-      injected);
+    expect_validation(server, json::object(),
+                      json::array({error("missing", {"body", "name"},
+                                         "Field required", injected),
+                                   error("missing", {"body", "flow_id"},
+                                         "Field required", injected)}),
+                      injected);
   }
   SECTION("a malformed flow_id is a uuid_parsing error") {
     const auto body = with("flow_id", "nope");
     expect_validation(
-      server, body,
-      json::array({error(
-        "uuid_parsing", {"body", "flow_id"},
-        "Input should be a valid UUID, invalid character: found `n` at 1",
-        "nope", {{"error", "invalid character: found `n` at 1"}})}),
-      echoed(body));
+        server, body,
+        json::array({error(
+            "uuid_parsing", {"body", "flow_id"},
+            "Input should be a valid UUID, invalid character: found `n` at 1",
+            "nope", {{"error", "invalid character: found `n` at 1"}})}),
+        echoed(body));
   }
   SECTION("a short hex flow_id reports the simple-format length") {
     const auto body = with("flow_id", "abc");
     expect_validation(
-      server, body,
-      json::array({error("uuid_parsing", {"body", "flow_id"},
-                         "Input should be a valid UUID, invalid length: "
-                         "expected length 32 for simple format, found 3",
-                         "abc",
-                         {{"error", "invalid length: expected length 32 for "
-                                    "simple format, found 3"}})}),
-      echoed(body));
+        server, body,
+        json::array({error("uuid_parsing", {"body", "flow_id"},
+                           "Input should be a valid UUID, invalid length: "
+                           "expected length 32 for simple format, found 3",
+                           "abc",
+                           {{"error", "invalid length: expected length 32 for "
+                                      "simple format, found 3"}})}),
+        echoed(body));
   }
   SECTION("concurrency_limit must be a positive integer") {
     auto body = with("concurrency_limit", 0);
-    expect_validation(server, body,
-                      json::array({error("greater_than",
-                                         {"body", "concurrency_limit"},
-                                         "Input should be greater than 0", 0,
-                                         {{"gt", 0}})}),
-                      echoed(body));
+    expect_validation(
+        server, body,
+        json::array({error("greater_than", {"body", "concurrency_limit"},
+                           "Input should be greater than 0", 0, {{"gt", 0}})}),
+        echoed(body));
     body = with("concurrency_limit", 1.5);
     expect_validation(
-      server, body,
-      json::array({error("int_from_float", {"body", "concurrency_limit"},
-                         "Input should be a valid integer, got a number with "
-                         "a fractional part",
-                         1.5)}),
-      echoed(body));
+        server, body,
+        json::array({error("int_from_float", {"body", "concurrency_limit"},
+                           "Input should be a valid integer, got a number with "
+                           "a fractional part",
+                           1.5)}),
+        echoed(body));
   }
   SECTION("a nested label value fails each member of the label union") {
     const json bad = {{"a", 1}};
     const auto body = with("labels", json{{"k", bad}});
     expect_validation(
-      server, body,
-      json::array({error("bool_type", {"body", "labels", "k", "bool"},
-                         "Input should be a valid boolean", bad),
-                   error("int_type", {"body", "labels", "k", "int"},
-                         "Input should be a valid integer", bad),
-                   error("float_type", {"body", "labels", "k", "float"},
-                         "Input should be a valid number", bad),
-                   error("string_type", {"body", "labels", "k", "str"},
-                         "Input should be a valid string", bad)}),
-      echoed(body));
+        server, body,
+        json::array({error("bool_type", {"body", "labels", "k", "bool"},
+                           "Input should be a valid boolean", bad),
+                     error("int_type", {"body", "labels", "k", "int"},
+                           "Input should be a valid integer", bad),
+                     error("float_type", {"body", "labels", "k", "float"},
+                           "Input should be a valid number", bad),
+                     error("string_type", {"body", "labels", "k", "str"},
+                           "Input should be a valid string", bad)}),
+        echoed(body));
   }
   SECTION("an unknown key inside a schedule is forbidden") {
-    const auto body = with(
-      "schedules", json::array({{{"schedule", {{"interval", 60}}},
-                                 {"bogus", 1}}}));
-    expect_validation(server, body,
-                      json::array({error("extra_forbidden",
-                                         {"body", "schedules", 0, "bogus"},
-                                         "Extra inputs are not permitted", 1)}),
-                      echoed(body));
+    const auto body =
+        with("schedules",
+             json::array({{{"schedule", {{"interval", 60}}}, {"bogus", 1}}}));
+    expect_validation(
+        server, body,
+        json::array({error("extra_forbidden", {"body", "schedules", 0, "bogus"},
+                           "Extra inputs are not permitted", 1)}),
+        echoed(body));
   }
   SECTION("both kinds of concurrency limit are reported alone at the body") {
     json body = with("concurrency_limit", 2);
-    body["global_concurrency_limit_id"] = "3f9c0b52-1d0e-4a7c-9a53-1c2f5e0b7d11";
+    body["global_concurrency_limit_id"] =
+        "3f9c0b52-1d0e-4a7c-9a53-1c2f5e0b7d11";
     body["tags"] = "not-a-list";
     expect_validation(
-      server, body,
-      json::array({error("value_error", {"body"},
-                         "Value error, A deployment cannot have both a "
-                         "concurrency limit and a global concurrency limit.",
-                         echoed(body), {{"error", json::object()}})}),
-      echoed(body));
+        server, body,
+        json::array({error("value_error", {"body"},
+                           "Value error, A deployment cannot have both a "
+                           "concurrency limit and a global concurrency limit.",
+                           echoed(body), {{"error", json::object()}})}),
+        echoed(body));
   }
   SECTION("a name with a reserved character is a pattern mismatch, not a "
           "500") {
     const auto body = with("name", "a/b");
-    expect_validation(server, body,
-                      json::array({error("string_pattern_mismatch",
-                                         {"body", "name"},
-                                         "String should match pattern "
-                                         "'^[^/%&><]*$'",
-                                         "a/b",
-                                         {{"pattern", "^[^/%&><]*$"}})}),
-                      echoed(body));
+    expect_validation(
+        server, body,
+        json::array({error("string_pattern_mismatch", {"body", "name"},
+                           "String should match pattern "
+                           "'^[^/%&><]*$'",
+                           "a/b", {{"pattern", "^[^/%&><]*$"}})}),
+        echoed(body));
   }
   SECTION("fields report in model order, then unknown keys") {
-    json body = {{"zzz", true},   {"tags", json::array({1})},
-                 {"name", 5},     {"flow_id", flow_id},
+    json body = {{"zzz", true},       {"tags", json::array({1})},
+                 {"name", 5},         {"flow_id", flow_id},
                  {"paused", "maybe"}, {"pull_steps", json::array({1})},
                  {"branch", "main"}};
     expect_validation(
-      server, body,
-      json::array(
-        {error("string_type", {"body", "name"},
-               "Input should be a valid string", 5),
-         error("bool_parsing", {"body", "paused"},
-               "Input should be a valid boolean, unable to interpret input",
-               "maybe"),
-         error("string_type", {"body", "tags", 0},
-               "Input should be a valid string", 1),
-         error("dict_type", {"body", "pull_steps", 0},
-               "Input should be a valid dictionary", 1),
-         error("extra_forbidden", {"body", "zzz"},
-               "Extra inputs are not permitted", true),
-         error("extra_forbidden", {"body", "branch"},
-               "Extra inputs are not permitted", "main")}),
-      echoed(body));
+        server, body,
+        json::array(
+            {error("string_type", {"body", "name"},
+                   "Input should be a valid string", 5),
+             error("bool_parsing", {"body", "paused"},
+                   "Input should be a valid boolean, unable to interpret input",
+                   "maybe"),
+             error("string_type", {"body", "tags", 0},
+                   "Input should be a valid string", 1),
+             error("dict_type", {"body", "pull_steps", 0},
+                   "Input should be a valid dictionary", 1),
+             error("extra_forbidden", {"body", "zzz"},
+                   "Extra inputs are not permitted", true),
+             error("extra_forbidden", {"body", "branch"},
+                   "Extra inputs are not permitted", "main")}),
+        echoed(body));
   }
   SECTION("concurrency_options checks its enum and bounds") {
-    auto body = with("concurrency_options",
-                     json{{"collision_strategy", "NOPE"},
-                          {"grace_period_seconds", 10}});
+    auto body = with("concurrency_options", json{{"collision_strategy", "NOPE"},
+                                                 {"grace_period_seconds", 10}});
     expect_validation(
-      server, body,
-      json::array(
-        {error("enum", {"body", "concurrency_options", "collision_strategy"},
-               "Input should be 'ENQUEUE' or 'CANCEL_NEW'", "NOPE",
-               {{"expected", "'ENQUEUE' or 'CANCEL_NEW'"}}),
-         error("greater_than_equal",
-               {"body", "concurrency_options", "grace_period_seconds"},
-               "Input should be greater than or equal to 60", 10,
-               {{"ge", 60}})}),
-      echoed(body));
+        server, body,
+        json::array(
+            {error("enum",
+                   {"body", "concurrency_options", "collision_strategy"},
+                   "Input should be 'ENQUEUE' or 'CANCEL_NEW'", "NOPE",
+                   {{"expected", "'ENQUEUE' or 'CANCEL_NEW'"}}),
+             error("greater_than_equal",
+                   {"body", "concurrency_options", "grace_period_seconds"},
+                   "Input should be greater than or equal to 60", 10,
+                   {{"ge", 60}})}),
+        echoed(body));
   }
   SECTION("version_info needs type and version") {
     const auto body = with("version_info", json::object());
     expect_validation(
-      server, body,
-      json::array({error("missing", {"body", "version_info", "type"},
-                         "Field required", json::object()),
-                   error("missing", {"body", "version_info", "version"},
-                         "Field required", json::object())}),
-      echoed(body));
+        server, body,
+        json::array({error("missing", {"body", "version_info", "type"},
+                           "Field required", json::object()),
+                     error("missing", {"body", "version_info", "version"},
+                           "Field required", json::object())}),
+        echoed(body));
   }
   SECTION("parameters that are not an object are a dict_type error") {
     const auto body = with("parameters", json::array({1}));
@@ -222,13 +220,13 @@ TEST_CASE("deployment creation rejects each malformed field with the "
     body["enforce_parameter_schema"] = true;
     body["parameter_openapi_schema"] = {{"type", "blork"}};
     expect_validation(
-      server, body,
-      json::array({error("value_error", {"body"},
-                         "Value error, The provided schema is not a valid "
-                         "json schema. Schema error: 'blork' is not valid "
-                         "under any of the given schemas",
-                         echoed(body), {{"error", json::object()}})}),
-      echoed(body));
+        server, body,
+        json::array({error("value_error", {"body"},
+                           "Value error, The provided schema is not a valid "
+                           "json schema. Schema error: 'blork' is not valid "
+                           "under any of the given schemas",
+                           echoed(body), {{"error", json::object()}})}),
+        echoed(body));
   }
 }
 
@@ -246,9 +244,9 @@ TEST_CASE("bodies that are not JSON objects get clear 4xx answers",
                              json::array())}));
   }
   SECTION("a non-JSON content type is read as text and rejected") {
-    const auto r = server.request("POST", "/api/deployments/",
-                                  R"({"name":"x"})",
-                                  {{"Content-Type", "text/plain"}});
+    const auto r =
+        server.request("POST", "/api/deployments/", R"({"name":"x"})",
+                       {{"Content-Type", "text/plain"}});
     REQUIRE(r.status == 422);
     const auto j = r.json_body();
     CHECK(j.at("exception_detail")[0].at("type") == "model_attributes_type");
@@ -260,29 +258,29 @@ TEST_CASE("bodies that are not JSON objects get clear 4xx answers",
     CHECK(r.json_body() ==
           json{{"exception_message", "Invalid request received."},
                {"exception_detail",
-                json::array({error("missing", {"body"}, "Field required",
-                                   nullptr)})},
+                json::array(
+                    {error("missing", {"body"}, "Field required", nullptr)})},
                {"request_body", nullptr}});
   }
   SECTION("invalid JSON reports Python's message and character offset") {
     const auto r =
-      server.request("POST", "/api/deployments/", "{\"n\u00e9\": [1 2]}");
+        server.request("POST", "/api/deployments/", "{\"n\u00e9\": [1 2]}");
     REQUIRE(r.status == 422);
     CHECK(r.json_body().at("exception_detail") ==
-          json::array({error("json_invalid", {"body", 10}, "JSON decode error",
-                             json::object(),
-                             {{"error", "Expecting ',' delimiter"}})}));
+          json::array(
+              {error("json_invalid", {"body", 10}, "JSON decode error",
+                     json::object(), {{"error", "Expecting ',' delimiter"}})}));
   }
   SECTION("invalid UTF-8 is a 400 parse error") {
     const auto r =
-      server.request("POST", "/api/deployments/", "{\"name\": \"\xff\"}");
+        server.request("POST", "/api/deployments/", "{\"name\": \"\xff\"}");
     REQUIRE(r.status == 400);
     CHECK(r.json_body() ==
           json{{"detail", "There was an error parsing the body"}});
   }
   SECTION("absurdly deep JSON is a 400 parse error") {
-    const auto r = server.request("POST", "/api/deployments/",
-                                  std::string(100000, '['));
+    const auto r =
+        server.request("POST", "/api/deployments/", std::string(100000, '['));
     REQUIRE(r.status == 400);
   }
   SECTION("nothing was stored by any of them") {
@@ -300,8 +298,8 @@ TEST_CASE("parameters over the size limit are refused with the reference "
   deployd_process server(options);
   const auto flow_id = create_flow(server, "size-flow");
   const json parameters = {{"text", "\u00e9\u00e9\u00e9\u00e9"}};
-  const json body = {{"name", "big"}, {"flow_id", flow_id},
-                     {"parameters", parameters}};
+  const json body = {
+      {"name", "big"}, {"flow_id", flow_id}, {"parameters", parameters}};
   const auto r = server.post("/api/deployments/", body);
   REQUIRE(r.status == 422);
   // {"text":"\u00e9\u00e9\u00e9\u00e9"} is 35 bytes with non-ASCII escaped.
@@ -315,8 +313,8 @@ TEST_CASE("parameters over the size limit are refused with the reference "
 TEST_CASE("a new deployment gets every default the reference gives",
           "[integration][deployments]") {
   deployd_process server;
-  const auto flow_id = create_flow(server, "defaults-flow",
-                                   json{{"team", "data"}, {"tier", 2}});
+  const auto flow_id =
+      create_flow(server, "defaults-flow", json{{"team", "data"}, {"tier", 2}});
   const auto r = server.post("/api/deployments/",
                              json{{"name", "nightly"}, {"flow_id", flow_id}});
   REQUIRE(r.status == 201);
@@ -328,9 +326,8 @@ TEST_CASE("a new deployment gets every default the reference gives",
   CHECK(d.at("global_concurrency_limit").is_null());
   CHECK(d.at("job_variables") == json::object());
   CHECK(d.at("parameters") == json::object());
-  CHECK(d.at("labels") == json{{"team", "data"},
-                               {"tier", 2},
-                               {"prefect.flow.id", flow_id}});
+  CHECK(d.at("labels") ==
+        json{{"team", "data"}, {"tier", 2}, {"prefect.flow.id", flow_id}});
   CHECK(d.at("parameter_openapi_schema") == json::object());
   CHECK(d.at("pull_steps") == json::array());
   CHECK(d.at("status") == "NOT_READY");
@@ -341,8 +338,9 @@ TEST_CASE("a new deployment gets every default the reference gives",
   SECTION("GET by id and by name return the same object") {
     const auto id = d.at("id").get<std::string>();
     CHECK(server.get("/api/deployments/" + id).json_body() == d);
-    CHECK(server.get("/api/deployments/name/defaults-flow/nightly")
-            .json_body() == d);
+    CHECK(
+        server.get("/api/deployments/name/defaults-flow/nightly").json_body() ==
+        d);
     CHECK(server.get("/api/deployments/" + id).body == r.body);
   }
 }
@@ -353,22 +351,22 @@ TEST_CASE("an upsert keeps, overwrites and resets fields as the reference "
   deployd_process server;
   const auto flow_id = create_flow(server, "upsert-flow");
   const json full = {
-    {"name", "etl"},
-    {"flow_id", flow_id},
-    {"version", "1"},
-    {"description", "first"},
-    {"tags", {"a"}},
-    {"paused", true},
-    {"parameters", {{"x", 1}}},
-    {"parameter_openapi_schema", json::object()},
-    {"job_variables", {{"image", "v1"}}},
-    {"labels", {{"team", "x"}}},
-    {"pull_steps", nullptr},
-    {"entrypoint", "f.py:f"},
-    {"concurrency_limit", 3},
-    {"concurrency_options", {{"collision_strategy", "CANCEL_NEW"}}},
-    {"schedules", json::array({{{"schedule", {{"interval", 60}}},
-                                {"slug", "every-minute"}}})}};
+      {"name", "etl"},
+      {"flow_id", flow_id},
+      {"version", "1"},
+      {"description", "first"},
+      {"tags", {"a"}},
+      {"paused", true},
+      {"parameters", {{"x", 1}}},
+      {"parameter_openapi_schema", json::object()},
+      {"job_variables", {{"image", "v1"}}},
+      {"labels", {{"team", "x"}}},
+      {"pull_steps", nullptr},
+      {"entrypoint", "f.py:f"},
+      {"concurrency_limit", 3},
+      {"concurrency_options", {{"collision_strategy", "CANCEL_NEW"}}},
+      {"schedules", json::array({{{"schedule", {{"interval", 60}}},
+                                  {"slug", "every-minute"}}})}};
   const auto first = server.post("/api/deployments/", full);
   REQUIRE(first.status == 201);
   const auto a = first.json_body();
@@ -385,10 +383,9 @@ TEST_CASE("an upsert keeps, overwrites and resets fields as the reference "
   REQUIRE(a.at("schedules").size() == 1);
 
   SECTION("a minimal upsert keeps most fields and resets the rest") {
-    const auto second =
-      server.post("/api/deployments/", json{{"name", "etl"},
-                                            {"flow_id", flow_id},
-                                            {"description", nullptr}});
+    const auto second = server.post(
+        "/api/deployments/",
+        json{{"name", "etl"}, {"flow_id", flow_id}, {"description", nullptr}});
     REQUIRE(second.status == 200);
     const auto b = second.json_body();
     CHECK(b.at("id") == a.at("id"));
@@ -407,46 +404,47 @@ TEST_CASE("an upsert keeps, overwrites and resets fields as the reference "
     CHECK(b.at("concurrency_options") == a.at("concurrency_options"));
   }
   SECTION("empty job variables keep the old ones; new ones replace them") {
-    json body = {{"name", "etl"}, {"flow_id", flow_id},
+    json body = {{"name", "etl"},
+                 {"flow_id", flow_id},
                  {"job_variables", json::object()}};
     CHECK(server.post("/api/deployments/", body)
-            .json_body()
-            .at("job_variables") == json{{"image", "v1"}});
+              .json_body()
+              .at("job_variables") == json{{"image", "v1"}});
     body["job_variables"] = {{"cpu", 2}};
     CHECK(server.post("/api/deployments/", body)
-            .json_body()
-            .at("job_variables") == json{{"cpu", 2}});
+              .json_body()
+              .at("job_variables") == json{{"cpu", 2}});
   }
   SECTION("concurrency_limit resizes the linked limit, and null deletes it") {
-    json body = {{"name", "etl"}, {"flow_id", flow_id},
-                 {"concurrency_limit", 5}};
+    json body = {
+        {"name", "etl"}, {"flow_id", flow_id}, {"concurrency_limit", 5}};
     const auto resized = server.post("/api/deployments/", body).json_body();
     CHECK(resized.at("global_concurrency_limit").at("id") ==
           a.at("global_concurrency_limit").at("id"));
     CHECK(resized.at("global_concurrency_limit").at("limit") == 5);
     body["concurrency_limit"] = nullptr;
     CHECK(server.post("/api/deployments/", body)
-            .json_body()
-            .at("global_concurrency_limit")
-            .is_null());
+              .json_body()
+              .at("global_concurrency_limit")
+              .is_null());
   }
   SECTION("another deployment can link this deployment's limit by id") {
     const auto limit_id = a.at("global_concurrency_limit").at("id");
     const auto other = server.post(
-      "/api/deployments/", json{{"name", "other"},
-                                {"flow_id", flow_id},
-                                {"global_concurrency_limit_id", limit_id},
-                                {"concurrency_limit", nullptr}});
+        "/api/deployments/", json{{"name", "other"},
+                                  {"flow_id", flow_id},
+                                  {"global_concurrency_limit_id", limit_id},
+                                  {"concurrency_limit", nullptr}});
     REQUIRE(other.status == 201);
     CHECK(other.json_body().at("global_concurrency_limit") ==
           a.at("global_concurrency_limit"));
   }
   SECTION("schedules are replaced with new ids on every upsert") {
     const json body = {
-      {"name", "etl"},
-      {"flow_id", flow_id},
-      {"schedules", json::array({{{"schedule", {{"interval", 60}}},
-                                  {"slug", "every-minute"}}})}};
+        {"name", "etl"},
+        {"flow_id", flow_id},
+        {"schedules", json::array({{{"schedule", {{"interval", 60}}},
+                                    {"slug", "every-minute"}}})}};
     const auto b = server.post("/api/deployments/", body).json_body();
     REQUIRE(b.at("schedules").size() == 1);
     CHECK(b.at("schedules")[0].at("id") != a.at("schedules")[0].at("id"));
@@ -479,23 +477,24 @@ TEST_CASE("references to missing resources answer as the reference does",
   CHECK(r.status == 409);
   CHECK(r.json_body().at("detail") ==
         "Error creating deployment. Could not find storage block with id: " +
-          missing +
-          ". This usually occurs when applying a deployment specification "
-          "that was built against a different Prefect database / "
-          "workspace.");
+            missing +
+            ". This usually occurs when applying a deployment specification "
+            "that was built against a different Prefect database / "
+            "workspace.");
 
   r = post_with("infrastructure_document_id", missing);
   CHECK(r.status == 409);
   CHECK(r.json_body().at("detail").get<std::string>().starts_with(
-    "Error creating deployment. Could not find infrastructure block"));
+      "Error creating deployment. Could not find infrastructure block"));
 
   r = server.post("/api/deployments/",
                   json{{"name", "d"}, {"flow_id", missing}});
   CHECK(r.status == 409);
 
-  r = post_with("schedules",
-                json::array({{{"schedule", {{"interval", 60}}}, {"slug", "s"}},
-                             {{"schedule", {{"interval", 90}}}, {"slug", "s"}}}));
+  r = post_with(
+      "schedules",
+      json::array({{{"schedule", {{"interval", 60}}}, {"slug", "s"}},
+                   {{"schedule", {{"interval", 90}}}, {"slug", "s"}}}));
   CHECK(r.status == 409);
 
   // None of them wrote anything.
@@ -513,8 +512,8 @@ TEST_CASE("acknowledged deployments survive a clean restart and a kill",
     deployd_process server(options);
     const auto flow_id = create_flow(server, "durable-flow");
     const auto r = server.post(
-      "/api/deployments/",
-      json{{"name", "kept"}, {"flow_id", flow_id}, {"concurrency_limit", 2}});
+        "/api/deployments/",
+        json{{"name", "kept"}, {"flow_id", flow_id}, {"concurrency_limit", 2}});
     REQUIRE(r.status == 201);
     id = r.json_body().at("id").get<std::string>();
     body = r.body;
@@ -524,9 +523,9 @@ TEST_CASE("acknowledged deployments survive a clean restart and a kill",
     deployd_process server(options);
     CHECK(server.get("/api/deployments/" + id).body == body);
     const auto flow_id = create_flow(server, "durable-flow");
-    const auto r = server.post("/api/deployments/",
-                               json{{"name", "after-restart"},
-                                    {"flow_id", flow_id}});
+    const auto r =
+        server.post("/api/deployments/",
+                    json{{"name", "after-restart"}, {"flow_id", flow_id}});
     REQUIRE(r.status == 201);
     body = r.body;
     id = r.json_body().at("id").get<std::string>();

@@ -9,7 +9,8 @@ TEST_CASE("creating a flow twice returns the first one untouched",
           "[integration][flows]") {
   deployd_process server;
   const auto first = server.post(
-    "/api/flows/", json{{"name", "etl"}, {"tags", {"a"}}, {"labels", {{"k", 1}}}});
+      "/api/flows/",
+      json{{"name", "etl"}, {"tags", {"a"}}, {"labels", {{"k", 1}}}});
   REQUIRE(first.status == 201);
   const auto f = first.json_body();
   CHECK(f.at("name") == "etl");
@@ -18,7 +19,7 @@ TEST_CASE("creating a flow twice returns the first one untouched",
   CHECK(f.at("created") == f.at("updated"));
 
   const auto again =
-    server.post("/api/flows/", json{{"name", "etl"}, {"tags", {"b"}}});
+      server.post("/api/flows/", json{{"name", "etl"}, {"tags", {"b"}}});
   REQUIRE(again.status == 200);
   CHECK(again.body == first.body);
 
@@ -26,7 +27,7 @@ TEST_CASE("creating a flow twice returns the first one untouched",
   CHECK(server.get("/api/flows/" + id).body == first.body);
   CHECK(server.get("/api/flows/name/etl").body == first.body);
   CHECK(server.get("/api/flows/00000000-0000-4000-8000-000000000000")
-          .json_body() == json{{"detail", "Flow not found"}});
+            .json_body() == json{{"detail", "Flow not found"}});
   CHECK(server.get("/api/flows/name/nope").status == 404);
   CHECK(server.get("/api/flows/not-a-uuid").json_body() ==
         json{{"detail", "Not Found"}});
@@ -35,7 +36,8 @@ TEST_CASE("creating a flow twice returns the first one untouched",
 TEST_CASE("flow names are percent-decoded and may hold spaces and emoji",
           "[integration][flows]") {
   deployd_process server;
-  const auto r = server.post("/api/flows/", json{{"name", "my flow \xf0\x9f\x9a\x80"}});
+  const auto r =
+      server.post("/api/flows/", json{{"name", "my flow \xf0\x9f\x9a\x80"}});
   REQUIRE(r.status == 201);
   CHECK(server.get("/api/flows/name/my%20flow%20%F0%9F%9A%80").body == r.body);
 }
@@ -73,8 +75,8 @@ TEST_CASE("flow creation validates its body like the reference",
                {"request_body", body}});
   }
   SECTION("labels null is stored as an empty object") {
-    const auto r =
-      server.post("/api/flows/", json{{"name", "nulls"}, {"labels", nullptr}});
+    const auto r = server.post("/api/flows/",
+                               json{{"name", "nulls"}, {"labels", nullptr}});
     REQUIRE(r.status == 201);
     CHECK(r.json_body().at("labels") == json::object());
   }

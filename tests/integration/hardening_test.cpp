@@ -7,14 +7,13 @@
 #include "tests/crash/http_client.hpp"
 #include "tests/integration/harness.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <mutex>
@@ -36,7 +35,7 @@ using steady = std::chrono::steady_clock;
 
 std::string base64(std::string_view in) {
   static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
@@ -85,7 +84,7 @@ std::string create_flow(std::uint16_t port, const std::string& name,
 std::string deployment_body(const std::string& name, const std::string& flow,
                             const json& parameters = json::object()) {
   return json{{"name", name}, {"flow_id", flow}, {"parameters", parameters}}
-    .dump();
+      .dump();
 }
 
 // deployd is the only child this test process has while a test runs (the
@@ -148,7 +147,8 @@ void check_unauthorized(const std::optional<raw::reply>& r) {
 
 } // namespace
 
-// -- basic auth ------------------------------------------------------------------
+// -- basic auth
+// ------------------------------------------------------------------
 
 TEST_CASE("basic auth guards every route but GET /api/health and /api/ready",
           "[integration][hardening][auth]") {
@@ -178,14 +178,14 @@ TEST_CASE("basic auth guards every route but GET /api/health and /api/ready",
   // Everything else, known or not, and other methods on the probes.
   for (const auto& [method, target] :
        std::vector<std::pair<std::string, std::string>>{
-         {"GET", "/api/version"},
-         {"GET", "/api/admin/version"},
-         {"GET", "/api/no/such/path"},
-         {"POST", "/api/health"},
-         {"HEAD", "/api/ready"},
-         {"GET", "/api/health/"},
-         {"GET", "/api/variables/name/system-health"},
-         {"POST", "/api/deployments/filter"}}) {
+           {"GET", "/api/version"},
+           {"GET", "/api/admin/version"},
+           {"GET", "/api/no/such/path"},
+           {"POST", "/api/health"},
+           {"HEAD", "/api/ready"},
+           {"GET", "/api/health/"},
+           {"GET", "/api/variables/name/system-health"},
+           {"POST", "/api/deployments/filter"}}) {
     INFO(method << " " << target);
     r = raw::request(port, method, target,
                      method == "POST" ? std::optional<std::string>("{}")
@@ -208,12 +208,10 @@ TEST_CASE("basic auth guards every route but GET /api/health and /api/ready",
         std::string("Basic ") + base64("admin:s3cr:et "),
         std::string("Basic ") + base64("admin:s3cr:e"),
         std::string("basic ") + base64(secret),
-        std::string("Bearer ") + base64(secret),
-        std::string("Basic"),
+        std::string("Bearer ") + base64(secret), std::string("Basic"),
         std::string("Basic ") + base64(secret) + " extra",
         std::string("Basic !!!!"),
-        std::string("Basic ") + base64(secret).substr(1),
-        base64(secret)}) {
+        std::string("Basic ") + base64(secret).substr(1), base64(secret)}) {
     INFO("Authorization: " << value);
     check_unauthorized(raw::request(port, "GET", "/api/version", std::nullopt,
                                     {{"Authorization", value}}));
@@ -235,24 +233,25 @@ TEST_CASE("basic auth guards every route but GET /api/health and /api/ready",
   const auto token = base64(secret);
   r = raw::request(port, "GET", "/api/version", std::nullopt,
                    {{"Authorization", "Basic \t " + token.substr(0, 4) + "." +
-                                        token.substr(4)}});
+                                          token.substr(4)}});
   REQUIRE(r);
   CHECK(r->status == 200);
 }
 
-// -- limits ----------------------------------------------------------------------
+// -- limits
+// ----------------------------------------------------------------------
 
-TEST_CASE("requests beyond the limits get 413, 431, 414 or 400 with a JSON body",
-          "[integration][hardening][limits]") {
+TEST_CASE(
+    "requests beyond the limits get 413, 431, 414 or 400 with a JSON body",
+    "[integration][hardening][limits]") {
   temp_dir dir;
   deployd_process server(with_config(dir, "[http]\n"
                                           "body_limit_bytes = 65536\n"
                                           "header_limit_bytes = 4096\n"
                                           "target_limit_bytes = 1024\n"));
   const auto port = server.port();
-  const std::string header =
-    "POST /api/flows/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    "Content-Type: application/json\r\n";
+  const std::string header = "POST /api/flows/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             "Content-Type: application/json\r\n";
 
   auto expect_closed_with = [](raw::connection& c, unsigned status,
                                const std::string& body) {
@@ -291,9 +290,9 @@ TEST_CASE("requests beyond the limits get 413, 431, 414 or 400 with a JSON body"
     expect_closed_with(c, 413, too_large);
   }
   SECTION("a body just under the limit is served") {
-    const auto r = raw::request(port, "POST", "/api/flows/",
-                                R"({"name":"padded"})" +
-                                  std::string(60000, ' '));
+    const auto r =
+        raw::request(port, "POST", "/api/flows/",
+                     R"({"name":"padded"})" + std::string(60000, ' '));
     REQUIRE(r);
     CHECK(r->status == 201);
   }
@@ -308,15 +307,15 @@ TEST_CASE("requests beyond the limits get 413, 431, 414 or 400 with a JSON body"
   SECTION("a target over the target limit") {
     raw::connection c;
     REQUIRE(c.open(port));
-    REQUIRE(c.send(raw::format_request(
-      "GET", "/api/health?pad=" + std::string(1100, 'a'))));
+    REQUIRE(c.send(raw::format_request("GET", "/api/health?pad=" +
+                                                  std::string(1100, 'a'))));
     expect_closed_with(c, 414, R"({"detail":"Request target is too long."})");
   }
   SECTION("a request line longer than the whole header limit") {
     raw::connection c;
     REQUIRE(c.open(port));
-    REQUIRE(c.send(raw::format_request(
-      "GET", "/api/health?pad=" + std::string(5000, 'a'))));
+    REQUIRE(c.send(raw::format_request("GET", "/api/health?pad=" +
+                                                  std::string(5000, 'a'))));
     expect_closed_with(c, 431,
                        R"({"detail":"Request header fields are too large."})");
   }
@@ -345,8 +344,9 @@ TEST_CASE("the default body limit lets a 10 MB body reach validation",
   deployd_process server;
   const auto flow = create_flow(server.port(), "big-flow");
   const auto r = raw::request(
-    server.port(), "POST", "/api/deployments/",
-    deployment_body("big", flow, json{{"blob", std::string(10u << 20, 'x')}}));
+      server.port(), "POST", "/api/deployments/",
+      deployment_body("big", flow,
+                      json{{"blob", std::string(10u << 20, 'x')}}));
   REQUIRE(r);
   CHECK(r->status == 422);
   CHECK(json::parse(r->body)["exception_detail"][0]["loc"] ==
@@ -371,7 +371,8 @@ TEST_CASE("a body sent after 100-continue is read",
   CHECK(r->status == 201);
 }
 
-// -- timeouts ----------------------------------------------------------------------
+// -- timeouts
+// ----------------------------------------------------------------------
 
 TEST_CASE("slow and idle clients are disconnected and hold no worker",
           "[integration][hardening][timeouts]") {
@@ -451,7 +452,8 @@ TEST_CASE("slow and idle clients are disconnected and hold no worker",
   }
 }
 
-// -- connection cap ----------------------------------------------------------------
+// -- connection cap
+// ----------------------------------------------------------------
 
 TEST_CASE("connections beyond max_connections get 503 and are closed",
           "[integration][hardening][limits]") {
@@ -493,18 +495,19 @@ TEST_CASE("connections beyond max_connections get 503 and are closed",
   CHECK(status == 200);
 }
 
-// -- graceful shutdown -------------------------------------------------------------
+// -- graceful shutdown
+// -------------------------------------------------------------
 
 TEST_CASE("SIGTERM lets writes in flight finish and loses none acknowledged",
           "[integration][hardening][shutdown]") {
   temp_dir dir;
   process_options options;
   options.data_dir = (dir.path() / "data").string();
-  options.clock.clear();  // system clock and OS-seeded ids across restarts
+  options.clock.clear(); // system clock and OS-seeded ids across restarts
   options.id_seed = 0;
 
   std::mutex mutex;
-  std::vector<std::pair<std::string, std::string>> acked;  // id, name
+  std::vector<std::pair<std::string, std::string>> acked; // id, name
   std::vector<std::string> bad;
   std::atomic<int> acked_count{0};
   {
@@ -517,7 +520,7 @@ TEST_CASE("SIGTERM lets writes in flight finish and loses none acknowledged",
         raw::connection c;
         for (int i = 0;; ++i) {
           if (!c.is_open() && !c.open(port, 2s))
-            return;  // the listener is gone
+            return; // the listener is gone
           const auto name = "t" + std::to_string(t) + "-" + std::to_string(i);
           if (!c.send(raw::format_request("POST", "/api/deployments/",
                                           deployment_body(name, flow)))) {
@@ -526,13 +529,13 @@ TEST_CASE("SIGTERM lets writes in flight finish and loses none acknowledged",
           }
           const auto r = c.read_reply(20s);
           if (!r) {
-            c.close();  // closed while stopping: not acknowledged
+            c.close(); // closed while stopping: not acknowledged
             continue;
           }
           std::lock_guard lock(mutex);
           if (r->status == 201) {
-            acked.emplace_back(
-              json::parse(r->body).at("id").get<std::string>(), name);
+            acked.emplace_back(json::parse(r->body).at("id").get<std::string>(),
+                               name);
             ++acked_count;
           } else {
             bad.push_back(std::to_string(r->status) + " " + r->body);
@@ -557,8 +560,7 @@ TEST_CASE("SIGTERM lets writes in flight finish and loses none acknowledged",
                               << (bad.empty() ? "" : " first: " + bad.front()));
   CHECK(bad.empty());
 
-  const auto verified =
-    run_tool({"verify", "--data-dir", options.data_dir});
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
   INFO(verified.out);
   CHECK(verified.status == 0);
 
@@ -573,14 +575,15 @@ TEST_CASE("SIGTERM lets writes in flight finish and loses none acknowledged",
   CHECK(missing == 0);
 }
 
-// -- many connections --------------------------------------------------------------
+// -- many connections
+// --------------------------------------------------------------
 
 namespace {
 
 // One client connection in the multiplexed load below.
 struct load_client {
   raw::connection c;
-  std::vector<std::pair<std::string, unsigned>> script;  // request, status
+  std::vector<std::pair<std::string, unsigned>> script; // request, status
   std::size_t step = 0;
   std::string out;
   std::size_t sent = 0;
@@ -605,16 +608,19 @@ TEST_CASE("1024 concurrent connections mixing reads and writes all succeed",
     auto& cl = clients[i];
     const auto name = "load-" + std::to_string(i);
     cl.script = {
-      {raw::format_request("POST", "/api/deployments/",
-                           deployment_body(name, flow,
-                                           json{{"i", i}, {"pad", std::string(512, 'p')}})),
-       201},
-      {raw::format_request("GET", "/api/deployments/name/load-flow/" + name), 200},
-      {raw::format_request("POST", "/api/deployments/filter",
-                           R"({"limit": 5, "sort": "NAME_ASC"})"),
-       200},
-      {raw::format_request("PATCH", "/api/deployments/name-unused", "{}"), 404},
-      {raw::format_request("GET", "/api/health"), 200},
+        {raw::format_request(
+             "POST", "/api/deployments/",
+             deployment_body(name, flow,
+                             json{{"i", i}, {"pad", std::string(512, 'p')}})),
+         201},
+        {raw::format_request("GET", "/api/deployments/name/load-flow/" + name),
+         200},
+        {raw::format_request("POST", "/api/deployments/filter",
+                             R"({"limit": 5, "sort": "NAME_ASC"})"),
+         200},
+        {raw::format_request("PATCH", "/api/deployments/name-unused", "{}"),
+         404},
+        {raw::format_request("GET", "/api/health"), 200},
     };
     REQUIRE(cl.c.open(port, 10s));
   }
@@ -681,8 +687,8 @@ TEST_CASE("1024 concurrent connections mixing reads and writes all succeed",
       slowest = std::max(slowest, steady::now() - cl.started);
       if (parsed->first.status != cl.script[cl.step].second) {
         fail(cl, "step " + std::to_string(cl.step) + ": " +
-                   std::to_string(parsed->first.status) + " " +
-                   parsed->first.body);
+                     std::to_string(parsed->first.status) + " " +
+                     parsed->first.body);
         ++finished;
         continue;
       }
@@ -699,16 +705,13 @@ TEST_CASE("1024 concurrent connections mixing reads and writes all succeed",
   INFO("first error: " << first_error);
   CHECK(finished == connections);
   CHECK(errors == 0);
-  WARN(connections << " connections x " << clients[0].script.size()
-                   << " requests in "
-                   << std::chrono::duration_cast<std::chrono::milliseconds>(took)
-                        .count()
-                   << " ms; slowest answer "
-                   << std::chrono::duration_cast<std::chrono::milliseconds>(
-                        slowest)
-                        .count()
-                   << " ms; deployd peak RSS " << peak / 1024 << " MiB");
-  CHECK(slowest < 10s);  // below the request timeout: nothing stalled
+  WARN(connections
+       << " connections x " << clients[0].script.size() << " requests in "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+       << " ms; slowest answer "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()
+       << " ms; deployd peak RSS " << peak / 1024 << " MiB");
+  CHECK(slowest < 10s); // below the request timeout: nothing stalled
   CHECK(peak > 0);
   CHECK(peak < (sanitized ? 2048 : 768) * 1024);
 
@@ -717,7 +720,8 @@ TEST_CASE("1024 concurrent connections mixing reads and writes all succeed",
   CHECK(count->body == std::to_string(connections));
 }
 
-// -- disk full -----------------------------------------------------------------------
+// -- disk full
+// -----------------------------------------------------------------------
 
 namespace {
 
@@ -725,7 +729,7 @@ namespace {
 class small_tmpfs {
 public:
   explicit small_tmpfs(const fs::path& where, const std::string& size)
-    : path_(where) {
+      : path_(where) {
     fs::create_directories(path_);
     const auto options = "size=" + size;
     if (geteuid() != 0) {
@@ -793,18 +797,19 @@ TEST_CASE("a full disk refuses writes with 503, keeps reads, and recovers",
   options.clock.clear();
   options.id_seed = 0;
   const auto filler = dir.path() / "mnt" / "filler";
-  const std::string unavailable = R"({"exception_message":"Service Unavailable"})";
+  const std::string unavailable =
+      R"({"exception_message":"Service Unavailable"})";
 
-  std::vector<std::pair<std::string, std::string>> acked;  // id, body
-  std::vector<std::string> refused;                        // names
+  std::vector<std::pair<std::string, std::string>> acked; // id, body
+  std::vector<std::string> refused;                       // names
   {
     deployd_process server(options);
     const auto port = server.port();
     const auto flow = create_flow(port, "disk-flow");
     auto create = [&](const std::string& name, std::size_t pad) {
       return raw::request(
-        port, "POST", "/api/deployments/",
-        deployment_body(name, flow, json{{"pad", std::string(pad, 'x')}}));
+          port, "POST", "/api/deployments/",
+          deployment_body(name, flow, json{{"pad", std::string(pad, 'x')}}));
     };
     auto r = create("before", 100);
     REQUIRE(r);
@@ -821,8 +826,8 @@ TEST_CASE("a full disk refuses writes with 503, keeps reads, and recovers",
       r = create(name, 400'000);
       REQUIRE(r);
       if (r->status == 201) {
-        acked.emplace_back(
-          json::parse(r->body).at("id").get<std::string>(), r->body);
+        acked.emplace_back(json::parse(r->body).at("id").get<std::string>(),
+                           r->body);
         continue;
       }
       CHECK(r->status == 503);
@@ -863,8 +868,8 @@ TEST_CASE("a full disk refuses writes with 503, keeps reads, and recovers",
       REQUIRE(r);
       status = r->status;
       if (status == 201)
-        acked.emplace_back(
-          json::parse(r->body).at("id").get<std::string>(), r->body);
+        acked.emplace_back(json::parse(r->body).at("id").get<std::string>(),
+                           r->body);
       else
         std::this_thread::sleep_for(250ms);
     }

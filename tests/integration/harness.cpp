@@ -5,7 +5,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -23,7 +22,7 @@ namespace net = boost::asio;
 
 temp_dir::temp_dir() {
   std::string pattern =
-    (std::filesystem::temp_directory_path() / "deployd-test-XXXXXX").string();
+      (std::filesystem::temp_directory_path() / "deployd-test-XXXXXX").string();
   REQUIRE(mkdtemp(pattern.data()) != nullptr);
   path_ = pattern;
 }
@@ -87,10 +86,9 @@ deployd_process::deployd_process(process_options options) {
   }
   port_file_ = data_dir_ + ".port";
   std::filesystem::remove(port_file_);
-  std::vector<std::string> args = {DEPLOYD_BINARY, "serve",       "--host",
-                                   "127.0.0.1",    "--port",      "0",
-                                   "--data-dir",   data_dir_,     "--port-file",
-                                   port_file_};
+  std::vector<std::string> args = {
+      DEPLOYD_BINARY, "serve",   "--host",      "127.0.0.1", "--port", "0",
+      "--data-dir",   data_dir_, "--port-file", port_file_};
   if (!options.clock.empty()) {
     args.push_back("--clock");
     args.push_back(options.clock);
@@ -103,7 +101,7 @@ deployd_process::deployd_process(process_options options) {
     args.push_back(a);
   pid_ = spawn(args, options.extra_env, -1);
   const auto deadline =
-    std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(port_file_);
     unsigned port = 0;
@@ -144,14 +142,14 @@ void deployd_process::kill() {
 }
 
 http_reply deployd_process::request(
-  const std::string& method, const std::string& target,
-  const std::optional<std::string>& body,
-  const std::map<std::string, std::string>& headers) const {
+    const std::string& method, const std::string& target,
+    const std::optional<std::string>& body,
+    const std::map<std::string, std::string>& headers) const {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
   stream.expires_after(std::chrono::seconds(30));
   stream.connect(
-    net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+      net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
   beast::http::request<beast::http::string_body> req;
   req.method_string(method);
   req.target(target);

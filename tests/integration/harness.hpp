@@ -35,7 +35,7 @@ private:
 struct http_reply {
   unsigned status = 0;
   std::string body;
-  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::map<std::string, std::string> headers; ///< lower-case names
 
   /// The body parsed as JSON (null if empty); fails the test if malformed.
   [[nodiscard]] json json_body() const;
@@ -67,10 +67,10 @@ public:
   }
 
   /// Sends one request on a fresh connection and reads the reply.
-  http_reply request(const std::string& method, const std::string& target,
-                     const std::optional<std::string>& body = std::nullopt,
-                     const std::map<std::string, std::string>& headers = {})
-    const;
+  http_reply
+  request(const std::string& method, const std::string& target,
+          const std::optional<std::string>& body = std::nullopt,
+          const std::map<std::string, std::string>& headers = {}) const;
   http_reply get(const std::string& target) const;
   http_reply post(const std::string& target, const json& body) const;
 

@@ -3,7 +3,6 @@
 #include "tests/integration/harness.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <sstream>
 
 using namespace deployd::testing;
@@ -14,14 +13,14 @@ TEST_CASE("replay and verify reproduce the live read model after a mixed "
   temp_dir dir;
   process_options options;
   options.data_dir = (dir.path() / "data").string();
-  std::map<std::string, std::string> bodies;  // deployment id -> last body
+  std::map<std::string, std::string> bodies; // deployment id -> last body
   {
     deployd_process server(options);
     std::vector<std::string> flows;
     for (int f = 0; f < 10; ++f) {
-      const auto r = server.post(
-        "/api/flows/", json{{"name", "flow-" + std::to_string(f)},
-                            {"labels", {{"n", f}}}});
+      const auto r =
+          server.post("/api/flows/", json{{"name", "flow-" + std::to_string(f)},
+                                          {"labels", {{"n", f}}}});
       REQUIRE(r.status == 201);
       flows.push_back(r.json_body().at("id").get<std::string>());
     }
@@ -39,8 +38,8 @@ TEST_CASE("replay and verify reproduce the live read model after a mixed "
         body["concurrency_limit"] = nullptr;
       if (i % 4 == 0)
         body["schedules"] = json::array(
-          {{{"schedule", {{"interval", 60 + i}}}, {"slug", "s"}},
-           {{"schedule", {{"cron", "0 9 * * 1-5"}}}, {"active", false}}});
+            {{{"schedule", {{"interval", 60 + i}}}, {"slug", "s"}},
+             {{"schedule", {{"cron", "0 9 * * 1-5"}}}, {"active", false}}});
       const auto r = server.post("/api/deployments/", body);
       REQUIRE((r.status == 201 || r.status == 200));
       bodies[r.json_body().at("id").get<std::string>()] = r.body;
@@ -50,34 +49,34 @@ TEST_CASE("replay and verify reproduce the live read model after a mixed "
     for (const auto& [id, body] : bodies) {
       const std::string path = "/api/deployments/" + id;
       switch (n++ % 6) {
-        case 0:
-          server.request("PATCH", path,
-                         json{{"description", "patched"},
-                              {"tags", {"p" + std::to_string(n % 3)}}}
+      case 0:
+        server.request("PATCH", path,
+                       json{{"description", "patched"},
+                            {"tags", {"p" + std::to_string(n % 3)}}}
                            .dump());
-          break;
-        case 1:
-          server.request("POST", path + "/pause_deployment");
-          break;
-        case 2:
-          server.request("PATCH", path,
-                         json{{"concurrency_limit", 1 + n % 4},
-                              {"schedules", {{{"schedule", {{"interval", n}}}}}}}
+        break;
+      case 1:
+        server.request("POST", path + "/pause_deployment");
+        break;
+      case 2:
+        server.request("PATCH", path,
+                       json{{"concurrency_limit", 1 + n % 4},
+                            {"schedules", {{{"schedule", {{"interval", n}}}}}}}
                            .dump());
-          break;
-        case 3:
-          server.request("DELETE", path);
-          break;
-        case 4:
-          server.request("POST", path + "/resume_deployment");
-          break;
-        default:
-          break;
+        break;
+      case 3:
+        server.request("DELETE", path);
+        break;
+      case 4:
+        server.request("POST", path + "/resume_deployment");
+        break;
+      default:
+        break;
       }
     }
     const auto deleted = server.post(
-      "/api/deployments/bulk_delete",
-      json{{"deployments", {{"tags", {{"any_", {"t3"}}}}}}, {"limit", 20}});
+        "/api/deployments/bulk_delete",
+        json{{"deployments", {{"tags", {{"any_", {"t3"}}}}}}, {"limit", 20}});
     REQUIRE(deleted.status == 200);
     // Keep what is still there, as served now.
     for (auto it = bodies.begin(); it != bodies.end();) {
@@ -92,8 +91,8 @@ TEST_CASE("replay and verify reproduce the live read model after a mixed "
     CHECK(server.request("DELETE", "/api/flows/" + flows[9]).status == 204);
     for (auto it = bodies.begin(); it != bodies.end();)
       it = server.get("/api/deployments/" + it->first).status == 404
-             ? bodies.erase(it)
-             : std::next(it);
+               ? bodies.erase(it)
+               : std::next(it);
     CHECK(server.stop() == 0);
   }
   REQUIRE(bodies.size() > 200);
@@ -125,9 +124,9 @@ TEST_CASE("deployd events prints each record with its envelope",
     const auto d = server.post("/api/deployments/",
                                json{{"name", "d"}, {"flow_id", flow_id}});
     deployment_id = d.json_body().at("id").get<std::string>();
-    server.post("/api/deployments/", json{{"name", "d"},
-                                          {"flow_id", flow_id},
-                                          {"description", "changed"}});
+    server.post(
+        "/api/deployments/",
+        json{{"name", "d"}, {"flow_id", flow_id}, {"description", "changed"}});
   }
   const auto all = run_tool({"events", "--data-dir", options.data_dir});
   REQUIRE(all.status == 0);
@@ -152,8 +151,8 @@ TEST_CASE("deployd events prints each record with its envelope",
   const auto stream = run_tool({"events", "--data-dir", options.data_dir,
                                 "--stream", "deployment/" + deployment_id});
   CHECK(std::count(stream.out.begin(), stream.out.end(), '\n') == 2);
-  const auto from = run_tool(
-    {"events", "--data-dir", options.data_dir, "--from", "3"});
+  const auto from =
+      run_tool({"events", "--data-dir", options.data_dir, "--from", "3"});
   CHECK(std::count(from.out.begin(), from.out.end(), '\n') == 1);
 }
 
@@ -166,30 +165,32 @@ TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
   {
     deployd_process server(options);
     const std::string flow =
-      server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
+        server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
     for (int p = 0; p < 3; ++p)
-      REQUIRE(server.post("/api/work_pools/",
-                          json{{"name", "pool-" + std::to_string(p)},
-                               {"type", "process"}})
-                .status == 201);
+      REQUIRE(server
+                  .post("/api/work_pools/",
+                        json{{"name", "pool-" + std::to_string(p)},
+                             {"type", "process"}})
+                  .status == 201);
     const auto limit = server.post("/api/v2/concurrency_limits/",
                                    json{{"name", "shared"}, {"limit", 3}});
     REQUIRE(limit.status == 201);
-    const auto type = server.post("/api/block_types/",
-                                  json{{"name", "Store"}, {"slug", "store"}})
-                        .json_body();
+    const auto type = server
+                          .post("/api/block_types/",
+                                json{{"name", "Store"}, {"slug", "store"}})
+                          .json_body();
     const auto schema =
-      server
-        .post("/api/block_schemas/",
-              json{{"fields", {{"type", "object"}}}, {"block_type_id", type.at("id")}})
-        .json_body();
-    const auto doc =
-      server
-        .post("/api/block_documents/",
-              json{{"name", "doc"}, {"data", json::object()},
-                   {"block_schema_id", schema.at("id")},
-                   {"block_type_id", type.at("id")}})
-        .json_body();
+        server
+            .post("/api/block_schemas/", json{{"fields", {{"type", "object"}}},
+                                              {"block_type_id", type.at("id")}})
+            .json_body();
+    const auto doc = server
+                         .post("/api/block_documents/",
+                               json{{"name", "doc"},
+                                    {"data", json::object()},
+                                    {"block_schema_id", schema.at("id")},
+                                    {"block_type_id", type.at("id")}})
+                         .json_body();
     for (int i = 0; i < 120; ++i) {
       json body = {{"name", "d" + std::to_string(i % 40)}, {"flow_id", flow}};
       if (i % 3 == 0)
@@ -203,13 +204,17 @@ TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
       const auto r = server.post("/api/deployments/", body);
       REQUIRE((r.status == 201 || r.status == 200));
     }
-    server.post("/api/work_pools/pool-1/queues", json{{"name", "extra"}, {"priority", 1}});
-    server.request("PATCH", "/api/v2/concurrency_limits/shared", R"({"limit": 7})");
+    server.post("/api/work_pools/pool-1/queues",
+                json{{"name", "extra"}, {"priority", 1}});
+    server.request("PATCH", "/api/v2/concurrency_limits/shared",
+                   R"({"limit": 7})");
     server.request("PATCH", "/api/work_pools/pool-2", R"({"is_paused": true})");
     server.request("DELETE", "/api/work_pools/pool-0");
-    server.request("DELETE", "/api/block_documents/" + doc.at("id").get<std::string>());
+    server.request("DELETE",
+                   "/api/block_documents/" + doc.at("id").get<std::string>());
     server.request("DELETE", "/api/v2/concurrency_limits/shared");
-    const auto all = server.post("/api/deployments/filter", json::object()).json_body();
+    const auto all =
+        server.post("/api/deployments/filter", json::object()).json_body();
     for (const auto& d : all)
       bodies[d.at("id")] = d.dump();
     CHECK(server.stop() == 0);
@@ -220,5 +225,6 @@ TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
   REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
   deployd_process server(options);
   for (const auto& [id, body] : bodies)
-    CHECK(server.get("/api/deployments/" + id).json_body() == json::parse(body));
+    CHECK(server.get("/api/deployments/" + id).json_body() ==
+          json::parse(body));
 }

@@ -10,17 +10,17 @@ namespace {
 
 struct fixture {
   deployd_process server;
-  std::string etl;      // flow "etl"
-  std::string reports;  // flow "Reports"
-  std::map<std::string, std::string> ids;  // deployment name -> id
+  std::string etl;                        // flow "etl"
+  std::string reports;                    // flow "Reports"
+  std::map<std::string, std::string> ids; // deployment name -> id
 
   fixture() {
     etl = server.post("/api/flows/", json{{"name", "etl"}, {"tags", {"core"}}})
-            .json_body()
-            .at("id");
+              .json_body()
+              .at("id");
     reports = server.post("/api/flows/", json{{"name", "Reports"}})
-                .json_body()
-                .at("id");
+                  .json_body()
+                  .at("id");
     add("nightly", etl, {"prod", "etl"}, false, "q1");
     add("hourly", etl, {"prod"}, true, nullptr);
     add("Adhoc", reports, json::array(), false, "q2");
@@ -29,16 +29,18 @@ struct fixture {
 
   void add(const std::string& name, const std::string& flow, json tags,
            bool paused, json queue) {
-    json body = {{"name", name},   {"flow_id", flow}, {"tags", tags},
-                 {"paused", paused}, {"work_queue_name", queue}};
+    json body = {{"name", name},
+                 {"flow_id", flow},
+                 {"tags", tags},
+                 {"paused", paused},
+                 {"work_queue_name", queue}};
     const auto r = server.post("/api/deployments/", body);
     REQUIRE(r.status == 201);
     ids[name] = r.json_body().at("id");
   }
 
-  std::vector<std::string> names(const json& body,
-                                 const std::string& path =
-                                   "/api/deployments/filter") {
+  std::vector<std::string>
+  names(const json& body, const std::string& path = "/api/deployments/filter") {
     const auto r = server.post(path, body);
     INFO(r.body);
     REQUIRE(r.status == 200);
@@ -77,15 +79,17 @@ TEST_CASE("deployment filters apply every operator of the reference",
     CHECK(f.names({{"sort", nullptr}, {"limit", nullptr}}).size() == 4);
   }
   SECTION("id and name criteria") {
-    CHECK(f.names({{"deployments",
-                    {{"id", {{"any_", {f.ids["nightly"], f.ids["Adhoc"]}}}}}}}) ==
-          list{"Adhoc", "nightly"});
+    CHECK(
+        f.names({{"deployments",
+                  {{"id", {{"any_", {f.ids["nightly"], f.ids["Adhoc"]}}}}}}}) ==
+        list{"Adhoc", "nightly"});
     CHECK(f.names({{"deployments", {{"id", {{"any_", json::array()}}}}}})
-            .empty());
+              .empty());
     CHECK(f.names({{"deployments",
                     {{"id", {{"not_any_", {f.ids["nightly"]}}}}}}}) ==
           list{"Adhoc", "hourly", "weekly-report"});
-    CHECK(f.names({{"deployments", {{"name", {{"any_", {"hourly", "nope"}}}}}}}) ==
+    CHECK(f.names(
+              {{"deployments", {{"name", {{"any_", {"hourly", "nope"}}}}}}}) ==
           list{"hourly"});
     CHECK(f.names({{"deployments", {{"name", {{"like_", "LY"}}}}}}) ==
           list{"hourly", "nightly", "weekly-report"});
@@ -103,21 +107,23 @@ TEST_CASE("deployment filters apply every operator of the reference",
     CHECK(f.names({{"deployments", {{"tags", {{"all_", {"prod", "etl"}}}}}}}) ==
           list{"nightly"});
     CHECK(f.names({{"deployments", {{"tags", {{"all_", json::array()}}}}}})
-            .size() == 4);
+              .size() == 4);
     CHECK(f.names({{"deployments",
                     {{"tags", {{"any_", {"etl", "reporting"}}}}}}}) ==
           list{"nightly", "weekly-report"});
     CHECK(f.names({{"deployments", {{"tags", {{"any_", json::array()}}}}}})
-            .empty());
+              .empty());
     CHECK(f.names({{"deployments", {{"tags", {{"is_null_", true}}}}}}) ==
           list{"Adhoc"});
     CHECK(f.names({{"deployments",
-                    {{"tags", {{"operator", "or_"},
-                               {"all_", {"reporting"}},
-                               {"is_null_", true}}}}}}) ==
+                    {{"tags",
+                      {{"operator", "or_"},
+                       {"all_", {"reporting"}},
+                       {"is_null_", true}}}}}}) ==
           list{"Adhoc", "weekly-report"});
-    CHECK(f.names({{"deployments", {{"work_queue_name", {{"any_", {"q1"}}}}}}}) ==
-          list{"nightly", "weekly-report"});
+    CHECK(
+        f.names({{"deployments", {{"work_queue_name", {{"any_", {"q1"}}}}}}}) ==
+        list{"nightly", "weekly-report"});
   }
   SECTION("or_ combines criteria; empty criteria match everything") {
     CHECK(f.names({{"deployments",
@@ -129,7 +135,7 @@ TEST_CASE("deployment filters apply every operator of the reference",
                     {{"operator", "or_"},
                      {"name", {{"any_", nullptr}, {"like_", nullptr}}},
                      {"paused", {{"eq_", true}}}}}})
-            .size() == 4);
+              .size() == 4);
   }
   SECTION("related filters: flows, runs and queues") {
     CHECK(f.names({{"flows", {{"name", {{"any_", {"Reports"}}}}}}}) ==
@@ -141,36 +147,38 @@ TEST_CASE("deployment filters apply every operator of the reference",
     // A work_queue_name alone links to a queue of the default-agent-pool.
     CHECK(f.names({{"work_pools", json::object()}}) ==
           list{"Adhoc", "nightly", "weekly-report"});
-    CHECK(f.names({{"work_pools", {{"name", {{"any_", {"default-agent-pool"}}}}}},
-                   {"work_pool_queues", {{"name", {{"any_", {"q2"}}}}}}}) ==
-          list{"Adhoc"});
-    CHECK(f.names({{"work_pool_queues", {{"name", {{"startswith_", {"Q"}}}}}}}) ==
-          list{"Adhoc", "nightly", "weekly-report"});
-    CHECK(f.names({{"work_pools", {{"type", {{"any_", {"process"}}}}}}}).empty());
+    CHECK(
+        f.names({{"work_pools", {{"name", {{"any_", {"default-agent-pool"}}}}}},
+                 {"work_pool_queues", {{"name", {{"any_", {"q2"}}}}}}}) ==
+        list{"Adhoc"});
+    CHECK(
+        f.names({{"work_pool_queues", {{"name", {{"startswith_", {"Q"}}}}}}}) ==
+        list{"Adhoc", "nightly", "weekly-report"});
+    CHECK(
+        f.names({{"work_pools", {{"type", {{"any_", {"process"}}}}}}}).empty());
   }
   SECTION("the Python client's fully expanded filter is accepted") {
-    const json body = {
-      {"flows", nullptr},
-      {"flow_runs", nullptr},
-      {"task_runs", nullptr},
-      {"deployments",
-       {{"operator", "and_"},
-        {"id", nullptr},
-        {"name", {{"any_", {"nightly"}}, {"like_", nullptr}}},
-        {"tags", nullptr},
-        {"work_queue_name", nullptr},
-        {"concurrency_limit", nullptr}}},
-      {"work_pools", nullptr},
-      {"work_pool_queues", nullptr},
-      {"limit", nullptr},
-      {"offset", 0},
-      {"sort", nullptr}};
+    const json body = {{"flows", nullptr},
+                       {"flow_runs", nullptr},
+                       {"task_runs", nullptr},
+                       {"deployments",
+                        {{"operator", "and_"},
+                         {"id", nullptr},
+                         {"name", {{"any_", {"nightly"}}, {"like_", nullptr}}},
+                         {"tags", nullptr},
+                         {"work_queue_name", nullptr},
+                         {"concurrency_limit", nullptr}}},
+                       {"work_pools", nullptr},
+                       {"work_pool_queues", nullptr},
+                       {"limit", nullptr},
+                       {"offset", 0},
+                       {"sort", nullptr}};
     CHECK(f.names(body) == list{"nightly"});
   }
   SECTION("a filtered deployment comes back exactly as GET returns it") {
     const auto r = f.server.post(
-      "/api/deployments/filter",
-      json{{"deployments", {{"name", {{"any_", {"nightly"}}}}}}});
+        "/api/deployments/filter",
+        json{{"deployments", {{"name", {{"any_", {"nightly"}}}}}}});
     CHECK(r.json_body()[0] ==
           f.server.get("/api/deployments/" + f.ids["nightly"]).json_body());
   }
@@ -180,13 +188,15 @@ TEST_CASE("count and paginate agree with filter", "[integration][queries]") {
   fixture f;
   CHECK(f.server.post("/api/deployments/count", json::object()).body == "4");
   CHECK(f.server
-          .post("/api/deployments/count",
-                json{{"deployments", {{"paused", {{"eq_", true}}}}},
-                     {"limit", 1}})
-          .body == "2");
-  const auto page = f.server.post(
-    "/api/deployments/paginate",
-    json{{"page", 2}, {"limit", 1}, {"deployments", {{"paused", {{"eq_", false}}}}}});
+            .post("/api/deployments/count",
+                  json{{"deployments", {{"paused", {{"eq_", true}}}}},
+                       {"limit", 1}})
+            .body == "2");
+  const auto page =
+      f.server.post("/api/deployments/paginate",
+                    json{{"page", 2},
+                         {"limit", 1},
+                         {"deployments", {{"paused", {{"eq_", false}}}}}});
   REQUIRE(page.status == 200);
   const auto p = page.json_body();
   CHECK(p.at("count") == 2);
@@ -196,11 +206,12 @@ TEST_CASE("count and paginate agree with filter", "[integration][queries]") {
   REQUIRE(p.at("results").size() == 1);
   CHECK(p.at("results")[0].at("name") == "nightly");
   const auto zero =
-    f.server.post("/api/deployments/paginate", json{{"limit", 0}}).json_body();
+      f.server.post("/api/deployments/paginate", json{{"limit", 0}})
+          .json_body();
   CHECK(zero.at("pages") == 0);
   CHECK(zero.at("results") == json::array());
   const auto past =
-    f.server.post("/api/deployments/paginate", json{{"page", 9}}).json_body();
+      f.server.post("/api/deployments/paginate", json{{"page", 9}}).json_body();
   CHECK(past.at("results") == json::array());
   CHECK(past.at("count") == 4);
 }
@@ -254,11 +265,11 @@ TEST_CASE("flow queries filter on flows and on their deployments",
         list{"lonely"});
   CHECK(f.names({{"flows", {{"name", {{"like_", "E"}}}}}}, path) ==
         list{"Reports", "etl", "lonely"});
-  CHECK(f.names({{"deployments", {{"tags", {{"any_", {"reporting"}}}}}}}, path) ==
-        list{"Reports"});
+  CHECK(f.names({{"deployments", {{"tags", {{"any_", {"reporting"}}}}}}},
+                path) == list{"Reports"});
   CHECK(f.server.post("/api/flows/count", json::object()).body == "3");
-  const auto page = f.server.post("/api/flows/paginate",
-                                  json{{"limit", 2}}).json_body();
+  const auto page =
+      f.server.post("/api/flows/paginate", json{{"limit", 2}}).json_body();
   CHECK(page.at("pages") == 2);
   CHECK(page.at("count") == 3);
 }

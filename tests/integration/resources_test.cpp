@@ -10,12 +10,12 @@ using namespace deployd::testing;
 namespace {
 
 const json k8s_template = {
-  {"job_configuration", {{"image", "{{ image }}"}, {"cpu", "{{ cpu }}"}}},
-  {"variables",
-   {{"type", "object"},
-    {"properties",
-     {{"image", {{"type", "string"}, {"default", "python:3.12"}}},
-      {"cpu", {{"type", "integer"}}}}}}}};
+    {"job_configuration", {{"image", "{{ image }}"}, {"cpu", "{{ cpu }}"}}},
+    {"variables",
+     {{"type", "object"},
+      {"properties",
+       {{"image", {{"type", "string"}, {"default", "python:3.12"}}},
+        {"cpu", {{"type", "integer"}}}}}}}};
 
 struct fixture {
   deployd_process server;
@@ -23,7 +23,7 @@ struct fixture {
 
   fixture() {
     flow_id =
-      server.post("/api/flows/", json{{"name", "etl"}}).json_body().at("id");
+        server.post("/api/flows/", json{{"name", "etl"}}).json_body().at("id");
   }
 
   json pool(const std::string& name, json extra = json::object()) {
@@ -56,7 +56,8 @@ TEST_CASE("work pools are created with a default queue and read back",
              {"bundle_execution_step", nullptr},
              {"default_result_storage_block_id", nullptr}});
   CHECK(f.server.get("/api/work_pools/k8s-pool").json_body() == p);
-  const auto q = f.server.get("/api/work_pools/k8s-pool/queues/default").json_body();
+  const auto q =
+      f.server.get("/api/work_pools/k8s-pool/queues/default").json_body();
   CHECK(q.at("id") == p.at("default_queue_id"));
   CHECK(q.at("priority") == 1);
   CHECK(q.at("description") == "The work pool's default queue.");
@@ -79,11 +80,11 @@ TEST_CASE("work pools are created with a default queue and read back",
           "Value error, The `base_job_template` must contain both a "
           "`job_configuration` key and a `variables` key.");
     r = f.server.post(
-      "/api/work_pools/",
-      json{{"name", "x"},
-           {"base_job_template",
-            {{"job_configuration", {{"a", "{{ nope }}"}}},
-             {"variables", {{"properties", json::object()}}}}}});
+        "/api/work_pools/",
+        json{{"name", "x"},
+             {"base_job_template",
+              {{"job_configuration", {{"a", "{{ nope }}"}}},
+               {"variables", {{"properties", json::object()}}}}}});
     CHECK(r.json_body().at("exception_detail")[0].at("msg") ==
           "Value error, The variables specified in the job configuration "
           "template must be present as properties in the variables schema. "
@@ -103,37 +104,39 @@ TEST_CASE("work pools are created with a default queue and read back",
     CHECK(add({{"name", "c"}}).at("priority") == 3);
     CHECK(add({{"name", "first"}, {"priority", 1}}).at("priority") == 1);
     const auto listed =
-      f.server.post("/api/work_pools/k8s-pool/queues/filter", json::object())
-        .json_body();
+        f.server.post("/api/work_pools/k8s-pool/queues/filter", json::object())
+            .json_body();
     std::vector<std::pair<std::string, int>> order;
     for (const auto& queue : listed)
       order.emplace_back(queue.at("name"), queue.at("priority"));
     CHECK(order == std::vector<std::pair<std::string, int>>{
-                     {"first", 1}, {"default", 2}, {"b", 3}, {"c", 4}});
-    const auto dup = f.server.post("/api/work_pools/k8s-pool/queues",
-                                   json{{"name", "b"}});
+                       {"first", 1}, {"default", 2}, {"b", 3}, {"c", 4}});
+    const auto dup =
+        f.server.post("/api/work_pools/k8s-pool/queues", json{{"name", "b"}});
     CHECK(dup.status == 409);
     CHECK(f.server.get("/api/work_pools/k8s-pool/queues/zzz").json_body() ==
           json{{"detail", "Work pool queue 'k8s-pool/zzz' not found."}});
   }
   SECTION("PATCH and DELETE") {
     CHECK(f.server
-            .request("PATCH", "/api/work_pools/k8s-pool",
-                     R"({"is_paused": true, "description": "d"})")
-            .status == 204);
+              .request("PATCH", "/api/work_pools/k8s-pool",
+                       R"({"is_paused": true, "description": "d"})")
+              .status == 204);
     const auto paused = f.server.get("/api/work_pools/k8s-pool").json_body();
     CHECK(paused.at("status") == "PAUSED");
     CHECK(paused.at("description") == "d");
     CHECK(f.server.request("DELETE", "/api/work_pools/k8s-pool").status == 204);
     CHECK(f.server.get("/api/work_pools/k8s-pool").status == 404);
-    CHECK(f.server.get("/api/work_queues/" + p.at("default_queue_id").get<std::string>())
-            .status == 404);
+    CHECK(f.server
+              .get("/api/work_queues/" +
+                   p.at("default_queue_id").get<std::string>())
+              .status == 404);
   }
   SECTION("filter by name and type") {
     f.pool("proc", {{"type", "process"}});
     const auto r = f.server.post(
-      "/api/work_pools/filter",
-      json{{"work_pools", {{"type", {{"any_", {"process"}}}}}}});
+        "/api/work_pools/filter",
+        json{{"work_pools", {{"type", {{"any_", {"process"}}}}}}});
     REQUIRE(r.json_body().size() == 1);
     CHECK(r.json_body()[0].at("name") == "proc");
   }
@@ -146,39 +149,40 @@ TEST_CASE("a deployment links to the queue its pool and queue names resolve "
   const auto p = f.pool("k8s-pool", {{"type", "kubernetes"},
                                      {"base_job_template", k8s_template}});
   SECTION("pool only: the pool's default queue, stored queue name null") {
-    const auto d = f.deploy({{"name", "a"}, {"work_pool_name", "k8s-pool"}})
-                     .json_body();
+    const auto d =
+        f.deploy({{"name", "a"}, {"work_pool_name", "k8s-pool"}}).json_body();
     CHECK(d.at("work_pool_name") == "k8s-pool");
     CHECK(d.at("work_queue_name") == "default");
     CHECK(d.at("work_queue_id") == p.at("default_queue_id"));
     // The filter matches the stored column, which stays null.
     CHECK(f.server
-            .post("/api/deployments/count",
-                  json{{"deployments",
-                        {{"work_queue_name", {{"any_", {"default"}}}}}}})
-            .body == "0");
-    CHECK(f.server.post("/api/deployments/count",
-                        json{{"work_pools", {{"name", {{"any_", {"k8s-pool"}}}}}}})
-            .body == "1");
+              .post("/api/deployments/count",
+                    json{{"deployments",
+                          {{"work_queue_name", {{"any_", {"default"}}}}}}})
+              .body == "0");
+    CHECK(f.server
+              .post("/api/deployments/count",
+                    json{{"work_pools", {{"name", {{"any_", {"k8s-pool"}}}}}}})
+              .body == "1");
   }
   SECTION("pool and a new queue: the queue is created") {
     const auto d = f.deploy({{"name", "a"},
                              {"work_pool_name", "k8s-pool"},
                              {"work_queue_name", "gpu"}})
-                     .json_body();
+                       .json_body();
     CHECK(d.at("work_queue_name") == "gpu");
     const auto q =
-      f.server.get("/api/work_pools/k8s-pool/queues/gpu").json_body();
+        f.server.get("/api/work_pools/k8s-pool/queues/gpu").json_body();
     CHECK(d.at("work_queue_id") == q.at("id"));
     CHECK(q.at("priority") == 2);
   }
   SECTION("queue only: default-agent-pool is created on demand") {
-    const auto d = f.deploy({{"name", "a"}, {"work_queue_name", "legacy"}})
-                     .json_body();
+    const auto d =
+        f.deploy({{"name", "a"}, {"work_queue_name", "legacy"}}).json_body();
     CHECK(d.at("work_pool_name") == "default-agent-pool");
     CHECK(d.at("work_queue_name") == "legacy");
     const auto agent =
-      f.server.get("/api/work_pools/default-agent-pool").json_body();
+        f.server.get("/api/work_pools/default-agent-pool").json_body();
     CHECK(agent.at("type") == "prefect-agent");
     CHECK(agent.at("status").is_null());
     CHECK(f.server.get("/api/work_queues/name/legacy").json_body().at("id") ==
@@ -186,23 +190,25 @@ TEST_CASE("a deployment links to the queue its pool and queue names resolve "
   }
   SECTION("PATCH relinks and unlinks; deleting the pool unlinks") {
     const std::string id =
-      f.deploy({{"name", "a"}, {"work_pool_name", "k8s-pool"}})
-        .json_body()
-        .at("id");
+        f.deploy({{"name", "a"}, {"work_pool_name", "k8s-pool"}})
+            .json_body()
+            .at("id");
     CHECK(f.server
-            .request("PATCH", "/api/deployments/" + id,
-                     R"({"work_pool_name": "k8s-pool", "work_queue_name": "hi"})")
-            .status == 204);
-    CHECK(f.server.get("/api/deployments/" + id).json_body().at("work_queue_name") ==
-          "hi");
+              .request(
+                  "PATCH", "/api/deployments/" + id,
+                  R"({"work_pool_name": "k8s-pool", "work_queue_name": "hi"})")
+              .status == 204);
+    CHECK(f.server.get("/api/deployments/" + id)
+              .json_body()
+              .at("work_queue_name") == "hi");
     CHECK(f.server
-            .request("PATCH", "/api/deployments/" + id,
-                     R"({"work_pool_name": null})")
-            .status == 204);
+              .request("PATCH", "/api/deployments/" + id,
+                       R"({"work_pool_name": null})")
+              .status == 204);
     auto d = f.server.get("/api/deployments/" + id).json_body();
     CHECK(d.at("work_queue_id").is_null());
     CHECK(d.at("work_pool_name").is_null());
-    CHECK(d.at("work_queue_name") == "hi");  // the stored column
+    CHECK(d.at("work_queue_name") == "hi"); // the stored column
 
     f.server.request("PATCH", "/api/deployments/" + id,
                      R"({"work_pool_name": "k8s-pool"})");
@@ -216,28 +222,31 @@ TEST_CASE("a deployment links to the queue its pool and queue names resolve "
 TEST_CASE("job variables are checked against the pool's template",
           "[integration][pools][job_variables]") {
   fixture f;
-  f.pool("k8s-pool", {{"type", "kubernetes"}, {"base_job_template", k8s_template}});
+  f.pool("k8s-pool",
+         {{"type", "kubernetes"}, {"base_job_template", k8s_template}});
   auto r = f.deploy({{"name", "a"},
                      {"work_pool_name", "k8s-pool"},
                      {"job_variables", {{"image", 5}}}});
   CHECK(r.status == 422);
   CHECK(r.json_body().at("detail").get<std::string>().starts_with(
-    "Error creating deployment: Validation failed for field 'image'. Failure "
-    "reason: 5 is not"));
+      "Error creating deployment: Validation failed for field 'image'. Failure "
+      "reason: 5 is not"));
   r = f.deploy({{"name", "a"},
                 {"work_pool_name", "k8s-pool"},
                 {"job_variables", {{"cpu", 2}}}});
   REQUIRE(r.status == 201);
   const std::string id = r.json_body().at("id");
   r = f.server.request(
-    "PATCH", "/api/deployments/" + id,
-    json{{"work_pool_name", "k8s-pool"}, {"job_variables", {{"image", 5}}}}.dump());
+      "PATCH", "/api/deployments/" + id,
+      json{{"work_pool_name", "k8s-pool"}, {"job_variables", {{"image", 5}}}}
+          .dump());
   CHECK(r.status == 409);
   CHECK(r.json_body().at("detail").get<std::string>().starts_with(
-    "Error creating deployment: <ValidationError: \"5 is not"));
+      "Error creating deployment: <ValidationError: \"5 is not"));
   // Nothing changed.
-  CHECK(f.server.get("/api/deployments/" + id).json_body().at("job_variables") ==
-        json{{"cpu", 2}});
+  CHECK(
+      f.server.get("/api/deployments/" + id).json_body().at("job_variables") ==
+      json{{"cpu", 2}});
 }
 
 TEST_CASE("v2 concurrency limits can be created, linked, changed and deleted",
@@ -250,84 +259,97 @@ TEST_CASE("v2 concurrency limits can be created, linked, changed and deleted",
   CHECK(limit.at("active") == true);
   CHECK(limit.at("denied_slots") == 0);
   CHECK(limit.contains("avg_slot_occupancy_seconds"));
-  CHECK(f.server.post("/api/v2/concurrency_limits/",
-                      json{{"name", "shared"}, {"limit", 1}})
-          .status == 409);
-  const auto by_name = f.server.get("/api/v2/concurrency_limits/shared").json_body();
+  CHECK(f.server
+            .post("/api/v2/concurrency_limits/",
+                  json{{"name", "shared"}, {"limit", 1}})
+            .status == 409);
+  const auto by_name =
+      f.server.get("/api/v2/concurrency_limits/shared").json_body();
   CHECK(by_name.size() == 8);
   CHECK(by_name.at("id") == limit.at("id"));
-  CHECK(f.server.get("/api/v2/concurrency_limits/" + limit.at("id").get<std::string>())
-          .json_body() == by_name);
+  CHECK(f.server
+            .get("/api/v2/concurrency_limits/" +
+                 limit.at("id").get<std::string>())
+            .json_body() == by_name);
   CHECK(f.server.get("/api/v2/concurrency_limits/nope").json_body() ==
         json{{"detail", "Concurrency Limit not found"}});
 
-  const auto d = f.deploy({{"name", "a"},
-                           {"global_concurrency_limit_id", limit.at("id")}})
-                   .json_body();
+  const auto d =
+      f.deploy({{"name", "a"}, {"global_concurrency_limit_id", limit.at("id")}})
+          .json_body();
   CHECK(d.at("global_concurrency_limit") == by_name);
   CHECK(f.server
-          .request("PATCH", "/api/v2/concurrency_limits/shared", R"({"limit": 9})")
-          .status == 204);
+            .request("PATCH", "/api/v2/concurrency_limits/shared",
+                     R"({"limit": 9})")
+            .status == 204);
   CHECK(f.server.get("/api/deployments/" + d.at("id").get<std::string>())
-          .json_body()
-          .at("global_concurrency_limit")
-          .at("limit") == 9);
+            .json_body()
+            .at("global_concurrency_limit")
+            .at("limit") == 9);
   const auto listed =
-    f.server.post("/api/v2/concurrency_limits/filter", json::object()).json_body();
+      f.server.post("/api/v2/concurrency_limits/filter", json::object())
+          .json_body();
   CHECK(listed.size() == 1);
-  CHECK(f.server.request("DELETE", "/api/v2/concurrency_limits/shared").status ==
-        204);
+  CHECK(
+      f.server.request("DELETE", "/api/v2/concurrency_limits/shared").status ==
+      204);
   CHECK(f.server.get("/api/deployments/" + d.at("id").get<std::string>())
-          .json_body()
-          .at("global_concurrency_limit")
-          .is_null());
+            .json_body()
+            .at("global_concurrency_limit")
+            .is_null());
   // A deployment-managed limit shows up under v2 with its reserved name.
-  const auto managed = f.deploy({{"name", "b"}, {"concurrency_limit", 2}}).json_body();
+  const auto managed =
+      f.deploy({{"name", "b"}, {"concurrency_limit", 2}}).json_body();
   CHECK(f.server
-          .get("/api/v2/concurrency_limits/deployment:" +
-               managed.at("id").get<std::string>())
-          .json_body()
-          .at("limit") == 2);
+            .get("/api/v2/concurrency_limits/deployment:" +
+                 managed.at("id").get<std::string>())
+            .json_body()
+            .at("limit") == 2);
 }
 
 TEST_CASE("block documents can be created, referenced and deleted with "
           "their deployments",
           "[integration][blocks]") {
   fixture f;
-  auto r = f.server.post("/api/block_types/",
-                         json{{"name", "My Storage"}, {"slug", "my-storage"},
-                              {"description", "a <b> & c"}});
+  auto r =
+      f.server.post("/api/block_types/", json{{"name", "My Storage"},
+                                              {"slug", "my-storage"},
+                                              {"description", "a <b> & c"}});
   REQUIRE(r.status == 201);
   const auto type = r.json_body();
   CHECK(type.at("description") == "a &lt;b&gt; &amp; c");
   CHECK(f.server.get("/api/block_types/slug/my-storage").json_body() == type);
-  CHECK(f.server.post("/api/block_types/",
-                      json{{"name", "Other"}, {"slug", "my-storage"}})
-          .json_body() ==
+  CHECK(f.server
+            .post("/api/block_types/",
+                  json{{"name", "Other"}, {"slug", "my-storage"}})
+            .json_body() ==
         json{{"detail", "Block type with name \"Other\" already exists"}});
-  CHECK(f.server.post("/api/block_types/",
-                      json{{"name", "x"}, {"slug", "Bad Slug"}})
+  CHECK(
+      f.server
+          .post("/api/block_types/", json{{"name", "x"}, {"slug", "Bad Slug"}})
           .status == 422);
-  const json fields = {{"title", "MyStorage"},
-                       {"type", "object"},
-                       {"properties", {{"bucket", {{"type", "string"}}},
-                                       {"token", {{"type", "string"}}}}},
-                       {"secret_fields", {"token"}}};
+  const json fields = {
+      {"title", "MyStorage"},
+      {"type", "object"},
+      {"properties",
+       {{"bucket", {{"type", "string"}}}, {"token", {{"type", "string"}}}}},
+      {"secret_fields", {"token"}}};
   r = f.server.post("/api/block_schemas/",
-                    json{{"fields", fields}, {"block_type_id", type.at("id")},
+                    json{{"fields", fields},
+                         {"block_type_id", type.at("id")},
                          {"capabilities", json::array()}});
   REQUIRE(r.status == 201);
   const auto schema = r.json_body();
   CHECK(schema.at("checksum").get<std::string>().starts_with("sha256:"));
   CHECK(f.server
-          .post("/api/block_schemas/",
-                json{{"fields", fields}, {"block_type_id", type.at("id")}})
-          .status == 200);
+            .post("/api/block_schemas/",
+                  json{{"fields", fields}, {"block_type_id", type.at("id")}})
+            .status == 200);
   CHECK(f.server
-          .get("/api/block_schemas/checksum/" +
-               schema.at("checksum").get<std::string>())
-          .json_body()
-          .at("id") == schema.at("id"));
+            .get("/api/block_schemas/checksum/" +
+                 schema.at("checksum").get<std::string>())
+            .json_body()
+            .at("id") == schema.at("id"));
   r = f.server.post("/api/block_documents/",
                     json{{"name", "prod-bucket"},
                          {"data", {{"bucket", "prod"}, {"token", "s3cret"}}},
@@ -339,14 +361,16 @@ TEST_CASE("block documents can be created, referenced and deleted with "
   const auto read = f.server.get("/api/block_documents/" + doc_id).json_body();
   CHECK(read.at("data") == json{{"bucket", "prod"}, {"token", "********"}});
   CHECK(read.at("block_type_name") == "My Storage");
-  CHECK(f.server.post("/api/block_documents/",
-                      json{{"name", "prod-bucket"},
-                           {"data", json::object()},
-                           {"block_schema_id", schema.at("id")},
-                           {"block_type_id", type.at("id")}})
-          .json_body() == json{{"detail", "Block already exists"}});
+  CHECK(f.server
+            .post("/api/block_documents/",
+                  json{{"name", "prod-bucket"},
+                       {"data", json::object()},
+                       {"block_schema_id", schema.at("id")},
+                       {"block_type_id", type.at("id")}})
+            .json_body() == json{{"detail", "Block already exists"}});
 
-  const auto d = f.deploy({{"name", "uses-block"}, {"storage_document_id", doc_id}});
+  const auto d =
+      f.deploy({{"name", "uses-block"}, {"storage_document_id", doc_id}});
   REQUIRE(d.status == 201);
   const std::string dep_id = d.json_body().at("id");
   CHECK(f.server.request("DELETE", "/api/block_documents/" + doc_id).status ==

@@ -23,11 +23,10 @@ TEST_CASE("the client bootstrap endpoints answer as the reference does",
   CHECK(missing.status == 422);
   CHECK(missing.json_body() ==
         json{{"exception_message", "Invalid request received."},
-             {"exception_detail",
-              json::array({{{"type", "missing"},
-                            {"loc", {"query", "client"}},
-                            {"msg", "Field required"},
-                            {"input", nullptr}}})},
+             {"exception_detail", json::array({{{"type", "missing"},
+                                                {"loc", {"query", "client"}},
+                                                {"msg", "Field required"},
+                                                {"input", nullptr}}})},
              {"request_body", nullptr}});
 }
 
@@ -51,7 +50,7 @@ TEST_CASE("unknown paths, wrong methods and slash spellings route like "
   CHECK(server.get("/api/deployments/not-a-uuid").json_body() ==
         json{{"detail", "Not Found"}});
   CHECK(server.get("/api/deployments/00000000-0000-0000-0000-000000000000")
-          .json_body() == json{{"detail", "Deployment not found"}});
+            .json_body() == json{{"detail", "Deployment not found"}});
   CHECK(server.get("/api/deployments/name/only-one").status == 404);
 }
 
@@ -75,7 +74,7 @@ TEST_CASE("the X-PREFECT-API-VERSION header is checked before the body",
   CHECK(with_version("0.8.4").status == 422);
   CHECK(with_version("3.0.0").status == 422);
   CHECK(server
-          .request("GET", "/api/health", std::nullopt,
-                   {{"X-PREFECT-API-VERSION", "bad"}})
-          .status == 200);
+            .request("GET", "/api/health", std::nullopt,
+                     {{"X-PREFECT-API-VERSION", "bad"}})
+            .status == 200);
 }

@@ -6,17 +6,15 @@
 #include "tests/integration/harness.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <regex>
 
 using namespace deployd::testing;
 
 namespace {
 
-const std::regex uuid_re(
-  "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
-const std::regex time_re(
-  R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z$)");
+const std::regex
+    uuid_re("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+const std::regex time_re(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z$)");
 
 struct id_binding {
   std::map<std::string, std::string> ours_of;
@@ -46,13 +44,13 @@ struct id_binding {
 // Structural comparison; `where` names the place of the first mismatch.
 bool same_shape(const json& expected, const json& actual, id_binding& ids,
                 std::string& where, const std::string& path = "$") {
-  if (expected.is_string() && std::regex_match(expected.get<std::string>(),
-                                               uuid_re)) {
+  if (expected.is_string() &&
+      std::regex_match(expected.get<std::string>(), uuid_re)) {
     if (!actual.is_string() ||
         !std::regex_match(actual.get<std::string>(), uuid_re) ||
         !ids.bind(expected.get<std::string>(), actual.get<std::string>())) {
-      where = path + ": expected an id bound to " + expected.dump() +
-              ", got " + actual.dump();
+      where = path + ": expected an id bound to " + expected.dump() + ", got " +
+              actual.dump();
       return false;
     }
     return true;
@@ -93,9 +91,9 @@ bool same_shape(const json& expected, const json& actual, id_binding& ids,
     return true;
   }
   // Strings that embed a bound id (`deployment:<id>`) compare rewritten.
-  const json wanted =
-    expected.is_string() ? json(ids.rewrite(expected.get<std::string>()))
-                         : expected;
+  const json wanted = expected.is_string()
+                          ? json(ids.rewrite(expected.get<std::string>()))
+                          : expected;
   if (wanted != actual) {
     where = path + ": expected " + wanted.dump() + ", got " + actual.dump();
     return false;
@@ -125,10 +123,9 @@ void replay_sample(const deployd_process& server, const std::string& name,
     body = ids.rewrite(*body);
   if (body && !headers.contains("content-type"))
     headers["no-content-type"] = "1";
-  const auto reply =
-    server.request(req.at("method").get<std::string>(),
-                   ids.rewrite(req.at("path").get<std::string>()), body,
-                   headers);
+  const auto reply = server.request(
+      req.at("method").get<std::string>(),
+      ids.rewrite(req.at("path").get<std::string>()), body, headers);
   const auto& expected = sample.at("response");
   REQUIRE(reply.status == expected.at("status").get<unsigned>());
   if (!compare_body)
@@ -149,21 +146,21 @@ TEST_CASE("recorded reference samples replay with the same statuses and "
   deployd_process server;
   id_binding ids;
   for (const char* name : {
-         "01-create-flow.json",
-         "02-create-flow-again-upsert.json",
-         "03-create-deployment-minimal.json",
-         "04-create-deployment-full.json",
-         "05-upsert-deployment-same-name.json",
-         "06-422-missing-flow-id.json",
-         "07-422-bad-types.json",
-         "08-422-invalid-json.json",
-         "09-get-deployment.json",
-         "10-get-deployment-404.json",
-         "11-get-deployment-non-uuid-404.json",
-         "15-create-deployment-unknown-flow.json",
-         "16-param-schema-violation.json",
-         "17-create-deployment-unknown-work-pool.json",
-         "18-422-extra-field.json",
+           "01-create-flow.json",
+           "02-create-flow-again-upsert.json",
+           "03-create-deployment-minimal.json",
+           "04-create-deployment-full.json",
+           "05-upsert-deployment-same-name.json",
+           "06-422-missing-flow-id.json",
+           "07-422-bad-types.json",
+           "08-422-invalid-json.json",
+           "09-get-deployment.json",
+           "10-get-deployment-404.json",
+           "11-get-deployment-non-uuid-404.json",
+           "15-create-deployment-unknown-flow.json",
+           "16-param-schema-violation.json",
+           "17-create-deployment-unknown-work-pool.json",
+           "18-422-extra-field.json",
        })
     replay_sample(server, name, ids);
 }

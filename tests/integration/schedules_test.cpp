@@ -15,10 +15,12 @@ struct fixture {
 
   fixture() {
     flow_id =
-      server.post("/api/flows/", json{{"name", "etl"}}).json_body().at("id");
-    id = server.post("/api/deployments/", json{{"name", "d"}, {"flow_id", flow_id}})
-           .json_body()
-           .at("id");
+        server.post("/api/flows/", json{{"name", "etl"}}).json_body().at("id");
+    id = server
+             .post("/api/deployments/",
+                   json{{"name", "d"}, {"flow_id", flow_id}})
+             .json_body()
+             .at("id");
   }
 
   std::string path() const {
@@ -27,8 +29,9 @@ struct fixture {
 };
 
 const std::string interval_tag =
-  "function-after[validate_timezone(), IntervalSchedule]";
-const std::string cron_tag = "function-after[validate_timezone(), CronSchedule]";
+    "function-after[validate_timezone(), IntervalSchedule]";
+const std::string cron_tag =
+    "function-after[validate_timezone(), CronSchedule]";
 
 } // namespace
 
@@ -36,16 +39,18 @@ TEST_CASE("schedules are normalised as the reference stores them",
           "[integration][schedules]") {
   fixture f;
   const auto r = f.server.post(
-    f.path(),
-    json::array(
-      {{{"schedule", {{"interval", 86400}}}, {"slug", "daily"},
-        {"parameters", {{"full", true}}}},
-       {{"schedule", {{"cron", "0 */6 * * *"}, {"timezone", "Europe/Berlin"}}},
-        {"active", false},
-        {"slug", "six-hourly"},
-        {"max_scheduled_runs", 7}},
-       {{"schedule", {{"cron", "@daily"}}}},
-       {{"schedule", {{"rrule", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"}}}}}));
+      f.path(),
+      json::array(
+          {{{"schedule", {{"interval", 86400}}},
+            {"slug", "daily"},
+            {"parameters", {{"full", true}}}},
+           {{"schedule",
+             {{"cron", "0 */6 * * *"}, {"timezone", "Europe/Berlin"}}},
+            {"active", false},
+            {"slug", "six-hourly"},
+            {"max_scheduled_runs", 7}},
+           {{"schedule", {{"cron", "@daily"}}}},
+           {{"schedule", {{"rrule", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"}}}}}));
   INFO(r.body);
   REQUIRE(r.status == 201);
   const auto s = r.json_body();
@@ -63,7 +68,8 @@ TEST_CASE("schedules are normalised as the reference stores them",
   CHECK(s[1].at("max_scheduled_runs") == 7);
   CHECK(s[2].at("schedule").at("timezone").is_null());
   CHECK(s[3].at("schedule") ==
-        json{{"rrule", "DTSTART:20200101T000000\nFREQ=WEEKLY;INTERVAL=2;BYDAY=MO"},
+        json{{"rrule",
+              "DTSTART:20200101T000000\nFREQ=WEEKLY;INTERVAL=2;BYDAY=MO"},
              {"timezone", "UTC"}});
 
   // GET lists them most recently written first.
@@ -83,10 +89,11 @@ TEST_CASE("a schedule matching no kind reports each member's errors",
   const auto r = f.server.post(f.path(), body);
   REQUIRE(r.status == 422);
   const json input = {{"cron", "invalid cron"}};
-  CHECK(r.json_body() ==
-        json{{"exception_message", "Invalid request received."},
-             {"exception_detail",
-              json::array(
+  CHECK(
+      r.json_body() ==
+      json{{"exception_message", "Invalid request received."},
+           {"exception_detail",
+            json::array(
                 {{{"type", "missing"},
                   {"loc", {"body", 0, "schedule", interval_tag, "interval"}},
                   {"msg", "Field required"},
@@ -108,14 +115,14 @@ TEST_CASE("a schedule matching no kind reports each member's errors",
                   {"loc", {"body", 0, "schedule", "RRuleSchedule", "cron"}},
                   {"msg", "Extra inputs are not permitted"},
                   {"input", "invalid cron"}}})},
-             {"request_body", body}});
+           {"request_body", body}});
 
   SECTION("inside POST /deployments/ the location starts with schedules") {
-    const auto d = f.server.post(
-      "/api/deployments/",
-      json{{"name", "x"},
-           {"flow_id", f.flow_id},
-           {"schedules", {{{"schedule", {{"interval", 0}}}}}}});
+    const auto d =
+        f.server.post("/api/deployments/",
+                      json{{"name", "x"},
+                           {"flow_id", f.flow_id},
+                           {"schedules", {{{"schedule", {{"interval", 0}}}}}}});
     REQUIRE(d.status == 422);
     const auto e = d.json_body().at("exception_detail")[0];
     CHECK(e.at("loc") == json::array({"body", "schedules", 0, "schedule",
@@ -124,12 +131,14 @@ TEST_CASE("a schedule matching no kind reports each member's errors",
   }
   SECTION("an unknown time zone is reported at the member") {
     const auto d = f.server.post(
-      f.path(), json::array({{{"schedule",
-                               {{"cron", "0 9 * * *"}, {"timezone", "fake"}}}}}));
+        f.path(),
+        json::array(
+            {{{"schedule", {{"cron", "0 9 * * *"}, {"timezone", "fake"}}}}}));
     REQUIRE(d.status == 422);
     const auto errors = d.json_body().at("exception_detail");
     REQUIRE(errors.size() == 6);
-    CHECK(errors[2].at("loc") == json::array({"body", 0, "schedule", cron_tag}));
+    CHECK(errors[2].at("loc") ==
+          json::array({"body", 0, "schedule", cron_tag}));
     CHECK(errors[2].at("msg") ==
           "Value error, Invalid timezone: \"fake\" (specify in IANA tzdata "
           "format, for example, America/New_York)");
@@ -140,7 +149,7 @@ TEST_CASE("a schedule matching no kind reports each member's errors",
   }
   SECTION("random and hashed cron fields are refused") {
     const auto d = f.server.post(
-      f.path(), json::array({{{"schedule", {{"cron", "R 1 * * *"}}}}}));
+        f.path(), json::array({{{"schedule", {{"cron", "R 1 * * *"}}}}}));
     REQUIRE(d.status == 422);
     CHECK(d.body.find("Random and Hashed expressions are unsupported") !=
           std::string::npos);
@@ -156,11 +165,11 @@ TEST_CASE("the schedules sub-resource edits schedules one by one",
           "[integration][schedules]") {
   fixture f;
   const auto created =
-    f.server
-      .post(f.path(), json::array({{{"schedule", {{"interval", 60}}},
-                                    {"slug", "a"},
-                                    {"parameters", {{"p", 1}}}}}))
-      .json_body();
+      f.server
+          .post(f.path(), json::array({{{"schedule", {{"interval", 60}}},
+                                        {"slug", "a"},
+                                        {"parameters", {{"p", 1}}}}}))
+          .json_body();
   const std::string sid = created[0].at("id");
   const std::string one = f.path() + "/" + sid;
 
@@ -180,16 +189,17 @@ TEST_CASE("the schedules sub-resource edits schedules one by one",
           json::array({"body", "bogus"}));
   }
   SECTION("a duplicate slug is a conflict") {
-    auto r = f.server.post(f.path(),
-                           json::array({{{"schedule", {{"interval", 5}}},
-                                         {"slug", "a"}}}));
+    auto r = f.server.post(
+        f.path(),
+        json::array({{{"schedule", {{"interval", 5}}}, {"slug", "a"}}}));
     CHECK(r.status == 409);
-    CHECK(r.json_body() ==
-          json{{"detail", "Schedule slugs must be unique within a deployment."}});
-    r = f.server.post(f.path(), json::array({{{"schedule", {{"interval", 5}}},
-                                              {"slug", "b"}},
-                                             {{"schedule", {{"interval", 6}}},
-                                              {"slug", "b"}}}));
+    CHECK(
+        r.json_body() ==
+        json{{"detail", "Schedule slugs must be unique within a deployment."}});
+    r = f.server.post(
+        f.path(),
+        json::array({{{"schedule", {{"interval", 5}}}, {"slug", "b"}},
+                     {{"schedule", {{"interval", 6}}}, {"slug", "b"}}}));
     CHECK(r.status == 409);
     CHECK(f.server.get(f.path()).json_body().size() == 1);
   }

@@ -11,13 +11,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <memory>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-
-#include <cstdio>
-#include <memory>
 
 using namespace deployd::testing;
 namespace beast = boost::beast;
@@ -54,9 +53,9 @@ pem_files make_self_signed(const std::filesystem::path& dir) {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), 24 * 3600);
   X509_set_pubkey(cert.get(), key.get());
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("127.0.0.1"),
-                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(
+      name, "CN", MBSTRING_ASC,
+      reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   add_extension(cert.get(), NID_basic_constraints, "critical,CA:TRUE");
   add_extension(cert.get(), NID_subject_alt_name, "IP:127.0.0.1");
@@ -83,13 +82,13 @@ struct https_reply {
 class https_client {
 public:
   https_client(std::uint16_t port, const std::string& ca_file)
-    : context_(ssl::context::tls_client), stream_(ioc_, context_) {
+      : context_(ssl::context::tls_client), stream_(ioc_, context_) {
     context_.load_verify_file(ca_file);
     stream_.set_verify_mode(ssl::verify_peer);
     stream_.set_verify_callback(ssl::host_name_verification("127.0.0.1"));
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     beast::get_lowest_layer(stream_).connect(
-      net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+        net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     stream_.handshake(ssl::stream_base::client);
   }
 
@@ -153,8 +152,8 @@ TEST_CASE("deployd serves HTTPS with a configured certificate",
     beast::tcp_stream stream(ioc);
     stream.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"),
                                           server.port()));
-    beast::http::request<beast::http::string_body> req{
-      beast::http::verb::get, "/api/health", 11};
+    beast::http::request<beast::http::string_body> req{beast::http::verb::get,
+                                                       "/api/health", 11};
     req.set(beast::http::field::host, "127.0.0.1");
     beast::error_code ec;
     beast::http::write(stream, req, ec);
@@ -174,12 +173,12 @@ TEST_CASE("a missing or mismatched TLS file stops start-up",
   temp_dir dir;
   const auto pem = make_self_signed(dir.path());
   const auto data = (dir.path() / "data").string();
-  auto r = run_tool({"serve", "--port", "0", "--data-dir", data, "--tls-cert",
-                     (dir.path() / "missing.pem").string(), "--tls-key",
-                     pem.key});
+  auto r =
+      run_tool({"serve", "--port", "0", "--data-dir", data, "--tls-cert",
+                (dir.path() / "missing.pem").string(), "--tls-key", pem.key});
   CHECK(r.status == 2);
   r = run_tool(
-    {"serve", "--port", "0", "--data-dir", data, "--tls-cert", pem.cert});
+      {"serve", "--port", "0", "--data-dir", data, "--tls-cert", pem.cert});
   CHECK(r.status == 2);
 
   temp_dir other;

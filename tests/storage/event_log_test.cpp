@@ -1,5 +1,4 @@
 #include "storage/event_log.hpp"
-
 #include "tests/support/temp_event_log.hpp"
 
 #include <catch2/catch.hpp>
