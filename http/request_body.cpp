@@ -64,10 +64,13 @@ bool model_object(validator& v, const json& value) {
   return false;
 }
 
-// A nullable string field.
-events::nullable_input<std::string>
-nullable_string(validator& v, const json& body, const char* key) {
-  events::nullable_input<std::string> out;
+// A field that may be absent, null, or a value: `check` validates the value
+// (with the validator positioned at the field) and returns it, or nothing
+// after recording errors.
+template <class T, class Check>
+events::nullable_input<T> nullable(validator& v, const json& body,
+                                   const char* key, Check check) {
+  events::nullable_input<T> out;
   const auto it = body.find(key);
   if (it == body.end())
     return out;
@@ -75,22 +78,20 @@ nullable_string(validator& v, const json& body, const char* key) {
   if (it->is_null())
     return out;
   auto g = v.at(key);
-  out.value = v.string(*it);
+  out.value = check(*it);
   return out;
+}
+
+events::nullable_input<std::string>
+nullable_string(validator& v, const json& body, const char* key) {
+  return nullable<std::string>(v, body, key,
+                               [&](const json& x) { return v.string(x); });
 }
 
 events::nullable_input<events::uuid>
 nullable_uuid(validator& v, const json& body, const char* key) {
-  events::nullable_input<events::uuid> out;
-  const auto it = body.find(key);
-  if (it == body.end())
-    return out;
-  out.present = true;
-  if (it->is_null())
-    return out;
-  auto g = v.at(key);
-  out.value = v.uuid_value(*it);
-  return out;
+  return nullable<events::uuid>(v, body, key,
+                                [&](const json& x) { return v.uuid_value(x); });
 }
 
 std::optional<bool> optional_bool(validator& v, const json& body,
@@ -366,67 +367,50 @@ constexpr const char* legacy_deployment_keys[] = {
 // A nullable object field (null kept as present-null).
 events::nullable_input<json> nullable_object(validator& v, const json& body,
                                              const char* key) {
-  events::nullable_input<json> out;
-  const auto it = body.find(key);
-  if (it == body.end())
-    return out;
-  out.present = true;
-  if (it->is_null())
-    return out;
-  auto g = v.at(key);
-  if (v.object(*it))
-    out.value = *it;
-  return out;
+  return nullable<json>(v, body, key,
+                        [&](const json& x) -> std::optional<json> {
+                          if (v.object(x))
+                            return x;
+                          return std::nullopt;
+                        });
 }
 
 // `pull_steps`: null, or a list of objects.
 events::nullable_input<json> pull_steps(validator& v, const json& body) {
-  events::nullable_input<json> out;
-  const auto it = body.find("pull_steps");
-  if (it == body.end())
-    return out;
-  out.present = true;
-  if (it->is_null())
-    return out;
-  auto g = v.at("pull_steps");
-  if (!v.list(*it))
-    return out;
-  const auto before = v.count();
-  for (std::size_t i = 0; i < it->size(); ++i) {
-    auto gi = v.at(static_cast<std::int64_t>(i));
-    (void)v.object((*it)[i]);
-  }
-  if (v.count() == before)
-    out.value = *it;
-  return out;
+  return nullable<json>(v, body, "pull_steps",
+                        [&](const json& x) -> std::optional<json> {
+                          if (!v.list(x))
+                            return std::nullopt;
+                          const auto before = v.count();
+                          for (std::size_t i = 0; i < x.size(); ++i) {
+                            auto gi = v.at(static_cast<std::int64_t>(i));
+                            (void)v.object(x[i]);
+                          }
+                          if (v.count() != before)
+                            return std::nullopt;
+                          return x;
+                        });
 }
 
 events::nullable_input<std::int64_t> concurrency_limit(validator& v,
                                                        const json& body) {
-  events::nullable_input<std::int64_t> out;
-  const auto it = body.find("concurrency_limit");
-  if (it == body.end())
-    return out;
-  out.present = true;
-  if (it->is_null())
-    return out;
-  auto g = v.at("concurrency_limit");
-  if (auto n = v.integer(*it); n && v.greater_than(*n, 0, *it))
-    out.value = *n;
-  return out;
+  return nullable<std::int64_t>(
+      v, body, "concurrency_limit",
+      [&](const json& x) -> std::optional<std::int64_t> {
+        if (auto n = v.integer(x); n && v.greater_than(*n, 0, x))
+          return n;
+        return std::nullopt;
+      });
 }
 
 events::nullable_input<json> nullable_options(validator& v, const json& body) {
-  events::nullable_input<json> out;
-  const auto it = body.find("concurrency_options");
-  if (it == body.end())
-    return out;
-  out.present = true;
-  if (it->is_null())
-    return out;
-  auto g = v.at("concurrency_options");
-  out.value = concurrency_options(v, *it);
-  return out;
+  return nullable<json>(v, body, "concurrency_options",
+                        [&](const json& x) -> std::optional<json> {
+                          auto options = concurrency_options(v, x);
+                          if (options.is_null())
+                            return std::nullopt;
+                          return options;
+                        });
 }
 
 } // namespace
