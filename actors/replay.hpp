@@ -18,10 +18,11 @@ struct replay_stats {
 
 /// Folds every record of `source` after `target`'s projected position into
 /// `target`'s projection tables, committing every `batch_events` records
-/// (unsynced) and syncing the last commit. `target` may be `source`.
+/// without the WAL; when `durable`, it then flushes and syncs the final
+/// position (a throwaway target skips that). `target` may be `source`.
 [[nodiscard]] std::expected<replay_stats, storage::errc>
 catch_up(storage::event_log& target, const storage::event_log& source,
-         std::size_t batch_events = 2048);
+         std::size_t batch_events = 2048, bool durable = true);
 
 /// Drops every projection and folds the whole log again.
 [[nodiscard]] std::expected<replay_stats, storage::errc>

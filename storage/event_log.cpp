@@ -352,6 +352,7 @@ event_log::open(const open_options& options) {
   db_options.db_write_buffer_size = options.write_buffer_bytes * 2;
   db_options.max_total_wal_size = options.write_buffer_bytes * 4;
   db_options.keep_log_file_num = 4;
+  db_options.avoid_flush_during_shutdown = !options.durable;
   db_options.info_log = std::make_shared<stderr_logger>();
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 

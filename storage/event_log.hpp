@@ -95,6 +95,9 @@ struct open_options {
   std::size_t block_cache_bytes = 64u << 20;
   std::size_t write_buffer_bytes = 32u << 20;
   bool create_if_missing = true;
+  /// False for throwaway databases (verify's scratch copy): closing skips
+  /// the final memtable flush.
+  bool durable = true;
 };
 
 class event_log;
