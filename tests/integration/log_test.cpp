@@ -2,6 +2,8 @@
 // a log of thousands of mixed events, and `deployd events` prints it.
 #include "tests/integration/harness.hpp"
 
+#include "storage/event_log.hpp"
+
 #include <catch2/catch.hpp>
 #include <sstream>
 
@@ -227,4 +229,42 @@ TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
   for (const auto& [id, body] : bodies)
     CHECK(server.get("/api/deployments/" + id).json_body() ==
           json::parse(body));
+}
+
+TEST_CASE("a server whose projections lag the log catches up before serving",
+          "[integration][log]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  std::map<std::string, std::string> bodies;
+  {
+    deployd_process server(options);
+    const std::string flow =
+      server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
+    for (int i = 0; i < 50; ++i) {
+      const auto r = server.post(
+        "/api/deployments/",
+        json{{"name", "d" + std::to_string(i)}, {"flow_id", flow},
+             {"tags", {"t" + std::to_string(i % 3)}}});
+      REQUIRE(r.status == 201);
+      bodies[r.json_body().at("id")] = r.body;
+    }
+    CHECK(server.stop() == 0);
+  }
+  {
+    // Wipe the read model, as if it had never folded the log.
+    deployd::storage::open_options open;
+    open.data_dir = options.data_dir;
+    auto log = deployd::storage::event_log::open(open);
+    REQUIRE(log);
+    REQUIRE((*log)->drop_projections());
+    REQUIRE((*log)->projected_position() == deployd::events::log_position{0});
+  }
+  deployd_process server(options);
+  for (const auto& [id, body] : bodies)
+    CHECK(server.get("/api/deployments/" + id).body == body);
+  CHECK(server
+          .post("/api/deployments/count",
+                json{{"deployments", {{"tags", {{"any_", {"t1"}}}}}}})
+          .body == "17");
 }
