@@ -490,7 +490,34 @@ ordered_source ordered_scan(const deployment_query& q) {
   return src;
 }
 
-// Visits matching summaries in sort order until `visit` returns false.
+bool no_filters(const deployment_query& q) {
+  return q.deployments.is_null() && q.flows.is_null() &&
+         q.flow_runs.is_null() && q.task_runs.is_null() &&
+         q.work_pools.is_null() && q.work_pool_queues.is_null();
+}
+
+// Whether every row of the ordered scan matches, so no summary need be read:
+// no filter at all, or nothing but the one tag the tag index is walked for.
+bool scan_answers_alone(const deployment_query& q, const ordered_source& src) {
+  if (no_filters(q))
+    return true;
+  if (src.index != table::deployment_tags || !q.flows.is_null() ||
+      !q.flow_runs.is_null() || !q.task_runs.is_null() ||
+      !q.work_pools.is_null() || !q.work_pool_queues.is_null())
+    return false;
+  auto only = [](const json& object, const char* key) {
+    for (const auto& [k, v] : object.items())
+      if (k != key && k != "operator" && !v.is_null())
+        return false;
+    return true;
+  };
+  const auto& tags = q.deployments.at("tags");
+  return only(q.deployments, "tags") &&
+         (only(tags, "all_") || only(tags, "any_"));
+}
+
+// Visits matching summaries in sort order until `visit` returns false. When
+// the index scan alone answers the query, the summaries carry only the id.
 std::expected<void, errc>
 for_each_match(storage::reader& r, const deployment_query& q,
                const std::function<bool(const summary&)>& visit) {
@@ -534,10 +561,16 @@ for_each_match(storage::reader& r, const deployment_query& q,
       return {};
     }
   }
+  const bool alone = scan_answers_alone(q, src);
+  summary bare;
   auto scanned = r.scan(
       src.index, src.prefix,
       [&](std::string_view key, std::string_view) {
         const auto id = id_from_key_suffix(key);
+        if (alone) {
+          bare.id = id;
+          return visit(bare);
+        }
         auto s = load_summary(r, id);
         if (!s) {
           failure = s.error();
@@ -556,12 +589,6 @@ for_each_match(storage::reader& r, const deployment_query& q,
   if (failure)
     return std::unexpected(*failure);
   return {};
-}
-
-bool no_filters(const deployment_query& q) {
-  return q.deployments.is_null() && q.flows.is_null() &&
-         q.flow_runs.is_null() && q.task_runs.is_null() &&
-         q.work_pools.is_null() && q.work_pool_queues.is_null();
 }
 
 template <class Query, class Visit>

@@ -125,6 +125,39 @@ TEST_CASE("deployment filters apply every operator of the reference",
         f.names({{"deployments", {{"work_queue_name", {{"any_", {"q1"}}}}}}}) ==
         list{"nightly", "weekly-report"});
   }
+  SECTION("a lone tag is answered from the tag index, in name order") {
+    // This query walks the tag index without reading summaries: the index
+    // must follow tag changes and deletes exactly.
+    CHECK(f.names({{"deployments", {{"tags", {{"all_", {"prod"}}}}}}}) ==
+          list{"hourly", "nightly"});
+    CHECK(f.names({{"deployments", {{"tags", {{"any_", {"prod"}}}}}},
+                   {"sort", "NAME_DESC"}}) == list{"nightly", "hourly"});
+    CHECK(f.names({{"deployments", {{"tags", {{"all_", {"prod"}}}}}},
+                   {"offset", 1},
+                   {"limit", 1}}) == list{"nightly"});
+    REQUIRE(f.server
+                .request("PATCH", "/api/deployments/" + f.ids["Adhoc"],
+                         R"({"tags":["prod"]})")
+                .status == 204);
+    REQUIRE(f.server
+                .request("PATCH", "/api/deployments/" + f.ids["nightly"],
+                         R"({"tags":["etl"]})")
+                .status == 204);
+    REQUIRE(
+        f.server.request("DELETE", "/api/deployments/" + f.ids["hourly"])
+            .status == 204);
+    CHECK(f.names({{"deployments", {{"tags", {{"all_", {"prod"}}}}}}}) ==
+          list{"Adhoc"});
+    CHECK(f.server
+              .post("/api/deployments/count",
+                    json{{"deployments", {{"tags", {{"any_", {"etl"}}}}}}})
+              .body == "1");
+    // Anything beside the tag goes through the summaries.
+    CHECK(f.names({{"deployments",
+                    {{"tags", {{"all_", {"prod"}}}},
+                     {"paused", {{"eq_", true}}}}}})
+              .empty());
+  }
   SECTION("or_ combines criteria; empty criteria match everything") {
     CHECK(f.names({{"deployments",
                     {{"operator", "or_"},
