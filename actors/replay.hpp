@@ -22,7 +22,7 @@ struct replay_stats {
 /// position (a throwaway target skips that). `target` may be `source`.
 [[nodiscard]] std::expected<replay_stats, storage::errc>
 catch_up(storage::event_log& target, const storage::event_log& source,
-         std::size_t batch_events = 2048, bool durable = true);
+         std::size_t batch_events = 512, bool durable = true);
 
 /// Drops every projection and folds the whole log again.
 [[nodiscard]] std::expected<replay_stats, storage::errc>
