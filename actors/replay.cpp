@@ -136,6 +136,11 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
   auto from = target.projected_position();
   if (!from)
     return std::unexpected(from.error());
+  // Position 0 means no read model: whatever rows a replay killed half-way
+  // left behind go first.
+  if (from->value == 0)
+    if (auto cleared = target.clear_projections(); !cleared)
+      return std::unexpected(cleared.error());
   replay_stats stats;
   decode_pipe pipe;
   std::thread reader(decode_log, std::cref(source),
@@ -155,7 +160,7 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
       batch.set_projected(d.position);
       ++stats.events;
       if (++in_batch == batch_events) {
-        if (auto c = target.commit_unlogged(batch); !c) {
+        if (auto c = target.commit(batch, false); !c) {
           failure = c.error();
           break;
         }
@@ -170,23 +175,15 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
     return std::unexpected(*failure);
   if (auto visited = pipe.result(); !visited)
     return std::unexpected(visited.error());
-  // The batches so far skipped the write-ahead log: flush them to table
-  // files, then record the final position with a synced commit.
-  if (auto c = target.commit_unlogged(batch); !c)
+  // Every batch went through the WAL unsynced (a write that skips the WAL
+  // can outlive its neighbours in another table: RocksDB flushes tables one
+  // by one). The last commit syncs them all; the flush then spares the next
+  // start from replaying that WAL.
+  if (auto c = target.commit(batch, durable); !c)
     return std::unexpected(c.error());
-  if (!durable) {
-    stats.seconds = std::chrono::duration<double>(
-                      std::chrono::steady_clock::now() - start)
-                      .count();
-    return stats;
-  }
-  if (auto f = target.flush(); !f)
-    return std::unexpected(f.error());
-  auto last = target.begin();
-  if (auto p = target.projected_position(); p)
-    last.set_projected(*p);
-  if (auto c = target.commit(last, true); !c)
-    return std::unexpected(c.error());
+  if (durable)
+    if (auto f = target.flush(); !f)
+      return std::unexpected(f.error());
   stats.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -194,8 +191,13 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
 }
 
 std::expected<replay_stats, errc> replay(storage::event_log& log) {
-  if (auto dropped = log.drop_projections(); !dropped)
-    return std::unexpected(dropped.error());
+  auto from = log.projected_position();
+  if (!from)
+    return std::unexpected(from.error());
+  // From 0, catch_up clears the tables itself.
+  if (from->value != 0)
+    if (auto dropped = log.drop_projections(); !dropped)
+      return std::unexpected(dropped.error());
   return catch_up(log, log);
 }
 

@@ -18,8 +18,10 @@ struct replay_stats {
 
 /// Folds every record of `source` after `target`'s projected position into
 /// `target`'s projection tables, committing every `batch_events` records
-/// without the WAL; when `durable`, it then flushes and syncs the final
-/// position (a throwaway target skips that). `target` may be `source`.
+/// unsynced; when `durable`, the last commit is synced and the memtables
+/// flushed (a throwaway target skips that). From position 0 it first clears
+/// the tables. The log is decoded on a second thread. `target` may be
+/// `source`.
 [[nodiscard]] std::expected<replay_stats, storage::errc>
 catch_up(storage::event_log& target, const storage::event_log& source,
          std::size_t batch_events = 512, bool durable = true);

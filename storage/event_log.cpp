@@ -433,20 +433,6 @@ std::expected<void, errc> event_log::commit(write_batch& b, bool sync) {
   return {};
 }
 
-std::expected<void, errc> event_log::commit_unlogged(write_batch& b) {
-  auto& state = *b.impl_;
-  if (state.projected)
-    state.batch
-      .Put(impl_->meta, slice(projected_key), u64_value(*state.projected))
-      .PermitUncheckedError();
-  rocksdb::WriteOptions options;
-  options.disableWAL = true;
-  const auto s = impl_->db->Write(options, state.batch.GetWriteBatch());
-  if (!s.ok())
-    return std::unexpected(from_status(s, "commit (unlogged)"));
-  return {};
-}
-
 std::expected<std::optional<std::string>, errc>
 event_log::get(table t, std::string_view key, read_tier tier) const {
   rocksdb::ReadOptions options;
@@ -549,6 +535,16 @@ event_log::read_stream(const events::stream_id& s) const {
 }
 
 std::expected<void, errc> event_log::drop_projections() {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  const auto s =
+    impl_->db->Put(sync, impl_->meta, slice(projected_key), u64_value(0));
+  if (!s.ok())
+    return std::unexpected(from_status(s, "drop projections"));
+  return clear_projections();
+}
+
+std::expected<void, errc> event_log::clear_projections() {
   for (std::size_t i = 0; i < table_count; ++i) {
     // DeleteRange over the whole key space: every key is < "\xff" * 9 only
     // if it is short, so delete by iteration to be exact.
@@ -571,12 +567,6 @@ std::expected<void, errc> event_log::drop_projections() {
     if (!s.ok())
       return std::unexpected(from_status(s, "drop projections"));
   }
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  const auto s =
-    impl_->db->Put(sync, impl_->meta, slice(projected_key), u64_value(0));
-  if (!s.ok())
-    return std::unexpected(from_status(s, "drop projections"));
   return {};
 }
 

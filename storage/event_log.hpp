@@ -171,12 +171,6 @@ public:
   /// this returns. On failure nothing of the batch is visible.
   [[nodiscard]] std::expected<void, errc> commit(write_batch& b, bool sync);
 
-  /// Writes the batch without the write-ahead log: fast, and lost on a
-  /// crash unless `flush` runs afterwards. Only for rebuilding projections
-  /// (replay, catch-up), whose folds are idempotent: a crash leaves an older
-  /// projected position and the rebuild simply runs again.
-  [[nodiscard]] std::expected<void, errc> commit_unlogged(write_batch& b);
-
   // -- reading (any thread) -------------------------------------------------
 
   [[nodiscard]] std::expected<std::optional<std::string>, errc>
@@ -208,9 +202,12 @@ public:
 
   // -- maintenance ----------------------------------------------------------
 
-  /// Deletes every projection table's rows and resets the projected
-  /// position to 0 (replay then folds from position 1).
+  /// Resets the projected position to 0 (synced), then deletes every
+  /// projection table's rows. Position 0 means "no read model": a crash
+  /// half-way leaves 0, and the next catch-up clears the rest first.
   [[nodiscard]] std::expected<void, errc> drop_projections();
+  /// Deletes every projection table's rows, leaving the position alone.
+  [[nodiscard]] std::expected<void, errc> clear_projections();
 
   /// Flushes memtables (used before copying or at shutdown).
   [[nodiscard]] std::expected<void, errc> flush();

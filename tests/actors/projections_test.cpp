@@ -138,3 +138,27 @@ TEST_CASE("verify reports a projection row that disagrees with the log",
   CHECK(report->differences == 1);
   CHECK(report->first_difference.find("flow_names") != std::string::npos);
 }
+
+TEST_CASE("catch-up from position 0 first clears what a killed replay left",
+          "[actors][replay]") {
+  temp_event_log t;
+  run_commands(t.log(), {events::create_flow{"etl", {}, json::object()}});
+  // As after a replay killed between its synced reset of the position and
+  // the end of its clearing: position 0, rows still there, one of them
+  // (a name row) no event would ever write again.
+  auto b = t.log().begin();
+  b.put(storage::table::flow_names, "ghost", "0123456789abcdef");
+  b.set_projected({0});
+  REQUIRE(t.log().commit(b, true));
+  REQUIRE(t.log().projected_position() == events::log_position{0});
+
+  const auto stats = actors::catch_up(t.log(), t.log());
+  REQUIRE(stats);
+  CHECK(stats->events == 1);
+  const auto ghost = t.log().get(storage::table::flow_names, "ghost");
+  REQUIRE(ghost);
+  CHECK_FALSE(ghost->has_value());
+  const auto report = actors::verify(t.log(), (t.dir() / "scratch").string());
+  REQUIRE(report);
+  CHECK(report->differences == 0);
+}

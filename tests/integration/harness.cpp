@@ -217,6 +217,27 @@ tool_result run_tool(const std::vector<std::string>& args) {
   return r;
 }
 
+bool run_tool_killed(const std::vector<std::string>& args,
+                     std::chrono::milliseconds after) {
+  std::vector<std::string> argv = {DEPLOYD_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const int null_fd = open("/dev/null", O_WRONLY);
+  REQUIRE(null_fd >= 0);
+  const pid_t pid = spawn(argv, {}, null_fd);
+  close(null_fd);
+  const auto deadline = std::chrono::steady_clock::now() + after;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ::kill(pid, SIGKILL);
+  wait_for(pid);
+  return true;
+}
+
 json load_sample(const std::string& name) {
   std::ifstream in(std::string(DEPLOYD_SAMPLES_DIR) + "/" + name);
   REQUIRE(in.good());

@@ -5,6 +5,7 @@
 
 #include "events/json.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -93,6 +94,10 @@ struct tool_result {
   std::string out;
 };
 tool_result run_tool(const std::vector<std::string>& args);
+/// Runs `deployd <args>` and SIGKILLs it after `after`, unless it ended
+/// first; true when it was killed.
+bool run_tool_killed(const std::vector<std::string>& args,
+                     std::chrono::milliseconds after);
 
 /// Loads a recorded sample from tests/data/samples.
 json load_sample(const std::string& name);

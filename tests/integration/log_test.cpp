@@ -268,3 +268,55 @@ TEST_CASE("a server whose projections lag the log catches up before serving",
                 json{{"deployments", {{"tags", {{"any_", {"t1"}}}}}}})
           .body == "17");
 }
+
+TEST_CASE("a replay killed half-way leaves a log the next start rebuilds",
+          "[integration][log]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  std::map<std::string, std::string> bodies;
+  {
+    deployd_process server(options);
+    const std::string flow =
+        server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
+    for (int i = 0; i < 1500; ++i) {
+      const auto r = server.post(
+          "/api/deployments/",
+          json{{"name", "d" + std::to_string(i)}, {"flow_id", flow},
+               {"tags", {"t" + std::to_string(i % 3)}}});
+      REQUIRE(r.status == 201);
+      if (i % 100 == 0)
+        bodies[r.json_body().at("id")] = r.body;
+    }
+    CHECK(server.stop() == 0);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  // Kill replays at several points of their run; each time the server must
+  // start with the whole read model and verify must agree with it.
+  int killed = 0;
+  for (const double fraction : {0.1, 0.3, 0.5, 0.7, 0.9}) {
+    const auto after = std::chrono::milliseconds(
+        static_cast<long>(static_cast<double>(full.count()) * fraction));
+    if (run_tool_killed({"replay", "--data-dir", options.data_dir}, after))
+      ++killed;
+    INFO("killed after " << after.count() << " ms of " << full.count());
+    {
+      deployd_process server(options);
+      for (const auto& [id, body] : bodies)
+        CHECK(server.get("/api/deployments/" + id).body == body);
+      CHECK(server.post("/api/deployments/count", json::object()).body ==
+            "1500");
+      CHECK(server
+                .post("/api/deployments/count",
+                      json{{"deployments", {{"tags", {{"any_", {"t1"}}}}}}})
+                .body == "500");
+      CHECK(server.stop() == 0);
+    }
+    REQUIRE(run_tool({"verify", "--data-dir", options.data_dir}).status == 0);
+  }
+  INFO("a full replay took " << full.count() << " ms");
+  CHECK(killed >= 3);
+}
