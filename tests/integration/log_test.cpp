@@ -231,26 +231,39 @@ TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
           json::parse(body));
 }
 
+namespace {
+
+// Starts a server on `data_dir`, creates `n` deployments of one flow tagged
+// t0/t1/t2 in turn, stops it, and returns the bodies of every `keep_every`th.
+std::map<std::string, std::string>
+write_deployments(const std::string& data_dir, int n, int keep_every) {
+  process_options options;
+  options.data_dir = data_dir;
+  std::map<std::string, std::string> bodies;
+  deployd_process server(options);
+  const std::string flow =
+      server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
+  for (int i = 0; i < n; ++i) {
+    const auto r = server.post(
+        "/api/deployments/",
+        json{{"name", "d" + std::to_string(i)}, {"flow_id", flow},
+             {"tags", {"t" + std::to_string(i % 3)}}});
+    REQUIRE(r.status == 201);
+    if (i % keep_every == 0)
+      bodies[r.json_body().at("id")] = r.body;
+  }
+  CHECK(server.stop() == 0);
+  return bodies;
+}
+
+} // namespace
+
 TEST_CASE("a server whose projections lag the log catches up before serving",
           "[integration][log]") {
   temp_dir dir;
   process_options options;
   options.data_dir = (dir.path() / "data").string();
-  std::map<std::string, std::string> bodies;
-  {
-    deployd_process server(options);
-    const std::string flow =
-      server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
-    for (int i = 0; i < 50; ++i) {
-      const auto r = server.post(
-        "/api/deployments/",
-        json{{"name", "d" + std::to_string(i)}, {"flow_id", flow},
-             {"tags", {"t" + std::to_string(i % 3)}}});
-      REQUIRE(r.status == 201);
-      bodies[r.json_body().at("id")] = r.body;
-    }
-    CHECK(server.stop() == 0);
-  }
+  const auto bodies = write_deployments(options.data_dir, 50, 1);
   {
     // Wipe the read model, as if it had never folded the log.
     deployd::storage::open_options open;
@@ -274,22 +287,7 @@ TEST_CASE("a replay killed half-way leaves a log the next start rebuilds",
   temp_dir dir;
   process_options options;
   options.data_dir = (dir.path() / "data").string();
-  std::map<std::string, std::string> bodies;
-  {
-    deployd_process server(options);
-    const std::string flow =
-        server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
-    for (int i = 0; i < 1500; ++i) {
-      const auto r = server.post(
-          "/api/deployments/",
-          json{{"name", "d" + std::to_string(i)}, {"flow_id", flow},
-               {"tags", {"t" + std::to_string(i % 3)}}});
-      REQUIRE(r.status == 201);
-      if (i % 100 == 0)
-        bodies[r.json_body().at("id")] = r.body;
-    }
-    CHECK(server.stop() == 0);
-  }
+  const auto bodies = write_deployments(options.data_dir, 1500, 100);
   const auto start = std::chrono::steady_clock::now();
   REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
   const auto full = std::chrono::duration_cast<std::chrono::milliseconds>(
