@@ -23,6 +23,7 @@ struct request {
   std::optional<std::string> content_type;
   std::optional<std::string> api_version; ///< X-PREFECT-API-VERSION
   std::optional<std::string> authorization;
+  std::optional<std::string> user_agent;
   std::string host; ///< Host header, for redirect locations
 };
 

@@ -505,6 +505,7 @@ private:
     req.content_type = header(raw, beast::http::field::content_type);
     req.api_version = header(raw, "x-prefect-api-version");
     req.authorization = header(raw, beast::http::field::authorization);
+    req.user_agent = header(raw, beast::http::field::user_agent);
     req.host = header(raw, beast::http::field::host).value_or("127.0.0.1");
     head_ = raw.method() == beast::http::verb::head;
     version_ = raw.version();

@@ -10,6 +10,7 @@
 #include "http/responses.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <regex>
 #include <set>
@@ -23,6 +24,51 @@ using events::resource_kind;
 
 std::string pool_key(const std::string& name) {
   return actors::resource_name_key(resource_kind::work_pool, {{"name", name}});
+}
+
+// Whether the client is Prefect 3.3.7 or older (`User-Agent: prefect/<v>
+// (API ...)`), whose WorkPool model has no
+// `storage_configuration.default_result_storage_block_id`: the reference
+// leaves the key out for it.
+bool legacy_storage_client(const request& req) {
+  static const std::regex version(R"(^prefect/(\d+)\.(\d+)\.(\d+))");
+  std::smatch m;
+  if (!req.user_agent || !std::regex_search(*req.user_agent, m, version))
+    return false;
+  std::array<long, 3> v{};
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto digits = m[i + 1].str();
+    if (digits.size() > 9)
+      return false;
+    v[i] = std::stol(digits);
+  }
+  return v <= std::array<long, 3>{3, 3, 7};
+}
+
+// The responder to use for a pool (or list of pools) sent to this client.
+responder pool_responder(const request& req, responder reply) {
+  if (!legacy_storage_client(req))
+    return reply;
+  return [reply = std::move(reply)](response r) {
+    if (r.status >= 200 && r.status < 300 && !r.body.empty()) {
+      auto doc = json::parse(r.body, nullptr, false);
+      auto strip = [](json& pool) {
+        if (!pool.is_object())
+          return;
+        const auto it = pool.find("storage_configuration");
+        if (it != pool.end() && it->is_object())
+          it->erase("default_result_storage_block_id");
+      };
+      if (doc.is_array())
+        for (auto& pool : doc)
+          strip(pool);
+      else
+        strip(doc);
+      if (!doc.is_discarded())
+        r.body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    reply(std::move(r));
+  };
 }
 
 std::string pool_not_found(const std::string& name) {
@@ -163,10 +209,10 @@ void post_work_pools(services& s, const request& req, path_params,
         403,
         "Work pools starting with 'Prefect' are reserved for internal use."));
   submit(s, events::create_work_pool{std::move(*body)},
-         on_success::created_or_ok, std::move(reply));
+         on_success::created_or_ok, pool_responder(req, std::move(reply)));
 }
 
-void get_work_pool(services& s, const request&, path_params params,
+void get_work_pool(services& s, const request& req, path_params params,
                    responder reply) {
   const auto name = params.at(0);
   answer_read(
@@ -174,7 +220,7 @@ void get_work_pool(services& s, const request&, path_params params,
       [&reads = s.reads, key = pool_key(name)](auto tier) {
         return reads.resource_named(key, tier);
       },
-      pool_not_found(name), std::move(reply));
+      pool_not_found(name), pool_responder(req, std::move(reply)));
 }
 
 void patch_work_pool(services& s, const request& req, path_params params,
@@ -217,7 +263,7 @@ void post_work_pools_filter(services& s, const request& req, path_params,
             matched.push_back(std::move(p));
         return json_text(200, page_of(matched, offset, limit));
       },
-      std::move(reply));
+      pool_responder(req, std::move(reply)));
 }
 
 void post_pool_queues(services& s, const request& req, path_params params,

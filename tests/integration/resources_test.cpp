@@ -142,6 +142,47 @@ TEST_CASE("work pools are created with a default queue and read back",
   }
 }
 
+TEST_CASE("clients up to 3.3.7 get pools without "
+          "storage_configuration.default_result_storage_block_id",
+          "[integration][pools]") {
+  fixture f;
+  const std::map<std::string, std::string> old_client = {
+      {"User-Agent", "prefect/3.3.7 (API 0.8.4)"}};
+  const std::map<std::string, std::string> new_client = {
+      {"User-Agent", "prefect/3.3.8 (API 0.8.4)"}};
+  const json without = {{"bundle_upload_step", nullptr},
+                        {"bundle_execution_step", nullptr}};
+  auto r = f.server.request("POST", "/api/work_pools/",
+                            R"({"name":"old","type":"process"})", old_client);
+  REQUIRE(r.status == 201);
+  const auto created = r.json_body();
+  CHECK(created.at("storage_configuration") == without);
+  CHECK(created.at("name") == "old");
+
+  r = f.server.request("GET", "/api/work_pools/old", std::nullopt, old_client);
+  REQUIRE(r.status == 200);
+  CHECK(r.json_body() == created);
+  r = f.server.request("POST", "/api/work_pools/filter", "{}", old_client);
+  REQUIRE(r.status == 200);
+  for (const auto& pool : r.json_body())
+    CHECK(pool.at("storage_configuration") == without);
+
+  // Newer clients, other clients and errors are untouched.
+  for (const auto& headers :
+       {new_client, std::map<std::string, std::string>{
+                        {"User-Agent", "curl/8.0 prefect/1.0.0"}}}) {
+    r = f.server.request("GET", "/api/work_pools/old", std::nullopt, headers);
+    REQUIRE(r.status == 200);
+    CHECK(r.json_body()
+              .at("storage_configuration")
+              .contains("default_result_storage_block_id"));
+  }
+  r = f.server.request("GET", "/api/work_pools/nope", std::nullopt,
+                       old_client);
+  CHECK(r.status == 404);
+  CHECK(r.json_body() == json{{"detail", "Work pool \"nope\" not found."}});
+}
+
 TEST_CASE("a deployment links to the queue its pool and queue names resolve "
           "to",
           "[integration][pools][deployments]") {
