@@ -99,3 +99,55 @@ TEST_CASE("the response has every field of the reference object in order",
   CHECK(r.at("concurrency_limit").is_null());
   CHECK(r.at("schedules")[0].at("schedule").at("interval") == 3600);
 }
+
+TEST_CASE("the rendered view is byte for byte the dump of the response "
+          "document",
+          "[events][deployment]") {
+  auto check = [](const deployment& d, const deployment_links& links) {
+    const auto expected = deployment_response(d, links).dump(
+        -1, ' ', false, json::error_handler_t::replace);
+    CHECK(render_deployment(d, links) == expected);
+  };
+  auto d = sample();
+  check(d, {});
+  // Every optional present, strings needing escapes, non-ASCII text, nested
+  // documents, several tags, no schedules.
+  d.version = "1.0 \"quoted\"\n";
+  d.description = "dé⚡ 描述 \\ tab\t";
+  d.name = "naïve/\u0001";
+  d.paused = true;
+  d.tags = {"a", "b\"", "ü"};
+  d.concurrency_options = {{"collision_strategy", "ENQUEUE"}};
+  d.job_variables = {{"image", "python:3.12"}, {"cpu", 0.5}, {"n", 3}};
+  d.parameters = {{"x", {1, 2.5, "s", nullptr, true}}, {"y", json::object()}};
+  d.labels = {{"prefect.flow.id", d.flow_id.str()}, {"k", "v"}};
+  d.work_queue_name = "q";
+  d.work_queue_id = *uuid::parse("11111111-2222-4333-8444-555555555555");
+  d.last_polled = timestamp{1'795'000'000'123'456};
+  d.parameter_openapi_schema = {{"type", "object"},
+                                {"properties", {{"x", {{"type", "array"}}}}}};
+  d.path = "/srv";
+  d.pull_steps = json::array({{{"prefect.deployments.steps.git_clone",
+                                {{"repository", "https://x"}}}}});
+  d.entrypoint = "flows.py:main";
+  d.storage_document_id = *uuid::parse("21111111-2222-4333-8444-555555555555");
+  d.infrastructure_document_id =
+      *uuid::parse("31111111-2222-4333-8444-555555555555");
+  d.created_by = {{"id", nullptr}, {"type", "USER"}, {"display_value", "me"}};
+  d.status = "READY";
+  d.enforce_parameter_schema = false;
+  check(d, {});
+  deployment_links links;
+  concurrency_limit limit;
+  limit.id = *uuid::parse("41111111-2222-4333-8444-555555555555");
+  limit.name = "deployment:" + d.id.str();
+  limit.limit = 3;
+  links.limit = limit;
+  links.queue_name = "linked-queue";
+  links.pool_name = "pool ü";
+  check(d, links);
+  d.schedules.clear();
+  d.tags.clear();
+  d.name = std::string("bad \xff utf-8");
+  check(d, links);
+}
