@@ -333,7 +333,8 @@ namespace {
 // write the same value inside a document.
 class json_writer {
 public:
-  explicit json_writer(std::string& out) : out_(out) {}
+  explicit json_writer(std::string& out) : out_(out) {
+  }
 
   json_writer& key(std::string_view k) {
     out_.push_back(first_ ? '{' : ',');

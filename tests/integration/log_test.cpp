@@ -1,8 +1,7 @@
 // The log is the truth: replay and verify rebuild the same read model from
 // a log of thousands of mixed events, and `deployd events` prints it.
-#include "tests/integration/harness.hpp"
-
 #include "storage/event_log.hpp"
+#include "tests/integration/harness.hpp"
 
 #include <catch2/catch.hpp>
 #include <sstream>
@@ -244,10 +243,10 @@ write_deployments(const std::string& data_dir, int n, int keep_every) {
   const std::string flow =
       server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
   for (int i = 0; i < n; ++i) {
-    const auto r = server.post(
-        "/api/deployments/",
-        json{{"name", "d" + std::to_string(i)}, {"flow_id", flow},
-             {"tags", {"t" + std::to_string(i % 3)}}});
+    const auto r = server.post("/api/deployments/",
+                               json{{"name", "d" + std::to_string(i)},
+                                    {"flow_id", flow},
+                                    {"tags", {"t" + std::to_string(i % 3)}}});
     REQUIRE(r.status == 201);
     if (i % keep_every == 0)
       bodies[r.json_body().at("id")] = r.body;
@@ -277,9 +276,9 @@ TEST_CASE("a server whose projections lag the log catches up before serving",
   for (const auto& [id, body] : bodies)
     CHECK(server.get("/api/deployments/" + id).body == body);
   CHECK(server
-          .post("/api/deployments/count",
-                json{{"deployments", {{"tags", {{"any_", {"t1"}}}}}}})
-          .body == "17");
+            .post("/api/deployments/count",
+                  json{{"deployments", {{"tags", {{"any_", {"t1"}}}}}}})
+            .body == "17");
 }
 
 TEST_CASE("a replay killed half-way leaves a log the next start rebuilds",

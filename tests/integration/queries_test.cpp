@@ -143,9 +143,8 @@ TEST_CASE("deployment filters apply every operator of the reference",
                 .request("PATCH", "/api/deployments/" + f.ids["nightly"],
                          R"({"tags":["etl"]})")
                 .status == 204);
-    REQUIRE(
-        f.server.request("DELETE", "/api/deployments/" + f.ids["hourly"])
-            .status == 204);
+    REQUIRE(f.server.request("DELETE", "/api/deployments/" + f.ids["hourly"])
+                .status == 204);
     CHECK(f.names({{"deployments", {{"tags", {{"all_", {"prod"}}}}}}}) ==
           list{"Adhoc"});
     CHECK(f.server

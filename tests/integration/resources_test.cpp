@@ -177,8 +177,7 @@ TEST_CASE("clients up to 3.3.7 get pools without "
               .at("storage_configuration")
               .contains("default_result_storage_block_id"));
   }
-  r = f.server.request("GET", "/api/work_pools/nope", std::nullopt,
-                       old_client);
+  r = f.server.request("GET", "/api/work_pools/nope", std::nullopt, old_client);
   CHECK(r.status == 404);
   CHECK(r.json_body() == json{{"detail", "Work pool \"nope\" not found."}});
 }
