@@ -145,6 +145,17 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
   decode_pipe pipe;
   std::thread reader(decode_log, std::cref(source),
                      events::log_position{from->value + 1}, std::ref(pipe));
+  // However the fold ends (an error, an exception), the reader is told to
+  // stop and joined.
+  struct stop_reader {
+    decode_pipe& pipe;
+    std::thread& reader;
+    ~stop_reader() {
+      pipe.stop();
+      reader.join();
+    }
+  };
+  std::optional<stop_reader> stopper{std::in_place, pipe, reader};
   auto batch = target.begin();
   std::size_t in_batch = 0;
   std::optional<errc> failure;
@@ -169,8 +180,7 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
       }
     }
   }
-  pipe.stop();
-  reader.join();
+  stopper.reset();
   if (failure)
     return std::unexpected(*failure);
   if (auto visited = pipe.result(); !visited)
