@@ -33,6 +33,23 @@ events::rejection reject(events::rejection_code code, std::string detail) {
   return {code, std::move(detail)};
 }
 
+// Applies the events of a creation and answers 201 with `body`.
+command_result apply_created(event_list events, storage::write_batch& b,
+                             decision_env& env, const events::uuid& command_id,
+                             std::string body) {
+  auto r = apply(std::move(events), b, env, command_id, std::move(body));
+  r.created = true;
+  return r;
+}
+
+// Creates one JSON-document resource and answers 201 with it.
+command_result create_document(resource_kind kind, const json& doc,
+                               storage::write_batch& b, decision_env& env,
+                               const events::uuid& command_id) {
+  return apply_created(event_list{events::resource_created{kind, doc}}, b, env,
+                       command_id, dump(doc));
+}
+
 std::string pool_not_found(const std::string& name) {
   return "Work pool \"" + name + "\" not found.";
 }
@@ -83,9 +100,7 @@ command_result handle(const events::create_work_pool& cmd,
   pool_world world;
   auto events = create_pool(cmd.body, world, env);
   const auto body = dump(world.pools.front());
-  auto r = apply(std::move(events), b, env, command_id, body);
-  r.created = true;
-  return r;
+  return apply_created(std::move(events), b, env, command_id, body);
 }
 
 command_result handle(const events::update_work_pool& cmd,
@@ -188,10 +203,8 @@ command_result handle(const events::create_work_queue& cmd,
         json{{"name", default_agent_pool}, {"type", "prefect-agent"}}, world,
         env);
     if (cmd.body.at("name") == "default") {
-      auto r =
-          apply(std::move(out), b, env, command_id, dump(world.queues.front()));
-      r.created = true;
-      return r;
+      return apply_created(std::move(out), b, env, command_id,
+                           dump(world.queues.front()));
     }
   }
   auto created = create_queue(pool_name, cmd.body, world, env);
@@ -210,9 +223,7 @@ command_result handle(const events::create_work_queue& cmd,
       body = dump(c->value);
   for (auto& e : *created)
     out.push_back(std::move(e));
-  auto r = apply(std::move(out), b, env, command_id, body);
-  r.created = true;
-  return r;
+  return apply_created(std::move(out), b, env, command_id, body);
 }
 
 // -- v2 concurrency limits
@@ -238,10 +249,8 @@ command_result handle(const events::create_concurrency_limit& cmd,
   l.denied_slots = cmd.body.value("denied_slots", std::int64_t{0});
   l.slot_decay_per_second = cmd.body.value("slot_decay_per_second", 0.0);
   const auto body = dump(limit_fields(l));
-  auto r = apply(event_list{events::concurrency_limit_created{l}}, b, env,
-                 command_id, body);
-  r.created = true;
-  return r;
+  return apply_created(event_list{events::concurrency_limit_created{l}}, b, env,
+                       command_id, body);
 }
 
 command_result handle(const events::update_concurrency_limit& cmd,
@@ -350,11 +359,7 @@ command_result handle(const events::create_block_type& cmd,
   doc["description"] = escaped(cmd.body.value("description", json(nullptr)));
   doc["code_example"] = escaped(cmd.body.value("code_example", json(nullptr)));
   doc["is_protected"] = false;
-  auto r = apply(
-      event_list{events::resource_created{resource_kind::block_type, doc}}, b,
-      env, command_id, dump(doc));
-  r.created = true;
-  return r;
+  return create_document(resource_kind::block_type, doc, b, env, command_id);
 }
 
 command_result handle(const events::update_block_type& cmd,
@@ -410,11 +415,7 @@ command_result handle(const events::create_block_schema& cmd,
   doc["block_type"] = **type;
   doc["capabilities"] = cmd.body.value("capabilities", json::array());
   doc["version"] = version;
-  auto r = apply(
-      event_list{events::resource_created{resource_kind::block_schema, doc}}, b,
-      env, command_id, dump(doc));
-  r.created = true;
-  return r;
+  return create_document(resource_kind::block_schema, doc, b, env, command_id);
 }
 
 command_result handle(const events::create_block_document& cmd,
@@ -458,11 +459,8 @@ command_result handle(const events::create_block_document& cmd,
   doc["block_type"] = **type;
   doc["block_document_references"] = json::object();
   doc["is_anonymous"] = anonymous;
-  auto r = apply(
-      event_list{events::resource_created{resource_kind::block_document, doc}},
-      b, env, command_id, dump(doc));
-  r.created = true;
-  return r;
+  return create_document(resource_kind::block_document, doc, b, env,
+                         command_id);
 }
 
 command_result handle(const events::delete_block_document& cmd,
