@@ -36,10 +36,7 @@ append_and_fold(storage::write_batch& b, const event_list& list,
     r.payload = std::move(encoded.payload);
     r.recorded_at = now;
     r.command_id = command_id;
-    auto head = b.stream_head(r.stream);
-    if (!head)
-      return std::unexpected(head.error());
-    auto position = b.append(r, *head);
+    auto position = b.append_at_head(r);
     if (!position)
       return std::unexpected(position.error());
     auto folded = fold(b, e, r.payload);

@@ -1,6 +1,7 @@
 #include "actors/projections.hpp"
 
 #include "events/json_fields.hpp"
+#include "events/json_writer.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -32,17 +33,22 @@ events::uuid uuid_from_key(std::string_view bytes) {
 
 // -- secondary index keys -----------------------------------------------------
 
+// {"n","f","t","p","q","w","c","u"}: what filters read without loading the
+// deployment (the same bytes nlohmann would dump for that object).
 std::string summary_of(const events::deployment& d) {
-  json j = json::object();
-  j["n"] = d.name;
-  j["f"] = d.flow_id.str();
-  j["t"] = d.tags;
-  j["p"] = d.paused;
-  j["q"] = events::nullable(d.work_queue_name);
-  j["w"] = events::nullable(d.work_queue_id);
-  j["c"] = d.created.micros;
-  j["u"] = d.updated.micros;
-  return dump(j);
+  std::string out;
+  out.reserve(160);
+  events::json_writer w(out);
+  w.key("n").value(std::string_view(d.name));
+  w.key("f").plain(d.flow_id.str());
+  w.key("t").strings(d.tags);
+  w.key("p").value(d.paused);
+  w.key("q").optional(d.work_queue_name);
+  w.key("w").optional(d.work_queue_id);
+  w.key("c").number(d.created.micros);
+  w.key("u").number(d.updated.micros);
+  w.close();
+  return out;
 }
 
 void put_indexes(storage::write_batch& b, const events::deployment& d) {
@@ -124,7 +130,7 @@ std::expected<void, errc> store_deployment(storage::write_batch& b,
     return std::unexpected(links.error());
   const auto key = id_key(d.id);
   if (state.empty())
-    b.put(table::deployments, key, dump(to_json(d)));
+    b.put(table::deployments, key, events::stored_text(d));
   else
     b.put(table::deployments, key, state);
   b.put(table::deployment_views, key, events::render_deployment(d, *links));

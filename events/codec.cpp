@@ -118,8 +118,12 @@ encoded_event encode(const any_event& e) {
         out.version = std::decay_t<decltype(x)>::schema_version;
       },
       e);
-  out.payload =
-      payload_json(e).dump(-1, ' ', false, json::error_handler_t::replace);
+  // A deployment's state is written without a DOM (the same bytes).
+  if (const auto* created = std::get_if<deployment_created>(&e))
+    out.payload = stored_text(created->value);
+  else
+    out.payload =
+        payload_json(e).dump(-1, ' ', false, json::error_handler_t::replace);
   return out;
 }
 

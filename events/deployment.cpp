@@ -1,6 +1,7 @@
 #include "events/deployment.hpp"
 
 #include "events/json_fields.hpp"
+#include "events/json_writer.hpp"
 
 #include <array>
 #include <cstdlib>
@@ -327,61 +328,6 @@ json deployment_response(const deployment& d, const deployment_links& links) {
   return j;
 }
 
-namespace {
-
-// Appends JSON text exactly as `json::dump(-1, ' ', false, replace)` would
-// write the same value inside a document.
-class json_writer {
-public:
-  explicit json_writer(std::string& out) : out_(out) {
-  }
-
-  json_writer& key(std::string_view k) {
-    out_.push_back(first_ ? '{' : ',');
-    first_ = false;
-    out_.push_back('"');
-    out_.append(k); // our own keys: plain ASCII, nothing to escape
-    out_ += "\":";
-    return *this;
-  }
-  void value(const json& j) {
-    out_ += j.dump(-1, ' ', false, json::error_handler_t::replace);
-  }
-  void value(std::string_view s) {
-    value(json(std::string(s)));
-  }
-  void value(bool b) {
-    out_ += b ? "true" : "false";
-  }
-  void null() {
-    out_ += "null";
-  }
-  void plain(std::string_view ascii) { // a UUID or timestamp
-    out_.push_back('"');
-    out_.append(ascii);
-    out_.push_back('"');
-  }
-  template <class T>
-  void optional(const std::optional<T>& v) {
-    if (!v)
-      null();
-    else if constexpr (std::is_same_v<T, uuid>)
-      plain(v->str());
-    else if constexpr (std::is_same_v<T, timestamp>)
-      plain(format_timestamp(*v));
-    else
-      value(std::string_view(*v));
-  }
-  void close() {
-    out_ += first_ ? "{}" : "}";
-  }
-
-private:
-  std::string& out_;
-  bool first_ = true;
-};
-
-} // namespace
 
 // The same bytes as `deployment_response(d, links).dump(...)`, without
 // building (and deep-copying into) the response document: this runs for
@@ -399,7 +345,11 @@ std::string render_deployment(const deployment& d,
   w.key("description").optional(d.description);
   w.key("flow_id").plain(d.flow_id.str());
   w.key("paused").value(d.paused);
-  w.key("schedules").value(field_value(d, deployment_field::schedules));
+  w.key("schedules");
+  if (d.schedules.empty())
+    out += "[]";
+  else
+    w.value(field_value(d, deployment_field::schedules));
   w.key("concurrency_limit").null();
   w.key("global_concurrency_limit");
   if (links.limit)
@@ -409,14 +359,7 @@ std::string render_deployment(const deployment& d,
   w.key("concurrency_options").value(d.concurrency_options);
   w.key("job_variables").value(d.job_variables);
   w.key("parameters").value(d.parameters);
-  w.key("tags");
-  out.push_back('[');
-  for (std::size_t i = 0; i < d.tags.size(); ++i) {
-    if (i > 0)
-      out.push_back(',');
-    w.value(std::string_view(d.tags[i]));
-  }
-  out.push_back(']');
+  w.key("tags").strings(d.tags);
   w.key("labels").value(d.labels);
   w.key("work_queue_name")
       .optional(links.queue_name ? links.queue_name : d.work_queue_name);
@@ -431,6 +374,47 @@ std::string render_deployment(const deployment& d,
   w.key("created_by").value(d.created_by);
   w.key("updated_by").value(d.updated_by);
   w.key("work_pool_name").optional(links.pool_name);
+  w.key("status").value(std::string_view(d.status));
+  w.key("enforce_parameter_schema").value(d.enforce_parameter_schema);
+  w.close();
+  return out;
+}
+
+// Field by field in `deployment_field` order, as `to_json` builds it.
+std::string stored_text(const deployment& d) {
+  std::string out;
+  out.reserve(1024);
+  json_writer w(out);
+  w.key("id").plain(d.id.str());
+  w.key("created").plain(format_timestamp(d.created));
+  w.key("updated").plain(format_timestamp(d.updated));
+  w.key("name").value(std::string_view(d.name));
+  w.key("version").optional(d.version);
+  w.key("description").optional(d.description);
+  w.key("flow_id").plain(d.flow_id.str());
+  w.key("paused").value(d.paused);
+  w.key("schedules");
+  if (d.schedules.empty())
+    out += "[]";
+  else
+    w.value(field_value(d, deployment_field::schedules));
+  w.key("concurrency_limit_id").optional(d.concurrency_limit_id);
+  w.key("concurrency_options").value(d.concurrency_options);
+  w.key("job_variables").value(d.job_variables);
+  w.key("parameters").value(d.parameters);
+  w.key("tags").strings(d.tags);
+  w.key("labels").value(d.labels);
+  w.key("work_queue_name").optional(d.work_queue_name);
+  w.key("work_queue_id").optional(d.work_queue_id);
+  w.key("last_polled").optional(d.last_polled);
+  w.key("parameter_openapi_schema").value(d.parameter_openapi_schema);
+  w.key("path").optional(d.path);
+  w.key("pull_steps").value(d.pull_steps);
+  w.key("entrypoint").optional(d.entrypoint);
+  w.key("storage_document_id").optional(d.storage_document_id);
+  w.key("infrastructure_document_id").optional(d.infrastructure_document_id);
+  w.key("created_by").value(d.created_by);
+  w.key("updated_by").value(d.updated_by);
   w.key("status").value(std::string_view(d.status));
   w.key("enforce_parameter_schema").value(d.enforce_parameter_schema);
   w.close();

@@ -119,6 +119,10 @@ void set_field(deployment& d, deployment_field f, const json& value);
 
 /// Stored form: every field in order.
 [[nodiscard]] json to_json(const deployment& d);
+/// `to_json(d)` serialised (the same bytes as `dump(-1, ' ', false,
+/// replace)`), written directly: the payload of every deployment_created
+/// and the state row of every deployment write.
+[[nodiscard]] std::string stored_text(const deployment& d);
 /// Inverse of `to_json`; throws on a malformed document.
 [[nodiscard]] deployment deployment_from_json(const json& j);
 

@@ -117,6 +117,11 @@ public:
   /// `r.position` and `r.version`.
   [[nodiscard]] std::expected<events::log_position, errc>
   append(record& r, events::stream_version expected);
+  /// Appends one record after the current head of its stream (what the
+  /// single writer does: its decision read that stream through this batch).
+  /// One read of the head instead of `stream_head` + `append`.
+  [[nodiscard]] std::expected<events::log_position, errc>
+  append_at_head(record& r);
 
   /// Current version of a stream, including this batch's appends.
   [[nodiscard]] std::expected<events::stream_version, errc>
@@ -147,6 +152,9 @@ public:
   [[nodiscard]] std::size_t size_bytes() const;
 
 private:
+  std::expected<events::log_position, errc>
+  append_at_head(record& r, events::stream_version head);
+
   friend class event_log;
   struct impl;
   explicit write_batch(std::unique_ptr<impl> p);

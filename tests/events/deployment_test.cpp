@@ -100,13 +100,15 @@ TEST_CASE("the response has every field of the reference object in order",
   CHECK(r.at("schedules")[0].at("schedule").at("interval") == 3600);
 }
 
-TEST_CASE("the rendered view is byte for byte the dump of the response "
-          "document",
+TEST_CASE("the rendered view and the stored text are byte for byte the "
+          "dumps of the response and stored documents",
           "[events][deployment]") {
   auto check = [](const deployment& d, const deployment_links& links) {
     const auto expected = deployment_response(d, links).dump(
         -1, ' ', false, json::error_handler_t::replace);
     CHECK(render_deployment(d, links) == expected);
+    CHECK(stored_text(d) ==
+          to_json(d).dump(-1, ' ', false, json::error_handler_t::replace));
   };
   auto d = sample();
   check(d, {});
@@ -149,5 +151,9 @@ TEST_CASE("the rendered view is byte for byte the dump of the response "
   d.schedules.clear();
   d.tags.clear();
   d.name = std::string("bad \xff utf-8");
+  check(d, links);
+  d.name = "del \x7f and \\";
+  d.tags = {"", "\"", "\x1f"};
+  d.concurrency_limit_id = limit.id;
   check(d, links);
 }
