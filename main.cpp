@@ -53,6 +53,7 @@ std::unique_ptr<storage::event_log> open_log(const config::service_config& c) {
   storage::open_options options;
   options.data_dir = c.storage.data_dir;
   options.block_cache_bytes = c.storage.block_cache_mb << 20;
+  options.row_cache_bytes = c.storage.row_cache_mb << 20;
   auto log = storage::event_log::open(options);
   if (!log) {
     std::fprintf(stderr, "deployd: cannot open %s: %s\n",

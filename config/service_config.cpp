@@ -119,6 +119,10 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.storage.block_cache_mb);
      }},
+    {"storage.row_cache_mb",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.storage.row_cache_mb);
+     }},
     {"storage.read_threads",
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.storage.read_threads);

@@ -64,8 +64,11 @@ struct http_settings {
 struct storage_settings {
   /// Directory of the embedded RocksDB database. Default: ./data
   std::string data_dir = "./data";
-  /// RocksDB block cache, in MiB. Default: 64
-  std::size_t block_cache_mb = 64;
+  /// RocksDB block cache, in MiB. Default: 56
+  std::size_t block_cache_mb = 56;
+  /// RocksDB row cache (values of point lookups), in MiB; 0 = off.
+  /// Default: 8
+  std::size_t row_cache_mb = 8;
   /// Threads for reads that must wait for the disk. Default: 2
   std::size_t read_threads = 2;
   /// fsync every commit; turning it off loses acknowledged writes on a

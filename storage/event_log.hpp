@@ -92,7 +92,10 @@ enum class read_tier : std::uint8_t { any = 0, cache_only = 1 };
 
 struct open_options {
   std::string data_dir;
-  std::size_t block_cache_bytes = 64u << 20;
+  std::size_t block_cache_bytes = 56u << 20;
+  /// RocksDB row cache (whole values of point lookups, such as a GET by id);
+  /// 0 turns it off.
+  std::size_t row_cache_bytes = 8u << 20;
   std::size_t write_buffer_bytes = 32u << 20;
   bool create_if_missing = true;
   /// False for throwaway databases (verify's scratch copy): closing skips

@@ -3,6 +3,7 @@
 #include "tests/integration/harness.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <set>
 
 using namespace deployd::testing;
@@ -410,5 +411,36 @@ TEST_CASE("PATCH enforces the parameter schema with required stripped",
           "Error updating deployment: Cannot update parameters because "
           "parameter schema enforcement is enabled and the deployment does "
           "not have a valid parameter schema.");
+  }
+}
+
+TEST_CASE("a GET by id after a write never answers the value from before it, "
+          "with or without the row cache",
+          "[integration][patch]") {
+  for (const std::string rows : {"8", "0"}) {
+    temp_dir dir;
+    const auto ini = dir.path() / "deployd.ini";
+    std::ofstream(ini) << "[storage]\nrow_cache_mb = " << rows << "\n";
+    process_options options;
+    options.extra_args = {"--config", ini.string()};
+    deployd_process server(options);
+    INFO("row_cache_mb = " << rows);
+    const std::string flow =
+        server.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
+    const auto created = server.post(
+        "/api/deployments/",
+        json{{"name", "d"}, {"flow_id", flow}, {"description", "one"}});
+    REQUIRE(created.status == 201);
+    const std::string path =
+        "/api/deployments/" + created.json_body().at("id").get<std::string>();
+    for (int i = 0; i < 3; ++i) // hot: the value is now in every cache
+      CHECK(server.get(path).json_body().at("description") == "one");
+    CHECK(server.request("PATCH", path, json{{"description", "two"}}.dump())
+              .status == 204);
+    CHECK(server.get(path).json_body().at("description") == "two");
+    CHECK(server.request("POST", path + "/pause_deployment").status == 200);
+    CHECK(server.get(path).json_body().at("paused") == true);
+    CHECK(server.request("DELETE", path).status == 204);
+    CHECK(server.get(path).status == 404);
   }
 }
