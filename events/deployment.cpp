@@ -329,11 +329,13 @@ json deployment_response(const deployment& d, const deployment_links& links) {
 }
 
 
-// The same bytes as `deployment_response(d, links).dump(...)`, without
-// building (and deep-copying into) the response document: this runs for
-// every deployment write and every replayed deployment event.
-std::string render_deployment(const deployment& d,
-                              const deployment_links& links) {
+namespace {
+
+// The stored form (`links` null: `to_json(d)` dumped) or the response
+// (`deployment_response(d, *links)` dumped), field by field: the two share
+// every field but the limit and the pool, in the same order.
+std::string write_deployment(const deployment& d,
+                             const deployment_links* links) {
   std::string out;
   out.reserve(1024);
   json_writer w(out);
@@ -350,19 +352,24 @@ std::string render_deployment(const deployment& d,
     out += "[]";
   else
     w.value(field_value(d, deployment_field::schedules));
-  w.key("concurrency_limit").null();
-  w.key("global_concurrency_limit");
-  if (links.limit)
-    w.value(deployment_view_of(*links.limit));
-  else
-    w.null();
+  if (links) {
+    w.key("concurrency_limit").null();
+    w.key("global_concurrency_limit");
+    if (links->limit)
+      w.value(deployment_view_of(*links->limit));
+    else
+      w.null();
+  } else {
+    w.key("concurrency_limit_id").optional(d.concurrency_limit_id);
+  }
   w.key("concurrency_options").value(d.concurrency_options);
   w.key("job_variables").value(d.job_variables);
   w.key("parameters").value(d.parameters);
   w.key("tags").strings(d.tags);
   w.key("labels").value(d.labels);
   w.key("work_queue_name")
-      .optional(links.queue_name ? links.queue_name : d.work_queue_name);
+      .optional(links && links->queue_name ? links->queue_name
+                                           : d.work_queue_name);
   w.key("work_queue_id").optional(d.work_queue_id);
   w.key("last_polled").optional(d.last_polled);
   w.key("parameter_openapi_schema").value(d.parameter_openapi_schema);
@@ -373,52 +380,26 @@ std::string render_deployment(const deployment& d,
   w.key("infrastructure_document_id").optional(d.infrastructure_document_id);
   w.key("created_by").value(d.created_by);
   w.key("updated_by").value(d.updated_by);
-  w.key("work_pool_name").optional(links.pool_name);
+  if (links)
+    w.key("work_pool_name").optional(links->pool_name);
   w.key("status").value(std::string_view(d.status));
   w.key("enforce_parameter_schema").value(d.enforce_parameter_schema);
   w.close();
   return out;
 }
 
-// Field by field in `deployment_field` order, as `to_json` builds it.
+} // namespace
+
+// The same bytes as `deployment_response(d, links).dump(...)`, without
+// building (and deep-copying into) the response document: this runs for
+// every deployment write and every replayed deployment event.
+std::string render_deployment(const deployment& d,
+                              const deployment_links& links) {
+  return write_deployment(d, &links);
+}
+
 std::string stored_text(const deployment& d) {
-  std::string out;
-  out.reserve(1024);
-  json_writer w(out);
-  w.key("id").plain(d.id.str());
-  w.key("created").plain(format_timestamp(d.created));
-  w.key("updated").plain(format_timestamp(d.updated));
-  w.key("name").value(std::string_view(d.name));
-  w.key("version").optional(d.version);
-  w.key("description").optional(d.description);
-  w.key("flow_id").plain(d.flow_id.str());
-  w.key("paused").value(d.paused);
-  w.key("schedules");
-  if (d.schedules.empty())
-    out += "[]";
-  else
-    w.value(field_value(d, deployment_field::schedules));
-  w.key("concurrency_limit_id").optional(d.concurrency_limit_id);
-  w.key("concurrency_options").value(d.concurrency_options);
-  w.key("job_variables").value(d.job_variables);
-  w.key("parameters").value(d.parameters);
-  w.key("tags").strings(d.tags);
-  w.key("labels").value(d.labels);
-  w.key("work_queue_name").optional(d.work_queue_name);
-  w.key("work_queue_id").optional(d.work_queue_id);
-  w.key("last_polled").optional(d.last_polled);
-  w.key("parameter_openapi_schema").value(d.parameter_openapi_schema);
-  w.key("path").optional(d.path);
-  w.key("pull_steps").value(d.pull_steps);
-  w.key("entrypoint").optional(d.entrypoint);
-  w.key("storage_document_id").optional(d.storage_document_id);
-  w.key("infrastructure_document_id").optional(d.infrastructure_document_id);
-  w.key("created_by").value(d.created_by);
-  w.key("updated_by").value(d.updated_by);
-  w.key("status").value(std::string_view(d.status));
-  w.key("enforce_parameter_schema").value(d.enforce_parameter_schema);
-  w.close();
-  return out;
+  return write_deployment(d, nullptr);
 }
 
 json diff(const deployment& before, const deployment& after) {
