@@ -66,49 +66,44 @@ any_event decode_current(std::string_view name, const json& j) {
   throw std::invalid_argument("unknown event");
 }
 
-} // namespace
+// Deletions carry {id, deleted}; updates {id, changes}.
+template <class Event>
+constexpr bool is_deletion = std::is_same_v<Event, flow_deleted> ||
+                             std::is_same_v<Event, deployment_deleted> ||
+                             std::is_same_v<Event, resource_deleted> ||
+                             std::is_same_v<Event, concurrency_limit_deleted>;
 
-json payload_json(const any_event& e) {
+// The JSON document of each event's payload (a created deployment's is
+// written by `payload_text` directly).
+const auto payload_document = overloaded{
+    [](const flow_created& x) { return to_json(x.value); },
+    [](const concurrency_limit_created& x) { return to_json(x.value); },
+    [](const concurrency_limit_resized& x) { return limit_resized_json(x); },
+    [](const resource_created& x) { return x.value; },
+    [](const auto& x) {
+      if constexpr (is_deletion<std::decay_t<decltype(x)>>)
+        return json{{"id", x.id.str()},
+                    {"deleted", format_timestamp(x.deleted)}};
+      else
+        return json{{"id", x.id.str()}, {"changes", x.changes}};
+    },
+};
+
+// The stored payload text: the dump of the event's document, but a created
+// deployment's state is written without building one (the same bytes).
+std::string payload_text(const any_event& e) {
   return std::visit(
       overloaded{
-          [](const flow_created& x) { return to_json(x.value); },
-          [](const flow_updated& x) {
-            return json{{"id", x.id.str()}, {"changes", x.changes}};
-          },
-          [](const flow_deleted& x) {
-            return json{{"id", x.id.str()},
-                        {"deleted", format_timestamp(x.deleted)}};
-          },
-          [](const deployment_created& x) { return to_json(x.value); },
-          [](const deployment_deleted& x) {
-            return json{{"id", x.id.str()},
-                        {"deleted", format_timestamp(x.deleted)}};
-          },
-          [](const deployment_updated& x) {
-            return json{{"id", x.id.str()}, {"changes", x.changes}};
-          },
-          [](const concurrency_limit_created& x) { return to_json(x.value); },
-          [](const concurrency_limit_resized& x) {
-            return limit_resized_json(x);
-          },
-          [](const concurrency_limit_updated& x) {
-            return json{{"id", x.id.str()}, {"changes", x.changes}};
-          },
-          [](const resource_created& x) { return x.value; },
-          [](const resource_updated& x) {
-            return json{{"id", x.id.str()}, {"changes", x.changes}};
-          },
-          [](const resource_deleted& x) {
-            return json{{"id", x.id.str()},
-                        {"deleted", format_timestamp(x.deleted)}};
-          },
-          [](const concurrency_limit_deleted& x) {
-            return json{{"id", x.id.str()},
-                        {"deleted", format_timestamp(x.deleted)}};
+          [](const deployment_created& x) { return stored_text(x.value); },
+          [](const auto& x) {
+            return payload_document(x).dump(-1, ' ', false,
+                                            json::error_handler_t::replace);
           },
       },
       e);
 }
+
+} // namespace
 
 encoded_event encode(const any_event& e) {
   encoded_event out;
@@ -118,12 +113,7 @@ encoded_event encode(const any_event& e) {
         out.version = std::decay_t<decltype(x)>::schema_version;
       },
       e);
-  // A deployment's state is written without a DOM (the same bytes).
-  if (const auto* created = std::get_if<deployment_created>(&e))
-    out.payload = stored_text(created->value);
-  else
-    out.payload =
-        payload_json(e).dump(-1, ' ', false, json::error_handler_t::replace);
+  out.payload = payload_text(e);
   return out;
 }
 

@@ -31,7 +31,4 @@ enum class decode_errc : std::uint8_t {
 [[nodiscard]] std::expected<any_event, decode_errc>
 decode(std::string_view name, int version, std::string_view payload);
 
-/// The payload as a JSON value (what `deployd events` prints).
-[[nodiscard]] json payload_json(const any_event& e);
-
 } // namespace deployd::events

@@ -58,6 +58,8 @@ public:
     }
     out_.push_back(']');
   }
+  // A string literal would otherwise convert to bool, not to a string.
+  void value(const char*) = delete;
   void value(bool b) {
     out_ += b ? "true" : "false";
   }

@@ -242,7 +242,7 @@ write_batch::append(record& r, events::stream_version expected) {
     return std::unexpected(head.error());
   if (*head != expected)
     return std::unexpected(errc::version_conflict);
-  return append_at_head(r, expected);
+  return append_after(r, expected);
 }
 
 std::expected<events::log_position, errc>
@@ -250,11 +250,11 @@ write_batch::append_at_head(record& r) {
   const auto head = stream_head(r.stream);
   if (!head)
     return std::unexpected(head.error());
-  return append_at_head(r, *head);
+  return append_after(r, *head);
 }
 
 std::expected<events::log_position, errc>
-write_batch::append_at_head(record& r, events::stream_version head) {
+write_batch::append_after(record& r, events::stream_version head) {
   r.version = {head.value + 1};
   r.position = {impl_->next_position++};
   ++impl_->appended;

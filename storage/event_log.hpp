@@ -156,7 +156,7 @@ public:
 
 private:
   std::expected<events::log_position, errc>
-  append_at_head(record& r, events::stream_version head);
+  append_after(record& r, events::stream_version head);
 
   friend class event_log;
   struct impl;

@@ -8,12 +8,22 @@
 
 using namespace deployd::testing;
 
+namespace {
+
+// Server options whose data directory is `data` inside `dir`.
+process_options data_dir_in(const temp_dir& dir) {
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  return options;
+}
+
+} // namespace
+
 TEST_CASE("replay and verify reproduce the live read model after a mixed "
           "workload",
           "[integration][log]") {
   temp_dir dir;
-  process_options options;
-  options.data_dir = (dir.path() / "data").string();
+  auto options = data_dir_in(dir);
   std::map<std::string, std::string> bodies; // deployment id -> last body
   {
     deployd_process server(options);
@@ -115,8 +125,7 @@ TEST_CASE("replay and verify reproduce the live read model after a mixed "
 TEST_CASE("deployd events prints each record with its envelope",
           "[integration][log]") {
   temp_dir dir;
-  process_options options;
-  options.data_dir = (dir.path() / "data").string();
+  auto options = data_dir_in(dir);
   std::string deployment_id;
   {
     deployd_process server(options);
@@ -160,8 +169,7 @@ TEST_CASE("deployd events prints each record with its envelope",
 TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
           "[integration][log]") {
   temp_dir dir;
-  process_options options;
-  options.data_dir = (dir.path() / "data").string();
+  auto options = data_dir_in(dir);
   std::map<std::string, std::string> bodies;
   {
     deployd_process server(options);
@@ -260,8 +268,7 @@ write_deployments(const std::string& data_dir, int n, int keep_every) {
 TEST_CASE("a server whose projections lag the log catches up before serving",
           "[integration][log]") {
   temp_dir dir;
-  process_options options;
-  options.data_dir = (dir.path() / "data").string();
+  auto options = data_dir_in(dir);
   const auto bodies = write_deployments(options.data_dir, 50, 1);
   {
     // Wipe the read model, as if it had never folded the log.
@@ -284,8 +291,7 @@ TEST_CASE("a server whose projections lag the log catches up before serving",
 TEST_CASE("a replay killed half-way leaves a log the next start rebuilds",
           "[integration][log]") {
   temp_dir dir;
-  process_options options;
-  options.data_dir = (dir.path() / "data").string();
+  auto options = data_dir_in(dir);
   const auto bodies = write_deployments(options.data_dir, 1500, 100);
   const auto start = std::chrono::steady_clock::now();
   REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
