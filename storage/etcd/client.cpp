@@ -1,14 +1,13 @@
 #include "storage/etcd/client.hpp"
 
-#include <etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h>
-#include <grpcpp/grpcpp.h>
-
 #include <algorithm>
 #include <arpa/inet.h>
 #include <array>
 #include <atomic>
 #include <cassert>
+#include <etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h>
 #include <functional>
+#include <grpcpp/grpcpp.h>
 #include <mutex>
 #include <netdb.h>
 #include <optional>
@@ -139,12 +138,12 @@ void prepare(grpc::ClientContext& context, clock::time_point deadline) {
 // -- conversions ------------------------------------------------------------
 
 key_value from_pb(const mvccpb::KeyValue& kv) {
-  return {kv.key(),          kv.value(),     kv.create_revision(),
+  return {kv.key(),          kv.value(),   kv.create_revision(),
           kv.mod_revision(), kv.version(), kv.lease()};
 }
 
-std::vector<key_value> from_pb(
-    const google::protobuf::RepeatedPtrField<mvccpb::KeyValue>& kvs) {
+std::vector<key_value>
+from_pb(const google::protobuf::RepeatedPtrField<mvccpb::KeyValue>& kvs) {
   std::vector<key_value> out;
   out.reserve(std::size_t(kvs.size()));
   for (const auto& kv : kvs) {
@@ -306,8 +305,8 @@ std::shared_ptr<grpc::Channel> make_channel(const std::string& target) {
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  return grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 // -- bidirectional streams on their own completion queue --------------------
@@ -565,9 +564,8 @@ private:
     b.canceled = response_.canceled() || b.compact_revision != 0;
     b.events.reserve(std::size_t(response_.events_size()));
     for (const auto& e : response_.events()) {
-      b.events.push_back({e.type() == mvccpb::Event::DELETE
-                              ? event::kind::del
-                              : event::kind::put,
+      b.events.push_back({e.type() == mvccpb::Event::DELETE ? event::kind::del
+                                                            : event::kind::put,
                           from_pb(e.kv())});
     }
     if (b.canceled) {
@@ -771,9 +769,9 @@ client::lease_keep_alive(std::int64_t id, std::chrono::milliseconds deadline) {
   // 1.51 sends the initial metadata with the write ops. The response matches
   // the request: calls are serialised here, etcd answers in order, and a
   // stream that timed out or broke is dropped.
-  for (const auto o : {keep_alive_stream::op::start,
-                       keep_alive_stream::op::write,
-                       keep_alive_stream::op::read}) {
+  for (const auto o :
+       {keep_alive_stream::op::start, keep_alive_stream::op::write,
+        keep_alive_stream::op::read}) {
     if (o == keep_alive_stream::op::write) {
       s->write(req);
       s->read(&resp);
@@ -834,7 +832,8 @@ client::status(std::chrono::milliseconds deadline) {
   const auto until = deadline_from_now(deadline);
   for (std::size_t i = 0; i < n; ++i) {
     prepare(calls[i].context, until);
-    calls[i].rpc = impl_->members[i]->AsyncStatus(&calls[i].context, req, &queue);
+    calls[i].rpc =
+        impl_->members[i]->AsyncStatus(&calls[i].context, req, &queue);
     calls[i].rpc->Finish(&calls[i].response, &calls[i].status,
                          reinterpret_cast<void*>(i));
   }
@@ -922,8 +921,7 @@ client::alarm_disarm_all(std::chrono::milliseconds deadline) {
   return {};
 }
 
-std::expected<void, error> client::compact(std::int64_t revision,
-                                           bool physical,
+std::expected<void, error> client::compact(std::int64_t revision, bool physical,
                                            std::chrono::milliseconds deadline) {
   pb::CompactionRequest req;
   req.set_revision(revision);
@@ -943,8 +941,8 @@ client::defragment(std::chrono::milliseconds deadline) {
     grpc::ClientContext context;
     prepare(context, deadline_from_now(deadline));
     pb::DefragmentResponse resp;
-    if (auto s = impl_->members[i]->Defragment(
-            &context, pb::DefragmentRequest{}, &resp);
+    if (auto s = impl_->members[i]->Defragment(&context,
+                                               pb::DefragmentRequest{}, &resp);
         !s.ok()) {
       auto e = map_status(s);
       e.message = impl_->given[i] + ": " + e.message;

@@ -105,7 +105,7 @@ struct txn_response {
 
 struct range_request {
   std::string key;
-  std::string range_end; ///< "" = single key; prefix_end(p) for a prefix
+  std::string range_end;     ///< "" = single key; prefix_end(p) for a prefix
   std::int64_t limit = 0;    ///< 0 = no limit
   std::int64_t revision = 0; ///< 0 = current; below compaction -> compacted
   bool serializable = false; ///< false = linearizable
@@ -212,11 +212,9 @@ public:
   /// A watch of [key, range_end) from start_revision (0 = now). Waits up to
   /// `deadline` for etcd to confirm the watch. Catching up over a long
   /// backlog is slow in etcd 3.4: range-read first, then watch from there.
-  [[nodiscard]] std::expected<std::unique_ptr<watch>, error>
-  watch_range(std::string key, std::string range_end,
-              std::int64_t start_revision,
-              std::chrono::milliseconds deadline =
-                  std::chrono::milliseconds{2000});
+  [[nodiscard]] std::expected<std::unique_ptr<watch>, error> watch_range(
+      std::string key, std::string range_end, std::int64_t start_revision,
+      std::chrono::milliseconds deadline = std::chrono::milliseconds{2000});
 
   /// Maintenance.Status of every endpoint given to connect, in that order,
   /// asked in parallel; an endpoint that does not answer has `error` set.

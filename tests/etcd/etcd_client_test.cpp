@@ -1,10 +1,8 @@
 #include "storage/etcd/client.hpp"
-
 #include "tests/support/etcd_cluster.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -130,8 +128,8 @@ TEST_CASE("the fenced append succeeds at the head and a stale one gets the "
                         {etcd::put_op{"absent", "x", 0}},
                         {}};
     CHECK_FALSE(must(c->txn(t, deadline)).succeeded);
-    auto r = must(c->range({"absent", "", 0, 0, false, false, false},
-                           deadline));
+    auto r =
+        must(c->range({"absent", "", 0, 0, false, false, false}, deadline));
     CHECK(r.kvs.empty());
   }
 
@@ -163,8 +161,8 @@ TEST_CASE("the fenced append succeeds at the head and a stale one gets the "
     CHECK(must(c->txn(by_rev, deadline)).succeeded);
     CHECK_FALSE(must(c->txn(by_rev, deadline)).succeeded);
 
-    const auto read = cluster.etcdctl(
-        {"get", "--prefix", "log/e/", "--print-value-only"});
+    const auto read =
+        cluster.etcdctl({"get", "--prefix", "log/e/", "--print-value-only"});
     CHECK(read.exit_code == 0);
     CHECK(read.output == "batch-0\nbatch-1\n");
   }
@@ -172,10 +170,10 @@ TEST_CASE("the fenced append succeeds at the head and a stale one gets the "
   { // put, delete and version compares
     const auto rev = must(c->put({"k", "v1", 0}, deadline));
     CHECK(rev > 1);
-    etcd::txn_request t{{{"k", etcd::compare::target::version, "", 1}},
-                        {etcd::put_op{"k", "v2", 0},
-                         etcd::range_op{"k", "", 0}},
-                        {}};
+    etcd::txn_request t{
+        {{"k", etcd::compare::target::version, "", 1}},
+        {etcd::put_op{"k", "v2", 0}, etcd::range_op{"k", "", 0}},
+        {}};
     auto r = must(c->txn(t, deadline));
     REQUIRE(r.succeeded);
     // A range in a txn sees the branch's own earlier put.
@@ -186,10 +184,8 @@ TEST_CASE("the fenced append succeeds at the head and a stale one gets the "
   }
 
   { // malformed txns are refused as invalid
-    etcd::txn_request dup{{},
-                          {etcd::put_op{"same", "a", 0},
-                           etcd::put_op{"same", "b", 0}},
-                          {}};
+    etcd::txn_request dup{
+        {}, {etcd::put_op{"same", "a", 0}, etcd::put_op{"same", "b", 0}}, {}};
     auto r = c->txn(dup, deadline);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == etcd::errc::invalid);
@@ -258,8 +254,8 @@ TEST_CASE("range pages with limit and more at a fixed revision", "[etcd]") {
   }
 
   { // a future revision is invalid
-    auto r = c->range({"p/", "", 0, revision + 100, false, false, false},
-                      deadline);
+    auto r =
+        c->range({"p/", "", 0, revision + 100, false, false, false}, deadline);
     REQUIRE_FALSE(r.has_value());
     CHECK(r.error().code == etcd::errc::invalid);
   }
@@ -405,8 +401,8 @@ TEST_CASE("a lease lives by keep-alives and its keys go when it expires",
     const auto l2 = must(c->lease_grant(10, deadline));
     must(c->put({"leased", "x", l2.id}, deadline));
     must(c->lease_revoke(l2.id, deadline));
-    auto r = must(c->range({"leased", "", 0, 0, false, false, false},
-                           deadline));
+    auto r =
+        must(c->range({"leased", "", 0, 0, false, false, false}, deadline));
     CHECK(r.kvs.empty());
     CHECK(must(c->lease_keep_alive(l2.id, 1000ms)) == 0);
   }
@@ -472,8 +468,9 @@ TEST_CASE("NOSPACE refuses writes as no_space until space is freed and the "
   // alarm is disarmed.
   CHECK(must(c->del({"fill/", etcd::prefix_end("fill/")}, deadline)) ==
         written);
-  const auto now = must(c->range({"fill/0", "", 0, 0, false, false, false},
-                                 deadline)).revision;
+  const auto now =
+      must(c->range({"fill/0", "", 0, 0, false, false, false}, deadline))
+          .revision;
   must(c->compact(now, true, 5s));
   must(c->defragment(5s));
   auto still = c->put({"after", "x", 0}, deadline);
@@ -541,8 +538,8 @@ TEST_CASE("SIGKILL of the etcd leader during fenced appends: unknown outcomes, "
   REQUIRE_FALSE(errors.empty());
   for (const auto& e : errors) {
     INFO(e.message);
-    CHECK((e.code == etcd::errc::unavailable ||
-           e.code == etcd::errc::deadline));
+    CHECK(
+        (e.code == etcd::errc::unavailable || e.code == etcd::errc::deadline));
     CHECK(etcd::outcome_unknown(e));
   }
   CHECK(gap < 5s);
@@ -553,8 +550,7 @@ TEST_CASE("SIGKILL of the etcd leader during fenced appends: unknown outcomes, "
       deadline));
   REQUIRE(all.kvs.size() == std::size_t(total));
   for (std::int64_t seq = 0; seq < total; ++seq) {
-    CHECK(all.kvs[std::size_t(seq)].value ==
-          "writer-1|" + std::to_string(seq));
+    CHECK(all.kvs[std::size_t(seq)].value == "writer-1|" + std::to_string(seq));
   }
   CHECK(get_value(*c, head_key) == std::to_string(total));
 
@@ -580,8 +576,8 @@ TEST_CASE("SIGKILL of the etcd leader during fenced appends: unknown outcomes, "
       INFO(b.error().message);
       CHECK((b.error().code == etcd::errc::unavailable ||
              b.error().code == etcd::errc::deadline));
-      w = must(c->watch_range("log/e/", etcd::prefix_end("log/e/"),
-                              next_revision));
+      w = must(
+          c->watch_range("log/e/", etcd::prefix_end("log/e/"), next_revision));
       continue;
     }
     REQUIRE_FALSE(b->canceled);

@@ -1,7 +1,6 @@
 #include "tests/support/etcd_cluster.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cerrno>
 #include <csignal>
 #include <filesystem>
@@ -146,10 +145,10 @@ TEST_CASE("a client moves on from a paused member to the others",
     }
   }
   const auto took = steady::now() - paused_at;
-  INFO(failures << " failed puts, "
-                << std::chrono::duration_cast<std::chrono::milliseconds>(took)
-                       .count()
-                << " ms");
+  INFO(failures
+       << " failed puts, "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+       << " ms");
   CHECK(done);
   // Keep-alive pings (6 s + 2 s) find the dead connection.
   CHECK(took < 15s);

@@ -1,8 +1,8 @@
 #include "tests/support/etcd_cluster.hpp"
 
 #include <algorithm>
-#include <array>
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -226,8 +226,8 @@ etcd_cluster::etcd_cluster(etcd_cluster_options options)
       return;
     }
     const auto logs = all_log_tails();
-    const bool port_taken = logs.find("address already in use") !=
-                            std::string::npos;
+    const bool port_taken =
+        logs.find("address already in use") != std::string::npos;
     for (std::size_t i = 0; i < members_.size(); ++i) {
       reap(i, SIGKILL, 0ms);
       std::error_code ignored;
@@ -511,9 +511,8 @@ etcd_cluster::etcdctl_result
 etcd_cluster::etcdctl(const std::vector<std::string>& args,
                       std::optional<std::size_t> only) const {
   std::vector<std::string> all = {
-      "etcdctl",
-      "--endpoints=" + (only ? endpoint(*only) : endpoints_csv()),
-                                  "--command-timeout=5s"};
+      "etcdctl", "--endpoints=" + (only ? endpoint(*only) : endpoints_csv()),
+      "--command-timeout=5s"};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) {

@@ -81,8 +81,8 @@ public:
   /// nullopt when they do not (yet) agree or none answers.
   [[nodiscard]] std::optional<std::size_t> leader();
   /// Polls leader() until it is known; throws after `timeout`.
-  std::size_t wait_for_leader(std::chrono::milliseconds timeout =
-                                  std::chrono::milliseconds{30000});
+  std::size_t wait_for_leader(
+      std::chrono::milliseconds timeout = std::chrono::milliseconds{30000});
   /// Runs `etcdctl --endpoints=<all, or only member's> args...` (etcdctl
   /// from etcd-client, an independent client for cross-checks); returns its
   /// exit code and its stdout and stderr.
