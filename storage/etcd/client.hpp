@@ -24,7 +24,9 @@ enum class errc : std::uint8_t {
   unavailable = 1,     ///< no member reachable, "leader changed", socket
                        ///< closed: the outcome of a write is unknown
   deadline = 2,        ///< deadline exceeded: the outcome of a write is unknown
-  no_space = 3,        ///< NOSPACE alarm: "mvcc: database space exceeded"
+  no_space = 3,        ///< NOSPACE alarm, "mvcc: database space exceeded":
+                       ///< the write that crossed the quota may have been
+                       ///< applied (etcd applies it, then answers this)
   too_large = 4,       ///< "request is too large", or a gRPC message limit
   compacted = 5,       ///< the required revision has been compacted
   lease_not_found = 6, ///< requested lease not found (expired or revoked)
@@ -42,8 +44,8 @@ struct error {
 };
 
 /// True when a write that failed with this error may nonetheless have been
-/// applied (unavailable, deadline, other): resolve it by reading back, never
-/// by assuming either outcome.
+/// applied (unavailable, deadline, no_space, other): resolve it by reading
+/// back, never by assuming either outcome.
 [[nodiscard]] bool outcome_unknown(const error& e);
 
 /// One key as etcd stores it. Revisions are cluster-wide; version counts the
