@@ -146,7 +146,8 @@ struct member_status {
 /// (every key) when there is no such byte.
 [[nodiscard]] std::string prefix_end(std::string_view prefix);
 
-/// One watch stream, used by one thread (cancel() from any thread).
+/// One watch stream, used by one thread (cancel() from any thread). Destroy
+/// it before the client that made it.
 class watch {
 public:
   struct event {
