@@ -16,7 +16,9 @@
 #include "storage/event_log.hpp"
 #include "storage/read_pool.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -101,10 +103,19 @@ int serve(const config::service_config& c) {
   auto ids = events::make_id_source(c.determinism.id_seed);
   int status = 0;
   {
-    actors::runtime runtime(*log, *clock, *ids,
-                            actors::runtime_settings{c.actors.scheduler_threads,
-                                                     c.actors.max_batch,
-                                                     c.storage.sync});
+    actors::runtime_settings runtime_settings;
+    runtime_settings.scheduler_threads = c.actors.scheduler_threads;
+    runtime_settings.max_batch = c.actors.max_batch;
+    runtime_settings.sync = c.storage.sync;
+    if (c.foreman.enabled) {
+      runtime_settings.sweep_interval =
+          std::chrono::milliseconds(std::max<std::int64_t>(
+              1, std::llround(c.foreman.loop_seconds * 1000.0)));
+      runtime_settings.sweep_rules = {
+          c.foreman.inactivity_heartbeat_multiple,
+          c.foreman.fallback_heartbeat_interval_seconds};
+    }
+    actors::runtime runtime(*log, *clock, *ids, runtime_settings);
     const actors::read_model reads(*log);
     storage::read_pool blocking_reads(c.storage.read_threads);
     http::services services{runtime, reads, blocking_reads, c.api};

@@ -44,6 +44,12 @@ DEPLOYD_HANDLER(events::create_block_schema);
 DEPLOYD_HANDLER(events::create_block_document);
 DEPLOYD_HANDLER(events::delete_block_document);
 
+// -- worker_commands.cpp
+// -------------------------------------------------------
+DEPLOYD_HANDLER(events::record_worker_heartbeat);
+DEPLOYD_HANDLER(events::delete_worker);
+DEPLOYD_HANDLER(events::sweep_workers);
+
 #undef DEPLOYD_HANDLER
 
 } // namespace deployd::actors

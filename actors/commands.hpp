@@ -7,6 +7,7 @@
 #include "events/ids.hpp"
 #include "events/rejection.hpp"
 #include "events/resource.hpp"
+#include "events/worker.hpp"
 #include "storage/event_log.hpp"
 
 #include <cstdint>
@@ -28,7 +29,9 @@ using command =
                  events::update_concurrency_limit,
                  events::delete_concurrency_limit, events::create_block_type,
                  events::update_block_type, events::create_block_schema,
-                 events::create_block_document, events::delete_block_document>;
+                 events::create_block_document, events::delete_block_document,
+                 events::record_worker_heartbeat, events::delete_worker,
+                 events::sweep_workers>;
 
 /// What became of one command.
 struct command_result {

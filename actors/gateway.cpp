@@ -1,5 +1,6 @@
 #include "actors/gateway.hpp"
 
+#include "actors/foreman.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/writer_actor.hpp"
 
@@ -24,6 +25,7 @@ struct runtime::impl {
   configured config; // must outlive `system`: declared first
   caf::actor_system system;
   caf::actor writer;
+  caf::actor foreman;
 };
 
 runtime::runtime(storage::event_log& log, events::clock& clock,
@@ -32,12 +34,26 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
   impl_->writer =
       spawn_writer(impl_->system, log, clock, ids,
                    writer_settings{settings.max_batch, settings.sync});
+  if (settings.sweep_interval.count() > 0)
+    impl_->foreman = spawn_foreman(
+        impl_->system,
+        [this](command cmd, const events::uuid& id, reply_fn reply) {
+          submit(std::move(cmd), id, std::move(reply));
+        },
+        settings.sweep_interval, settings.sweep_rules);
 }
 
 runtime::~runtime() {
   // An exit message is handled after every request already queued, so
   // in-flight commands are committed and answered before the writer stops.
   caf::scoped_actor self{impl_->system};
+  // The foreman first: no sweep is submitted once the writer stops.
+  if (impl_->foreman) {
+    self->monitor(impl_->foreman);
+    caf::anon_send_exit(impl_->foreman, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+    impl_->foreman = nullptr;
+  }
   self->monitor(impl_->writer);
   caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);
   self->receive([](const caf::down_msg&) {});

@@ -6,8 +6,10 @@
 
 #include "actors/commands.hpp"
 #include "events/clock.hpp"
+#include "events/worker.hpp"
 #include "storage/event_log.hpp"
 
+#include <chrono>
 #include <memory>
 
 namespace deployd::actors {
@@ -19,6 +21,11 @@ struct runtime_settings {
   std::size_t max_batch = 256;
   /// fsync every commit. Default: true.
   bool sync = true;
+  /// Time between worker sweeps (`sweep_workers`); 0 = no sweeps. Default: 0
+  /// (the composition root sets the configured interval).
+  std::chrono::milliseconds sweep_interval{0};
+  /// The sweep's heartbeat rules. Default: 3 × (interval or 30 s).
+  events::sweep_workers sweep_rules;
 };
 
 /// Owns the actor system and the writer. Create once in the composition

@@ -355,6 +355,75 @@ fold_limit_deleted(storage::write_batch& b,
   return rendered;
 }
 
+// -- workers
+// ---------------------------------------------------------------------
+
+// Writes a worker's rows: its rendered document under its heartbeat key,
+// and where to find it by id. The name row is written at creation only.
+void put_worker(storage::write_batch& b, const events::worker& w) {
+  const auto key =
+      worker_heartbeat_key(w.work_pool_id, w.last_heartbeat_time, w.id);
+  b.put(table::worker_keys, id_key(w.id), key);
+  b.put(table::worker_heartbeats, key, events::render_worker(w));
+}
+
+// The stored worker an event names; a missing one is a bug (the decision
+// that emitted the event saw it).
+std::expected<events::worker, errc> stored_worker(storage::write_batch& b,
+                                                  const events::uuid& id) {
+  auto found = load_worker(b, id);
+  if (!found)
+    return std::unexpected(found.error());
+  if (!*found) {
+    std::fprintf(stderr, "deployd: event for unknown worker %s\n",
+                 id.str().c_str());
+    std::abort();
+  }
+  return std::move(**found);
+}
+
+void erase_heartbeat_row(storage::write_batch& b, const events::worker& w) {
+  b.del(table::worker_heartbeats,
+        worker_heartbeat_key(w.work_pool_id, w.last_heartbeat_time, w.id));
+}
+
+std::expected<void, errc>
+fold_heartbeat(storage::write_batch& b,
+               const events::worker_heartbeat_recorded& e) {
+  auto w = stored_worker(b, e.id);
+  if (!w)
+    return std::unexpected(w.error());
+  erase_heartbeat_row(b, *w);
+  w->last_heartbeat_time = e.time;
+  w->status = events::worker_status::online;
+  if (e.heartbeat_interval_seconds)
+    w->heartbeat_interval_seconds = e.heartbeat_interval_seconds;
+  put_worker(b, *w);
+  return {};
+}
+
+std::expected<void, errc> fold_offline(storage::write_batch& b,
+                                       const events::worker_marked_offline& e) {
+  auto w = stored_worker(b, e.id);
+  if (!w)
+    return std::unexpected(w.error());
+  w->status = events::worker_status::offline;
+  w->updated = e.updated;
+  put_worker(b, *w);
+  return {};
+}
+
+std::expected<void, errc> fold_worker_deleted(storage::write_batch& b,
+                                              const events::worker_deleted& e) {
+  auto w = stored_worker(b, e.id);
+  if (!w)
+    return std::unexpected(w.error());
+  erase_heartbeat_row(b, *w);
+  b.del(table::worker_keys, id_key(w->id));
+  b.del(table::worker_names, worker_name_key(w->work_pool_id, w->name));
+  return {};
+}
+
 template <class T, class Parse>
 std::expected<std::optional<T>, errc>
 load_json_row(storage::write_batch& b, table t, std::string_view key,
@@ -469,8 +538,104 @@ std::expected<void, errc> fold(storage::write_batch& b,
           [&](const events::resource_deleted& x) {
             return fold_resource(b, x);
           },
+          [&](const events::worker_created& x) -> std::expected<void, errc> {
+            b.put(table::worker_names,
+                  worker_name_key(x.value.work_pool_id, x.value.name),
+                  id_key(x.value.id));
+            put_worker(b, x.value);
+            return {};
+          },
+          [&](const events::worker_heartbeat_recorded& x) {
+            return fold_heartbeat(b, x);
+          },
+          [&](const events::worker_marked_offline& x) {
+            return fold_offline(b, x);
+          },
+          [&](const events::worker_deleted& x) {
+            return fold_worker_deleted(b, x);
+          },
       },
       e);
+}
+
+std::string worker_name_key(const events::uuid& pool_id,
+                            std::string_view name) {
+  std::string key = id_key(pool_id);
+  key.append(name);
+  return key;
+}
+
+std::string worker_heartbeat_key(const events::uuid& pool_id,
+                                 events::timestamp heartbeat,
+                                 const events::uuid& id) {
+  return id_key(pool_id) + time_order_key(heartbeat, id);
+}
+
+events::timestamp heartbeat_of_key(std::string_view key) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) | static_cast<unsigned char>(key[16 + i]);
+  return {static_cast<std::int64_t>(v ^ (1ULL << 63))};
+}
+
+bool worker_is_online(std::string_view rendered) {
+  return rendered.ends_with("\"status\":\"ONLINE\"}");
+}
+
+std::expected<std::optional<events::uuid>, errc>
+pool_id_named(storage::reader& r, std::string_view name) {
+  auto id = r.get(table::resource_names,
+                  resource_name_key(events::resource_kind::work_pool,
+                                    json{{"name", std::string(name)}}));
+  if (!id)
+    return std::unexpected(id.error());
+  if (!*id)
+    return std::optional<events::uuid>{};
+  return std::optional<events::uuid>{id_from_key_suffix(**id)};
+}
+
+std::expected<std::optional<events::worker>, errc>
+load_worker(storage::reader& r, const events::uuid& id) {
+  auto key = r.get(table::worker_keys, id_key(id));
+  if (!key)
+    return std::unexpected(key.error());
+  if (!*key)
+    return std::optional<events::worker>{};
+  auto row = r.get(table::worker_heartbeats, **key);
+  if (!row)
+    return std::unexpected(row.error());
+  if (!*row) {
+    std::fprintf(stderr, "deployd: worker key row without its worker\n");
+    std::abort();
+  }
+  return std::optional<events::worker>{
+      events::worker_from_json(json::parse(**row))};
+}
+
+std::expected<std::optional<events::worker>, errc>
+find_worker(storage::reader& r, const events::uuid& pool_id,
+            std::string_view name) {
+  auto id = r.get(table::worker_names, worker_name_key(pool_id, name));
+  if (!id)
+    return std::unexpected(id.error());
+  if (!*id)
+    return std::optional<events::worker>{};
+  return load_worker(r, uuid_from_key(**id));
+}
+
+std::expected<std::vector<events::worker>, errc>
+workers_of(storage::reader& r, const events::uuid& pool_id) {
+  std::vector<events::worker> out;
+  auto scanned = r.scan(
+      table::worker_heartbeats, id_key(pool_id),
+      [&](std::string_view, std::string_view value) {
+        out.push_back(events::worker_from_json(json::parse(value)));
+        return true;
+      },
+      storage::scan_order::reverse);
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  return out;
 }
 
 std::expected<std::optional<events::flow>, errc>

@@ -12,6 +12,7 @@
 #include "events/deployment.hpp"
 #include "events/flow.hpp"
 #include "events/resource.hpp"
+#include "events/worker.hpp"
 #include "storage/event_log.hpp"
 
 #include <expected>
@@ -62,6 +63,21 @@ fold(storage::write_batch& b, const events::any_event& e,
 [[nodiscard]] std::string resource_name_key(events::resource_kind kind,
                                             const events::json& doc);
 
+/// pool id + worker name: key of `worker_names` (value: the worker id;
+/// `worker_keys` maps the id to its `worker_heartbeats` key).
+[[nodiscard]] std::string worker_name_key(const events::uuid& pool_id,
+                                          std::string_view name);
+/// pool id + heartbeat time + worker id: key of `worker_heartbeats`, whose
+/// value is the rendered worker (status last, so `worker_is_online` can
+/// read it without parsing).
+[[nodiscard]] std::string worker_heartbeat_key(const events::uuid& pool_id,
+                                               events::timestamp heartbeat,
+                                               const events::uuid& id);
+/// The heartbeat time stored in a `worker_heartbeats` key.
+[[nodiscard]] events::timestamp heartbeat_of_key(std::string_view key);
+/// Whether a rendered worker (a `worker_heartbeats` value) is ONLINE.
+[[nodiscard]] bool worker_is_online(std::string_view rendered);
+
 // -- document lookups (any reader)
 // -----------------------------------------------
 
@@ -74,6 +90,20 @@ find_resource(storage::reader& r, const std::string& name_key);
 /// Every document whose name key starts with `name_prefix`, in key order.
 [[nodiscard]] std::expected<std::vector<events::json>, storage::errc>
 resources_under(storage::reader& r, const std::string& name_prefix);
+
+/// The id of the pool named `name`, without loading its document.
+[[nodiscard]] std::expected<std::optional<events::uuid>, storage::errc>
+pool_id_named(storage::reader& r, std::string_view name);
+/// The worker with this id.
+[[nodiscard]] std::expected<std::optional<events::worker>, storage::errc>
+load_worker(storage::reader& r, const events::uuid& id);
+/// The worker (pool, name).
+[[nodiscard]] std::expected<std::optional<events::worker>, storage::errc>
+find_worker(storage::reader& r, const events::uuid& pool_id,
+            std::string_view name);
+/// Every worker of a pool, most recent heartbeat first.
+[[nodiscard]] std::expected<std::vector<events::worker>, storage::errc>
+workers_of(storage::reader& r, const events::uuid& pool_id);
 
 // -- lookups through a batch (writer thread)
 // -----------------------------------

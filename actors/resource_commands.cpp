@@ -4,6 +4,7 @@
 #include "actors/command_support.hpp"
 #include "actors/projections.hpp"
 #include "actors/work_pools.hpp"
+#include "actors/workers.hpp"
 #include "events/checksum.hpp"
 #include "events/json_fields.hpp"
 
@@ -129,8 +130,16 @@ command_result handle(const events::update_work_pool& cmd,
       after[key] = value;
     }
   }
-  if (after.at("type") != "prefect-agent")
-    after["status"] = after.value("is_paused", false) ? "PAUSED" : "NOT_READY";
+  // Only a PATCH that names `is_paused` writes a status (every time, even
+  // unchanged): PAUSED, or READY when a stored-ONLINE worker exists.
+  if (const auto paused = cmd.body.find("is_paused");
+      after.at("type") != "prefect-agent" && paused != cmd.body.end() &&
+      paused->is_boolean()) {
+    auto workers = workers_of(b, events::uuid_field(after, "id"));
+    if (!workers)
+      return failed(workers.error());
+    after["status"] = status_after_pause_change(paused->get<bool>(), *workers);
+  }
   after["active_slots"] =
       after.at("concurrency_limit").is_null() ? json(nullptr) : json(0);
   after["updated"] = events::format_timestamp(env.now);
@@ -160,6 +169,12 @@ command_result handle(const events::delete_work_pool& cmd,
   if (!queues)
     return failed(queues.error());
   event_list out;
+  // The pool's workers go with it (the reference's foreign key cascades).
+  auto workers = workers_of(b, pool_id);
+  if (!workers)
+    return failed(workers.error());
+  for (const auto& w : *workers)
+    out.push_back(events::worker_deleted{w.id, env.now});
   for (const auto& q : *queues) {
     const auto queue_id = events::uuid_field(q, "id");
     // Deployments that used the queue keep existing, unlinked (the

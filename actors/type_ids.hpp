@@ -14,6 +14,8 @@
 CAF_BEGIN_TYPE_ID_BLOCK(deployd, caf::first_custom_type_id)
 CAF_ADD_TYPE_ID(deployd, (deployd::actors::write_request_ptr))
 CAF_ADD_ATOM(deployd, deployd::actors, flush_atom, "flush")
+CAF_ADD_ATOM(deployd, deployd::actors, sweep_atom, "sweep")
+CAF_ADD_ATOM(deployd, deployd::actors, swept_atom, "swept")
 CAF_END_TYPE_ID_BLOCK(deployd)
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(deployd::actors::write_request_ptr)

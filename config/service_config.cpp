@@ -162,6 +162,22 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.determinism.id_seed);
      }},
+    {"foreman.enabled",
+     [](service_config& c, const std::string& v) {
+       return parse_bool(v, c.foreman.enabled);
+     }},
+    {"foreman.loop_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.foreman.loop_seconds);
+     }},
+    {"foreman.inactivity_heartbeat_multiple",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.foreman.inactivity_heartbeat_multiple);
+     }},
+    {"foreman.fallback_heartbeat_interval_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.foreman.fallback_heartbeat_interval_seconds);
+     }},
   };
   return table;
 }
@@ -223,6 +239,12 @@ constexpr std::pair<const char*, const char*> environment[] = {
   {"DEPLOYD_AUTH_STRING", "api.auth_string"},
   {"PREFECT_SERVER_API_AUTH_STRING", "api.auth_string"},
   {"PREFECT_SERVER_API_MAX_PARAMETER_SIZE", "api.max_parameter_size"},
+  {"PREFECT_SERVER_SERVICES_FOREMAN_ENABLED", "foreman.enabled"},
+  {"PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS", "foreman.loop_seconds"},
+  {"PREFECT_SERVER_SERVICES_FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE",
+   "foreman.inactivity_heartbeat_multiple"},
+  {"PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS",
+   "foreman.fallback_heartbeat_interval_seconds"},
 };
 
 // Command-line flags that take a value, and their setting.
@@ -239,6 +261,7 @@ constexpr std::pair<const char*, const char*> flags[] = {
   {"--id-seed", "determinism.id_seed"},
   {"--max-batch", "actors.max_batch"},
   {"--block-cache-mb", "storage.block_cache_mb"},
+  {"--foreman-loop-seconds", "foreman.loop_seconds"},
 };
 
 } // namespace
@@ -353,6 +376,8 @@ std::vector<std::string> validate(const service_config& c) {
   if (c.determinism.clock != "system" &&
       !c.determinism.clock.starts_with("step:"))
     problems.push_back("determinism.clock must be 'system' or 'step:<time>'");
+  if (!(c.foreman.loop_seconds > 0) || c.foreman.loop_seconds > 86'400)
+    problems.push_back("foreman.loop_seconds must be in (0, 86400]");
   return problems;
 }
 
@@ -361,7 +386,7 @@ std::string usage() {
          "  serve   --host H --port P --data-dir D [--config FILE]\n"
          "          [--threads N] [--port-file F] [--clock SPEC]\n"
          "          [--id-seed N] [--no-sync] [--max-connections N]\n"
-         "          [--tls-cert PEM --tls-key PEM]\n"
+         "          [--tls-cert PEM --tls-key PEM] [--foreman-loop-seconds S]\n"
          "  replay  --data-dir D      rebuild every projection from the log\n"
          "  verify  --data-dir D [--scratch-dir S]\n"
          "          replay into a scratch database and compare; exit 1 on "

@@ -94,6 +94,24 @@ struct api_settings {
   std::size_t max_parameter_size = 524'288;
 };
 
+/// The worker sweep (the reference's foreman service, same environment
+/// variables).
+struct foreman_settings {
+  /// Run the sweep (PREFECT_SERVER_SERVICES_FOREMAN_ENABLED). Default: true
+  bool enabled = true;
+  /// Seconds between sweeps (PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS).
+  /// Default: 15
+  double loop_seconds = 15.0;
+  /// A worker is OFFLINE after this many missed intervals
+  /// (PREFECT_SERVER_SERVICES_FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE).
+  /// Default: 3
+  std::int64_t inactivity_heartbeat_multiple = 3;
+  /// The interval of a worker that never sent one, in seconds
+  /// (PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS).
+  /// Default: 30
+  std::int64_t fallback_heartbeat_interval_seconds = 30;
+};
+
 struct determinism_settings {
   /// `system`, or `step:<ISO time>[:<micros>]` for a deterministic clock
   /// (tests). Default: system
@@ -108,6 +126,7 @@ struct service_config {
   actor_settings actors;
   api_settings api;
   determinism_settings determinism;
+  foreman_settings foreman;
 };
 
 /// What the command line asked for.

@@ -12,6 +12,7 @@
 #include "events/flow.hpp"
 #include "events/ids.hpp"
 #include "events/resource.hpp"
+#include "events/worker.hpp"
 
 #include <array>
 #include <string_view>
@@ -24,7 +25,9 @@ using any_event =
                  deployment_updated, deployment_deleted,
                  concurrency_limit_created, concurrency_limit_resized,
                  concurrency_limit_deleted, concurrency_limit_updated,
-                 resource_created, resource_updated, resource_deleted>;
+                 resource_created, resource_updated, resource_deleted,
+                 worker_created, worker_heartbeat_recorded,
+                 worker_marked_offline, worker_deleted>;
 
 struct catalog_entry {
   std::string_view name;
@@ -34,7 +37,7 @@ struct catalog_entry {
 
 /// Every (name, version) ever written. A test decodes a golden payload for
 /// each one from tests/data/events/<name>.v<version>.json.
-inline constexpr std::array<catalog_entry, 25> catalog = {{
+inline constexpr std::array<catalog_entry, 29> catalog = {{
     {"flow_created", 1, false},
     {"deployment_created", 1, false},
     {"deployment_updated", 1, false},
@@ -60,6 +63,10 @@ inline constexpr std::array<catalog_entry, 25> catalog = {{
     {"block_document_created", 1, false},
     {"block_document_updated", 1, false},
     {"block_document_deleted", 1, false},
+    {"worker_created", 1, false},
+    {"worker_heartbeat_recorded", 1, false},
+    {"worker_marked_offline", 1, false},
+    {"worker_deleted", 1, false},
 }};
 
 /// The stream an event belongs to (`deployment/<id>`, ...).

@@ -63,6 +63,21 @@ any_event decode_current(std::string_view name, const json& j) {
   if (name == concurrency_limit_deleted::stored_name)
     return concurrency_limit_deleted{uuid_field(j, "id"),
                                      timestamp_field(j, "deleted")};
+  if (name == worker_created::stored_name)
+    return worker_created{worker_from_json(j)};
+  if (name == worker_heartbeat_recorded::stored_name) {
+    worker_heartbeat_recorded e{uuid_field(j, "id"),
+                                timestamp_field(j, "last_heartbeat_time"),
+                                std::nullopt};
+    if (const auto it = j.find("heartbeat_interval_seconds"); it != j.end())
+      e.heartbeat_interval_seconds = it->get<std::int64_t>();
+    return e;
+  }
+  if (name == worker_marked_offline::stored_name)
+    return worker_marked_offline{uuid_field(j, "id"),
+                                 timestamp_field(j, "updated")};
+  if (name == worker_deleted::stored_name)
+    return worker_deleted{uuid_field(j, "id"), timestamp_field(j, "deleted")};
   throw std::invalid_argument("unknown event");
 }
 
@@ -71,7 +86,8 @@ template <class Event>
 constexpr bool is_deletion = std::is_same_v<Event, flow_deleted> ||
                              std::is_same_v<Event, deployment_deleted> ||
                              std::is_same_v<Event, resource_deleted> ||
-                             std::is_same_v<Event, concurrency_limit_deleted>;
+                             std::is_same_v<Event, concurrency_limit_deleted> ||
+                             std::is_same_v<Event, worker_deleted>;
 
 // The JSON document of each event's payload (a created deployment's is
 // written by `payload_text` directly).
@@ -80,6 +96,18 @@ const auto payload_document = overloaded{
     [](const concurrency_limit_created& x) { return to_json(x.value); },
     [](const concurrency_limit_resized& x) { return limit_resized_json(x); },
     [](const resource_created& x) { return x.value; },
+    [](const worker_created& x) { return to_json(x.value); },
+    [](const worker_heartbeat_recorded& x) {
+      // The interval is written only when it changed.
+      json j = {{"id", x.id.str()},
+                {"last_heartbeat_time", format_timestamp(x.time)}};
+      if (x.heartbeat_interval_seconds)
+        j["heartbeat_interval_seconds"] = *x.heartbeat_interval_seconds;
+      return j;
+    },
+    [](const worker_marked_offline& x) {
+      return json{{"id", x.id.str()}, {"updated", format_timestamp(x.updated)}};
+    },
     [](const auto& x) {
       if constexpr (is_deletion<std::decay_t<decltype(x)>>)
         return json{{"id", x.id.str()},
@@ -167,6 +195,12 @@ stream_id stream_of(const any_event& e) {
           [](const resource_deleted& x) {
             return resource_stream(x.kind, x.id);
           },
+          [](const worker_created& x) { return worker_stream(x.value.id); },
+          [](const worker_heartbeat_recorded& x) {
+            return worker_stream(x.id);
+          },
+          [](const worker_marked_offline& x) { return worker_stream(x.id); },
+          [](const worker_deleted& x) { return worker_stream(x.id); },
       },
       e);
 }

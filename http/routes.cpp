@@ -55,6 +55,12 @@ router make_routes() {
   r.add("POST", "/api/work_pools/{name}/queues/filter",
         h::post_pool_queues_filter);
   r.add("GET", "/api/work_pools/{name}/queues/{name}", h::get_pool_queue);
+  r.add("POST", "/api/work_pools/{name}/workers/heartbeat",
+        h::post_worker_heartbeat);
+  r.add("POST", "/api/work_pools/{name}/workers/filter",
+        h::post_workers_filter);
+  r.add("GET", "/api/work_pools/{name}/workers/connect", h::get_worker_channel);
+  r.add("DELETE", "/api/work_pools/{name}/workers/{name}", h::delete_worker);
   r.add("POST", "/api/work_queues/", h::post_work_queues);
   r.add("GET", "/api/work_queues/{id}", h::get_work_queue);
   r.add("GET", "/api/work_queues/name/{name}", h::get_work_queue_by_name);

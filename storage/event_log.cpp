@@ -43,6 +43,9 @@ constexpr const char* table_names[table_count] = {
   "queue_links",
   "block_links",
   "limit_names",
+  "worker_names",
+  "worker_heartbeats",
+  "worker_keys",
 };
 
 

@@ -59,9 +59,12 @@ enum class table : std::uint8_t {
   queue_links = 17,           ///< queue id + deployment id -> ""
   block_links = 18,           ///< block document id + deployment id -> ""
   limit_names = 19,           ///< concurrency limit name -> id
+  worker_names = 20,          ///< pool id + worker name -> worker id
+  worker_heartbeats = 21,     ///< pool id + heartbeat (8) + id -> worker JSON
+  worker_keys = 22,           ///< worker id -> its worker_heartbeats key
 };
 
-inline constexpr std::size_t table_count = 20;
+inline constexpr std::size_t table_count = 23;
 
 /// Direction of a scan.
 enum class scan_order : std::uint8_t { forward = 0, reverse = 1 };

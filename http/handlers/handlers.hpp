@@ -63,6 +63,12 @@ void post_work_queues(services&, const request&, path_params, responder);
 void get_work_queue(services&, const request&, path_params, responder);
 void get_work_queue_by_name(services&, const request&, path_params, responder);
 
+// -- workers of a pool (handlers/workers.cpp) ---------------------------------
+void post_worker_heartbeat(services&, const request&, path_params, responder);
+void post_workers_filter(services&, const request&, path_params, responder);
+void delete_worker(services&, const request&, path_params, responder);
+void get_worker_channel(services&, const request&, path_params, responder);
+
 // -- v2 concurrency limits (handlers/concurrency_limits.cpp)
 // ---------------------
 void post_concurrency_limits(services&, const request&, path_params, responder);

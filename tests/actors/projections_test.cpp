@@ -3,43 +3,17 @@
 #include "actors/replay.hpp"
 #include "events/codec.hpp"
 #include "events/json_fields.hpp"
+#include "tests/support/run_commands.hpp"
 #include "tests/support/temp_event_log.hpp"
 
 #include <catch2/catch.hpp>
-#include <condition_variable>
-#include <mutex>
 
 using namespace deployd;
+using deployd::testing::run_commands;
 using deployd::testing::temp_event_log;
 using events::json;
 
 namespace {
-
-// Submits commands through the real runtime (CAF actor system and writer)
-// and waits for every reply.
-std::vector<actors::command_result>
-run_commands(storage::event_log& log, std::vector<actors::command> commands) {
-  events::stepping_clock clock({1'795'000'000'000'000}, 1000);
-  events::random_ids ids(42);
-  std::vector<actors::command_result> results(commands.size());
-  std::mutex m;
-  std::condition_variable done;
-  std::size_t remaining = commands.size();
-  {
-    actors::runtime rt(log, clock, ids, {});
-    for (std::size_t i = 0; i < commands.size(); ++i)
-      rt.submit(std::move(commands[i]), events::uuid::v4_from(i, i),
-                [&, i](actors::command_result r) {
-                  std::lock_guard g{m};
-                  results[i] = std::move(r);
-                  if (--remaining == 0)
-                    done.notify_one();
-                });
-    std::unique_lock lock{m};
-    done.wait(lock, [&] { return remaining == 0; });
-  }
-  return results;
-}
 
 events::create_deployment deployment_command(const events::uuid& flow,
                                              const std::string& name) {

@@ -30,6 +30,8 @@ ROOT_OPERATIONS = [
     ("post", "/flows/bulk_delete"),
     ("post", "/work_pools/filter"),
     ("post", "/work_pools/{work_pool_name}/queues/filter"),
+    ("post", "/work_pools/{work_pool_name}/workers/filter"),
+    ("post", "/work_pools/{work_pool_name}/workers/heartbeat"),
     ("post", "/work_queues/filter"),
     ("post", "/v2/concurrency_limits/filter"),
 ]
