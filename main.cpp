@@ -10,6 +10,7 @@
 #include "config/service_config.hpp"
 #include "events/clock.hpp"
 #include "events/codec.hpp"
+#include "events/json_text.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
@@ -212,8 +213,8 @@ events::json record_json(const storage::record& r) {
   j["recorded_at"] = events::format_timestamp(r.recorded_at);
   j["command_id"] = r.command_id.str();
   try {
-    j["payload"] = events::json::parse(r.payload);
-  } catch (const events::json::exception&) {
+    j["payload"] = events::parse_json(r.payload);
+  } catch (const std::exception&) {
     j["payload"] = r.payload;
   }
   return j;
@@ -225,9 +226,7 @@ int print_events(const config::service_config& c, std::uint64_t from,
   if (!log)
     return 1;
   auto print = [](const storage::record& r) {
-    std::cout << record_json(r).dump(-1, ' ', false,
-                                     events::json::error_handler_t::replace)
-              << '\n';
+    std::cout << events::dump_json(record_json(r)) << '\n';
   };
   if (!stream.empty()) {
     auto records = log->read_stream({stream});

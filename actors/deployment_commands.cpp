@@ -6,6 +6,7 @@
 #include "actors/projections.hpp"
 #include "actors/queries.hpp"
 #include "actors/work_pools.hpp"
+#include "events/json_text.hpp"
 
 #include <functional>
 
@@ -292,9 +293,9 @@ std::expected<std::string, errc> schedules_view(storage::write_batch& b,
     // Newly created schedules sit at the front, newest first; the response
     // lists them in request order.
     for (std::size_t i = n; i-- > 0;)
-      out.push_back(events::to_json(all[i]));
+      out.push_back(events::schedule_response(all[i]));
   }
-  return out.dump(-1, ' ', false, events::json::error_handler_t::replace);
+  return events::dump_json(out);
 }
 
 command_result handle(const events::create_schedules& cmd,

@@ -1,6 +1,7 @@
 #include "actors/projections.hpp"
 
 #include "events/json_fields.hpp"
+#include "events/json_text.hpp"
 #include "events/json_writer.hpp"
 
 #include <cstdio>
@@ -22,7 +23,7 @@ struct overloaded : Ts... {
 };
 
 std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return events::dump_json(j);
 }
 
 events::uuid uuid_from_key(std::string_view bytes) {
@@ -303,7 +304,7 @@ fold_limit_updated(storage::write_batch& b,
     return std::unexpected(loaded.error());
   if (!*loaded)
     return {};
-  json doc = json::parse(**loaded);
+  json doc = events::parse_json(**loaded);
   b.del(table::limit_names, doc.at("name").get<std::string>());
   events::apply_document_changes(doc, e.changes);
   b.put(table::limits, id_key(e.id), dump(doc));
@@ -434,7 +435,7 @@ load_json_row(storage::write_batch& b, table t, std::string_view key,
   if (!*row)
     return std::optional<T>{};
   try {
-    return std::optional<T>{parse(json::parse(**row))};
+    return std::optional<T>{parse(events::parse_json(**row))};
   } catch (const std::exception& e) {
     // Our own rows are written by fold alone: a bad one is a bug.
     std::fprintf(stderr, "deployd: corrupt %s row: %s\n",
@@ -721,7 +722,7 @@ load_resource(storage::reader& r, events::resource_kind kind,
     return std::unexpected(row.error());
   if (!*row)
     return std::optional<json>{};
-  return std::optional<json>{json::parse(**row)};
+  return std::optional<json>{events::parse_json(**row)};
 }
 
 std::expected<std::optional<json>, errc>
@@ -800,8 +801,9 @@ read_model::text read_model::schedules(const events::uuid& deployment_id,
   auto row = log_.get(table::deployments, id_key(deployment_id), tier);
   if (!row || !*row)
     return row;
-  const auto state = json::parse(**row);
-  return std::optional<std::string>{dump(state.at("schedules"))};
+  const auto state = events::parse_json(**row);
+  return std::optional<std::string>{
+      dump(events::schedules_response(state.at("schedules")))};
 }
 
 read_model::text read_model::resource(events::resource_kind kind,

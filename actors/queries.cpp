@@ -1,6 +1,7 @@
 #include "actors/queries.hpp"
 
 #include "actors/projections.hpp"
+#include "events/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -149,7 +150,7 @@ public:
       auto row = reader_.get(table::flows, id_key(id));
       if (!row)
         return std::unexpected(row.error());
-      json value = *row ? json::parse(**row) : json(nullptr);
+      json value = *row ? events::parse_json(**row) : json(nullptr);
       it = flows_.emplace(id, std::move(value)).first;
     }
     return it->second.is_null() ? nullptr : &it->second;

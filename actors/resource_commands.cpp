@@ -7,6 +7,7 @@
 #include "actors/workers.hpp"
 #include "events/checksum.hpp"
 #include "events/json_fields.hpp"
+#include "events/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -21,7 +22,7 @@ using storage::table;
 namespace {
 
 std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return events::dump_json(j);
 }
 
 std::string lower(std::string s) {
@@ -77,10 +78,6 @@ limit_by_id_or_name(storage::write_batch& b, const std::string& id_or_name) {
   if (!*id)
     return std::optional<events::concurrency_limit>{};
   return load_limit(b, id_from_key_suffix(**id));
-}
-
-json limit_fields(const events::concurrency_limit& l) {
-  return to_json(l);
 }
 
 } // namespace
@@ -263,7 +260,7 @@ command_result handle(const events::create_concurrency_limit& cmd,
   l.active_slots = cmd.body.value("active_slots", std::int64_t{0});
   l.denied_slots = cmd.body.value("denied_slots", std::int64_t{0});
   l.slot_decay_per_second = cmd.body.value("slot_decay_per_second", 0.0);
-  const auto body = dump(limit_fields(l));
+  const auto body = dump(events::limit_response(l));
   return apply_created(event_list{events::concurrency_limit_created{l}}, b, env,
                        command_id, body);
 }

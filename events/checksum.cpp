@@ -1,5 +1,8 @@
 #include "events/checksum.hpp"
 
+#include "events/json_text.hpp"
+#include "events/python_repr.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -100,15 +103,12 @@ void dump_into(std::string& out, const json& v, bool sort_keys) {
   case json::value_t::number_unsigned:
     out += v.dump();
     return;
-  case json::value_t::number_float: {
-    const double d = v.get<double>();
-    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 1e16) {
-      out += v.dump(); // nlohmann writes 1.0 as "1.0", as Python does
-    } else {
-      out += v.dump();
-    }
+  case json::value_t::number_float:
+    out += python_float_repr(v.get<double>());
     return;
-  }
+  case json::value_t::binary: // a big integer: its digits, as Python's int
+    out += big_integer_text(v);
+    return;
   case json::value_t::string:
     escape_into(out, v.get_ref<const std::string&>());
     return;

@@ -1,6 +1,7 @@
 #include "events/codec.hpp"
 
 #include "events/json_fields.hpp"
+#include "events/json_text.hpp"
 
 #include <type_traits>
 
@@ -123,10 +124,7 @@ std::string payload_text(const any_event& e) {
   return std::visit(
       overloaded{
           [](const deployment_created& x) { return stored_text(x.value); },
-          [](const auto& x) {
-            return payload_document(x).dump(-1, ' ', false,
-                                            json::error_handler_t::replace);
-          },
+          [](const auto& x) { return dump_json(payload_document(x)); },
       },
       e);
 }
@@ -154,7 +152,7 @@ std::expected<any_event, decode_errc> decode(std::string_view name, int version,
   if (!known)
     return std::unexpected(decode_errc::unknown_event);
   try {
-    const json j = json::parse(payload);
+    const json j = parse_json(payload);
     // Every event is at version 1 so far: no upcasters yet. A version 2
     // decodes here as upcast_<name>_v1(j) before decode_current.
     return decode_current(name, j);

@@ -36,6 +36,13 @@ concurrency_limit concurrency_limit_from_json(const json& j) {
   return l;
 }
 
+json limit_response(const concurrency_limit& l) {
+  json j = to_json(l);
+  j["slot_decay_per_second"] = l.slot_decay_per_second;
+  j["avg_slot_occupancy_seconds"] = l.avg_slot_occupancy_seconds;
+  return j;
+}
+
 json deployment_view_of(const concurrency_limit& l) {
   json j = json::object();
   j["id"] = l.id.str();
@@ -45,7 +52,7 @@ json deployment_view_of(const concurrency_limit& l) {
   j["name"] = l.name;
   j["limit"] = l.limit;
   j["active_slots"] = l.active_slots;
-  j["slot_decay_per_second"] = compact_number(l.slot_decay_per_second);
+  j["slot_decay_per_second"] = l.slot_decay_per_second;
   return j;
 }
 

@@ -82,9 +82,15 @@ struct concurrency_limit_deleted {
 [[nodiscard]] json to_json(const concurrency_limit& l);
 [[nodiscard]] concurrency_limit concurrency_limit_from_json(const json& j);
 
-/// The `global_concurrency_limit` object inside a deployment response:
-/// exactly id, created, updated, active, name, limit, active_slots,
-/// slot_decay_per_second.
+/// The ConcurrencyLimitV2 response object (create): the stored fields, with
+/// `slot_decay_per_second` and `avg_slot_occupancy_seconds` floats (`0.0`,
+/// `2.0`) as the reference's float columns answer them.
+[[nodiscard]] json limit_response(const concurrency_limit& l);
+
+/// The GlobalConcurrencyLimitResponse object (reads, and the
+/// `global_concurrency_limit` inside a deployment response): exactly id,
+/// created, updated, active, name, limit, active_slots,
+/// slot_decay_per_second (a float).
 [[nodiscard]] json deployment_view_of(const concurrency_limit& l);
 
 /// `deployment:<deployment id>`.

@@ -2,6 +2,7 @@
 
 #include "events/json_fields.hpp"
 #include "events/json_writer.hpp"
+#include "events/schedule.hpp"
 
 #include <array>
 #include <cstdlib>
@@ -275,6 +276,23 @@ json to_json(const deployment_schedule& s) {
   return j;
 }
 
+json schedule_response(const deployment_schedule& s) {
+  json j = to_json(s);
+  j["schedule"] = schedule_response(s.schedule);
+  return j;
+}
+
+json schedules_response(const json& stored) {
+  json out = json::array();
+  for (const auto& s : stored) {
+    json item = s;
+    if (const auto it = item.find("schedule"); it != item.end())
+      *it = schedule_response(*it);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 deployment_schedule schedule_from_stored(const json& j) {
   deployment_schedule s;
   s.id = uuid_field(j, "id");
@@ -301,7 +319,9 @@ json deployment_response(const deployment& d, const deployment_links& links) {
   j["description"] = nullable(d.description);
   j["flow_id"] = d.flow_id.str();
   j["paused"] = d.paused;
-  j["schedules"] = field_value(d, deployment_field::schedules);
+  j["schedules"] = json::array();
+  for (const auto& s : d.schedules)
+    j["schedules"].push_back(schedule_response(s));
   j["concurrency_limit"] = nullptr;
   j["global_concurrency_limit"] =
       links.limit ? deployment_view_of(*links.limit) : json(nullptr);
@@ -348,10 +368,19 @@ std::string write_deployment(const deployment& d,
   w.key("flow_id").plain(d.flow_id.str());
   w.key("paused").value(d.paused);
   w.key("schedules");
-  if (d.schedules.empty())
+  if (d.schedules.empty()) {
     out += "[]";
-  else
+  } else if (links) {
+    out.push_back('[');
+    for (std::size_t i = 0; i < d.schedules.size(); ++i) {
+      if (i > 0)
+        out.push_back(',');
+      w.value(schedule_response(d.schedules[i]));
+    }
+    out.push_back(']');
+  } else {
     w.value(field_value(d, deployment_field::schedules));
+  }
   if (links) {
     w.key("concurrency_limit").null();
     w.key("global_concurrency_limit");

@@ -126,8 +126,16 @@ void set_field(deployment& d, deployment_field f, const json& value);
 /// Inverse of `to_json`; throws on a malformed document.
 [[nodiscard]] deployment deployment_from_json(const json& j);
 
+/// Stored form of one schedule (the interval as `to_json(schedule)` writes
+/// it).
 [[nodiscard]] json to_json(const deployment_schedule& s);
 [[nodiscard]] deployment_schedule schedule_from_stored(const json& j);
+/// The DeploymentSchedule response object: the stored form with the
+/// interval a float (`schedule_response`).
+[[nodiscard]] json schedule_response(const deployment_schedule& s);
+/// Schedules in their stored form (a deployment state's `schedules`) as
+/// response objects, in the same order.
+[[nodiscard]] json schedules_response(const json& stored);
 
 /// What a deployment response derives from other aggregates.
 struct deployment_links {

@@ -14,6 +14,7 @@
 // loops through `$ref`), the evaluator decides alone.
 #include "events/json_schema.hpp"
 
+#include "events/json_text.hpp"
 #include "events/python_repr.hpp"
 
 // valijson is header-only and not clean under our warning flags; it throws
@@ -120,12 +121,18 @@ bool truthy(const json& value) {
   case json::value_t::array:
   case json::value_t::object:
     return !value.empty();
+  case json::value_t::binary:
+    return is_big_integer(value); // never zero
   default:
     return false;
   }
 }
 
 long double as_long_double(const json& number) {
+  if (is_big_integer(number)) {
+    const std::string text(big_integer_text(number));
+    return std::strtold(text.c_str(), nullptr); // +-HUGE_VALL beyond range
+  }
   if (number.is_number_unsigned()) {
     return static_cast<long double>(number.get<std::uint64_t>());
   }
@@ -138,6 +145,30 @@ long double as_long_double(const json& number) {
 /// Python's exact comparison of two numbers (int and float mix exactly;
 /// long double holds every int64, uint64 and double exactly).
 std::partial_ordering compare_numbers(const json& a, const json& b) {
+  if (is_big_integer(a) || is_big_integer(b)) {
+    if (a.is_number_float() || b.is_number_float()) {
+      return as_long_double(a) <=> as_long_double(b);
+    }
+    // A big integer lies beyond every 64-bit one, on the side of its sign;
+    // two compare by sign, then length, then digits.
+    const auto sign = [](const json& v) {
+      if (is_big_integer(v)) {
+        return big_integer_text(v).front() == '-' ? -2 : 2;
+      }
+      return v.is_number_unsigned() || v.get<std::int64_t>() >= 0 ? 1 : -1;
+    };
+    const int sa = sign(a);
+    const int sb = sign(b);
+    if (!is_big_integer(a) || !is_big_integer(b) || sa != sb) {
+      return sa <=> sb;
+    }
+    const auto ta = big_integer_text(a);
+    const auto tb = big_integer_text(b);
+    const auto magnitude =
+        ta.size() != tb.size() ? ta.size() <=> tb.size() : ta.compare(tb) <=> 0;
+    return sa > 0 ? std::partial_ordering(magnitude)
+                  : std::partial_ordering(0 <=> magnitude);
+  }
   if (a.is_number_float() || b.is_number_float()) {
     return as_long_double(a) <=> as_long_double(b);
   }
@@ -189,7 +220,7 @@ bool python_equal(const json& a, const json& b) {
   if (a.is_boolean() || b.is_boolean()) {
     return a.is_boolean() && b.is_boolean() && a.get<bool>() == b.get<bool>();
   }
-  if (a.is_number() && b.is_number()) {
+  if (is_numeric(a) && is_numeric(b)) {
     return compare_numbers(a, b) == std::partial_ordering::equivalent;
   }
   return a.is_null() && b.is_null();
@@ -205,7 +236,7 @@ bool is_type(const json& value, std::string_view type) {
     return value.is_boolean();
   }
   if (type == "integer") {
-    if (value.is_number_integer()) {
+    if (is_integral(value)) {
       return true;
     }
     if (value.is_number_float()) {
@@ -218,7 +249,7 @@ bool is_type(const json& value, std::string_view type) {
     return value.is_null();
   }
   if (type == "number") {
-    return value.is_number();
+    return is_numeric(value);
   }
   if (type == "object") {
     return value.is_object();
@@ -1848,7 +1879,7 @@ private:
   /// minimum, maximum, exclusiveMinimum, exclusiveMaximum.
   static void kw_bound(const std::string& keyword, const json& value,
                        const json& instance, error_sink& out) {
-    if (!instance.is_number() || !value.is_number()) {
+    if (!is_numeric(instance) || !is_numeric(value)) {
       return;
     }
     const auto order = compare_numbers(instance, value);
@@ -2256,7 +2287,7 @@ bool exact_multiple(double dividend, double divisor) {
 
 void evaluator::kw_multiple_of(const json& value, const json& instance,
                                error_sink& out) {
-  if (!instance.is_number() || !value.is_number()) {
+  if (!is_numeric(instance) || !is_numeric(value)) {
     return;
   }
   bool failed = false;
@@ -2280,6 +2311,35 @@ void evaluator::kw_multiple_of(const json& value, const json& instance,
       return;
     }
     failed = std::fmod(instance.get<double>(), divisor) != 0.0;
+  } else if (is_big_integer(value)) {
+    // |divisor| exceeds every 64-bit dividend; two big integers are rare
+    // enough to compare through long double.
+    failed = is_big_integer(instance) ? std::fmod(as_long_double(instance),
+                                                  as_long_double(value)) != 0.0L
+                                      : compare_numbers(instance, json(0)) != 0;
+  } else if (is_big_integer(instance)) {
+    // Exact remainder of the decimal digits by a 64-bit divisor.
+    const long double divisor = std::fabs(as_long_double(value));
+    if (divisor == 0.0L) {
+      return;
+    }
+    const auto d = static_cast<std::uint64_t>(divisor);
+    // (a + b) mod d for a, b < d, without overflow.
+    const auto add = [d](std::uint64_t a, std::uint64_t b) {
+      return a >= d - b ? a - (d - b) : a + b;
+    };
+    std::uint64_t remainder = 0;
+    for (const char c : big_integer_text(instance)) {
+      if (c == '-') {
+        continue;
+      }
+      std::uint64_t times_ten = 0;
+      for (int i = 0; i < 10; ++i) {
+        times_ten = add(times_ten, remainder);
+      }
+      remainder = add(times_ten, static_cast<std::uint64_t>(c - '0') % d);
+    }
+    failed = remainder != 0;
   } else {
     // Both integers: exact remainder on magnitudes.
     const auto magnitude = [](const json& v) {
@@ -2662,6 +2722,9 @@ nlohmann::json to_valijson_value(const json& value, bool& ok) {
     return value.get<bool>();
   case json::value_t::string:
     return value.get<std::string>();
+  case json::value_t::binary: // a big integer: valijson has no such number
+    ok = false;
+    return nullptr;
   default:
     return nullptr;
   }

@@ -1,11 +1,13 @@
-// Writes JSON text straight into a string, byte for byte what
-// `json::dump(-1, ' ', false, json::error_handler_t::replace)` writes for the
-// same value, without building a document first. For the hot paths that
-// serialise our own structs (deployment state, views, index summaries).
+// Writes JSON text straight into a string without building a document first,
+// byte for byte what `append_json` (events/json_text.hpp) writes for the same
+// value: the reference's number formats, nlohmann's string escaping. For the
+// hot paths that serialise our own structs (deployment state, views, index
+// summaries).
 #pragma once
 
 #include "events/ids.hpp"
 #include "events/json.hpp"
+#include "events/json_text.hpp"
 #include "events/time.hpp"
 
 #include <charconv>
@@ -18,8 +20,8 @@
 
 namespace deployd::events {
 
-// Appends JSON text exactly as `json::dump(-1, ' ', false, replace)` would
-// write the same value inside a document.
+// Appends JSON text exactly as `append_json` would write the same value
+// inside a document.
 class json_writer {
 public:
   explicit json_writer(std::string& out) : out_(out) {
@@ -34,20 +36,14 @@ public:
     return *this;
   }
   void value(const json& j) {
-    out_ += j.dump(-1, ' ', false, json::error_handler_t::replace);
+    append_json(out_, j);
   }
   void value(std::string_view s) {
-    // Printable ASCII without quote or backslash is written as it is; any
-    // other string goes through nlohmann's escaping (control characters,
-    // invalid UTF-8 replaced).
-    for (unsigned char c : s)
-      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
-        value(json(std::string(s)));
-        return;
-      }
-    out_.push_back('"');
-    out_.append(s);
-    out_.push_back('"');
+    append_string(out_, s);
+  }
+  /// A field the reference types as float: `3600.0`, `0.0`, `1.5e-7`.
+  void float_number(double d) {
+    out_ += float_text(d);
   }
   void strings(const std::vector<std::string>& list) {
     out_.push_back('[');

@@ -1,6 +1,8 @@
 // Python `repr()` of JSON values; see python_repr.hpp.
 #include "events/python_repr.hpp"
 
+#include "events/json_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -389,8 +391,14 @@ void append_repr(std::string& out, const json& value, int depth) {
     return;
   }
   case json::value_t::binary:
+    if (is_big_integer(value)) {
+      out += big_integer_text(value);
+      return;
+    }
+    out += "None"; // never built: only big integers are binary values
+    return;
   case json::value_t::discarded:
-    // Neither comes out of the JSON parser; Python has no equivalent.
+    // Never comes out of the JSON parser; Python has no equivalent.
     out += "None";
     return;
   }
@@ -405,28 +413,10 @@ std::string python_float_repr(double value) {
   if (std::isinf(value)) {
     return value < 0 ? "-inf" : "inf";
   }
-  // Shortest round-trip digits in scientific form, e.g. "-1.5e-07".
-  std::array<char, 64> buffer{};
-  const auto [end, ec] =
-      std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
-                    std::chars_format::scientific);
-  if (ec != std::errc{}) {
-    return "nan"; // cannot happen with a 64-byte buffer
-  }
-  const std::string_view text(buffer.data(),
-                              static_cast<std::size_t>(end - buffer.data()));
-  const bool negative = text.front() == '-';
-  const auto mantissa_end = text.find('e');
-  std::string digits;
-  for (std::size_t i = negative ? 1 : 0; i < mantissa_end; ++i) {
-    if (text[i] != '.') {
-      digits += text[i];
-    }
-  }
-  int exponent = 0;
-  std::from_chars(text.data() + mantissa_end + 1 +
-                      (text[mantissa_end + 1] == '+' ? 1 : 0),
-                  text.data() + text.size(), exponent);
+  const auto d = decompose(value);
+  const std::string_view digits(d.digits, static_cast<std::size_t>(d.count));
+  const bool negative = d.negative;
+  const int exponent = d.point - 1;
 
   std::string out = negative ? "-" : "";
   if (exponent < -4 || exponent >= 16) {

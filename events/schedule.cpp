@@ -1,6 +1,7 @@
 #include "events/schedule.hpp"
 
 #include "events/cron.hpp"
+#include "events/json_text.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>
@@ -526,8 +527,8 @@ std::optional<std::int64_t> timedelta_micros(validator& v, const json& value) {
       return parsing_error(n.error());
     return signed_micros(*n);
   }
-  if (value.is_number()) {
-    const double total = value.get<double>();
+  if (is_numeric(value)) {
+    const double total = to_double(value);
     duration d;
     d.positive = total >= 0;
     const double magnitude = std::fabs(total);
@@ -1444,6 +1445,15 @@ json to_json(const schedule& s) {
         return json{{"rrule", value.rrule}, {"timezone", tz(value.timezone)}};
     },
     s);
+}
+
+json schedule_response(const json& stored) {
+  json out = stored;
+  if (out.is_object())
+    if (const auto it = out.find("interval");
+        it != out.end() && it->is_number())
+      *it = it->get<double>();
+  return out;
 }
 
 std::optional<schedule> schedule_from_json(const json& value) {

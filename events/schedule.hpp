@@ -73,10 +73,15 @@ constexpr std::size_t max_rrule_length = 6500;
 [[nodiscard]] std::optional<schedule>
 validate_schedule(validator& v, const json& input, timestamp now);
 
-/// The response form: `{"interval": <seconds>, "anchor_date", "timezone"}`
+/// The stored form: `{"interval": <seconds>, "anchor_date", "timezone"}`
 /// (seconds as an integer when whole, else a float), `{"cron", "timezone",
 /// "day_or"}` or `{"rrule", "timezone"}`.
 [[nodiscard]] json to_json(const schedule& s);
+
+/// A stored schedule object as the reference answers it: the same, but the
+/// interval is a float (`3600.0`), as pydantic serialises a timedelta.
+/// Anything else is returned unchanged.
+[[nodiscard]] json schedule_response(const json& stored);
 
 /// Decodes a value written by `to_json` (stored data: no error report).
 /// Returns nothing when `value` is not such a value.

@@ -1,5 +1,7 @@
 #include "events/validation.hpp"
 
+#include "events/json_text.hpp"
+
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -101,7 +103,7 @@ std::optional<bool> validator::boolean(const json& v) {
     fail("bool_parsing", std::string(bool_parsing_msg), v);
     return std::nullopt;
   }
-  if (v.is_number_integer()) {
+  if (is_integral(v)) {
     if (v == 0 || v == 1)
       return v == 1;
     fail("bool_parsing", std::string(bool_parsing_msg), v);
@@ -135,6 +137,14 @@ std::optional<std::int64_t> validator::integer(const json& v) {
       return std::nullopt;
     }
     return v.get<std::int64_t>();
+  }
+  if (is_big_integer(v)) {
+    // Python takes any int here; deployd stores 64 bits, as it does for a
+    // uint64 above int64's range.
+    fail("int_parsing_size",
+         "Unable to parse input string as an integer, exceeded maximum size",
+         v);
+    return std::nullopt;
   }
   if (v.is_number_float()) {
     const double d = v.get<double>();
@@ -170,8 +180,8 @@ std::optional<std::int64_t> validator::integer(const json& v) {
 }
 
 std::optional<double> validator::number(const json& v) {
-  if (v.is_number())
-    return v.get<double>();
+  if (is_numeric(v))
+    return to_double(v);
   if (v.is_boolean())
     return v.get<bool>() ? 1.0 : 0.0;
   if (v.is_string()) {
@@ -216,12 +226,23 @@ std::optional<timestamp> validator::datetime(const json& v) {
          json{{"error", "invalid datetime format"}});
     return std::nullopt;
   }
-  if (v.is_number() && !v.is_boolean()) {
+  if (is_numeric(v)) {
     // pydantic reads numbers as Unix seconds, or milliseconds when the value
     // is larger than 2e10.
-    double d = v.get<double>();
+    double d = to_double(v);
     if (std::fabs(d) > 2e10)
       d /= 1000.0;
+    // Beyond year 9999 (or infinite, from a huge integer) is out of range;
+    // without this the conversion below would overflow.
+    if (!(std::fabs(d) < 253402300800.0)) {
+      fail("datetime_parsing",
+           "Input should be a valid datetime, dates after 9999 are not "
+           "supported as unix timestamps",
+           v,
+           json{{"error",
+                 "dates after 9999 are not supported as unix timestamps"}});
+      return std::nullopt;
+    }
     return timestamp{static_cast<std::int64_t>(std::llround(d * 1e6))};
   }
   fail("datetime_type", "Input should be a valid datetime", v);
@@ -311,7 +332,7 @@ bool validator::label_map(const json& v) {
     return false;
   const auto before = count();
   for (const auto& [key, value] : v.items()) {
-    if (value.is_boolean() || value.is_number() || value.is_string())
+    if (value.is_boolean() || is_numeric(value) || value.is_string())
       continue;
     auto guard = at(key);
     fail("bool_type", "Input should be a valid boolean", value, nullptr,

@@ -1,5 +1,7 @@
 #include "http/hydration.hpp"
 
+#include "events/json_text.hpp"
+#include "events/python_repr.hpp"
 #include "http/json_body.hpp"
 
 #include <cmath>
@@ -245,7 +247,7 @@ std::string render(const value& v) {
     return *s;
   if (auto* i = std::get_if<std::int64_t>(&v))
     return std::to_string(*i);
-  return json(std::get<double>(v)).dump();
+  return events::python_float_repr(std::get<double>(v));
 }
 
 std::expected<json, std::string> hydrate(const json& v);
@@ -260,7 +262,11 @@ std::expected<std::optional<json>, std::string> hydrate_kind(const json& obj) {
     if (!it->is_string())
       return std::optional<json>{*it};
     try {
-      return std::optional<json>{json::parse(it->get<std::string>())};
+      return std::optional<json>{events::parse_json(it->get<std::string>())};
+    } catch (const events::integer_too_long&) {
+      return std::unexpected(
+          std::string("Invalid JSON: Exceeds the limit (4300 digits) for "
+                      "integer string conversion"));
     } catch (const json::exception&) {
       return std::unexpected("Invalid JSON: " +
                              json_error_text(it->get<std::string>()));

@@ -1,5 +1,6 @@
 #include "http/openapi_validator.hpp"
 
+#include "events/json_text.hpp"
 #include "events/python_repr.hpp"
 #include "events/time.hpp"
 
@@ -486,7 +487,7 @@ bool same_kind(const json& schema, const json& input) {
   if (type == "string")
     return input.is_string();
   if (type == "integer")
-    return input.is_number_integer();
+    return events::is_integral(input);
   if (type == "number")
     return input.is_number_float();
   if (type == "boolean")

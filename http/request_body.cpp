@@ -1,6 +1,7 @@
 #include "http/request_body.hpp"
 
 #include "events/json_schema.hpp"
+#include "events/json_text.hpp"
 #include "events/schedule.hpp"
 #include "events/validation.hpp"
 #include "http/hydration.hpp"
@@ -233,7 +234,7 @@ void parameter_size(validator& v, const json& parameters,
   if (max_size == 0 || parameters.empty())
     return;
   const auto size =
-      parameters.dump(-1, ' ', true, json::error_handler_t::replace).size();
+      events::dump_json(parameters, events::json_dialect::python_ascii).size();
   if (size > max_size)
     v.value_error("Flow run parameters must be less than " +
                       events::with_thousands(max_size) +
@@ -564,7 +565,11 @@ std::expected<json_body, response> read_json_body(const request& req) {
   if (precheck_json_body(req.body) != body_problem::none)
     return std::unexpected(detail(400, "There was an error parsing the body"));
   try {
-    out.value = json::parse(req.body);
+    out.value = events::parse_json(req.body);
+  } catch (const events::integer_too_long&) {
+    // Python's int() refuses more than 4300 digits with a ValueError, which
+    // FastAPI answers as it answers any other body it cannot read.
+    return std::unexpected(detail(400, "There was an error parsing the body"));
   } catch (const json::exception&) {
     const auto error = python_json_error(req.body);
     return std::unexpected(json_invalid(

@@ -1,5 +1,7 @@
 #include "http/responses.hpp"
 
+#include "events/json_text.hpp"
+
 namespace deployd::http {
 
 namespace {
@@ -21,7 +23,7 @@ std::string block_text(std::string_view kind, const std::string& id) {
 } // namespace
 
 std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return events::dump_json(j);
 }
 
 response validation_failed(const events::field_errors& errors,

@@ -1,6 +1,7 @@
 // Block type, block schema and block document endpoints: the minimal set a
 // client uses to create a document that deployments reference.
 #include "actors/projections.hpp"
+#include "events/json_text.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/responses.hpp"
@@ -43,7 +44,7 @@ response document_response(const actors::read_model::text& row,
     return storage_failed(row.error());
   if (!*row)
     return detail(404, "Block document not found");
-  json doc = json::parse(**row);
+  json doc = events::parse_json(**row);
   if (!include_secrets) {
     const auto& fields = doc.at("block_schema").at("fields");
     if (const auto secrets = fields.find("secret_fields");

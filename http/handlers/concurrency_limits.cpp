@@ -1,6 +1,7 @@
 // Global concurrency limit (v2) endpoints.
 #include "actors/projections.hpp"
 #include "events/concurrency_limit.hpp"
+#include "events/json_text.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/responses.hpp"
@@ -18,8 +19,8 @@ response limit_response(const actors::read_model::text& row) {
   if (!*row)
     return detail(404, "Concurrency Limit not found");
   return json_text(
-      200, dump(events::deployment_view_of(
-               events::concurrency_limit_from_json(json::parse(**row)))));
+      200, dump(events::deployment_view_of(events::concurrency_limit_from_json(
+               events::parse_json(**row)))));
 }
 
 } // namespace
@@ -90,7 +91,8 @@ void post_concurrency_limits_filter(services& s, const request& req,
               }
               if (*row)
                 out.push_back(events::deployment_view_of(
-                    events::concurrency_limit_from_json(json::parse(**row))));
+                    events::concurrency_limit_from_json(
+                        events::parse_json(**row))));
               return true;
             });
         if (!scanned)

@@ -3,6 +3,7 @@
 
 #include "actors/projections.hpp"
 #include "events/json_schema.hpp"
+#include "events/json_text.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/openapi_validator.hpp"
@@ -51,7 +52,12 @@ responder pool_responder(const request& req, responder reply) {
     return reply;
   return [reply = std::move(reply)](response r) {
     if (r.status >= 200 && r.status < 300 && !r.body.empty()) {
-      auto doc = json::parse(r.body, nullptr, false);
+      json doc;
+      try {
+        doc = events::parse_json(r.body);
+      } catch (const std::exception&) {
+        doc = json(json::value_t::discarded);
+      }
       auto strip = [](json& pool) {
         if (!pool.is_object())
           return;
@@ -65,7 +71,7 @@ responder pool_responder(const request& req, responder reply) {
       else
         strip(doc);
       if (!doc.is_discarded())
-        r.body = doc.dump(-1, ' ', false, json::error_handler_t::replace);
+        r.body = events::dump_json(doc);
     }
     reply(std::move(r));
   };
@@ -89,7 +95,7 @@ std::optional<std::string> template_problem(const json& tmpl) {
   std::set<std::string> used;
   if (config->is_object())
     for (const auto& [key, value] : config->items()) {
-      const auto text = value.dump();
+      const auto text = events::dump_json(value);
       for (auto it =
                std::sregex_iterator(text.begin(), text.end(), placeholder);
            it != std::sregex_iterator(); ++it)

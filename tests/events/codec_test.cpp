@@ -61,3 +61,26 @@ TEST_CASE("events name their streams", "[events][codec]") {
   REQUIRE(f);
   CHECK(stream_of(*f).value == "flow/3f9c0b52-1d0e-4a7c-9a53-1c2f5e0b7d11");
 }
+
+TEST_CASE("payloads keep integers beyond 64 bits and floats exactly",
+          "[events][codec][json_text]") {
+  // A v1 deployment_created payload with free-form numbers: decode then
+  // encode gives the same bytes, big integers digit for digit.
+  auto payload = golden("deployment_created", 1);
+  const std::string params =
+      R"("parameters":{"big":123456789012345678901234567890,)"
+      R"("neg":-98765432109876543210987654321,"small":1.5e-7,"f":3600.0})";
+  const auto at = payload.find(R"("parameters":{"x":1})");
+  REQUIRE(at != std::string::npos);
+  payload.replace(at, std::string(R"("parameters":{"x":1})").size(), params);
+  const auto decoded = decode("deployment_created", 1, payload);
+  REQUIRE(decoded);
+  CHECK(encode(*decoded).payload == payload);
+
+  const std::string doc =
+      R"({"id":"5d1a7e0c-9a51-4c55-8d3c-3d1f1f2a9b77","name":"doc",)"
+      R"("data":{"n":18446744073709551616,"x":1e-6,"y":1e16}})";
+  const auto block = decode("block_document_created", 1, doc);
+  REQUIRE(block);
+  CHECK(encode(*block).payload == doc);
+}

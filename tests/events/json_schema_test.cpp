@@ -1,6 +1,8 @@
 // Parameter schema checks and Python repr(), against texts produced by the
 // reference stack (CPython 3.11, jsonschema 4.26, Prefect 3's validators).
 #include "events/json_schema.hpp"
+
+#include "events/json_text.hpp"
 #include "events/python_repr.hpp"
 
 #include <catch2/catch.hpp>
@@ -480,4 +482,63 @@ TEST_CASE("preprocess_schema widens optional properties to accept null",
     CHECK(check_parameters(params, parse(R"({"x": null})"), true).reason ==
           field_failure("x", "None is not of type 'integer'"));
   }
+}
+
+// -- integers beyond 64 bits ------------------------------------------------
+
+namespace {
+
+std::string exact_reason(const std::string& schema, const std::string& values,
+                         bool ignore_required = false) {
+  const parameter_check result =
+      check_parameters(deployd::events::parse_json(schema),
+                       deployd::events::parse_json(values), ignore_required);
+  return result.result == outcome::valid ? "valid" : result.reason;
+}
+
+} // namespace
+
+TEST_CASE("integers beyond 64 bits are integers and numbers to the schema "
+          "checks, compared by value",
+          "[json_schema][numbers]") {
+  const std::string big = "123456789012345678901234567891";
+  const auto with = [](const std::string& keywords) {
+    return R"({"type":"object","properties":{"n":{)" + keywords + "}}}";
+  };
+  const std::string values = R"({"n":)" + big + "}";
+  CHECK(exact_reason(with(R"("type":"integer")"), values) == "valid");
+  CHECK(exact_reason(with(R"("type":"number")"), values) == "valid");
+  CHECK(exact_reason(with(R"("type":"string")"), values) ==
+        field_failure("n", big + " is not of type 'string'"));
+  CHECK(exact_reason(with(R"("maximum":1e300)"), values) == "valid");
+  CHECK(exact_reason(with(R"("maximum":10)"), values) ==
+        field_failure("n", big + " is greater than the maximum of 10"));
+  CHECK(exact_reason(with(R"("minimum":)" + big), values) == "valid");
+  CHECK(exact_reason(with(R"("exclusiveMaximum":)" + big), values) ==
+        field_failure("n", big +
+                               " is greater than or equal to the maximum "
+                               "of " +
+                               big));
+  CHECK(exact_reason(with(R"("maximum":123456789012345678901234567890)"),
+                     values) ==
+        field_failure("n", big + " is greater than the maximum of "
+                                 "123456789012345678901234567890"));
+  CHECK(exact_reason(with(R"("minimum":-)" + big), R"({"n":-)" + big + "}") ==
+        "valid");
+  CHECK(exact_reason(with(R"("multipleOf":10)"), values) ==
+        field_failure("n", big + " is not a multiple of 10"));
+  CHECK(exact_reason(with(R"("multipleOf":3)"), R"({"n":)" + big + "0}") ==
+        field_failure("n", big + "0 is not a multiple of 3"));
+  CHECK(exact_reason(with(R"("multipleOf":7)"),
+                     R"({"n":123456789012345678901234567890})") == "valid");
+  CHECK(exact_reason(with(R"("enum":[)" + big + "]"), values) == "valid");
+  CHECK(exact_reason(with(R"("const":1.2345678901234568e29)"), values) ==
+        field_failure("n", "1.2345678901234568e+29 was expected"));
+  // Optional fields are widened to anyOf [schema, null] for defaults.
+  CHECK(check_parameters(
+            preprocess_schema(deployd::events::parse_json(
+                                  with(R"("type":"integer","maximum":1e300)")),
+                              true),
+            deployd::events::parse_json(values), true)
+            .result == outcome::valid);
 }
