@@ -240,6 +240,12 @@ TEST_CASE("range pages with limit and more at a fixed revision", "[etcd]") {
     CHECK(seen[std::size_t(i)].value == "old-" + std::to_string(i));
   }
 
+  { // a host name is resolved at connect
+    auto by_name =
+        connect({"localhost:" + std::to_string(cluster.client_port(0))});
+    CHECK(get_value(*by_name, "p/99") == "new");
+  }
+
   { // serializable, keys-only and count-only reads
     auto all = must(c->range(
         {"p/", etcd::prefix_end("p/"), 0, 0, true, true, false}, deadline));
