@@ -138,6 +138,23 @@ void prepare(grpc::ClientContext& context, clock::time_point deadline) {
   context.set_deadline(deadline);
 }
 
+/// One unary call of `method` on `stub`, bounded by `deadline`: the
+/// response, or the mapped error.
+template <class Stub, class Request, class Response>
+std::expected<Response, error>
+unary(Stub& stub,
+      grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                   Response*),
+      const Request& request, clock::time_point deadline) {
+  grpc::ClientContext context;
+  prepare(context, deadline);
+  Response response;
+  if (auto s = (stub.*method)(&context, request, &response); !s.ok()) {
+    return std::unexpected(map_status(s));
+  }
+  return response;
+}
+
 // -- conversions ------------------------------------------------------------
 
 key_value from_pb(const mvccpb::KeyValue& kv) {
@@ -656,16 +673,15 @@ client::txn(const txn_request& request, std::chrono::milliseconds deadline) {
   for (const auto& op : request.failure) {
     to_pb(op, *req.add_failure());
   }
-  grpc::ClientContext context;
-  prepare(context, deadline_from_now(deadline));
-  pb::TxnResponse resp;
-  if (auto s = impl_->kv->Txn(&context, req, &resp); !s.ok()) {
-    return fail(s);
+  auto resp =
+      unary(*impl_->kv, &pb::KV::Stub::Txn, req, deadline_from_now(deadline));
+  if (!resp) {
+    return std::unexpected(resp.error());
   }
   txn_response out;
-  out.succeeded = resp.succeeded();
-  out.revision = resp.header().revision();
-  for (const auto& r : resp.responses()) {
+  out.succeeded = resp->succeeded();
+  out.revision = resp->header().revision();
+  for (const auto& r : resp->responses()) {
     if (r.has_response_range()) {
       out.ranges.push_back(from_pb(r.response_range().kvs()));
     }
@@ -684,17 +700,16 @@ client::range(const range_request& request,
   req.set_serializable(request.serializable);
   req.set_keys_only(request.keys_only);
   req.set_count_only(request.count_only);
-  grpc::ClientContext context;
-  prepare(context, deadline_from_now(deadline));
-  pb::RangeResponse resp;
-  if (auto s = impl_->kv->Range(&context, req, &resp); !s.ok()) {
-    return fail(s);
+  auto resp =
+      unary(*impl_->kv, &pb::KV::Stub::Range, req, deadline_from_now(deadline));
+  if (!resp) {
+    return std::unexpected(resp.error());
   }
   range_response out;
-  out.kvs = from_pb(resp.kvs());
-  out.more = resp.more();
-  out.count = resp.count();
-  out.revision = resp.header().revision();
+  out.kvs = from_pb(resp->kvs());
+  out.more = resp->more();
+  out.count = resp->count();
+  out.revision = resp->header().revision();
   return out;
 }
 
@@ -702,26 +717,24 @@ std::expected<std::int64_t, error>
 client::put(const put_op& op, std::chrono::milliseconds deadline) {
   pb::PutRequest req;
   to_pb(op, req);
-  grpc::ClientContext context;
-  prepare(context, deadline_from_now(deadline));
-  pb::PutResponse resp;
-  if (auto s = impl_->kv->Put(&context, req, &resp); !s.ok()) {
-    return fail(s);
+  auto resp =
+      unary(*impl_->kv, &pb::KV::Stub::Put, req, deadline_from_now(deadline));
+  if (!resp) {
+    return std::unexpected(resp.error());
   }
-  return resp.header().revision();
+  return resp->header().revision();
 }
 
 std::expected<std::int64_t, error>
 client::del(const delete_op& op, std::chrono::milliseconds deadline) {
   pb::DeleteRangeRequest req;
   to_pb(op, req);
-  grpc::ClientContext context;
-  prepare(context, deadline_from_now(deadline));
-  pb::DeleteRangeResponse resp;
-  if (auto s = impl_->kv->DeleteRange(&context, req, &resp); !s.ok()) {
-    return fail(s);
+  auto resp = unary(*impl_->kv, &pb::KV::Stub::DeleteRange, req,
+                    deadline_from_now(deadline));
+  if (!resp) {
+    return std::unexpected(resp.error());
   }
-  return resp.deleted();
+  return resp->deleted();
 }
 
 std::expected<lease, error>
@@ -729,27 +742,25 @@ client::lease_grant(std::int64_t ttl_seconds,
                     std::chrono::milliseconds deadline) {
   pb::LeaseGrantRequest req;
   req.set_ttl(ttl_seconds);
-  grpc::ClientContext context;
-  prepare(context, deadline_from_now(deadline));
-  pb::LeaseGrantResponse resp;
-  if (auto s = impl_->lease->LeaseGrant(&context, req, &resp); !s.ok()) {
-    return fail(s);
+  auto resp = unary(*impl_->lease, &pb::Lease::Stub::LeaseGrant, req,
+                    deadline_from_now(deadline));
+  if (!resp) {
+    return std::unexpected(resp.error());
   }
-  if (!resp.error().empty()) {
-    return fail(errc::other, resp.error());
+  if (!resp->error().empty()) {
+    return fail(errc::other, resp->error());
   }
-  return lease{resp.id(), resp.ttl()};
+  return lease{resp->id(), resp->ttl()};
 }
 
 std::expected<void, error>
 client::lease_revoke(std::int64_t id, std::chrono::milliseconds deadline) {
   pb::LeaseRevokeRequest req;
   req.set_id(id);
-  grpc::ClientContext context;
-  prepare(context, deadline_from_now(deadline));
-  pb::LeaseRevokeResponse resp;
-  if (auto s = impl_->lease->LeaseRevoke(&context, req, &resp); !s.ok()) {
-    return fail(s);
+  auto resp = unary(*impl_->lease, &pb::Lease::Stub::LeaseRevoke, req,
+                    deadline_from_now(deadline));
+  if (!resp) {
+    return std::unexpected(resp.error());
   }
   return {};
 }
@@ -901,24 +912,20 @@ client::alarm_disarm_all(std::chrono::milliseconds deadline) {
   pb::AlarmRequest list;
   list.set_action(pb::AlarmRequest::GET);
   list.set_alarm(pb::NONE);
-  pb::AlarmResponse alarms;
-  {
-    grpc::ClientContext context;
-    prepare(context, until);
-    if (auto s = impl_->maintenance->Alarm(&context, list, &alarms); !s.ok()) {
-      return fail(s);
-    }
+  auto alarms =
+      unary(*impl_->maintenance, &pb::Maintenance::Stub::Alarm, list, until);
+  if (!alarms) {
+    return std::unexpected(alarms.error());
   }
-  for (const auto& a : alarms.alarms()) {
+  for (const auto& a : alarms->alarms()) {
     pb::AlarmRequest off;
     off.set_action(pb::AlarmRequest::DEACTIVATE);
     off.set_memberid(a.memberid());
     off.set_alarm(a.alarm());
-    grpc::ClientContext context;
-    prepare(context, until);
-    pb::AlarmResponse ignored;
-    if (auto s = impl_->maintenance->Alarm(&context, off, &ignored); !s.ok()) {
-      return fail(s);
+    if (auto r = unary(*impl_->maintenance, &pb::Maintenance::Stub::Alarm, off,
+                       until);
+        !r) {
+      return std::unexpected(r.error());
     }
   }
   return {};
@@ -929,11 +936,10 @@ std::expected<void, error> client::compact(std::int64_t revision, bool physical,
   pb::CompactionRequest req;
   req.set_revision(revision);
   req.set_physical(physical);
-  grpc::ClientContext context;
-  prepare(context, deadline_from_now(deadline));
-  pb::CompactionResponse resp;
-  if (auto s = impl_->kv->Compact(&context, req, &resp); !s.ok()) {
-    return fail(s);
+  if (auto r = unary(*impl_->kv, &pb::KV::Stub::Compact, req,
+                     deadline_from_now(deadline));
+      !r) {
+    return std::unexpected(r.error());
   }
   return {};
 }
@@ -941,13 +947,10 @@ std::expected<void, error> client::compact(std::int64_t revision, bool physical,
 std::expected<void, error>
 client::defragment(std::chrono::milliseconds deadline) {
   for (std::size_t i = 0; i < impl_->members.size(); ++i) {
-    grpc::ClientContext context;
-    prepare(context, deadline_from_now(deadline));
-    pb::DefragmentResponse resp;
-    if (auto s = impl_->members[i]->Defragment(&context,
-                                               pb::DefragmentRequest{}, &resp);
-        !s.ok()) {
-      auto e = map_status(s);
+    auto r = unary(*impl_->members[i], &pb::Maintenance::Stub::Defragment,
+                   pb::DefragmentRequest{}, deadline_from_now(deadline));
+    if (!r) {
+      auto e = r.error();
       e.message = impl_->given[i] + ": " + e.message;
       return std::unexpected(std::move(e));
     }
