@@ -569,13 +569,18 @@ std::string worker_name_key(const events::uuid& pool_id,
 std::string worker_heartbeat_key(const events::uuid& pool_id,
                                  events::timestamp heartbeat,
                                  const events::uuid& id) {
-  return id_key(pool_id) + time_order_key(heartbeat, id);
+  // The time bytes are inverted so that a forward scan (cheaper than a
+  // backward one in RocksDB) reads the newest heartbeat first.
+  auto time = order_bytes(heartbeat);
+  for (auto& c : time)
+    c = static_cast<char>(~static_cast<unsigned char>(c));
+  return id_key(pool_id) + time + id_key(id);
 }
 
 events::timestamp heartbeat_of_key(std::string_view key) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i)
-    v = (v << 8) | static_cast<unsigned char>(key[16 + i]);
+    v = (v << 8) | static_cast<unsigned char>(~key[16 + i]);
   return {static_cast<std::int64_t>(v ^ (1ULL << 63))};
 }
 
@@ -632,8 +637,7 @@ workers_of(storage::reader& r, const events::uuid& pool_id) {
       [&](std::string_view, std::string_view value) {
         out.push_back(events::worker_from_json(json::parse(value)));
         return true;
-      },
-      storage::scan_order::reverse);
+      });
   if (!scanned)
     return std::unexpected(scanned.error());
   return out;

@@ -67,9 +67,9 @@ fold(storage::write_batch& b, const events::any_event& e,
 /// `worker_keys` maps the id to its `worker_heartbeats` key).
 [[nodiscard]] std::string worker_name_key(const events::uuid& pool_id,
                                           std::string_view name);
-/// pool id + heartbeat time + worker id: key of `worker_heartbeats`, whose
-/// value is the rendered worker (status last, so `worker_is_online` can
-/// read it without parsing).
+/// pool id + heartbeat time (inverted: newest first) + worker id: key of
+/// `worker_heartbeats`, whose value is the rendered worker (status last, so
+/// `worker_is_online` can read it without parsing).
 [[nodiscard]] std::string worker_heartbeat_key(const events::uuid& pool_id,
                                                events::timestamp heartbeat,
                                                const events::uuid& id);

@@ -218,8 +218,7 @@ worker_page(storage::reader& r, const events::uuid& pool_id,
           out.push_back(',');
         out.append(value);
         return ++taken < q.limit;
-      },
-      storage::scan_order::reverse);
+      });
   if (!scanned)
     return std::unexpected(scanned.error());
   out.push_back(']');

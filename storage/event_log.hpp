@@ -60,7 +60,7 @@ enum class table : std::uint8_t {
   block_links = 18,           ///< block document id + deployment id -> ""
   limit_names = 19,           ///< concurrency limit name -> id
   worker_names = 20,          ///< pool id + worker name -> worker id
-  worker_heartbeats = 21,     ///< pool id + heartbeat (8) + id -> worker JSON
+  worker_heartbeats = 21,     ///< pool id + ~heartbeat (8) + id -> worker JSON
   worker_keys = 22,           ///< worker id -> its worker_heartbeats key
 };
 
