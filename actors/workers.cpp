@@ -203,22 +203,22 @@ worker_page(storage::reader& r, const events::uuid& pool_id,
   std::int64_t taken = 0;
   if (q.limit <= 0)
     return "[]";
-  auto scanned = r.scan(
-      storage::table::worker_heartbeats, id_key(pool_id),
-      [&](std::string_view key, std::string_view value) {
-        const auto status = worker_is_online(value) ? worker_status::online
-                                                    : worker_status::offline;
-        if (!worker_matches(q, status, heartbeat_of_key(key)))
-          return true;
-        if (skipped < q.offset) {
-          ++skipped;
-          return true;
-        }
-        if (taken > 0)
-          out.push_back(',');
-        out.append(value);
-        return ++taken < q.limit;
-      });
+  auto scanned = r.scan(storage::table::worker_heartbeats, id_key(pool_id),
+                        [&](std::string_view key, std::string_view value) {
+                          const auto status = worker_is_online(value)
+                                                  ? worker_status::online
+                                                  : worker_status::offline;
+                          if (!worker_matches(q, status, heartbeat_of_key(key)))
+                            return true;
+                          if (skipped < q.offset) {
+                            ++skipped;
+                            return true;
+                          }
+                          if (taken > 0)
+                            out.push_back(',');
+                          out.append(value);
+                          return ++taken < q.limit;
+                        });
   if (!scanned)
     return std::unexpected(scanned.error());
   out.push_back(']');
