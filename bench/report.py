@@ -83,6 +83,20 @@ for c in (1, 16):
     LABELS[f"deployd.filter_name.c{c}"] = (
         f"deployd filter name any_, c={c}", "rps", "req/s")
 
+for c in (1, 16):
+    LABELS[f"deployd.workers_filter.c{c}"] = (
+        f"deployd workers/filter, 1,000 workers, c={c}", "rps", "req/s")
+for n in (1, 2):
+    LABELS[f"deployd.create_alone.c64.r{n}"] = (
+        f"deployd create POST c=64, alone, round {n}", "rps", "req/s")
+    LABELS[f"deployd.create_heartbeats.c64.r{n}"] = (
+        f"deployd create POST c=64, with heartbeats, round {n}", "rps",
+        "req/s")
+    LABELS[f"deployd.heartbeats.r{n}"] = (
+        f"  heartbeats during round {n} (1,000 workers / 5 s)", "rps", "req/s")
+LABELS["deployd.heartbeat_cost"] = (
+    "create throughput lost to heartbeats", "value", "%")
+
 ORDER = (["ceil.storage.single", "ceil.storage.batch64", "log.make_log"] +
          [f"ceil.beast.post.c{c}" for c in (1, 16, 64, 256)] +
          ["ceil.beast.get.c16", "ceil.beast.get.c64", "ceil.nginx.get.c16",
@@ -91,6 +105,11 @@ ORDER = (["ceil.storage.single", "ceil.storage.batch64", "log.make_log"] +
          ["deployd.upsert.c64", "deployd.get.c16", "deployd.get.c64",
           "deployd.filter_tag.c1", "deployd.filter_tag.c16",
           "deployd.filter_name.c1", "deployd.filter_name.c16",
+          "deployd.workers_filter.c1", "deployd.workers_filter.c16",
+          "deployd.create_alone.c64.r1", "deployd.create_heartbeats.c64.r1",
+          "deployd.heartbeats.r1", "deployd.create_alone.c64.r2",
+          "deployd.create_heartbeats.c64.r2", "deployd.heartbeats.r2",
+          "deployd.heartbeat_cost",
           "deployd.replay", "deployd.startup", "deployd.rss_idle",
           "deployd.rss_load"])
 
@@ -151,10 +170,35 @@ def targets_of(name, r, figures, deployments, filter_deployments):
     if name in ("deployd.rss_idle", "deployd.rss_load"):
         scale = "" if deployments == 1000000 else f" (target is for 1M; {deployments:,} here)"
         out.append(("≤ 150 MB" + scale, r["value"] <= 150))
+    if name.startswith("deployd.workers_filter"):
+        out.append(("p99 ≤ 5 ms", r["p99_ms"] <= 5))
+    if name == "deployd.heartbeat_cost":
+        out.append(("< 5%", r["value"] < 5))
     if name.startswith("deployd.filter_tag"):
         scale = "" if filter_deployments == 100000 else f" (target is for 100k; {filter_deployments:,} here)"
         out.append(("p99 ≤ 20 ms" + scale, r["p99_ms"] <= 20))
     return out
+
+
+def heartbeat_cost(figures, commands):
+    """Creates at c=64 under heartbeats against creates alone, both rounds
+    averaged: the share of create throughput the heartbeats took."""
+    def mean_rps(prefix):
+        rps = [figures.get(f"{prefix}.r{n}", {}).get("rps") for n in (1, 2)]
+        rps = [x for x in rps if x]
+        return sum(rps) / len(rps) if rps else None
+    alone = mean_rps("deployd.create_alone.c64")
+    loaded = mean_rps("deployd.create_heartbeats.c64")
+    beats = mean_rps("deployd.heartbeats")
+    if not alone or not loaded:
+        return
+    figures["deployd.heartbeat_cost"] = {
+        "value": 100.0 * (1 - loaded / alone),
+        "creates_alone_rps": alone, "creates_with_heartbeats_rps": loaded,
+        "heartbeats_rps": beats}
+    commands["deployd.heartbeat_cost"] = (
+        "1 - mean(create_heartbeats.c64.r1, r2) / "
+        "mean(create_alone.c64.r1, r2)")
 
 
 def value(name, r):
@@ -166,6 +210,8 @@ def fmt_value(v, unit):
         return "n/a"
     if unit in ("MB",):
         return f"{v:,.1f} {unit}"
+    if unit == "%":
+        return f"{v:.1f} %"
     return f"{v:,.0f} {unit}"
 
 
@@ -201,6 +247,8 @@ def main():
                 figures[name] = r
             else:
                 figures.setdefault(name, {})
+
+    heartbeat_cost(figures, commands)
 
     rows, out_figures = [], []
     for name in ORDER:

@@ -4,8 +4,9 @@
 -- belongs to one thread and comes round again after WORKERS / T requests
 -- of that thread. HEARTBEAT_DELAY_MS (default 0) is the pause each
 -- connection takes before each request: with C connections the rate is
--- about C * 1000 / delay per second (20 connections at 100 ms: 200/s, i.e.
--- 1,000 workers every 5 s).
+-- at most C * 1000 / delay per second, less the answers' own latency
+-- (bench/run: 24 connections at 100 ms, ~200-240/s: 1,000 workers every
+-- 5 s or more often).
 dofile(os.getenv("BENCH_WRK_DIR") .. "/common.lua")
 
 local pool = os.getenv("POOL") or "bench"
