@@ -92,6 +92,9 @@ for n in (1, 2):
     LABELS[f"deployd.create_heartbeats.c64.r{n}"] = (
         f"deployd create POST c=64, with heartbeats, round {n}", "rps",
         "req/s")
+LABELS["deployd.heartbeats_alone"] = (
+    "deployd heartbeats alone, 1,000 workers / 5 s", "rps", "req/s")
+for n in (1, 2):
     LABELS[f"deployd.heartbeats.r{n}"] = (
         f"  heartbeats during round {n} (1,000 workers / 5 s)", "rps", "req/s")
 LABELS["deployd.heartbeat_cost"] = (
@@ -106,7 +109,7 @@ ORDER = (["ceil.storage.single", "ceil.storage.batch64", "log.make_log"] +
           "deployd.filter_tag.c1", "deployd.filter_tag.c16",
           "deployd.filter_name.c1", "deployd.filter_name.c16",
           "deployd.workers_filter.c1", "deployd.workers_filter.c16",
-          "deployd.create_alone.c64.r1", "deployd.create_heartbeats.c64.r1",
+          "deployd.heartbeats_alone", "deployd.create_alone.c64.r1", "deployd.create_heartbeats.c64.r1",
           "deployd.heartbeats.r1", "deployd.create_alone.c64.r2",
           "deployd.create_heartbeats.c64.r2", "deployd.heartbeats.r2",
           "deployd.heartbeat_cost",
@@ -227,6 +230,7 @@ def main():
     ap.add_argument("--load-start", default="")
     ap.add_argument("--load-end", default="")
     ap.add_argument("--commit", default="unknown")
+    ap.add_argument("--only", default="")
     args = ap.parse_args()
 
     figures, commands, info = {}, {}, {}
@@ -252,6 +256,8 @@ def main():
 
     rows, out_figures = [], []
     for name in ORDER:
+        if args.only and name not in figures:
+            continue  # a partial run (BENCH_ONLY) lists what it measured
         label, key, unit = LABELS.get(name, (name, "value", ""))
         r = figures.get(name, {})
         v = r.get(key)
@@ -298,7 +304,8 @@ def main():
           f"{args.deployments:,} deployments for replay/start-up/RSS, "
           f"{args.filter_deployments:,} for GET/filter/upsert; "
           f"load avg {args.load_start} -> {args.load_end}"
-          + ("  [QUICK]" if args.quick == "1" else ""))
+          + ("  [QUICK]" if args.quick == "1" else "")
+          + (f"  [ONLY {args.only}]" if args.only else ""))
     print("(load = 1-minute load average when the wrk run started; the "
           "machine is shared)")
     print()
@@ -324,6 +331,7 @@ def main():
             "duration_s": args.duration, "wrk_threads": 2,
             "deployments": args.deployments,
             "filter_deployments": args.filter_deployments,
+            "only": args.only,
         },
         "figures": out_figures,
         "info": info,
