@@ -615,7 +615,7 @@ load_worker(storage::reader& r, const events::uuid& id) {
     std::abort();
   }
   return std::optional<events::worker>{
-      events::worker_from_json(json::parse(**row))};
+      events::worker_from_json(events::parse_json(**row))};
 }
 
 std::expected<std::optional<events::worker>, errc>
@@ -632,12 +632,12 @@ find_worker(storage::reader& r, const events::uuid& pool_id,
 std::expected<std::vector<events::worker>, errc>
 workers_of(storage::reader& r, const events::uuid& pool_id) {
   std::vector<events::worker> out;
-  auto scanned =
-      r.scan(table::worker_heartbeats, id_key(pool_id),
-             [&](std::string_view, std::string_view value) {
-               out.push_back(events::worker_from_json(json::parse(value)));
-               return true;
-             });
+  auto scanned = r.scan(
+      table::worker_heartbeats, id_key(pool_id),
+      [&](std::string_view, std::string_view value) {
+        out.push_back(events::worker_from_json(events::parse_json(value)));
+        return true;
+      });
   if (!scanned)
     return std::unexpected(scanned.error());
   return out;

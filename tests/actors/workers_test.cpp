@@ -4,6 +4,7 @@
 #include "actors/replay.hpp"
 #include "actors/workers.hpp"
 #include "events/json_fields.hpp"
+#include "events/json_text.hpp"
 #include "tests/support/run_commands.hpp"
 #include "tests/support/temp_event_log.hpp"
 
@@ -123,8 +124,7 @@ TEST_CASE("a worker renders as the bytes of its JSON document, status last",
   for (auto status : {worker_status::online, worker_status::offline}) {
     w.status = status;
     const auto text = events::render_worker(w);
-    CHECK(text == events::to_json(w).dump(-1, ' ', false,
-                                          json::error_handler_t::replace));
+    CHECK(text == events::dump_json(events::to_json(w)));
     CHECK(worker_is_online(text) == (status == worker_status::online));
     CHECK(events::worker_from_json(json::parse(text)) == w);
   }
