@@ -87,6 +87,18 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.http.target_limit_bytes);
      }},
+    {"http.chunk_line_limit_bytes",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.chunk_line_limit_bytes);
+     }},
+    {"http.response_queue_limit_bytes",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.response_queue_limit_bytes);
+     }},
+    {"http.response_queue_total_bytes",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.http.response_queue_total_bytes);
+     }},
     {"http.max_connections",
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.http.max_connections);
@@ -354,6 +366,13 @@ std::vector<std::string> validate(const service_config& c) {
       problems.push_back(std::string("http.") + name + " must be positive");
   if (c.http.target_limit_bytes < 256)
     problems.push_back("http.target_limit_bytes must be at least 256");
+  if (c.http.chunk_line_limit_bytes < 64)
+    problems.push_back("http.chunk_line_limit_bytes must be at least 64");
+  if (c.http.response_queue_limit_bytes < 65536)
+    problems.push_back("http.response_queue_limit_bytes must be at least 65536");
+  if (c.http.response_queue_total_bytes < c.http.response_queue_limit_bytes)
+    problems.push_back("http.response_queue_total_bytes must be at least "
+                       "http.response_queue_limit_bytes");
   if (c.http.max_connections == 0)
     problems.push_back("http.max_connections must be positive");
   if (c.http.tls_cert_file.empty() != c.http.tls_key_file.empty())

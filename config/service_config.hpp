@@ -45,6 +45,17 @@ struct http_settings {
   /// Longest request target (path and query), in bytes (414 above; a request
   /// line beyond header_limit_bytes gets 431). Default: 8192
   std::size_t target_limit_bytes = 8192;
+  /// Longest chunk-size line of a chunked body (size and extensions), in
+  /// bytes (413 above; a chunk line must end in CRLF, 400 otherwise).
+  /// Trailers are held to header_limit_bytes (431). Default: 4096
+  std::size_t chunk_line_limit_bytes = 4096;
+  /// Most response bytes one connection may have waiting to be sent; a
+  /// larger response is answered 503 instead. Default: 33554432
+  std::size_t response_queue_limit_bytes = 32u << 20;
+  /// Most response bytes all connections together may have waiting to be
+  /// sent (responses up to 64 KiB are not counted); a response beyond it is
+  /// answered 503 instead. Default: 134217728
+  std::size_t response_queue_total_bytes = 128u << 20;
   /// Connections served at once; one more is answered 503 and closed.
   /// Default: 4096
   std::size_t max_connections = 4096;

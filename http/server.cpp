@@ -1,8 +1,10 @@
 #include "http/server.hpp"
 
+#include "http/request_reader.hpp"
 #include "http/responses.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -40,24 +42,6 @@ using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::optional<std::string> header(const beast::http::request<
-                                    beast::http::string_body>& req,
-                                  beast::http::field f) {
-  const auto it = req.find(f);
-  if (it == req.end())
-    return std::nullopt;
-  return std::string(it->value());
-}
-
-std::optional<std::string> header(const beast::http::request<
-                                    beast::http::string_body>& req,
-                                  std::string_view name) {
-  const auto it = req.find(name);
-  if (it == req.end())
-    return std::nullopt;
-  return std::string(it->value());
-}
 
 // Python's int() on one component of the version header.
 std::optional<long> python_int(std::string_view s) {
@@ -239,19 +223,26 @@ struct reply_gate {
 
 struct server::impl {
   impl(const config::http_settings& settings_in, services& s, router r)
-    : settings(settings_in), svc(s), routes(std::move(r)),
+    : settings(settings_in),
+      limits{settings_in.header_limit_bytes, settings_in.target_limit_bytes,
+             settings_in.body_limit_bytes, settings_in.chunk_line_limit_bytes},
+      svc(s), routes(std::move(r)),
       gate(std::make_shared<reply_gate>()),
       ioc(static_cast<int>(settings_in.threads)),
       acceptor(net::make_strand(ioc)), accept_pause(acceptor.get_executor()) {
   }
 
   void dispatch(const request& req, responder reply);
+  /// Whether `req` may pass auth (always when no auth string is set).
+  [[nodiscard]] bool authorized(const request& req) const;
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
   void reject_overload(tcp::socket socket);
   void forget(std::uint64_t id);
 
   config::http_settings settings;
+  /// The request reader's limits, from `settings`.
+  reader_limits limits;
   services& svc;
   router routes;
   std::shared_ptr<reply_gate> gate;
@@ -263,6 +254,9 @@ struct server::impl {
   std::atomic<std::size_t> connections{0};
   /// Connections being turned away with a 503.
   std::atomic<std::size_t> rejecting{0};
+  /// Response bytes waiting to be sent, over all connections (responses
+  /// above `small_response_bytes` only).
+  std::atomic<std::size_t> queued_bytes{0};
   std::mutex sessions_mutex;
   std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
   std::uint64_t next_session = 0;
@@ -273,6 +267,11 @@ struct server::impl {
   // Declared last: destroying the context destroys the handlers still
   // queued, and with them sessions, which use the members above.
   net::io_context ioc;
+  /// Keeps the I/O threads running while no operation is under way (a
+  /// moment with none, e.g. after the listener closes, must not end them
+  /// while `stop` still posts to sessions); released by `stop`.
+  std::optional<net::executor_work_guard<net::io_context::executor_type>>
+    keep_running;
   tcp::acceptor acceptor;
   net::steady_timer accept_pause;
 };
@@ -280,8 +279,7 @@ struct server::impl {
 void server::impl::dispatch(const request& req, responder reply) {
   // Prefect's auth middleware runs before routing, so unknown paths are
   // 401 too (related-resources §7.4).
-  if (!svc.api.auth_string.empty() && auth_required(req.method, req.path) &&
-      !basic_auth_matches(req.authorization, svc.api.auth_string)) {
+  if (!authorized(req)) {
     reply(exception_message(401, "Unauthorized"));
     return;
   }
@@ -319,6 +317,11 @@ void server::impl::dispatch(const request& req, responder reply) {
   (*m.target)(svc, req, std::move(m.params), std::move(reply));
 }
 
+bool server::impl::authorized(const request& req) const {
+  return svc.api.auth_string.empty() || !auth_required(req.method, req.path) ||
+         basic_auth_matches(req.authorization, svc.api.auth_string);
+}
+
 void server::impl::forget(std::uint64_t id) {
   std::lock_guard lock(sessions_mutex);
   sessions.erase(id);
@@ -330,6 +333,10 @@ namespace {
 
 using plain_stream = beast::tcp_stream;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+/// Responses up to this size are not counted against the response queue
+/// budgets: they fit in a socket's send buffer and leave memory at once.
+constexpr std::size_t small_response_bytes = 64u << 10;
 
 // Most of a request waits in one of these; `stop` closes only idle ones.
 enum class phase : std::uint8_t {
@@ -351,13 +358,14 @@ public:
   template <class... Args>
   session(server::impl& owner, std::uint64_t id, Args&&... stream_args)
     : stream_(std::forward<Args>(stream_args)...), owner_(owner), id_(id),
-      timer_(stream_.get_executor()) {
-    buffer_.reserve(8192);
+      timer_(stream_.get_executor()), deadline_(stream_.get_executor()),
+      reader_(owner.limits) {
   }
 
   ~session() override {
     if (counted_)
       --owner_.in_flight;
+    release_queue();
     owner_.forget(id_);
     --owner_.connections;
   }
@@ -375,7 +383,8 @@ public:
   }
 
 private:
-  using beast_request = beast::http::request<beast::http::string_body>;
+  using beast_response = beast::http::response<beast::http::string_body>;
+  using clock = net::steady_timer::clock_type;
 
   beast::tcp_stream& lowest() {
     return beast::get_lowest_layer(stream_);
@@ -398,118 +407,156 @@ private:
     }
   }
 
+  // -- reading -------------------------------------------------------------
+
   // Waits for the first byte of the next request under the idle timeout;
-  // from then on the header timeout runs.
+  // from then on the header timeout runs, and once the header is in, the
+  // body timeout. Reads go through `reader_`, which holds every limit.
   void wait_request() {
     if (owner_.stopping)
       return close_gracefully();
-    parser_.emplace();
-    parser_->body_limit(owner_.settings.body_limit_bytes);
-    parser_->header_limit(
-      static_cast<std::uint32_t>(owner_.settings.header_limit_bytes));
-    if (buffer_.size() > 0)
-      return read_header();
+    reader_.start();
+    // Reads run under `deadline_`, not the stream's own timeout: that one
+    // closes the socket, and a slow client is owed its 408 first.
+    lowest().expires_never();
+    if (reader_.buffered() > 0) {
+      begin_request();
+      return on_bytes();
+    }
     phase_ = phase::idle;
-    lowest().expires_after(
-      std::chrono::milliseconds(owner_.settings.idle_timeout_ms));
-    stream_.async_read_some(
-      buffer_.prepare(8192),
-      [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-        self->buffer_.commit(n);
-        if (ec)
-          return self->close_now();
-        self->read_header();
-      });
+    arm_deadline(owner_.settings.idle_timeout_ms);
+    read_more();
   }
 
-  void read_header() {
+  void begin_request() {
     phase_ = phase::header;
-    lowest().expires_after(
-      std::chrono::milliseconds(owner_.settings.header_timeout_ms));
-    beast::http::async_read_header(
-      stream_, buffer_, *parser_,
-      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-        self->on_header(ec);
+    arm_deadline(owner_.settings.header_timeout_ms);
+  }
+
+  // Moves the read deadline. One wait is outstanding at a time and is
+  // replaced only when the new deadline comes sooner; a wait that fires
+  // before the deadline waits again. So a busy keep-alive connection does
+  // not cancel and restart a timer at every step of every request.
+  void arm_deadline(std::uint32_t ms) {
+    timed_out_ = false;
+    deadline_at_ = clock::now() + std::chrono::milliseconds(ms);
+    if (waiting_ && deadline_.expiry() <= deadline_at_)
+      return;
+    waiting_ = true;
+    deadline_.expires_at(deadline_at_); // a wait under way is cancelled
+    wait_deadline();
+  }
+
+  void wait_deadline() {
+    deadline_.async_wait(
+      [weak = std::weak_ptr<session>(this->shared_from_this())](
+        beast::error_code ec) {
+        if (ec) // replaced by a sooner wait, or the session is closing
+          return;
+        if (auto self = weak.lock())
+          self->on_deadline();
       });
   }
 
-  void on_header(beast::error_code ec) {
-    if (ec)
-      return on_read_error(ec);
-    const auto& raw = parser_->get();
-    if (raw.target().size() > owner_.settings.target_limit_bytes)
-      return reject(414, "Request target is too long.");
-    if (parser_->is_done())
-      return on_read({});
-    const auto expect = raw.find(beast::http::field::expect);
-    if (expect != raw.end() && beast::iequals(expect->value(), "100-continue")) {
-      // curl and others wait for this before sending a large body.
-      static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-      lowest().expires_after(
-        std::chrono::milliseconds(owner_.settings.write_timeout_ms));
-      net::async_write(stream_, net::buffer(continue_line),
-                       [self = this->shared_from_this()](
-                         beast::error_code wec, std::size_t) {
-                         if (wec)
-                           return self->close_now();
-                         self->read_body();
-                       });
+  void on_deadline() {
+    if (phase_ != phase::idle && phase_ != phase::header &&
+        phase_ != phase::body) {
+      waiting_ = false; // no read under way; the next one waits anew
       return;
     }
-    read_body();
+    if (clock::now() < deadline_at_) {
+      deadline_.expires_at(deadline_at_);
+      return wait_deadline();
+    }
+    waiting_ = false;
+    timed_out_ = true;
+    lowest().cancel(); // the read under way ends with operation_aborted
   }
 
-  void read_body() {
-    phase_ = phase::body;
-    lowest().expires_after(
-      std::chrono::milliseconds(owner_.settings.body_timeout_ms));
-    beast::http::async_read(
-      stream_, buffer_, *parser_,
-      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-        self->on_read(ec);
+  void read_more() {
+    if (timed_out_)
+      return on_timeout();
+    const auto room = reader_.prepare();
+    if (room.empty()) // the reader refuses before its buffer fills
+      return refuse(detail(431, "Request header fields are too large."));
+    stream_.async_read_some(
+      net::buffer(room.data(), room.size()),
+      [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->on_read(ec, n);
       });
   }
 
-  // A timeout has already closed the socket (tcp_stream does that), so a
-  // slow client gets no answer: it is simply disconnected.
-  void on_read_error(beast::error_code ec) {
-    if (ec == beast::http::error::body_limit)
-      return reject(413, "Request body is too large.");
-    if (ec == beast::http::error::header_limit)
-      return reject(431, "Request header fields are too large.");
-    const auto& parse_errors =
-      beast::http::make_error_code(beast::http::error::bad_method).category();
-    if (ec.category() != parse_errors ||
-        ec == beast::http::error::end_of_stream ||
-        ec == beast::http::error::partial_message)
+  void on_read(beast::error_code ec, std::size_t n) {
+    reader_.commit(n);
+    if (ec) {
+      if (timed_out_)
+        return on_timeout();
       return close_now();
-    // Any other parser error: a malformed request line or header.
-    reject(400, "Invalid HTTP request received.");
+    }
+    if (phase_ == phase::idle)
+      begin_request();
+    on_bytes();
   }
 
-  void on_read(beast::error_code ec) {
-    if (ec)
-      return on_read_error(ec);
-    lowest().expires_never();
+  // An idle connection is closed quietly; a request that stalls gets 408.
+  void on_timeout() {
+    if (phase_ == phase::idle)
+      return close_now();
+    refuse(detail(408, "Request timed out."));
+  }
+
+  void on_bytes() {
+    for (;;) {
+      const auto step = reader_.parse();
+      switch (step.what) {
+        case read_step::kind::need_more:
+          return read_more();
+        case read_step::kind::failed:
+          return refuse(detail(step.status, step.reason));
+        case read_step::kind::complete:
+          return on_request();
+        case read_step::kind::header:
+          if (!on_header())
+            return;
+          break;
+      }
+    }
+  }
+
+  // The header of a request with a body is in; false when the session has
+  // taken over (refused, or 100 Continue is being written).
+  bool on_header() {
+    // Credentials are checked before the body is read, so that a client
+    // without them cannot make the server hold a body.
+    if (!owner_.authorized(reader_.current())) {
+      refuse(exception_message(401, "Unauthorized"));
+      return false;
+    }
+    phase_ = phase::body;
+    arm_deadline(owner_.settings.body_timeout_ms);
+    if (!reader_.expects_continue())
+      return true;
+    // curl and others wait for this before sending a large body.
+    static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+    lowest().expires_after(
+      std::chrono::milliseconds(owner_.settings.write_timeout_ms));
+    net::async_write(stream_, net::buffer(continue_line),
+                     [self = this->shared_from_this()](beast::error_code ec,
+                                                       std::size_t) {
+                       if (ec)
+                         return self->close_now();
+                       self->lowest().expires_never();
+                       self->on_bytes();
+                     });
+    return false;
+  }
+
+  void on_request() {
     phase_ = phase::handling;
-    const beast_request& raw = parser_->get();
-    keep_alive_ = raw.keep_alive() && !owner_.stopping;
-    request req;
-    req.method = std::string(raw.method_string());
-    const std::string_view target = raw.target();
-    const auto q = target.find('?');
-    req.path = std::string(target.substr(0, q));
-    if (q != std::string_view::npos)
-      req.query = std::string(target.substr(q + 1));
-    req.body = raw.body();
-    req.content_type = header(raw, beast::http::field::content_type);
-    req.api_version = header(raw, "x-prefect-api-version");
-    req.authorization = header(raw, beast::http::field::authorization);
-    req.user_agent = header(raw, beast::http::field::user_agent);
-    req.host = header(raw, beast::http::field::host).value_or("127.0.0.1");
-    head_ = raw.method() == beast::http::verb::head;
-    version_ = raw.version();
-    parser_.reset();
+    keep_alive_ = reader_.keep_alive() && !owner_.stopping;
+    head_ = reader_.head();
+    version_ = reader_.version();
+    const request req = reader_.take();
 
     const auto generation = ++generation_;
     counted_ = true;
@@ -540,6 +587,8 @@ private:
     });
   }
 
+  // -- writing -------------------------------------------------------------
+
   // Exactly one response per request: a late reply after the timeout (or a
   // timeout after the reply) is dropped by the generation check.
   void on_response(std::uint64_t generation, response r) {
@@ -550,29 +599,68 @@ private:
     write(std::move(r), false);
   }
 
-  void reject(unsigned status, std::string_view text) {
+  // Answers and closes: the request could not be read (or may not be).
+  void refuse(response r) {
     keep_alive_ = false;
     version_ = 11;
     head_ = false;
-    write(detail(status, text), true);
+    write(std::move(r), true);
+  }
+
+  // Takes `size` bytes of the response budgets (per connection and in
+  // total); false when either would be exceeded.
+  bool reserve_queue(std::size_t size) {
+    if (size > owner_.settings.response_queue_limit_bytes)
+      return false;
+    const auto total = owner_.queued_bytes.fetch_add(size) + size;
+    if (total > owner_.settings.response_queue_total_bytes) {
+      owner_.queued_bytes -= size;
+      return false;
+    }
+    queued_ = size;
+    return true;
+  }
+
+  void release_queue() {
+    if (queued_ == 0)
+      return;
+    owner_.queued_bytes -= queued_;
+    queued_ = 0;
   }
 
   void write(response r, bool rejected) {
     phase_ = phase::writing;
     if (owner_.stopping)
       keep_alive_ = false;
-    auto res = std::make_shared<beast::http::response<beast::http::string_body>>(
-      static_cast<beast::http::status>(r.status), version_);
-    if (!r.content_type.empty())
-      res->set(beast::http::field::content_type, r.content_type);
-    for (auto& [name, value] : r.headers)
-      res->set(name, value);
-    res->keep_alive(keep_alive_);
-    if (r.status != 204 && r.status != 304)
-      res->body() = std::move(r.body);
-    res->prepare_payload();
-    if (head_)
-      res->body().clear();
+    const bool has_body = r.status != 204 && r.status != 304 && !head_;
+    // A response larger than a socket buffer waits in memory until the
+    // client reads it: such responses share a bounded budget, and one that
+    // does not fit is answered 503 (the client may retry).
+    if (has_body && r.body.size() > small_response_bytes &&
+        !reserve_queue(r.body.size()))
+      r = exception_message(503, "Service Unavailable");
+    std::shared_ptr<beast_response> res;
+    try {
+      res = std::make_shared<beast_response>(
+        static_cast<beast::http::status>(r.status), version_);
+      if (!r.content_type.empty())
+        res->set(beast::http::field::content_type, r.content_type);
+      for (auto& [name, value] : r.headers)
+        res->set(name, value);
+      res->keep_alive(keep_alive_);
+      if (r.status != 204 && r.status != 304)
+        res->body() = std::move(r.body);
+      res->prepare_payload();
+      if (head_)
+        res->body().clear();
+    } catch (const std::exception& e) {
+      // A header Beast cannot hold (a value over 64 KiB): nothing sensible
+      // can be sent.
+      std::fprintf(stderr, "deployd: cannot write a response: %s\n",
+                   e.what());
+      release_queue();
+      return close_now();
+    }
     lowest().expires_after(
       std::chrono::milliseconds(owner_.settings.write_timeout_ms));
     beast::http::async_write(
@@ -584,6 +672,7 @@ private:
   }
 
   void on_write(beast::error_code ec, bool rejected) {
+    release_queue();
     if (counted_) {
       counted_ = false;
       --owner_.in_flight;
@@ -598,11 +687,14 @@ private:
     wait_request();
   }
 
+  // -- closing -------------------------------------------------------------
+
   // Half-closes, then drains what the client still sends (bounded in time)
   // before closing: a close with unread data would send a reset that can
   // destroy the response in the client's receive buffer.
   void close_gracefully() {
     phase_ = phase::closing;
+    deadline_.cancel();
     lowest().expires_after(2s);
     if constexpr (is_tls) {
       stream_.async_shutdown(
@@ -617,9 +709,10 @@ private:
   }
 
   void drain() {
-    buffer_.consume(buffer_.size());
+    reader_.discard();
+    const auto room = reader_.prepare();
     lowest().async_read_some(
-      buffer_.prepare(16384),
+      net::buffer(room.data(), room.size()),
       [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec)
           return self->close_now();
@@ -629,6 +722,7 @@ private:
 
   void close_now() {
     phase_ = phase::closing;
+    deadline_.cancel();
     beast::error_code ignored;
     lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().close();
@@ -637,17 +731,39 @@ private:
   Stream stream_;
   server::impl& owner_;
   std::uint64_t id_;
+  /// The handler's deadline (503 when it passes).
   net::steady_timer timer_;
-  beast::flat_buffer buffer_;
-  std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
+  /// Fires at or before the deadline of the read under way (idle, header
+  /// or body timeout); `deadline_at_` is that deadline.
+  net::steady_timer deadline_;
+  clock::time_point deadline_at_{};
+  /// A wait on `deadline_` is outstanding.
+  bool waiting_ = false;
+  request_reader reader_;
   std::uint64_t generation_ = 0;
   std::uint64_t answered_ = 0;
+  /// Bytes of the response being written counted in `owner_.queued_bytes`.
+  std::size_t queued_ = 0;
   bool counted_ = false;
   bool keep_alive_ = true;
   bool head_ = false;
+  bool timed_out_ = false;
   unsigned version_ = 11;
   phase phase_ = phase::idle;
 };
+
+// What a connection beyond `max_connections` is told.
+const std::string& overload_text() {
+  static const std::string text = [] {
+    const std::string body = R"({"exception_message":"Service Unavailable"})";
+    return "HTTP/1.1 503 Service Unavailable\r\n"
+           "Content-Type: application/json\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
+  }();
+  return text;
+}
 
 // One connection over `max_connections`: a fixed 503, a half-close, a short
 // drain, and close. Over TLS the connection is closed unanswered (a
@@ -663,16 +779,8 @@ public:
   }
 
   void run() {
-    static const std::string text = [] {
-      const std::string body = R"({"exception_message":"Service Unavailable"})";
-      return "HTTP/1.1 503 Service Unavailable\r\n"
-             "Content-Type: application/json\r\n"
-             "Content-Length: " +
-             std::to_string(body.size()) +
-             "\r\nConnection: close\r\n\r\n" + body;
-    }();
     stream_.expires_after(1s);
-    net::async_write(stream_, net::buffer(text),
+    net::async_write(stream_, net::buffer(overload_text()),
                      [self = shared_from_this()](beast::error_code ec,
                                                  std::size_t) {
                        if (ec)
@@ -772,15 +880,34 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
 }
 
 void server::impl::reject_overload(tcp::socket socket) {
-  // Bounded: under a flood, beyond this many answers in progress the extra
-  // connections are closed unanswered.
-  constexpr std::size_t max_rejecting = 64;
-  if (tls || rejecting.load() >= max_rejecting) {
-    beast::error_code ignored;
+  beast::error_code ignored;
+  if (tls) {
     socket.close(ignored);
     return;
   }
-  std::make_shared<overload_reply>(std::move(socket), rejecting)->run();
+  // Up to this many refusals at a time take the gentle path (a drain until
+  // the client closes, within a second).
+  constexpr std::size_t max_rejecting = 64;
+  if (rejecting.load() < max_rejecting) {
+    std::make_shared<overload_reply>(std::move(socket), rejecting)->run();
+    return;
+  }
+  // Beyond that, under a flood, each refusal costs a few system calls and
+  // no memory: the 503 fits in a fresh socket's send buffer, so one
+  // non-blocking write takes it whole; what the client has sent so far is
+  // read and dropped, so that the close sends a FIN rather than a reset
+  // that could destroy the answer.
+  socket.non_blocking(true, ignored);
+  net::write(socket, net::buffer(overload_text()), ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  std::array<char, 4096> scratch{};
+  for (int i = 0; i < 16; ++i) {
+    beast::error_code ec;
+    socket.read_some(net::buffer(scratch), ec);
+    if (ec)
+      break;
+  }
+  socket.close(ignored);
 }
 
 // -- server --------------------------------------------------------------------
@@ -858,9 +985,24 @@ std::expected<std::uint16_t, std::string> server::start() {
                            std::to_string(st.settings.port) + ": " +
                            ec.message());
   const auto port = st.acceptor.local_endpoint().port();
+  st.keep_running.emplace(st.ioc.get_executor());
   net::post(st.acceptor.get_executor(), [&st] { st.do_accept(); });
   for (std::size_t i = 0; i < st.settings.threads; ++i)
-    st.threads.emplace_back([&st] { st.ioc.run(); });
+    st.threads.emplace_back([&st] {
+      // The last line of defence: an exception out of a handler is a bug,
+      // logged; it must not end the process (each session catches what
+      // parsing and writing throw, so none is expected here).
+      for (;;) {
+        try {
+          st.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "deployd: I/O handler threw: %s\n", e.what());
+        } catch (...) {
+          std::fprintf(stderr, "deployd: I/O handler threw\n");
+        }
+      }
+    });
   st.started = true;
   if (!st.settings.port_file.empty()) {
     const auto tmp = st.settings.port_file + ".tmp";
@@ -905,9 +1047,13 @@ void server::stop(std::uint32_t drain_ms) {
   while ((st.in_flight > 0 || st.connections > 0) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
+  if (st.connections > 0)
+    std::fprintf(stderr, "deployd: %zu connections still open at stop\n",
+                 st.connections.load());
   if (st.in_flight > 0)
     std::fprintf(stderr, "deployd: %lld requests still in flight at stop\n",
                  static_cast<long long>(st.in_flight.load()));
+  st.keep_running.reset();
   st.ioc.stop();
   for (auto& t : st.threads)
     t.join();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for SECONDS each (default 12) with the seeds in
-# tests/fuzz/seeds, the golden event payloads and tests/fuzz/json.dict. The
+# tests/fuzz/seeds, the golden event payloads and a dictionary
+# (tests/fuzz/<target>.dict if there is one, else tests/fuzz/json.dict). The
 # corpus grows in BUILD/fuzz-corpus/<target>; a crash leaves its input in
 # BUILD/fuzz-artifacts/ and makes this script exit 1.
 #   tests/fuzz/run.sh BUILD [SECONDS]
@@ -8,8 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:?usage: tests/fuzz/run.sh BUILD [SECONDS]}
 seconds=${2:-12}
-targets=(fuzz_json_body fuzz_request_body fuzz_openapi_validator
-  fuzz_event_codec fuzz_record)
+targets=(fuzz_json_body fuzz_request_body fuzz_request_reader
+  fuzz_openapi_validator fuzz_event_codec fuzz_record)
 
 # Golden payloads as `name:version` + newline + payload.
 events_seeds=$build/fuzz-seeds/fuzz_event_codec
@@ -28,8 +29,10 @@ for t in "${targets[@]}"; do
   [ -d "tests/fuzz/seeds/$t" ] && seeds+=("tests/fuzz/seeds/$t")
   [ -d "$build/fuzz-seeds/$t" ] && seeds+=("$build/fuzz-seeds/$t")
   log=$build/fuzz-artifacts/$t.log
+  dict=tests/fuzz/json.dict
+  [ -f "tests/fuzz/$t.dict" ] && dict=tests/fuzz/$t.dict
   "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 \
-    -rss_limit_mb=2048 -max_len=65536 -dict=tests/fuzz/json.dict \
+    -rss_limit_mb=2048 -max_len=65536 -dict="$dict" \
     -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$t-" \
     "$corpus" "${seeds[@]}" >"$log" 2>&1
   status=$?

@@ -33,45 +33,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-std::string base64(std::string_view in) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-// An INI file beside the data directory, passed with --config.
-process_options with_config(const temp_dir& dir, const std::string& ini) {
-  const auto path = dir.path() / "deployd.ini";
-  std::ofstream(path) << ini;
-  process_options options;
-  options.extra_args = {"--config", path.string()};
-  return options;
-}
-
 std::string create_flow(std::uint16_t port, const std::string& name,
                         const headers& extra = {}) {
   const auto r = raw::request(port, "POST", "/api/flows/",
@@ -86,52 +47,6 @@ std::string deployment_body(const std::string& name, const std::string& flow,
   return json{{"name", name}, {"flow_id", flow}, {"parameters", parameters}}
       .dump();
 }
-
-// deployd is the only child this test process has while a test runs (the
-// harness keeps its pid to itself).
-pid_t deployd_pid() {
-  std::vector<pid_t> found;
-  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
-    std::ifstream in(task.path() / "children");
-    pid_t pid = 0;
-    while (in >> pid)
-      found.push_back(pid);
-  }
-  REQUIRE(found.size() == 1);
-  return found.front();
-}
-
-// Peak resident memory of `pid`, in KiB.
-long peak_rss_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("VmHWM:"))
-      return std::stol(line.substr(6));
-  return -1;
-}
-
-void raise_own_descriptor_limit(rlim_t wanted) {
-  rlimit limit{};
-  REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);
-  if (limit.rlim_cur >= wanted)
-    return;
-  limit.rlim_cur = std::min(wanted, limit.rlim_max);
-  REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
-  REQUIRE(limit.rlim_cur >= wanted);
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
 
 std::string header_of(const raw::reply& r, const std::string& name) {
   const auto it = r.headers.find(name);

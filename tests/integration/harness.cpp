@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -242,6 +243,90 @@ json load_sample(const std::string& name) {
   std::ifstream in(std::string(DEPLOYD_SAMPLES_DIR) + "/" + name);
   REQUIRE(in.good());
   return json::parse(in);
+}
+
+process_options with_config(const temp_dir& dir, const std::string& ini) {
+  const auto path = dir.path() / "deployd.ini";
+  std::ofstream(path) << ini;
+  process_options options;
+  options.extra_args = {"--config", path.string()};
+  return options;
+}
+
+// deployd is the only child this test process has while a test runs (the
+// harness keeps its pid to itself).
+pid_t deployd_pid() {
+  std::vector<pid_t> found;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "children");
+    pid_t pid = 0;
+    while (in >> pid)
+      found.push_back(pid);
+  }
+  REQUIRE(found.size() == 1);
+  return found.front();
+}
+
+namespace {
+
+long status_kib(pid_t pid, std::string_view key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with(key))
+      return std::stol(line.substr(key.size()));
+  return -1;
+}
+
+} // namespace
+
+long peak_rss_kib(pid_t pid) {
+  return status_kib(pid, "VmHWM:");
+}
+
+long rss_kib(pid_t pid) {
+  return status_kib(pid, "VmRSS:");
+}
+
+void raise_own_descriptor_limit(std::uint64_t wanted) {
+  rlimit limit{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &limit) == 0);
+  if (limit.rlim_cur >= wanted)
+    return;
+  limit.rlim_cur = std::min<rlim_t>(wanted, limit.rlim_max);
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
+  REQUIRE(limit.rlim_cur >= wanted);
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
 }
 
 } // namespace deployd::testing

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -101,5 +102,35 @@ bool run_tool_killed(const std::vector<std::string>& args,
 
 /// Loads a recorded sample from tests/data/samples.
 json load_sample(const std::string& name);
+
+/// Options that start deployd with `ini` as its INI file (written into
+/// `dir`, passed with --config).
+process_options with_config(const temp_dir& dir, const std::string& ini);
+
+/// The one child process of this test process (the deployd under test).
+pid_t deployd_pid();
+/// Peak resident memory (VmHWM) of `pid`, in KiB; -1 if unknown.
+long peak_rss_kib(pid_t pid);
+/// Current resident memory (VmRSS) of `pid`, in KiB; -1 if unknown.
+long rss_kib(pid_t pid);
+
+/// Raises this process's open-file limit to at least `wanted`.
+void raise_own_descriptor_limit(std::uint64_t wanted);
+
+/// Standard base64 with padding (for basic-auth headers).
+std::string base64(std::string_view in);
+
+/// Whether this build runs under AddressSanitizer (memory ceilings grow).
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool sanitized = true;
+#else
+inline constexpr bool sanitized = false;
+#endif
+#else
+inline constexpr bool sanitized = false;
+#endif
 
 } // namespace deployd::testing

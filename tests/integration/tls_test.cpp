@@ -1,12 +1,14 @@
 // HTTPS end to end: the test makes a self-signed certificate in process
 // (OpenSSL), starts deployd with --tls-cert/--tls-key, and talks to it with
 // a verifying Beast SSL client. Plain HTTP on that port gets no answer, and
-// a missing certificate file stops start-up.
+// a missing certificate file stops start-up. Hostile input over TLS (a huge
+// trailer, a stalled header) is answered as over plain HTTP.
 #include "tests/integration/harness.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -110,6 +112,18 @@ public:
     return {res.result_int(), res.body()};
   }
 
+  /// Sends `bytes` as they are, then reads one answer (status 0 if the
+  /// connection ends first).
+  https_reply raw(const std::string& bytes) {
+    beast::error_code ec;
+    net::write(stream_, net::buffer(bytes), ec);
+    beast::http::response<beast::http::string_body> res;
+    beast::http::read(stream_, buffer_, res, ec);
+    if (ec)
+      return {};
+    return {res.result_int(), res.body()};
+  }
+
 private:
   net::io_context ioc_;
   ssl::context context_;
@@ -186,4 +200,34 @@ TEST_CASE("a missing or mismatched TLS file stops start-up",
   r = run_tool({"serve", "--port", "0", "--data-dir", data, "--tls-cert",
                 pem.cert, "--tls-key", stranger.key});
   CHECK(r.status == 1);
+}
+
+TEST_CASE("over HTTPS a huge chunked trailer gets 431 and a stalled header "
+          "408",
+          "[integration][hardening][tls][wire]") {
+  temp_dir dir;
+  const auto pem = make_self_signed(dir.path());
+  auto options = with_config(dir, "[http]\nheader_timeout_ms = 500\n");
+  options.extra_args.insert(options.extra_args.end(),
+                            {"--tls-cert", pem.cert, "--tls-key", pem.key});
+  deployd_process server(options);
+
+  {
+    https_client client(server.port(), pem.cert);
+    const auto r =
+        client.raw("POST /api/flows/filter HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-A: " +
+                   std::string(70'000, 'a') + "\r\n\r\n");
+    CHECK(r.status == 431);
+    CHECK(r.body == R"({"detail":"Request header fields are too large."})");
+  }
+  {
+    https_client client(server.port(), pem.cert);
+    const auto r =
+        client.raw("GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    CHECK(r.status == 408);
+    CHECK(r.body == R"({"detail":"Request timed out."})");
+  }
+  https_client again(server.port(), pem.cert);
+  CHECK(again.request("GET", "/api/health").status == 200);
 }
