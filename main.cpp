@@ -79,21 +79,22 @@ int serve(const config::service_config& c) {
   auto log = open_log(c);
   if (!log)
     return 1;
-  const auto projected = log->projected_position();
-  if (!projected) {
-    std::fprintf(stderr, "deployd: cannot read the projection position\n");
+  auto prepared = actors::prepare_read_model(*log);
+  if (!prepared) {
+    std::fprintf(stderr, "deployd: catch-up failed: %s\n",
+                 storage::to_string(prepared.error()));
     return 1;
   }
-  if (*projected < log->last_position()) {
-    auto caught_up = actors::catch_up(*log, *log);
-    if (!caught_up) {
-      std::fprintf(stderr, "deployd: catch-up failed: %s\n",
-                   storage::to_string(caught_up.error()));
-      return 1;
-    }
+  if (prepared->rebuilt && log->last_position().value != 0)
+    std::fprintf(stderr,
+                 "deployd: read model format %u, this binary writes %u: "
+                 "rebuilt from %llu events in %.3f s\n",
+                 prepared->found_format, actors::read_model_format,
+                 static_cast<unsigned long long>(prepared->stats.events),
+                 prepared->stats.seconds);
+  else if (prepared->stats.events != 0)
     std::fprintf(stderr, "deployd: projections caught up %llu events\n",
-                 static_cast<unsigned long long>(caught_up->events));
-  }
+                 static_cast<unsigned long long>(prepared->stats.events));
 
   auto clock = events::make_clock(c.determinism.clock);
   if (!clock) {
@@ -198,6 +199,10 @@ int verify(const config::service_config& c, std::string scratch) {
               static_cast<unsigned long long>(report->differences));
   if (report->differences != 0) {
     std::printf("first difference: %s\n", report->first_difference.c_str());
+    if (report->live_format != actors::read_model_format)
+      std::printf("the live read model has format %u and this binary writes "
+                  "%u: `deployd replay` (or the next `serve`) rebuilds it\n",
+                  report->live_format, actors::read_model_format);
     return 1;
   }
   return 0;

@@ -15,12 +15,21 @@
 #include "events/worker.hpp"
 #include "storage/event_log.hpp"
 
+#include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace deployd::actors {
+
+/// The format of the projection rows this binary writes. Views are stored
+/// pre-rendered, so the same log can fold into other bytes when rendering
+/// changes; then this number goes up, and a database stamped with another
+/// one is rebuilt before it is served (`prepare_read_model`).
+/// 1: written before the stamp existed. 2: numbers as the reference writes
+/// them (issue 12: `"interval":3600.0`, `1.5e-7`, big integers).
+inline constexpr std::uint32_t read_model_format = 2;
 
 /// Applies one event to the projection rows in `b`. `payload`, when given,
 /// is the event's encoded payload: a creation stores it as the state row

@@ -194,6 +194,11 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
   if (durable)
     if (auto f = target.flush(); !f)
       return std::unexpected(f.error());
+  // Every row is now in this binary's format only if the fold started from
+  // nothing; a partial catch-up leaves the stamp to prepare_read_model.
+  if (from->value == 0)
+    if (auto s = target.set_read_model_format(read_model_format); !s)
+      return std::unexpected(s.error());
   stats.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -211,6 +216,34 @@ std::expected<replay_stats, errc> replay(storage::event_log& log) {
   return catch_up(log, log);
 }
 
+std::expected<prepared_read_model, errc>
+prepare_read_model(storage::event_log& log) {
+  prepared_read_model out;
+  auto format = log.read_model_format();
+  if (!format)
+    return std::unexpected(format.error());
+  auto from = log.projected_position();
+  if (!from)
+    return std::unexpected(from.error());
+  out.found_format = *format;
+  if (*format != read_model_format) {
+    // Rows of another format: fold everything again (catch_up stamps it).
+    out.rebuilt = true;
+    auto stats = replay(log);
+    if (!stats)
+      return std::unexpected(stats.error());
+    out.stats = *stats;
+    return out;
+  }
+  if (*from < log.last_position()) {
+    auto stats = catch_up(log, log);
+    if (!stats)
+      return std::unexpected(stats.error());
+    out.stats = *stats;
+  }
+  return out;
+}
+
 std::expected<verify_report, errc> verify(const storage::event_log& log,
                                           const std::string& scratch_dir) {
   storage::open_options options;
@@ -226,6 +259,10 @@ std::expected<verify_report, errc> verify(const storage::event_log& log,
   // Two passes of point lookups instead of loading tables: memory stays
   // flat however large the read model is.
   verify_report report;
+  auto live_format = log.read_model_format();
+  if (!live_format)
+    return std::unexpected(live_format.error());
+  report.live_format = *live_format;
   std::optional<errc> failure;
   for (std::size_t i = 0; i < storage::table_count; ++i) {
     const auto t = static_cast<storage::table>(i);

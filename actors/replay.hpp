@@ -30,11 +30,28 @@ catch_up(storage::event_log& target, const storage::event_log& source,
 [[nodiscard]] std::expected<replay_stats, storage::errc>
 replay(storage::event_log& log);
 
+/// What `prepare_read_model` did.
+struct prepared_read_model {
+  replay_stats stats;             ///< events folded (0: nothing to do)
+  std::uint32_t found_format = 0; ///< the stamp the database had
+  bool rebuilt = false; ///< the stamp differed: every row was folded again
+};
+
+/// Makes the read model current before serving: a database whose rows were
+/// written in another `read_model_format` (an older binary) is dropped and
+/// folded again; otherwise the projections catch up with the log. Stamps
+/// the format either way. Call before the writer starts.
+[[nodiscard]] std::expected<prepared_read_model, storage::errc>
+prepare_read_model(storage::event_log& log);
+
 /// The first difference found between two read models, if any.
 struct verify_report {
   std::uint64_t rows_compared = 0;
   std::uint64_t differences = 0;
   std::string first_difference; ///< empty when identical
+  /// The live read model's format stamp (differences are expected when it
+  /// is not `read_model_format`: serve or replay rebuilds it).
+  std::uint32_t live_format = 0;
 };
 
 /// Replays `log` into a fresh database under `scratch_dir` and compares every

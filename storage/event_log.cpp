@@ -51,6 +51,7 @@ constexpr const char* table_names[table_count] = {
 
 
 constexpr std::string_view projected_key = "projected_position";
+constexpr std::string_view format_key = "read_model_format";
 
 // RocksDB's own diagnostics (warnings and worse) go to our stderr instead of
 // a LOG file in the data directory: on a full disk, writing that file fails
@@ -506,6 +507,28 @@ event_log::projected_position() const {
   if (!s.ok())
     return std::unexpected(from_status(s, "projected position"));
   return events::log_position{u64_of(value)};
+}
+
+std::expected<std::uint32_t, errc> event_log::read_model_format() const {
+  std::string value;
+  const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta,
+                                slice(format_key), &value);
+  if (s.IsNotFound())
+    return 0;
+  if (!s.ok())
+    return std::unexpected(from_status(s, "read model format"));
+  return static_cast<std::uint32_t>(u64_of(value));
+}
+
+std::expected<void, errc>
+event_log::set_read_model_format(std::uint32_t format) {
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  const auto s =
+    impl_->db->Put(sync, impl_->meta, slice(format_key), u64_value(format));
+  if (!s.ok())
+    return std::unexpected(from_status(s, "read model format"));
+  return {};
 }
 
 std::expected<void, errc>

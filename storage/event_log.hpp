@@ -202,6 +202,12 @@ public:
   /// Position the projections have folded up to.
   [[nodiscard]] std::expected<events::log_position, errc>
   projected_position() const;
+  /// The format stamp of the projection rows (`actors::read_model_format`
+  /// when they were written); 0 when none was ever recorded.
+  [[nodiscard]] std::expected<std::uint32_t, errc> read_model_format() const;
+  /// Records the format stamp of the projection rows (synced).
+  [[nodiscard]] std::expected<void, errc>
+  set_read_model_format(std::uint32_t format);
 
   /// Records from `from` (inclusive) in position order, at most `max`.
   [[nodiscard]] std::expected<std::vector<record>, errc>

@@ -136,3 +136,58 @@ TEST_CASE("catch-up from position 0 first clears what a killed replay left",
   REQUIRE(report);
   CHECK(report->differences == 0);
 }
+
+TEST_CASE("a read model written in an older format is rebuilt before serving",
+          "[actors][replay]") {
+  temp_event_log t;
+  auto flow =
+      run_commands(t.log(), {events::create_flow{"etl", {}, json::object()}});
+  const auto flow_id = events::uuid_field(json::parse(flow[0].body), "id");
+  auto c = deployment_command(flow_id, "d");
+  c.concurrency_limit = {true, 3};
+  auto created = run_commands(t.log(), {c});
+  REQUIRE(created[0].result == actors::command_result::outcome::ok);
+  const auto id = events::uuid_field(json::parse(created[0].body), "id");
+  const auto current =
+      actors::read_model(t.log()).deployment(id, storage::read_tier::any);
+  REQUIRE(current);
+  REQUIRE(*current);
+  REQUIRE(current->value().find(R"("slot_decay_per_second":0.0})") !=
+          std::string::npos);
+
+  // A fresh database is stamped by its first preparation.
+  auto first = actors::prepare_read_model(t.log());
+  REQUIRE(first);
+  CHECK(first->rebuilt);
+  CHECK(t.log().read_model_format() == actors::read_model_format);
+  auto again = actors::prepare_read_model(t.log());
+  REQUIRE(again);
+  CHECK_FALSE(again->rebuilt);
+  CHECK(again->stats.events == 0);
+
+  // As an older binary left it: no stamp, and a view rendered as it did.
+  std::string old_view = **current;
+  old_view.replace(old_view.find(R"("slot_decay_per_second":0.0})"),
+                   std::string(R"("slot_decay_per_second":0.0})").size(),
+                   R"("slot_decay_per_second":0})");
+  auto b = t.log().begin();
+  b.put(storage::table::deployment_views, actors::id_key(id), old_view);
+  REQUIRE(t.log().commit(b, true));
+  REQUIRE(t.log().set_read_model_format(1));
+  const auto stale = actors::verify(t.log(), (t.dir() / "scratch").string());
+  REQUIRE(stale);
+  CHECK(stale->differences == 1);
+  CHECK(stale->live_format == 1u);
+
+  const auto prepared = actors::prepare_read_model(t.log());
+  REQUIRE(prepared);
+  CHECK(prepared->rebuilt);
+  CHECK(prepared->found_format == 1u);
+  CHECK(prepared->stats.events == t.log().last_position().value);
+  CHECK(t.log().read_model_format() == actors::read_model_format);
+  CHECK(actors::read_model(t.log()).deployment(id, storage::read_tier::any) ==
+        current);
+  const auto clean = actors::verify(t.log(), (t.dir() / "scratch2").string());
+  REQUIRE(clean);
+  CHECK(clean->differences == 0);
+}

@@ -2,8 +2,9 @@
 // digit and float-typed fields print as the reference prints them, through
 // the request, the log, the projections, replay and the response. The
 // checks are on response text, never on parsed values (a parse would hide
-// both problems).
+// both problems). A database an older binary rendered is rebuilt on start.
 #include "events/json_text.hpp"
+#include "storage/event_log.hpp"
 #include "tests/integration/harness.hpp"
 
 #include <catch2/catch.hpp>
@@ -213,4 +214,60 @@ TEST_CASE("numbers keep the reference's text through the log, the "
     INFO(target);
     CHECK(server.get(target).body == body);
   }
+}
+
+TEST_CASE("a database whose views an older binary rendered is rebuilt on the "
+          "next start",
+          "[integration][numbers]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  std::string id;
+  std::string served;
+  {
+    deployd_process server(options);
+    const auto flow = server.request("POST", "/api/flows/", R"({"name":"f"})");
+    const auto created =
+        server.request("POST", "/api/deployments/",
+                       R"({"name":"d","flow_id":")" + id_of(flow) +
+                           R"(","schedules":[{"schedule":{"interval":3600,)"
+                           R"("anchor_date":"2026-01-01T00:00:00Z"}}]})");
+    REQUIRE(created.status == 201);
+    id = id_of(created);
+    served = created.body;
+    CHECK(server.stop() == 0);
+  }
+  {
+    // What the binary before the format stamp left: its own rendering of
+    // the view (`"interval":3600`) and no stamp.
+    deployd::storage::open_options open;
+    open.data_dir = options.data_dir;
+    auto log = deployd::storage::event_log::open(open);
+    REQUIRE(log);
+    std::string key;
+    std::string view;
+    REQUIRE((*log)->scan(deployd::storage::table::deployment_views, "",
+                         [&](std::string_view k, std::string_view v) {
+                           key = k;
+                           view = v;
+                           return false;
+                         }));
+    REQUIRE(view == served);
+    const std::string now = R"("interval":3600.0,)";
+    view.replace(view.find(now), now.size(), R"("interval":3600,)");
+    auto b = (*log)->begin();
+    b.put(deployd::storage::table::deployment_views, key, view);
+    REQUIRE((*log)->commit(b, true));
+    REQUIRE((*log)->set_read_model_format(1));
+  }
+  const auto stale = run_tool({"verify", "--data-dir", options.data_dir});
+  CHECK(stale.status == 1);
+  require_contains(stale.out, "the live read model has format 1");
+
+  deployd_process server(options);
+  CHECK(server.get("/api/deployments/" + id).body == served);
+  CHECK(server.stop() == 0);
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
 }

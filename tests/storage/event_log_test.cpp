@@ -144,3 +144,14 @@ TEST_CASE("drop_projections clears every table and the position",
   CHECK(t.log().projected_position() == events::log_position{0});
   CHECK(t.log().last_position() == events::log_position{1});
 }
+
+TEST_CASE("the read-model format stamp is 0 until set and survives a restart",
+          "[storage][event_log]") {
+  temp_event_log t;
+  CHECK(t.log().read_model_format() == 0u);
+  REQUIRE(t.log().set_read_model_format(7));
+  t.reopen();
+  CHECK(t.log().read_model_format() == 7u);
+  REQUIRE(t.log().drop_projections());
+  CHECK(t.log().read_model_format() == 7u); // dropping rows keeps the stamp
+}
