@@ -39,8 +39,10 @@ json nullable(const std::optional<T>& v) {
 [[nodiscard]] json nullable(const std::optional<uuid>& v);
 [[nodiscard]] json nullable(const std::optional<timestamp>& v);
 
-/// A number that renders as an integer when it has no fraction, as the
-/// reference's stored values do (`0`, `3600`, `0.5`).
+/// A number that renders as an integer when it has no fraction (`0`, `3600`,
+/// `0.5`): the stored form of float fields, kept so that every payload ever
+/// written re-encodes byte for byte. Responses write those fields as floats
+/// (`0.0`, `3600.0`), as the reference does.
 [[nodiscard]] json compact_number(double v);
 
 } // namespace deployd::events

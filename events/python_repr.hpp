@@ -15,9 +15,10 @@
 namespace deployd::events {
 
 /// Python `repr()` of the value `json.loads` would produce for `value`:
-/// `None`/`True`/`False`, integers as digits, floats as the shortest text
-/// that round-trips (`1.0`, `1e+16`, `1.5e-07`), strings quoted as CPython
-/// 3.11 does, lists `[1, 'a']` and dicts `{'a': 1}` in insertion order.
+/// `None`/`True`/`False`, integers (big ones too) as digits, floats as the
+/// shortest text that round-trips (`1.0`, `1e+16`, `1.5e-07`), strings
+/// quoted as CPython 3.11 does, lists `[1, 'a']` and dicts `{'a': 1}` in
+/// insertion order.
 /// Containers nested more than 1000 deep (which CPython cannot print) are
 /// written as `...`. Pure; callable from any thread.
 [[nodiscard]] std::string python_repr(const json& value);
