@@ -71,7 +71,7 @@ any_event decode_current(std::string_view name, const json& j) {
                                 timestamp_field(j, "last_heartbeat_time"),
                                 std::nullopt};
     if (const auto it = j.find("heartbeat_interval_seconds"); it != j.end())
-      e.heartbeat_interval_seconds = it->get<std::int64_t>();
+      e.heartbeat_interval_seconds = interval_value(*it);
     return e;
   }
   if (name == worker_marked_offline::stored_name)

@@ -3,6 +3,7 @@
 #include "events/json_fields.hpp"
 #include "events/json_writer.hpp"
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace deployd::events {
@@ -57,7 +58,7 @@ worker worker_from_json(const json& j) {
   w.last_heartbeat_time = timestamp_field(j, "last_heartbeat_time");
   const auto& interval = j.at("heartbeat_interval_seconds");
   if (!interval.is_null())
-    w.heartbeat_interval_seconds = interval.get<std::int64_t>();
+    w.heartbeat_interval_seconds = interval_value(interval);
   const auto status = j.at("status").get<std::string>();
   if (status == "ONLINE")
     w.status = worker_status::online;
@@ -66,6 +67,14 @@ worker worker_from_json(const json& j) {
   else
     throw std::invalid_argument("unknown worker status " + status);
   return w;
+}
+
+std::int64_t interval_value(const json& j) {
+  if (!j.is_number_integer() ||
+      (j.is_number_unsigned() &&
+       j.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)))
+    throw std::invalid_argument("heartbeat interval is not an int64");
+  return j.get<std::int64_t>();
 }
 
 std::string to_string(const worker_created& e) {

@@ -139,6 +139,9 @@ struct worker_deleted {
 [[nodiscard]] std::string render_worker(const worker& w);
 /// Inverse of `to_json`; throws on a malformed document.
 [[nodiscard]] worker worker_from_json(const json& j);
+/// A stored heartbeat interval: an integer that fits int64; throws
+/// otherwise (never a silent float conversion).
+[[nodiscard]] std::int64_t interval_value(const json& j);
 
 [[nodiscard]] std::string to_string(const worker_created& e);
 [[nodiscard]] std::string to_string(const worker_heartbeat_recorded& e);
