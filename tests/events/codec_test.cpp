@@ -87,12 +87,11 @@ TEST_CASE("payloads keep integers beyond 64 bits and floats exactly",
 
 TEST_CASE("a worker heartbeat's interval must be an int64",
           "[events][codec][workers]") {
-  const std::string head =
-      R"({"id":"9d5b2c4e-7f3a-4c1e-8b2d-0a6f1e3c5d77",)"
-      R"("last_heartbeat_time":"2026-08-21T16:45:00Z")";
+  const std::string head = R"({"id":"9d5b2c4e-7f3a-4c1e-8b2d-0a6f1e3c5d77",)"
+                           R"("last_heartbeat_time":"2026-08-21T16:45:00Z")";
   CHECK(decode("worker_heartbeat_recorded", 1, head + "}"));
-  for (const char* bad : {"null", "30.5", "1e300", "\"30\"",
-                          "18446744073709551615"}) {
+  for (const char* bad :
+       {"null", "30.5", "1e300", "\"30\"", "18446744073709551615"}) {
     INFO(bad);
     CHECK(decode("worker_heartbeat_recorded", 1,
                  head + R"(,"heartbeat_interval_seconds":)" + bad + "}")
