@@ -104,6 +104,12 @@ TEST_CASE("numbers keep the reference's text through the log, the "
           "[" + schedule + "]");
     CHECK(server.request("POST", "/api/deployments/filter", "{}").body ==
           "[" + expected + "]");
+    // Every other route whose response schema holds IntervalSchedule or
+    // GlobalConcurrencyLimitResponse (checked against the OpenAPI document).
+    CHECK(server.get("/api/deployments/name/f/n").body == expected);
+    require_contains(
+        server.request("POST", "/api/deployments/paginate", "{}").body,
+        R"("results":[)" + expected + "]");
 
     // A schedule added later, with a fractional interval.
     const auto added =
