@@ -4,8 +4,11 @@
 #include "events/python_repr.hpp"
 #include "http/json_body.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <optional>
 #include <variant>
 
@@ -66,6 +69,9 @@ struct parser {
       error = std::move(message);
     return std::nullopt;
   }
+  std::optional<value> too_big() {
+    return fail("integer result does not fit 64 bits");
+  }
 
   std::optional<value> atom() {
     skip();
@@ -87,7 +93,8 @@ struct parser {
       if (c == '+')
         return v;
       if (auto* i = std::get_if<std::int64_t>(&*v))
-        return value{-*i};
+        return *i == std::numeric_limits<std::int64_t>::min() ? too_big()
+                                                              : value{-*i};
       if (auto* d = std::get_if<double>(&*v))
         return value{-*d};
       return fail("bad operand type for unary -: 'str'");
@@ -114,9 +121,14 @@ struct parser {
         if (d != '_')
           digits.push_back(d);
       pos = end;
-      if (is_float)
-        return value{std::stod(digits)};
-      return value{static_cast<std::int64_t>(std::stoll(digits))};
+      if (is_float) // beyond double range: inf, as Python's float() gives
+        return value{std::strtod(digits.c_str(), nullptr)};
+      std::int64_t n = 0;
+      const auto parsed =
+          std::from_chars(digits.data(), digits.data() + digits.size(), n);
+      if (parsed.ec != std::errc{})
+        return fail("integer literal " + digits + " does not fit 64 bits");
+      return value{n};
     }
     return fail("unsupported expression");
   }
@@ -162,19 +174,33 @@ struct parser {
     if (ints) {
       const auto i = std::get<std::int64_t>(a);
       const auto j = std::get<std::int64_t>(b);
+      // Python's ints do not overflow; a result beyond 64 bits is refused
+      // rather than wrapped (or left undefined).
+      std::int64_t r = 0;
       if (op == "+")
-        return value{i + j};
+        return __builtin_add_overflow(i, j, &r) ? too_big() : value{r};
       if (op == "-")
-        return value{i - j};
+        return __builtin_sub_overflow(i, j, &r) ? too_big() : value{r};
       if (op == "*")
-        return value{i * j};
+        return __builtin_mul_overflow(i, j, &r) ? too_big() : value{r};
       if (op == "//")
         return value{static_cast<std::int64_t>(
             std::floor(static_cast<double>(i) / static_cast<double>(j)))};
       if (op == "%")
         return value{((i % j) + j) % j};
-      if (op == "**" && j >= 0)
-        return value{static_cast<std::int64_t>(std::pow(i, j))};
+      if (op == "**" && j >= 0) {
+        // Exact, by squaring; a squared base that overflows while exponent
+        // bits remain would overflow the result too.
+        std::int64_t result = 1;
+        std::int64_t base = i;
+        for (auto e = j; e > 0; e >>= 1) {
+          if ((e & 1) != 0 && __builtin_mul_overflow(result, base, &result))
+            return too_big();
+          if (e > 1 && __builtin_mul_overflow(base, base, &base))
+            return too_big();
+        }
+        return value{result};
+      }
     }
     if (op == "+")
       return value{*x + *y};
