@@ -588,6 +588,12 @@ bool worker_is_online(std::string_view rendered) {
   return rendered.ends_with("\"status\":\"ONLINE\"}");
 }
 
+std::expected<std::optional<json>, errc> find_pool(storage::reader& r,
+                                                   std::string_view name) {
+  return find_resource(r, resource_name_key(events::resource_kind::work_pool,
+                                            json{{"name", std::string(name)}}));
+}
+
 std::expected<std::optional<events::uuid>, errc>
 pool_id_named(storage::reader& r, std::string_view name) {
   auto id = r.get(table::resource_names,

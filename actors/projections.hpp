@@ -100,6 +100,9 @@ find_resource(storage::reader& r, const std::string& name_key);
 [[nodiscard]] std::expected<std::vector<events::json>, storage::errc>
 resources_under(storage::reader& r, const std::string& name_prefix);
 
+/// The work pool document named `name`.
+[[nodiscard]] std::expected<std::optional<events::json>, storage::errc>
+find_pool(storage::reader& r, std::string_view name);
 /// The id of the pool named `name`, without loading its document.
 [[nodiscard]] std::expected<std::optional<events::uuid>, storage::errc>
 pool_id_named(storage::reader& r, std::string_view name);

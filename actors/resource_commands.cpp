@@ -62,7 +62,7 @@ std::string name_key(resource_kind kind, const json& doc) {
 
 std::expected<std::optional<json>, errc> pool_named(storage::reader& r,
                                                     const std::string& name) {
-  return find_resource(r, name_key(resource_kind::work_pool, {{"name", name}}));
+  return find_pool(r, name);
 }
 
 // -- concurrency limits

@@ -12,12 +12,6 @@ using storage::errc;
 
 namespace {
 
-std::expected<std::optional<json>, errc> pool_named(storage::reader& r,
-                                                    const std::string& name) {
-  return find_resource(r, resource_name_key(events::resource_kind::work_pool,
-                                            json{{"name", name}}));
-}
-
 command_result pool_not_found(const std::string& name) {
   return rejected({events::rejection_code::not_found,
                    "Work pool \"" + name + "\" not found."});
@@ -28,7 +22,7 @@ command_result pool_not_found(const std::string& name) {
 command_result handle(const events::record_worker_heartbeat& cmd,
                       storage::write_batch& b, decision_env& env,
                       const events::uuid& command_id) {
-  auto pool = pool_named(b, cmd.pool);
+  auto pool = find_pool(b, cmd.pool);
   if (!pool)
     return failed(pool.error());
   if (!*pool)
