@@ -4,6 +4,7 @@
 // log), starts the actor runtime and the HTTP listener, waits for SIGINT or
 // SIGTERM, then stops everything in reverse order. Also hosts the offline
 // tools: replay, verify and events.
+#include "actors/cluster.hpp"
 #include "actors/gateway.hpp"
 #include "actors/projections.hpp"
 #include "actors/replay.hpp"
@@ -14,6 +15,8 @@
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
+#include "storage/etcd/client.hpp"
+#include "storage/etcd/replicated_log.hpp"
 #include "storage/event_log.hpp"
 #include "storage/read_pool.hpp"
 
@@ -27,6 +30,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <thread>
 #include <unistd.h>
 
 extern char** environ;
@@ -66,6 +70,44 @@ std::unique_ptr<storage::event_log> open_log(const config::service_config& c) {
   return std::move(*log);
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos)
+      comma = text.size();
+    if (comma > start)
+      out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::unique_ptr<storage::etcd::client>
+connect_etcd(const config::cluster_settings& c) {
+  auto client = storage::etcd::client::connect(split_list(c.etcd_endpoints));
+  if (!client) {
+    std::fprintf(stderr, "deployd: cannot use etcd at %s: %s\n",
+                 c.etcd_endpoints.c_str(), client.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*client);
+}
+
+actors::cluster_settings cluster_settings_of(const config::service_config& c) {
+  actors::cluster_settings s;
+  s.node = c.cluster.node;
+  s.peer_host = c.cluster.peer_host;
+  s.peer_port = static_cast<std::uint16_t>(c.cluster.peer_port);
+  s.lease_ttl = std::chrono::milliseconds(c.cluster.lease_ttl_ms);
+  s.append_attempt = std::chrono::milliseconds(c.cluster.append_attempt_ms);
+  s.append_budget = std::chrono::milliseconds(c.cluster.append_budget_ms);
+  s.max_entry_bytes = c.cluster.max_entry_bytes;
+  s.forward_timeout = std::chrono::milliseconds(c.http.request_timeout_ms);
+  return s;
+}
+
 int serve(const config::service_config& c) {
   // Signals are handled by sigwait below: block them before any thread
   // starts so every thread inherits the mask.
@@ -103,6 +145,43 @@ int serve(const config::service_config& c) {
     return 2;
   }
   auto ids = events::make_id_source(c.determinism.id_seed);
+
+  // Cluster mode: etcd is the log of record and this data dir a replica of
+  // it. Waits for etcd (a node may start before its members are up).
+  const bool clustered = !c.cluster.etcd_endpoints.empty();
+  std::unique_ptr<storage::etcd::client> etcd;
+  std::unique_ptr<storage::etcd::replicated_log> replicated;
+  if (clustered) {
+    etcd = connect_etcd(c.cluster);
+    if (!etcd)
+      return 1;
+    replicated = std::make_unique<storage::etcd::replicated_log>(
+      *etcd, c.cluster.prefix);
+    const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (true) {
+      auto joined =
+        actors::join_cluster(*log, *replicated, std::chrono::seconds(2));
+      if (joined) {
+        std::fprintf(stderr, "deployd: cluster %s, node %s\n",
+                     joined->c_str(), c.cluster.node.c_str());
+        break;
+      }
+      if (std::chrono::steady_clock::now() > give_up ||
+          joined.error().find("data dir") != std::string::npos) {
+        std::fprintf(stderr, "deployd: %s\n", joined.error().c_str());
+        return 1;
+      }
+      std::fprintf(stderr, "deployd: waiting for etcd: %s\n",
+                   joined.error().c_str());
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT))
+        return 1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+
   int status = 0;
   {
     actors::runtime_settings runtime_settings;
@@ -117,7 +196,11 @@ int serve(const config::service_config& c) {
           c.foreman.inactivity_heartbeat_multiple,
           c.foreman.fallback_heartbeat_interval_seconds};
     }
-    actors::runtime runtime(*log, *clock, *ids, runtime_settings);
+    if (clustered) {
+      runtime_settings.cluster = cluster_settings_of(c);
+      runtime_settings.replicated = replicated.get();
+    }
+    actors::runtime runtime(*log, *clock, *ids, std::move(runtime_settings));
     const actors::read_model reads(*log);
     storage::read_pool blocking_reads(c.storage.read_threads);
     http::services services{runtime, reads, blocking_reads, c.api};
@@ -130,6 +213,19 @@ int serve(const config::service_config& c) {
       std::fprintf(stderr, "deployd: listening on %s:%u, data in %s\n",
                    c.http.host.c_str(), static_cast<unsigned>(*port),
                    c.storage.data_dir.c_str());
+      auto peer_port =
+        runtime.start(c.http.host + ":" + std::to_string(*port));
+      if (!peer_port) {
+        std::fprintf(stderr, "deployd: %s\n", peer_port.error().c_str());
+        server.stop(0);
+        status = 1;
+      } else if (clustered) {
+        std::fprintf(stderr, "deployd: peers reach node %s on %s:%u\n",
+                     c.cluster.node.c_str(), c.cluster.peer_host.c_str(),
+                     static_cast<unsigned>(*peer_port));
+      }
+    }
+    if (status == 0 && port) {
       int sig = 0;
       sigwait(&signals, &sig);
       std::fprintf(stderr, "deployd: signal %d, shutting down\n", sig);
@@ -148,6 +244,72 @@ int serve(const config::service_config& c) {
   std::fprintf(stderr, "deployd: storage closed after %lld ms, exit %d\n",
                static_cast<long long>(elapsed_ms(t1)), status);
   return status;
+}
+
+// `deployd cluster status`: what etcd says of the cluster, as JSON.
+int cluster_status(const config::service_config& c) {
+  if (c.cluster.etcd_endpoints.empty()) {
+    std::fprintf(stderr, "deployd: cluster status needs --etcd URL[,URL...]\n");
+    return 2;
+  }
+  auto etcd = connect_etcd(c.cluster);
+  if (!etcd)
+    return 1;
+  storage::etcd::replicated_log rlog(*etcd, c.cluster.prefix);
+  const auto deadline = std::chrono::seconds(2);
+  const auto& keys = rlog.keys();
+  storage::etcd::txn_request look;
+  look.success.push_back(storage::etcd::range_op{keys.cluster_id(), {}, 0});
+  look.success.push_back(storage::etcd::range_op{keys.leader(), {}, 0});
+  look.success.push_back(storage::etcd::range_op{keys.head(), {}, 0});
+  look.success.push_back(storage::etcd::range_op{
+    keys.nodes(), storage::etcd::prefix_end(keys.nodes()), 0});
+  auto seen = etcd->txn(look, deadline);
+  if (!seen || seen->ranges.size() != 4) {
+    std::fprintf(stderr, "deployd: cannot read the cluster from etcd: %s\n",
+                 seen ? "short answer" : seen.error().message.c_str());
+    return 1;
+  }
+  auto parsed = [](const std::string& text) {
+    try {
+      return events::json::parse(text);
+    } catch (const std::exception&) {
+      return events::json(text);
+    }
+  };
+  events::json out = events::json::object();
+  out["prefix"] = c.cluster.prefix;
+  out["cluster_id"] =
+    seen->ranges[0].empty() ? events::json() : events::json(seen->ranges[0][0].value);
+  out["leader"] =
+    seen->ranges[1].empty() ? events::json() : parsed(seen->ranges[1][0].value);
+  if (!seen->ranges[2].empty()) {
+    if (auto head = storage::etcd::parse_head(seen->ranges[2][0].value)) {
+      out["log_head"] = head->next_position.value - 1;
+      out["entries"] = head->next_seq - 1;
+    }
+  }
+  auto nodes = events::json::array();
+  for (const auto& kv : seen->ranges[3])
+    nodes.push_back(parsed(kv.value));
+  out["nodes"] = std::move(nodes);
+  auto members = events::json::array();
+  if (auto st = etcd->status(deadline)) {
+    for (const auto& m : *st) {
+      events::json j = events::json::object();
+      j["endpoint"] = m.endpoint;
+      j["member_id"] = m.member_id;
+      j["leader"] = m.member_id != 0 && m.member_id == m.leader_id;
+      j["db_size"] = m.db_size;
+      j["raft_term"] = m.raft_term;
+      j["alarms"] = m.alarms;
+      j["version"] = m.version;
+      members.push_back(std::move(j));
+    }
+  }
+  out["etcd"] = std::move(members);
+  std::cout << out.dump(2) << '\n';
+  return 0;
 }
 
 int replay(const config::service_config& c) {
@@ -274,6 +436,8 @@ int main(int argc, char** argv) {
     return verify(inv.config, inv.scratch_dir);
   if (inv.command == "events")
     return print_events(inv.config, inv.from_position, inv.stream);
+  if (inv.command == "cluster-status")
+    return cluster_status(inv.config);
   std::fprintf(stderr, "deployd: unknown command '%s'\n%s",
                inv.command.c_str(), config::usage().c_str());
   return 2;

@@ -1,10 +1,12 @@
 #include "actors/gateway.hpp"
 
+#include "actors/cluster_node.hpp"
 #include "actors/foreman.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/writer_actor.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 
 namespace deployd::actors {
 
@@ -12,40 +14,77 @@ namespace {
 
 // A config that is complete before the system that reads it is built.
 struct configured : caf::actor_system_config {
-  explicit configured(std::size_t threads) {
+  configured(std::size_t threads, bool networked) {
     set("scheduler.max-threads", threads == 0 ? 1 : threads);
+    if (networked) {
+      // Only what crosses the middleman needs to be known by name there.
+      add_message_type<forward_command>("deployd::forward_command");
+      add_message_type<forward_reply>("deployd::forward_reply");
+      load<caf::io::middleman>();
+    }
   }
 };
 
 } // namespace
 
 struct runtime::impl {
-  explicit impl(std::size_t threads) : config(threads), system(config) {
+  impl(std::size_t threads, bool networked, events::log_position applied)
+      : config(threads, networked), system(config), positions(applied) {
   }
   configured config; // must outlive `system`: declared first
   caf::actor_system system;
+  position_tracker positions;
+  std::unique_ptr<cluster_node> node;
   caf::actor writer;
   caf::actor foreman;
+  caf::actor forwarder;
+  caf::actor peer;
 };
 
 runtime::runtime(storage::event_log& log, events::clock& clock,
                  events::id_source& ids, runtime_settings settings)
-    : impl_(std::make_unique<impl>(settings.scheduler_threads)) {
-  impl_->writer =
-      spawn_writer(impl_->system, log, clock, ids,
-                   writer_settings{settings.max_batch, settings.sync});
+    : impl_(std::make_unique<impl>(settings.scheduler_threads,
+                                   settings.cluster.has_value(),
+                                   log.last_position())) {
+  writer_settings ws{settings.max_batch, settings.sync, std::nullopt};
+  if (settings.cluster) {
+    const auto& c = *settings.cluster;
+    impl_->node = std::make_unique<cluster_node>(
+      impl_->system, *settings.replicated, impl_->positions, c);
+    impl_->forwarder =
+      spawn_forwarder(impl_->system, impl_->positions, c.forward_timeout);
+    replication_settings rs;
+    rs.log = settings.replicated;
+    rs.node = c.node;
+    rs.attempt = c.append_attempt;
+    rs.budget = c.append_budget;
+    rs.max_entry_bytes = c.max_entry_bytes;
+    rs.forwarder = impl_->forwarder;
+    rs.on_lost_lead = [flag = impl_->node->lost_lead_flag()] { *flag = true; };
+    ws.cluster = std::move(rs);
+  }
+  impl_->writer = spawn_writer(impl_->system, log, clock, ids,
+                               impl_->positions, std::move(ws));
+  if (settings.cluster)
+    impl_->peer = spawn_peer(impl_->system, impl_->writer);
   if (settings.sweep_interval.count() > 0)
     impl_->foreman = spawn_foreman(
         impl_->system,
         [this](command cmd, const events::uuid& id, reply_fn reply) {
+          // In a cluster only the leader sweeps (the sweep is a write; the
+          // followers would only forward the same decision to it).
+          if (impl_->node && !impl_->node->leading()) {
+            command_result skipped;
+            skipped.result = command_result::outcome::ok;
+            reply(std::move(skipped));
+            return;
+          }
           submit(std::move(cmd), id, std::move(reply));
         },
         settings.sweep_interval, settings.sweep_rules);
 }
 
 runtime::~runtime() {
-  // An exit message is handled after every request already queued, so
-  // in-flight commands are committed and answered before the writer stops.
   caf::scoped_actor self{impl_->system};
   // The foreman first: no sweep is submitted once the writer stops.
   if (impl_->foreman) {
@@ -54,17 +93,49 @@ runtime::~runtime() {
     self->receive([](const caf::down_msg&) {});
     impl_->foreman = nullptr;
   }
+  // Then the node: its threads stop handing the writer entries, and its
+  // lease is revoked so that another node leads at once.
+  impl_->node.reset();
+  // An exit message is handled after every request already queued, so
+  // in-flight commands are committed and answered before the writer stops.
   self->monitor(impl_->writer);
   caf::anon_send_exit(impl_->writer, caf::exit_reason::user_shutdown);
   self->receive([](const caf::down_msg&) {});
   impl_->writer = nullptr;
+  impl_->forwarder = nullptr;
+  impl_->peer = nullptr;
+}
+
+std::expected<std::uint16_t, std::string>
+runtime::start(const std::string& http_address) {
+  if (!impl_->node)
+    return std::uint16_t{0};
+  return impl_->node->start(impl_->writer, impl_->forwarder, impl_->peer,
+                            http_address);
 }
 
 void runtime::submit(command cmd, const events::uuid& command_id,
                      reply_fn reply) {
   auto req = std::make_shared<const write_request>(std::move(cmd), command_id,
                                                    std::move(reply));
-  caf::anon_send(impl_->writer, std::move(req));
+  if (impl_->node && !impl_->node->leading())
+    caf::anon_send(impl_->forwarder, std::move(req));
+  else
+    caf::anon_send(impl_->writer, std::move(req));
+}
+
+position_tracker& runtime::positions() {
+  return impl_->positions;
+}
+
+bool runtime::ready() const {
+  return !impl_->node || impl_->node->ready();
+}
+
+std::optional<cluster_status> runtime::cluster() const {
+  if (!impl_->node)
+    return std::nullopt;
+  return impl_->node->status();
 }
 
 } // namespace deployd::actors

@@ -2,15 +2,24 @@
 // sessions, tools). Hides CAF entirely: callers submit a command with a
 // callback and return at once; the writer calls back when the command is
 // durable (or rejected, or failed).
+//
+// In cluster mode the runtime also runs this node's part of the cluster
+// (actors/cluster.hpp): a command submitted on a node that does not lead
+// goes to the leader's writer through the forwarder.
 #pragma once
 
+#include "actors/cluster.hpp"
 #include "actors/commands.hpp"
+#include "actors/positions.hpp"
 #include "events/clock.hpp"
 #include "events/worker.hpp"
+#include "storage/etcd/replicated_log.hpp"
 #include "storage/event_log.hpp"
 
 #include <chrono>
+#include <expected>
 #include <memory>
+#include <optional>
 
 namespace deployd::actors {
 
@@ -26,6 +35,10 @@ struct runtime_settings {
   std::chrono::milliseconds sweep_interval{0};
   /// The sweep's heartbeat rules. Default: 3 × (interval or 30 s).
   events::sweep_workers sweep_rules;
+  /// Cluster mode: this node's settings, and the log of record (which must
+  /// outlive the runtime). Unset: the embedded single node.
+  std::optional<cluster_settings> cluster;
+  storage::etcd::replicated_log* replicated = nullptr;
 };
 
 /// Owns the actor system and the writer. Create once in the composition
@@ -34,14 +47,29 @@ class runtime {
 public:
   runtime(storage::event_log& log, events::clock& clock, events::id_source& ids,
           runtime_settings settings);
-  /// Stops the writer after it has answered everything queued, then the
-  /// actor system.
+  /// Stops the cluster node (giving up its lease), then the writer after it
+  /// has answered everything queued, then the actor system.
   ~runtime();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  /// Queues `cmd`; `reply` runs once on the writer's thread.
+  /// Cluster mode: publishes the peer actor and starts the node's threads;
+  /// returns the peer port. `http_address` is published for operators.
+  /// Does nothing for a single node.
+  [[nodiscard]] std::expected<std::uint16_t, std::string>
+  start(const std::string& http_address);
+
+  /// Queues `cmd`; `reply` runs once, on the writer's thread (or another
+  /// thread of the runtime's: it must not block).
   void submit(command cmd, const events::uuid& command_id, reply_fn reply);
+
+  /// How far this node's read model has applied the log.
+  [[nodiscard]] position_tracker& positions();
+  /// Ready to serve: always for a single node; in a cluster, once the
+  /// replica has caught up with the log head read at start.
+  [[nodiscard]] bool ready() const;
+  /// Cluster mode only.
+  [[nodiscard]] std::optional<cluster_status> cluster() const;
 
 private:
   struct impl;

@@ -165,6 +165,46 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.api.max_parameter_size);
      }},
+    {"cluster.etcd_endpoints",
+     [](service_config& c, const std::string& v) {
+       c.cluster.etcd_endpoints = v;
+       return true;
+     }},
+    {"cluster.node",
+     [](service_config& c, const std::string& v) {
+       c.cluster.node = v;
+       return true;
+     }},
+    {"cluster.peer_host",
+     [](service_config& c, const std::string& v) {
+       c.cluster.peer_host = v;
+       return !v.empty();
+     }},
+    {"cluster.peer_port",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.cluster.peer_port);
+     }},
+    {"cluster.prefix",
+     [](service_config& c, const std::string& v) {
+       c.cluster.prefix = v;
+       return true;
+     }},
+    {"cluster.lease_ttl_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.cluster.lease_ttl_ms);
+     }},
+    {"cluster.append_attempt_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.cluster.append_attempt_ms);
+     }},
+    {"cluster.append_budget_ms",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.cluster.append_budget_ms);
+     }},
+    {"cluster.max_entry_bytes",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.cluster.max_entry_bytes);
+     }},
     {"determinism.clock",
      [](service_config& c, const std::string& v) {
        c.determinism.clock = v;
@@ -257,6 +297,8 @@ constexpr std::pair<const char*, const char*> environment[] = {
    "foreman.inactivity_heartbeat_multiple"},
   {"PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS",
    "foreman.fallback_heartbeat_interval_seconds"},
+  {"DEPLOYD_ETCD_ENDPOINTS", "cluster.etcd_endpoints"},
+  {"DEPLOYD_NODE", "cluster.node"},
 };
 
 // Command-line flags that take a value, and their setting.
@@ -274,6 +316,11 @@ constexpr std::pair<const char*, const char*> flags[] = {
   {"--max-batch", "actors.max_batch"},
   {"--block-cache-mb", "storage.block_cache_mb"},
   {"--foreman-loop-seconds", "foreman.loop_seconds"},
+  {"--etcd", "cluster.etcd_endpoints"},
+  {"--node", "cluster.node"},
+  {"--peer-host", "cluster.peer_host"},
+  {"--peer-port", "cluster.peer_port"},
+  {"--cluster-prefix", "cluster.prefix"},
 };
 
 } // namespace
@@ -287,6 +334,11 @@ invocation load(int argc, const char* const* argv,
   if (!args.empty() && !args[0].starts_with("-")) {
     inv.command = args[0];
     i = 1;
+    // `deployd cluster status`: a command of two words.
+    if (inv.command == "cluster" && args.size() > 1 && args[1] == "status") {
+      inv.command = "cluster-status";
+      i = 2;
+    }
   }
   // The config file is applied first, wherever --config appears.
   std::string config_path;
@@ -392,6 +444,24 @@ std::vector<std::string> validate(const service_config& c) {
   if (!c.api.auth_string.empty() &&
       c.api.auth_string.find(':') == std::string::npos)
     problems.push_back("api.auth_string must look like user:password");
+  if (!c.cluster.etcd_endpoints.empty()) {
+    if (c.cluster.node.empty())
+      problems.push_back("cluster mode (--etcd) needs a node name (--node, "
+                         "cluster.node or DEPLOYD_NODE)");
+    if (c.cluster.peer_port > 65535)
+      problems.push_back("cluster.peer_port must be at most 65535");
+    if (c.cluster.lease_ttl_ms < 2000)
+      problems.push_back("cluster.lease_ttl_ms must be at least 2000 (etcd's "
+                         "minimum lease TTL)");
+    if (c.cluster.append_attempt_ms == 0 ||
+        c.cluster.append_budget_ms < c.cluster.append_attempt_ms)
+      problems.push_back("cluster.append_budget_ms must be at least "
+                         "cluster.append_attempt_ms, both positive");
+    if (c.cluster.max_entry_bytes < 4096)
+      problems.push_back("cluster.max_entry_bytes must be at least 4096");
+    if (c.cluster.prefix.empty() || c.cluster.prefix.front() != '/')
+      problems.push_back("cluster.prefix must start with '/'");
+  }
   if (c.determinism.clock != "system" &&
       !c.determinism.clock.starts_with("step:"))
     problems.push_back("determinism.clock must be 'system' or 'step:<time>'");
@@ -412,6 +482,11 @@ std::string usage() {
          "any difference\n"
          "  events  --data-dir D [--from POSITION] [--stream ID]\n"
          "          print the log as JSON lines\n"
+         "  serve ... --etcd URL[,URL...] --node NAME [--peer-port P]\n"
+         "          [--peer-host H] [--cluster-prefix /deployd]\n"
+         "          run as a node of a cluster whose log of record is etcd\n"
+         "  cluster status --etcd URL[,URL...] [--cluster-prefix P]\n"
+         "          print the cluster's leader, head and nodes as JSON\n"
          "Settings and their defaults: config/service.ini\n";
 }
 

@@ -131,8 +131,36 @@ struct determinism_settings {
   std::uint64_t id_seed = 0;
 };
 
+struct cluster_settings {
+  /// etcd client URLs, comma-separated; set = cluster mode
+  /// (DEPLOYD_ETCD_ENDPOINTS, --etcd). Default: (empty, a single node)
+  std::string etcd_endpoints;
+  /// This node's name, unique in the cluster (DEPLOYD_NODE, --node).
+  /// Default: (empty; required in cluster mode)
+  std::string node;
+  /// Address other nodes reach this node's peer port on (--peer-host).
+  /// Default: 127.0.0.1
+  std::string peer_host = "127.0.0.1";
+  /// Port for the other nodes' forwarded writes, CAF's middleman; 0 picks
+  /// a free one (--peer-port). Default: 0
+  std::uint32_t peer_port = 0;
+  /// Key prefix of this cluster in etcd. Default: /deployd
+  std::string prefix = "/deployd";
+  /// TTL of the node's etcd lease (leadership), in ms; etcd's minimum is
+  /// 2000. Default: 2000
+  std::uint32_t lease_ttl_ms = 2000;
+  /// One try of a fenced append, in ms. Default: 1500
+  std::uint32_t append_attempt_ms = 1500;
+  /// All tries of one append before its writes get 503, in ms. Default: 4000
+  std::uint32_t append_budget_ms = 4000;
+  /// Largest replicated-log entry (one group commit), in bytes; keep it
+  /// below etcd's --max-request-bytes. Default: 1400000
+  std::size_t max_entry_bytes = 1'400'000;
+};
+
 struct service_config {
   http_settings http;
+  cluster_settings cluster;
   storage_settings storage;
   actor_settings actors;
   api_settings api;
@@ -142,7 +170,7 @@ struct service_config {
 
 /// What the command line asked for.
 struct invocation {
-  /// serve | replay | verify | events | help
+  /// serve | replay | verify | events | cluster-status | help
   std::string command = "serve";
   service_config config;
   /// `events --from`.

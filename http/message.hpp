@@ -25,7 +25,12 @@ struct request {
   std::optional<std::string> authorization;
   std::optional<std::string> user_agent;
   std::string host; ///< Host header, for redirect locations
+  /// X-Deployd-Min-Position: answer only once this node has applied it.
+  std::optional<std::string> min_position;
 };
+
+/// Response header with the log position a response reflects.
+inline constexpr std::string_view position_header = "X-Deployd-Position";
 
 /// One HTTP response.
 struct response {

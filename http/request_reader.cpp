@@ -159,6 +159,8 @@ private:
       case field::unknown:
         if (beast::iequals(name_string, "x-prefect-api-version"))
           keep_first(out_.api_version, value);
+        else if (beast::iequals(name_string, "x-deployd-min-position"))
+          keep_first(out_.min_position, value);
         return;
       default:
         return;

@@ -117,7 +117,11 @@ response storage_failed(storage::errc e) {
   case storage::errc::no_space:
   case storage::errc::would_block:
   case storage::errc::io_error:
+  case storage::errc::unavailable:
     return exception_message(503, "Service Unavailable");
+  case storage::errc::too_large:
+    return detail(413, "The change is larger than the replicated log accepts "
+                       "in one entry (cluster.max_entry_bytes).");
   case storage::errc::version_conflict:
   case storage::errc::corruption:
   case storage::errc::invalid_argument:

@@ -14,6 +14,8 @@ router make_routes() {
   r.add("GET", "/api/hello", h::get_hello);
   r.add("GET", "/api/admin/version", h::get_admin_version);
   r.add("GET", "/api/csrf-token", h::get_csrf_token);
+  // -- deployd's own -----------------------------------------------------------
+  r.add("GET", "/api/deployd/cluster", h::get_deployd_cluster);
   // -- flows -----------------------------------------------------------------
   r.add("POST", "/api/flows/", h::post_flows);
   r.add("POST", "/api/flows/filter", h::post_flows_filter);

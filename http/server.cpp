@@ -314,7 +314,60 @@ void server::impl::dispatch(const request& req, responder reply) {
       reply(std::move(*bad));
       return;
     }
-  (*m.target)(svc, req, std::move(m.params), std::move(reply));
+  // Every answer says which log position it reflects: a write's own (set by
+  // its handler), else what this node had applied before the handler ran.
+  auto& positions = svc.writer.positions();
+  const auto seen = positions.applied();
+  responder stamped = [reply = std::move(reply), seen](response r) {
+    const bool has = std::any_of(r.headers.begin(), r.headers.end(),
+                                 [](const auto& h) {
+                                   return h.first == position_header;
+                                 });
+    if (!has)
+      r.headers.emplace_back(position_header, std::to_string(seen.value));
+    reply(std::move(r));
+  };
+  if (req.min_position) {
+    std::uint64_t wanted = 0;
+    const auto& text = *req.min_position;
+    const auto [ptr, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), wanted);
+    if (ec != std::errc() || ptr != text.data() + text.size()) {
+      stamped(detail(400, "X-Deployd-Min-Position must be a log position "
+                          "(a non-negative integer)."));
+      return;
+    }
+    if (wanted > seen.value) {
+      // Wait (bounded by the request timeout) for this replica to apply it;
+      // the handler then runs on the read pool, never on the thread that
+      // applied the position.
+      const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(settings.request_timeout_ms);
+      positions.when_applied(
+        {wanted}, deadline,
+        [this, gate = gate, req, target = m.target,
+         params = std::move(m.params),
+         stamped = std::move(stamped)](bool applied) mutable {
+          // The server (and the services it uses) exists while the gate is
+          // open; a position applied during shutdown finds it closed.
+          std::shared_lock lock(gate->mutex);
+          if (!gate->open)
+            return;
+          if (!applied) {
+            stamped(exception_message(503, "Service Unavailable"));
+            return;
+          }
+          svc.blocking_reads.post([this, req = std::move(req), target,
+                                   params = std::move(params),
+                                   stamped = std::move(stamped)]() mutable {
+            (*target)(svc, req, std::move(params), std::move(stamped));
+          });
+        });
+      return;
+    }
+  }
+  (*m.target)(svc, req, std::move(m.params), std::move(stamped));
 }
 
 bool server::impl::authorized(const request& req) const {

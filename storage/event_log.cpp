@@ -157,6 +157,10 @@ const char* to_string(errc e) {
       return "would_block";
     case errc::invalid_argument:
       return "invalid_argument";
+    case errc::too_large:
+      return "too_large";
+    case errc::unavailable:
+      return "unavailable";
   }
   return "unknown";
 }
@@ -203,10 +207,13 @@ struct write_batch::impl {
   std::uint64_t next_position = 1;
   std::size_t appended = 0;
   std::optional<std::uint64_t> projected;
+  bool keep_records = false;
+  std::vector<std::string> records;
   struct save_point {
     std::uint64_t next_position;
     std::size_t appended;
     std::optional<std::uint64_t> projected;
+    std::size_t records;
   };
   std::vector<save_point> save_points;
 
@@ -264,13 +271,47 @@ write_batch::append_after(record& r, events::stream_version head) {
   ++impl_->appended;
   auto& b = impl_->batch;
   const auto key = position_key(r.position);
-  b.Put(impl_->log->log, slice(key), encode_record(r)).PermitUncheckedError();
+  auto encoded = encode_record(r);
+  b.Put(impl_->log->log, slice(key), encoded).PermitUncheckedError();
   b.Put(impl_->log->streams, slice(r.stream.value), u64_value(r.version.value))
     .PermitUncheckedError();
   b.Put(impl_->log->stream_index, stream_version_key(r.stream, r.version), key)
     .PermitUncheckedError();
   impl_->projected = r.position.value;
+  if (impl_->keep_records)
+    impl_->records.push_back(std::move(encoded));
   return r.position;
+}
+
+std::expected<void, errc>
+write_batch::append_replicated(const record& r, std::string_view encoded) {
+  if (r.position.value != impl_->next_position)
+    return std::unexpected(errc::corruption);
+  const auto head = stream_head(r.stream);
+  if (!head)
+    return std::unexpected(head.error());
+  if (head->value + 1 != r.version.value)
+    return std::unexpected(errc::corruption);
+  ++impl_->next_position;
+  ++impl_->appended;
+  auto& b = impl_->batch;
+  const auto key = position_key(r.position);
+  b.Put(impl_->log->log, slice(key), slice(encoded)).PermitUncheckedError();
+  b.Put(impl_->log->streams, slice(r.stream.value), u64_value(r.version.value))
+    .PermitUncheckedError();
+  b.Put(impl_->log->stream_index, stream_version_key(r.stream, r.version), key)
+    .PermitUncheckedError();
+  impl_->projected = r.position.value;
+  return {};
+}
+
+void write_batch::put_meta(std::string_view key, std::string_view value) {
+  impl_->batch.Put(impl_->log->meta, slice(key), slice(value))
+    .PermitUncheckedError();
+}
+
+const std::vector<std::string>& write_batch::records() const {
+  return impl_->records;
 }
 
 void write_batch::put(table t, std::string_view key, std::string_view value) {
@@ -304,8 +345,8 @@ void write_batch::set_projected(events::log_position p) {
 
 void write_batch::set_save_point() {
   impl_->batch.SetSavePoint();
-  impl_->save_points.push_back(
-    {impl_->next_position, impl_->appended, impl_->projected});
+  impl_->save_points.push_back({impl_->next_position, impl_->appended,
+                                impl_->projected, impl_->records.size()});
 }
 
 void write_batch::rollback_to_save_point() {
@@ -315,6 +356,7 @@ void write_batch::rollback_to_save_point() {
   impl_->next_position = sp.next_position;
   impl_->appended = sp.appended;
   impl_->projected = sp.projected;
+  impl_->records.resize(sp.records);
 }
 
 void write_batch::pop_save_point() {
@@ -422,9 +464,10 @@ event_log::open(const open_options& options) {
   return std::unique_ptr<event_log>(new event_log(std::move(state)));
 }
 
-write_batch event_log::begin() {
+write_batch event_log::begin(bool keep_records) {
   auto b = std::make_unique<write_batch::impl>();
   b->log = impl_.get();
+  b->keep_records = keep_records;
   b->next_position = impl_->last_position.load() + 1;
   return write_batch(std::move(b));
 }
@@ -495,6 +538,18 @@ std::expected<void, errc> event_log::scan(table t, std::string_view prefix,
 
 events::log_position event_log::last_position() const {
   return {impl_->last_position.load()};
+}
+
+std::expected<std::optional<std::string>, errc>
+event_log::meta(std::string_view key) const {
+  std::string value;
+  const auto s =
+    impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, slice(key), &value);
+  if (s.IsNotFound())
+    return std::optional<std::string>{};
+  if (!s.ok())
+    return std::unexpected(from_status(s, "meta"));
+  return std::optional<std::string>{std::move(value)};
 }
 
 std::expected<events::log_position, errc>

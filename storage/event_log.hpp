@@ -33,6 +33,8 @@ enum class errc : std::uint8_t {
   no_space = 4,          ///< the disk is full
   would_block = 5,       ///< cache-only read needs disk I/O
   invalid_argument = 6,  ///< bad options (e.g. unusable data directory)
+  too_large = 7,         ///< one change is larger than the replicated log takes
+  unavailable = 8,       ///< cluster mode: no leader or no etcd quorum in time
 };
 
 [[nodiscard]] const char* to_string(errc e);
@@ -128,6 +130,12 @@ public:
   /// One read of the head instead of `stream_head` + `append`.
   [[nodiscard]] std::expected<events::log_position, errc>
   append_at_head(record& r);
+  /// Appends a record another node's writer decided (cluster mode), with
+  /// its position and version as they are: `encoded` is its stored bytes.
+  /// `corruption` unless it lands exactly at the log's next position and
+  /// right after its stream's head.
+  [[nodiscard]] std::expected<void, errc>
+  append_replicated(const record& r, std::string_view encoded);
 
   /// Current version of a stream, including this batch's appends.
   [[nodiscard]] std::expected<events::stream_version, errc>
@@ -145,6 +153,12 @@ public:
 
   /// Records that projections now include every record up to `p`.
   void set_projected(events::log_position p);
+  /// Writes a value of the log's own metadata (cluster membership, the
+  /// replicated-log sequence applied) in the same atomic commit.
+  void put_meta(std::string_view key, std::string_view value);
+  /// The encoded records appended so far, in position order, when the batch
+  /// was begun with `keep_records` (what a cluster leader ships to etcd).
+  [[nodiscard]] const std::vector<std::string>& records() const;
 
   void set_save_point();
   void rollback_to_save_point();
@@ -180,7 +194,9 @@ public:
 
   // -- writing (single writer) ----------------------------------------------
 
-  [[nodiscard]] write_batch begin();
+  /// A new batch at the log's head. With `keep_records` it also keeps each
+  /// appended record's bytes (`write_batch::records`).
+  [[nodiscard]] write_batch begin(bool keep_records = false);
   /// Writes the batch atomically; with `sync` it is on disk (fsync'd) when
   /// this returns. On failure nothing of the batch is visible.
   [[nodiscard]] std::expected<void, errc> commit(write_batch& b, bool sync);
@@ -199,6 +215,9 @@ public:
 
   /// Position of the last durable record (0 for an empty log).
   [[nodiscard]] events::log_position last_position() const;
+  /// A metadata value written by `write_batch::put_meta`.
+  [[nodiscard]] std::expected<std::optional<std::string>, errc>
+  meta(std::string_view key) const;
   /// Position the projections have folded up to.
   [[nodiscard]] std::expected<events::log_position, errc>
   projected_position() const;

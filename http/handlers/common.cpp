@@ -62,8 +62,14 @@ void submit(services& s, actors::command cmd, on_success success,
             responder reply) {
   s.writer.submit(
       std::move(cmd), new_command_id(),
-      [reply = std::move(reply), success](actors::command_result r) {
-        reply(write_response(r, success));
+      [reply = std::move(reply), success,
+       &positions = s.writer.positions()](actors::command_result r) {
+        auto answer = write_response(r, success);
+        const auto at =
+            r.position.value != 0 ? r.position : positions.applied();
+        answer.headers.emplace_back(position_header,
+                                    std::to_string(at.value));
+        reply(std::move(answer));
       });
 }
 

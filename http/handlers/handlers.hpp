@@ -15,6 +15,7 @@ void get_version(services&, const request&, path_params, responder);
 void get_hello(services&, const request&, path_params, responder);
 void get_admin_version(services&, const request&, path_params, responder);
 void get_csrf_token(services&, const request&, path_params, responder);
+void get_deployd_cluster(services&, const request&, path_params, responder);
 
 // -- flows (handlers/flows.cpp) -----------------------------------------------
 void post_flows(services&, const request&, path_params, responder);

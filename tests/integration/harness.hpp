@@ -67,6 +67,10 @@ public:
   [[nodiscard]] const std::string& data_dir() const {
     return data_dir_;
   }
+  /// The process's PID (for signals other than stop and kill).
+  [[nodiscard]] pid_t pid() const {
+    return pid_;
+  }
 
   /// Sends one request on a fresh connection and reads the reply.
   http_reply

@@ -1,0 +1,379 @@
+#include "actors/command_codec.hpp"
+
+#include "events/json.hpp"
+
+#include <array>
+#include <type_traits>
+
+namespace deployd::actors {
+
+namespace {
+
+using events::json;
+
+// -- the fields of each command ------------------------------------------------
+// One `fields` per struct names every member once; the encoder and the
+// decoder both walk it, so the two directions cannot disagree.
+
+template <class F>
+void fields(F& f, events::schedule_input& x) {
+  f("schedule", x.schedule);
+  f("active", x.active);
+  f("parameters", x.parameters);
+  f("slug", x.slug);
+  f("max_scheduled_runs", x.max_scheduled_runs);
+}
+template <class F>
+void fields(F& f, events::schedule_update_input& x) {
+  f("schedule", x.schedule);
+  f("active", x.active);
+  f("max_scheduled_runs", x.max_scheduled_runs);
+  f("parameters", x.parameters);
+  f("slug", x.slug);
+  f("replaces", x.replaces);
+}
+template <class F>
+void fields(F& f, events::create_flow& x) {
+  f("name", x.name);
+  f("tags", x.tags);
+  f("labels", x.labels);
+}
+template <class F>
+void fields(F& f, events::update_flow& x) {
+  f("id", x.id);
+  f("tags", x.tags);
+}
+template <class F>
+void fields(F& f, events::delete_flow& x) {
+  f("id", x.id);
+}
+template <class F>
+void fields(F& f, events::bulk_delete_flows& x) {
+  f("filter", x.filter);
+  f("limit", x.limit);
+}
+template <class F>
+void fields(F& f, events::create_deployment& x) {
+  f("name", x.name);
+  f("flow_id", x.flow_id);
+  f("paused", x.paused);
+  f("schedules", x.schedules);
+  f("concurrency_limit", x.concurrency_limit);
+  f("concurrency_options", x.concurrency_options);
+  f("global_concurrency_limit_id", x.global_concurrency_limit_id);
+  f("enforce_parameter_schema", x.enforce_parameter_schema);
+  f("parameter_openapi_schema", x.parameter_openapi_schema);
+  f("parameters", x.parameters);
+  f("tags", x.tags);
+  f("labels", x.labels);
+  f("pull_steps", x.pull_steps);
+  f("work_queue_name", x.work_queue_name);
+  f("work_pool_name", x.work_pool_name);
+  f("storage_document_id", x.storage_document_id);
+  f("infrastructure_document_id", x.infrastructure_document_id);
+  f("description", x.description);
+  f("path", x.path);
+  f("version", x.version);
+  f("entrypoint", x.entrypoint);
+  f("job_variables", x.job_variables);
+}
+template <class F>
+void fields(F& f, events::update_deployment& x) {
+  f("id", x.id);
+  f("version", x.version);
+  f("description", x.description);
+  f("paused", x.paused);
+  f("schedules", x.schedules);
+  f("concurrency_limit", x.concurrency_limit);
+  f("concurrency_options", x.concurrency_options);
+  f("global_concurrency_limit_id", x.global_concurrency_limit_id);
+  f("parameters", x.parameters);
+  f("parameter_openapi_schema", x.parameter_openapi_schema);
+  f("tags", x.tags);
+  f("work_queue_name", x.work_queue_name);
+  f("work_pool_name", x.work_pool_name);
+  f("path", x.path);
+  f("job_variables", x.job_variables);
+  f("pull_steps", x.pull_steps);
+  f("entrypoint", x.entrypoint);
+  f("storage_document_id", x.storage_document_id);
+  f("infrastructure_document_id", x.infrastructure_document_id);
+  f("enforce_parameter_schema", x.enforce_parameter_schema);
+  f("hydration_error", x.hydration_error);
+}
+template <class F>
+void fields(F& f, events::set_deployment_paused& x) {
+  f("id", x.id);
+  f("paused", x.paused);
+}
+template <class F>
+void fields(F& f, events::delete_deployment& x) {
+  f("id", x.id);
+}
+template <class F>
+void fields(F& f, events::bulk_delete_deployments& x) {
+  f("filter", x.filter);
+  f("limit", x.limit);
+}
+template <class F>
+void fields(F& f, events::create_schedules& x) {
+  f("deployment_id", x.deployment_id);
+  f("schedules", x.schedules);
+}
+template <class F>
+void fields(F& f, events::update_schedule& x) {
+  f("deployment_id", x.deployment_id);
+  f("schedule_id", x.schedule_id);
+  f("changes", x.changes);
+}
+template <class F>
+void fields(F& f, events::delete_schedule& x) {
+  f("deployment_id", x.deployment_id);
+  f("schedule_id", x.schedule_id);
+}
+// Resource commands: a body, sometimes a name, id or pool.
+template <class F, class T>
+  requires requires(T t) { t.body; }
+void fields(F& f, T& x) {
+  if constexpr (requires { x.name; })
+    f("name", x.name);
+  if constexpr (requires { x.id; })
+    f("id", x.id);
+  if constexpr (requires { x.pool; })
+    f("pool", x.pool);
+  if constexpr (requires { x.id_or_name; })
+    f("id_or_name", x.id_or_name);
+  f("body", x.body);
+}
+template <class F>
+void fields(F& f, events::delete_work_pool& x) {
+  f("name", x.name);
+}
+template <class F>
+void fields(F& f, events::delete_concurrency_limit& x) {
+  f("id_or_name", x.id_or_name);
+}
+template <class F>
+void fields(F& f, events::delete_block_document& x) {
+  f("id", x.id);
+}
+
+// Stable names of the alternatives of `command`, in variant order. A new
+// command fails the static_assert until it is named here and given `fields`.
+constexpr std::array command_names = {
+  "create_flow",
+  "update_flow",
+  "delete_flow",
+  "bulk_delete_flows",
+  "create_deployment",
+  "update_deployment",
+  "set_deployment_paused",
+  "delete_deployment",
+  "bulk_delete_deployments",
+  "create_schedules",
+  "update_schedule",
+  "delete_schedule",
+  "create_work_pool",
+  "update_work_pool",
+  "delete_work_pool",
+  "create_work_queue",
+  "create_concurrency_limit",
+  "update_concurrency_limit",
+  "delete_concurrency_limit",
+  "create_block_type",
+  "update_block_type",
+  "create_block_schema",
+  "create_block_document",
+  "delete_block_document",
+};
+static_assert(command_names.size() == std::variant_size_v<command>,
+              "name every command (and give it `fields`)");
+
+// -- values --------------------------------------------------------------------
+// `std::optional` and `nullable_input` become arrays so that "absent",
+// "null" and "a null JSON value" stay three different things.
+
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_nullable : std::false_type {};
+template <class T>
+struct is_nullable<events::nullable_input<T>> : std::true_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+
+template <class T>
+json to_value(const T& v);
+template <class T>
+void from_value(const json& j, T& v);
+
+struct writer {
+  json& out;
+  template <class T>
+  void operator()(const char* name, const T& v) {
+    out[name] = to_value(v);
+  }
+};
+
+struct reader {
+  const json& in;
+  template <class T>
+  void operator()(const char* name, T& v) {
+    from_value(in.at(name), v);
+  }
+};
+
+template <class T>
+json to_value(const T& v) {
+  if constexpr (std::is_same_v<T, json>) {
+    return v;
+  } else if constexpr (std::is_same_v<T, events::uuid>) {
+    return v.str();
+  } else if constexpr (std::is_same_v<T, std::string> ||
+                       std::is_same_v<T, bool> ||
+                       std::is_same_v<T, std::int64_t>) {
+    return json(v);
+  } else if constexpr (is_optional<T>::value) {
+    json out = json::array();
+    if (v)
+      out.push_back(to_value(*v));
+    return out;
+  } else if constexpr (is_nullable<T>::value) {
+    json out = json::array();
+    if (v.present)
+      out.push_back(v.value ? json::array({to_value(*v.value)}) : json::array());
+    return out;
+  } else if constexpr (is_vector<T>::value) {
+    json out = json::array();
+    for (const auto& item : v)
+      out.push_back(to_value(item));
+    return out;
+  } else {
+    json out = json::object();
+    writer w{out};
+    fields(w, const_cast<T&>(v));
+    return out;
+  }
+}
+
+// Throws (nlohmann or std::invalid_argument) on a malformed value; the
+// caller turns that into "not a command".
+template <class T>
+void from_value(const json& j, T& v) {
+  if constexpr (std::is_same_v<T, json>) {
+    v = j;
+  } else if constexpr (std::is_same_v<T, events::uuid>) {
+    auto id = events::uuid::parse(j.get<std::string>());
+    if (!id)
+      throw std::invalid_argument("uuid");
+    v = *id;
+  } else if constexpr (std::is_same_v<T, std::string> ||
+                       std::is_same_v<T, bool> ||
+                       std::is_same_v<T, std::int64_t>) {
+    v = j.get<T>();
+  } else if constexpr (is_optional<T>::value) {
+    v.reset();
+    if (!j.empty()) {
+      v.emplace();
+      from_value(j.at(0), *v);
+    }
+  } else if constexpr (is_nullable<T>::value) {
+    v = {};
+    if (!j.empty()) {
+      v.present = true;
+      const auto& inner = j.at(0);
+      if (!inner.empty()) {
+        v.value.emplace();
+        from_value(inner.at(0), *v.value);
+      }
+    }
+  } else if constexpr (is_vector<T>::value) {
+    v.clear();
+    for (const auto& item : j) {
+      v.emplace_back();
+      from_value(item, v.back());
+    }
+  } else {
+    reader r{j};
+    fields(r, v);
+  }
+}
+
+template <std::size_t I = 0>
+std::optional<command> decode_alternative(std::string_view name,
+                                          const json& body) {
+  if constexpr (I == std::variant_size_v<command>) {
+    return std::nullopt;
+  } else {
+    if (name != command_names[I])
+      return decode_alternative<I + 1>(name, body);
+    std::variant_alternative_t<I, command> cmd;
+    from_value(body, cmd);
+    return command(std::in_place_index<I>, std::move(cmd));
+  }
+}
+
+} // namespace
+
+std::string encode_command(const command& cmd, const events::uuid& command_id) {
+  json out = json::object();
+  out["command"] = command_names[cmd.index()];
+  out["id"] = command_id.str();
+  out["body"] = std::visit([](const auto& c) { return to_value(c); }, cmd);
+  return out.dump(-1, ' ', false, json::error_handler_t::strict);
+}
+
+std::optional<std::pair<command, events::uuid>>
+decode_command(std::string_view bytes) {
+  try {
+    const auto j = json::parse(bytes);
+    auto id = events::uuid::parse(j.at("id").get<std::string>());
+    auto cmd =
+      decode_alternative(j.at("command").get<std::string>(), j.at("body"));
+    if (!id || !cmd)
+      return std::nullopt;
+    return std::pair{std::move(*cmd), *id};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string encode_result(const command_result& r) {
+  json out = json::object();
+  out["outcome"] = static_cast<int>(r.result);
+  out["created"] = r.created;
+  out["body"] = r.body;
+  out["reason"] = static_cast<int>(r.reason.code);
+  out["subject"] = r.reason.subject;
+  out["failure"] = static_cast<int>(r.failure);
+  out["position"] = r.position.value;
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<command_result> decode_result(std::string_view bytes) {
+  try {
+    const auto j = json::parse(bytes);
+    command_result r;
+    const auto outcome = j.at("outcome").get<int>();
+    if (outcome < 0 || outcome > 2)
+      return std::nullopt;
+    r.result = static_cast<command_result::outcome>(outcome);
+    r.created = j.at("created").get<bool>();
+    r.body = j.at("body").get<std::string>();
+    r.reason.code =
+      static_cast<events::rejection_code>(j.at("reason").get<int>());
+    r.reason.subject = j.at("subject").get<std::string>();
+    r.failure = static_cast<storage::errc>(j.at("failure").get<int>());
+    r.position.value = j.at("position").get<std::uint64_t>();
+    return r;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+} // namespace deployd::actors

@@ -1,0 +1,530 @@
+// The cluster end to end: real etcd members (tests/support/etcd_cluster) and
+// real deployd nodes (tests/integration/harness) on free 127.0.0.1 ports,
+// over real HTTP. Every test ends by stopping the nodes and comparing their
+// logs byte for byte (`deployd events`) and running `deployd verify` on each
+// replica.
+#include "storage/etcd/replicated_log.hpp"
+#include "storage/log_entry.hpp"
+#include "tests/integration/harness.hpp"
+#include "tests/support/etcd_cluster.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace deployd;
+using namespace deployd::testing;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// One deployd node of the cluster: a data dir that survives restarts.
+class node {
+public:
+  node(std::string name, const etcd_cluster& etcd, const temp_dir& root,
+       std::vector<std::string> extra = {})
+      : name_(std::move(name)), endpoints_(etcd.endpoints_csv()),
+        data_dir_((root.path() / name_).string()), extra_(std::move(extra)) {
+    start();
+  }
+
+  void start() {
+    process_options o;
+    o.data_dir = data_dir_;
+    // A real clock and random ids: several nodes lead in turn, and ids
+    // drawn from one seed would repeat.
+    o.clock.clear();
+    o.id_seed = 0;
+    o.extra_args = {"--etcd", endpoints_, "--node", name_, "--peer-port", "0"};
+    o.extra_args.insert(o.extra_args.end(), extra_.begin(), extra_.end());
+    process_.emplace(o);
+  }
+  void restart() {
+    process_.reset();
+    start();
+  }
+  [[nodiscard]] deployd_process& http() {
+    return *process_;
+  }
+  [[nodiscard]] bool running() const {
+    return process_.has_value();
+  }
+  void kill() {
+    process_->kill();
+    process_.reset();
+  }
+  void stop() {
+    if (process_)
+      CHECK(process_->stop() == 0);
+    process_.reset();
+  }
+  void signal(int sig) {
+    ::kill(process_->pid(), sig);
+  }
+  [[nodiscard]] const std::string& name() const {
+    return name_;
+  }
+  [[nodiscard]] const std::string& data_dir() const {
+    return data_dir_;
+  }
+
+  // GET /api/deployd/cluster, or null when the node does not answer.
+  json status() {
+    try {
+      auto r = http().get("/api/deployd/cluster");
+      return r.status == 200 ? r.json_body() : json();
+    } catch (const std::exception&) {
+      return json();
+    }
+  }
+  bool ready() {
+    try {
+      return http().get("/api/ready").status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+
+private:
+  std::string name_;
+  std::string endpoints_;
+  std::string data_dir_;
+  std::vector<std::string> extra_;
+  std::optional<deployd_process> process_;
+};
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout) {
+  const auto deadline = steady::now() + timeout;
+  while (steady::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+// Index of the node every running node names as leader, once they agree.
+std::optional<std::size_t> agreed_leader(std::vector<std::unique_ptr<node>>& nodes) {
+  std::optional<std::string> leader;
+  for (auto& n : nodes) {
+    if (!n->running())
+      continue;
+    auto s = n->status();
+    if (s.is_null() || !s["leader"].is_string())
+      return std::nullopt;
+    if (leader && *leader != s["leader"].get<std::string>())
+      return std::nullopt;
+    leader = s["leader"].get<std::string>();
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    if (leader && nodes[i]->running() && nodes[i]->name() == *leader &&
+        nodes[i]->status().value("role", "") == "leader")
+      return i;
+  return std::nullopt;
+}
+
+std::size_t wait_leader(std::vector<std::unique_ptr<node>>& nodes,
+                        std::chrono::milliseconds timeout = 20s) {
+  std::optional<std::size_t> found;
+  REQUIRE(eventually([&] { return (found = agreed_leader(nodes)).has_value(); },
+                     timeout));
+  return *found;
+}
+
+std::vector<std::unique_ptr<node>> start_nodes(const etcd_cluster& etcd,
+                                               const temp_dir& root,
+                                               std::size_t count,
+                                               std::vector<std::string> extra = {}) {
+  std::vector<std::unique_ptr<node>> nodes;
+  for (std::size_t i = 0; i < count; ++i)
+    nodes.push_back(
+      std::make_unique<node>("n" + std::to_string(i + 1), etcd, root, extra));
+  for (auto& n : nodes)
+    REQUIRE(eventually([&] { return n->ready(); }, 30s));
+  return nodes;
+}
+
+std::uint64_t position_of(const http_reply& r) {
+  REQUIRE(r.headers.contains("x-deployd-position"));
+  return std::stoull(r.headers.at("x-deployd-position"));
+}
+
+// Stops every node, then checks that their logs are identical and that a
+// replay of each matches its read model.
+void check_replicas(std::vector<std::unique_ptr<node>>& nodes) {
+  for (auto& n : nodes)
+    n->stop();
+  std::optional<std::string> first;
+  for (auto& n : nodes) {
+    auto events = run_tool({"events", "--data-dir", n->data_dir()});
+    REQUIRE(events.status == 0);
+    if (!first)
+      first = events.out;
+    else
+      CHECK(events.out == *first);
+    auto verified = run_tool({"verify", "--data-dir", n->data_dir()});
+    INFO(n->name() << ": " << verified.out);
+    CHECK(verified.status == 0);
+  }
+  REQUIRE(first);
+  CHECK_FALSE(first->empty());
+}
+
+struct acked_flow {
+  std::string name;
+  std::uint64_t position = 0;
+};
+
+// Writers creating flows with unique names through every live node in turn,
+// until told to stop. Records what was acknowledged and when.
+class load {
+public:
+  load(std::vector<std::unique_ptr<node>>& nodes, std::size_t threads,
+       std::string prefix)
+      : nodes_(nodes), prefix_(std::move(prefix)) {
+    for (std::size_t t = 0; t < threads; ++t)
+      threads_.emplace_back([this, t] { run(t); });
+  }
+  ~load() {
+    stop();
+  }
+  void stop() {
+    stopping_ = true;
+    for (auto& t : threads_)
+      if (t.joinable())
+        t.join();
+  }
+  // Nodes listed here are not sent to (killed, paused).
+  void avoid(std::size_t i) {
+    std::lock_guard g{mutex_};
+    avoided_.insert(i);
+  }
+  void allow(std::size_t i) {
+    std::lock_guard g{mutex_};
+    avoided_.erase(i);
+  }
+  std::vector<acked_flow> acked() {
+    std::lock_guard g{mutex_};
+    return acked_;
+  }
+  std::vector<steady::time_point> ack_times() {
+    std::lock_guard g{mutex_};
+    return ack_times_;
+  }
+  std::size_t failures() const {
+    return failures_;
+  }
+
+private:
+  void run(std::size_t t) {
+    std::size_t n = 0;
+    while (!stopping_) {
+      const auto target = (t + n) % nodes_.size();
+      {
+        std::lock_guard g{mutex_};
+        if (avoided_.contains(target) || !nodes_[target]->running()) {
+          ++n;
+          continue;
+        }
+      }
+      const auto name = prefix_ + "-" + std::to_string(t) + "-" + std::to_string(n++);
+      try {
+        auto r = nodes_[target]->http().post("/api/flows/", json{{"name", name}});
+        std::lock_guard g{mutex_};
+        if (r.status == 201) {
+          acked_.push_back({name, position_of(r)});
+          ack_times_.push_back(steady::now());
+        } else {
+          ++failures_;
+        }
+      } catch (const std::exception&) {
+        ++failures_; // a node that died under us
+      }
+    }
+  }
+
+  std::vector<std::unique_ptr<node>>& nodes_;
+  std::string prefix_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> failures_{0};
+  std::mutex mutex_;
+  std::set<std::size_t> avoided_;
+  std::vector<acked_flow> acked_;
+  std::vector<steady::time_point> ack_times_;
+  std::vector<std::thread> threads_;
+};
+
+// Every acknowledged flow is on every running node, with its name.
+void check_acked_everywhere(std::vector<std::unique_ptr<node>>& nodes,
+                            const std::vector<acked_flow>& acked) {
+  std::uint64_t newest = 0;
+  for (const auto& a : acked)
+    newest = std::max(newest, a.position);
+  for (auto& n : nodes) {
+    if (!n->running())
+      continue;
+    std::size_t missing = 0;
+    for (const auto& a : acked) {
+      auto r = n->http().request(
+        "GET", "/api/flows/name/" + a.name, std::nullopt,
+        {{"X-Deployd-Min-Position", std::to_string(newest)}});
+      if (r.status != 200 || r.json_body().value("name", "") != a.name)
+        ++missing;
+    }
+    INFO(n->name() << " misses acknowledged flows");
+    CHECK(missing == 0);
+  }
+}
+
+// The longest time between two acknowledgements.
+std::chrono::milliseconds longest_gap(std::vector<steady::time_point> times) {
+  std::sort(times.begin(), times.end());
+  std::chrono::milliseconds gap{0};
+  for (std::size_t i = 1; i < times.size(); ++i)
+    gap = std::max(gap, std::chrono::duration_cast<std::chrono::milliseconds>(
+                          times[i] - times[i - 1]));
+  return gap;
+}
+
+} // namespace
+
+TEST_CASE("a cluster of three nodes serves writes through any node and keeps "
+          "identical replicas",
+          "[cluster][integration]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  auto nodes = start_nodes(etcd, root, 3);
+  const auto leader = wait_leader(nodes);
+  const auto follower = (leader + 1) % nodes.size();
+  auto& f = nodes[follower]->http();
+
+  // A write through a follower: answered once that follower has it.
+  auto flow = f.post("/api/flows/", json{{"name", "etl"}});
+  REQUIRE(flow.status == 201);
+  const auto flow_id = flow.json_body()["id"].get<std::string>();
+  const auto at = position_of(flow);
+  CHECK(at >= 1);
+  auto read = f.get("/api/flows/" + flow_id);
+  CHECK(read.status == 200);
+  CHECK(position_of(read) >= at);
+  auto deployment = f.post("/api/deployments/",
+                           json{{"name", "d1"}, {"flow_id", flow_id},
+                                {"tags", {"x"}}, {"parameters", {{"n", 1}}}});
+  REQUIRE(deployment.status == 201);
+  const auto deployment_id = deployment.json_body()["id"].get<std::string>();
+  // Rejections and no-ops come back through the forwarder too.
+  CHECK(f.post("/api/deployments/",
+               json{{"name", "d2"},
+                    {"flow_id", "00000000-0000-4000-8000-000000000000"}})
+          .status == 404);
+  CHECK(f.post("/api/flows/", json{{"name", "etl"}}).status == 200);
+  auto paused = f.request("POST", "/api/deployments/" + deployment_id +
+                                    "/pause_deployment");
+  CHECK(paused.status == 200);
+
+  // Another node sees it once it has applied the position.
+  const auto newest = position_of(paused);
+  auto& other = nodes[(follower + 1) % nodes.size()]->http();
+  auto seen = other.request("GET", "/api/deployments/" + deployment_id,
+                            std::nullopt,
+                            {{"X-Deployd-Min-Position", std::to_string(newest)}});
+  REQUIRE(seen.status == 200);
+  CHECK(seen.json_body()["paused"] == true);
+  CHECK(other.request("GET", "/api/health", std::nullopt,
+                      {{"X-Deployd-Min-Position", "x"}})
+          .status == 400);
+
+  // The status route, from a follower and from the leader.
+  auto fs = nodes[follower]->status();
+  CHECK(fs["node"] == nodes[follower]->name());
+  CHECK(fs["role"] == "follower");
+  CHECK(fs["leader"] == nodes[leader]->name());
+  CHECK(fs["applied"].get<std::uint64_t>() >= newest);
+  CHECK(eventually([&] { return nodes[leader]->status()["members"].size() == 3; },
+                   5s));
+  CHECK(nodes[leader]->status()["role"] == "leader");
+  auto cs = run_tool({"cluster", "status", "--etcd", etcd.endpoints_csv()});
+  REQUIRE(cs.status == 0);
+  const auto cluster = json::parse(cs.out);
+  CHECK(cluster["leader"]["node"] == nodes[leader]->name());
+  CHECK(cluster["log_head"].get<std::uint64_t>() >= newest);
+  CHECK(cluster["etcd"].size() == 3);
+
+  // An empty node joins later and catches up before it is ready.
+  nodes.push_back(std::make_unique<node>("n4", etcd, root));
+  REQUIRE(eventually([&] { return nodes.back()->ready(); }, 30s));
+  auto late = nodes.back()->http().get("/api/deployments/" + deployment_id);
+  REQUIRE(late.status == 200);
+  CHECK(late.json_body() == seen.json_body());
+
+  check_replicas(nodes);
+}
+
+TEST_CASE("SIGKILL of the leading node under load: another node leads, no "
+          "acknowledged write is lost",
+          "[cluster][integration][failover]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  auto nodes = start_nodes(etcd, root, 3);
+  const auto leader = wait_leader(nodes);
+  load writers(nodes, 6, "kill");
+  std::this_thread::sleep_for(2s);
+  const auto before = writers.acked().size();
+  REQUIRE(before > 0);
+  writers.avoid(leader);
+  nodes[leader]->kill();
+  const auto killed_at = steady::now();
+  // Writes resume through the others.
+  REQUIRE(eventually([&] { return writers.acked().size() > before + 20; }, 15s));
+  std::this_thread::sleep_for(1s);
+  writers.stop();
+  const auto times = writers.ack_times();
+  std::chrono::milliseconds resumed{-1};
+  for (const auto& t : times)
+    if (t > killed_at) {
+      resumed = std::chrono::duration_cast<std::chrono::milliseconds>(t - killed_at);
+      break;
+    }
+  INFO("first acknowledgement " << resumed.count() << " ms after the kill; "
+       << writers.failures() << " requests failed");
+  CHECK(resumed.count() >= 0);
+  CHECK(resumed <= 5s);
+  CHECK(agreed_leader(nodes) != leader);
+
+  // The killed node comes back with its data dir and catches up.
+  nodes[leader]->start();
+  REQUIRE(eventually([&] { return nodes[leader]->ready(); }, 30s));
+  check_acked_everywhere(nodes, writers.acked());
+  check_replicas(nodes);
+}
+
+TEST_CASE("a leader paused past its lease is deposed and appends nothing "
+          "after it resumes",
+          "[cluster][integration][failover]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  auto nodes = start_nodes(etcd, root, 3);
+  const auto old = wait_leader(nodes);
+  load writers(nodes, 4, "pause");
+  std::this_thread::sleep_for(1s);
+  // What the paused leader wrote so far, and its commit id prefix.
+  const auto old_name = nodes[old]->name();
+  writers.avoid(old);
+  nodes[old]->signal(SIGSTOP);
+  // Its in-flight requests now hang; the others go on once a new leader
+  // holds the lease.
+  std::this_thread::sleep_for(4s);
+  auto client = storage::etcd::client::connect(etcd.endpoints());
+  REQUIRE(client);
+  storage::etcd::replicated_log rlog(**client, "/deployd");
+  auto head_at_resume = rlog.read_head(2s);
+  REQUIRE(head_at_resume);
+  // Which commit ids the old leader used (its lease) before the pause.
+  std::set<std::string> old_prefixes;
+  {
+    auto page = rlog.read(1, 0, 0, 5s);
+    REQUIRE(page);
+    for (const auto& e : page->entries) {
+      auto entry = storage::decode_log_entry(e.value);
+      REQUIRE(entry);
+      std::string id(entry->commit_id);
+      if (id.starts_with(old_name + "/"))
+        old_prefixes.insert(id.substr(0, id.rfind('/') + 1));
+    }
+  }
+  REQUIRE_FALSE(old_prefixes.empty());
+  nodes[old]->signal(SIGCONT);
+  writers.allow(old);
+  std::this_thread::sleep_for(3s);
+  writers.stop();
+  // Nothing after the pause carries the old lease's commit ids.
+  auto page = rlog.read(head_at_resume->next_seq, 0, 0, 5s);
+  REQUIRE(page);
+  for (const auto& e : page->entries) {
+    auto entry = storage::decode_log_entry(e.value);
+    REQUIRE(entry);
+    std::string id(entry->commit_id);
+    for (const auto& p : old_prefixes)
+      CHECK_FALSE(id.starts_with(p));
+  }
+  REQUIRE(eventually([&] { return agreed_leader(nodes).has_value(); }, 10s));
+  check_acked_everywhere(nodes, writers.acked());
+  check_replicas(nodes);
+}
+
+TEST_CASE("SIGKILL of the etcd leader under load: writes resume, nothing "
+          "acknowledged is lost",
+          "[cluster][integration][failover]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  auto nodes = start_nodes(etcd, root, 3);
+  wait_leader(nodes);
+  load writers(nodes, 6, "etcdkill");
+  std::this_thread::sleep_for(2s);
+  const auto before = writers.acked().size();
+  const auto member = etcd.wait_for_leader();
+  etcd.kill(member);
+  const auto killed_at = steady::now();
+  REQUIRE(eventually([&] { return writers.acked().size() > before + 20; }, 15s));
+  std::this_thread::sleep_for(1s);
+  writers.stop();
+  std::chrono::milliseconds resumed{-1};
+  for (const auto& t : writers.ack_times())
+    if (t > killed_at + 50ms) {
+      resumed = std::chrono::duration_cast<std::chrono::milliseconds>(t - killed_at);
+      break;
+    }
+  INFO("first acknowledgement " << resumed.count() << " ms after the kill");
+  CHECK(resumed.count() >= 0);
+  CHECK(resumed <= 5s);
+  etcd.restart(member);
+  check_acked_everywhere(nodes, writers.acked());
+  check_replicas(nodes);
+}
+
+TEST_CASE("with etcd down, writes answer 503 within the request timeout and "
+          "reads go on; writes come back with etcd",
+          "[cluster][integration][failover]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  const auto config = root.path() / "timeouts.ini";
+  std::ofstream(config) << "[http]\nrequest_timeout_ms = 3000\n";
+  auto nodes = start_nodes(etcd, root, 2, {"--config", config.string()});
+  const auto leader = wait_leader(nodes);
+  auto made = nodes[0]->http().post("/api/flows/", json{{"name", "before"}});
+  REQUIRE(made.status == 201);
+  const auto id = made.json_body()["id"].get<std::string>();
+  REQUIRE(nodes[1]
+            ->http()
+            .request("GET", "/api/flows/" + id, std::nullopt,
+                     {{"X-Deployd-Min-Position", std::to_string(position_of(made))}})
+            .status == 200);
+  for (std::size_t i = 0; i < etcd.size(); ++i)
+    etcd.kill(i);
+  for (std::size_t i : {leader, (leader + 1) % nodes.size()}) {
+    const auto t0 = steady::now();
+    auto w = nodes[i]->http().post("/api/flows/", json{{"name", "during"}});
+    const auto took = steady::now() - t0;
+    CHECK(w.status == 503);
+    CHECK(took < 4500ms);
+    auto r = nodes[i]->http().get("/api/flows/" + id);
+    CHECK(r.status == 200);
+  }
+  for (std::size_t i = 0; i < etcd.size(); ++i)
+    etcd.restart(i);
+  CHECK(eventually(
+    [&] {
+      return nodes[1]->http().post("/api/flows/", json{{"name", "after"}})
+               .status == 201;
+    },
+    30s));
+  wait_leader(nodes);
+  check_replicas(nodes);
+}
