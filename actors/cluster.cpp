@@ -85,6 +85,11 @@ struct forwarder_state {
   };
   /// Commands that arrived while no leader was known.
   std::deque<waiting_request> waiting;
+  /// Commands sent to the leader and not answered yet: answered 503 at
+  /// once if the leader's node goes down (a request to a dead remote actor
+  /// would otherwise only time out).
+  std::unordered_map<std::uint64_t, write_request_ptr> in_flight;
+  std::uint64_t next_id = 0;
 };
 
 constexpr std::size_t max_waiting = 65536;
@@ -102,10 +107,13 @@ void forward(caf::stateful_actor<forwarder_state>* self,
   }
   auto* positions = st.positions;
   const auto timeout = st.timeout;
+  const auto id = ++st.next_id;
+  st.in_flight.emplace(id, req);
   self->request(st.leader, timeout,
                 forward_command{encode_command(req->cmd(), req->command_id())})
     .then(
-      [req, positions, timeout](forward_reply& reply) {
+      [self, id, req, positions, timeout](forward_reply& reply) {
+        self->state.in_flight.erase(id);
         auto result = decode_result(reply.bytes);
         if (!result) {
           req->reply(failed(errc::corruption));
@@ -126,7 +134,10 @@ void forward(caf::stateful_actor<forwarder_state>* self,
                                     req->reply(failed(errc::unavailable));
                                 });
       },
-      [req](caf::error&) { req->reply(failed(errc::unavailable)); });
+      [self, id, req](caf::error&) {
+        self->state.in_flight.erase(id);
+        req->reply(failed(errc::unavailable));
+      });
 }
 
 caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self,
@@ -135,6 +146,19 @@ caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self,
   self->state.positions = positions;
   self->state.timeout = timeout;
   self->delayed_send(self, 100ms, tick_atom_v);
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& st = self->state;
+    if (!st.leader || down.source != st.leader.address())
+      return;
+    // The leader's node is gone: what it did not answer may or may not be
+    // committed (503), and new commands wait for the next leader.
+    st.leader = nullptr;
+    st.leader_is_local = false;
+    auto lost = std::move(st.in_flight);
+    st.in_flight.clear();
+    for (auto& [id, req] : lost)
+      req->reply(failed(errc::unavailable));
+  });
   return {
     [=](const write_request_ptr& req) {
       auto& st = self->state;
@@ -148,8 +172,12 @@ caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self,
     },
     [=](leader_atom, caf::actor target, bool local) {
       auto& st = self->state;
+      if (st.leader && !st.leader_is_local)
+        self->demonitor(st.leader);
       st.leader = std::move(target);
       st.leader_is_local = local && st.leader;
+      if (st.leader && !st.leader_is_local)
+        self->monitor(st.leader);
       if (!st.leader)
         return;
       auto waiting = std::move(st.waiting);
@@ -314,8 +342,11 @@ void cluster_node::step_down() {
 }
 
 void cluster_node::follow(const std::string& info) {
-  if (info == followed_)
+  // Told again every second: the forwarder drops a leader whose node went
+  // down, and a proxy for a live one comes back from the middleman's cache.
+  if (info == followed_ && steady::now() < followed_at_ + 1s)
     return;
+  followed_at_ = steady::now();
   std::string host;
   std::uint16_t port = 0;
   try {

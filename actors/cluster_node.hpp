@@ -82,6 +82,7 @@ private:
   std::atomic<bool> ready_{false};
   std::int64_t lease_ = 0;
   std::string followed_; ///< leader key value the forwarder was told about
+  std::chrono::steady_clock::time_point followed_at_{};
 
   mutable std::mutex status_mutex_;
   cluster_status status_;
