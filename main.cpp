@@ -416,7 +416,7 @@ int print_events(const config::service_config& c, std::uint64_t from,
 int main(int argc, char** argv) {
   std::vector<std::string> problems;
   const auto inv = config::load(argc, argv, environment(), problems);
-  for (auto& p : config::validate(inv.config))
+  for (auto& p : config::validate(inv.config, inv.command))
     problems.push_back(std::move(p));
   if (inv.command == "help") {
     std::cout << config::usage();

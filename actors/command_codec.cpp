@@ -277,20 +277,20 @@ void from_value(const json& j, T& v) {
                        std::is_same_v<T, std::int64_t>) {
     v = j.get<T>();
   } else if constexpr (is_optional<T>::value) {
-    v.reset();
-    if (!j.empty()) {
-      v.emplace();
-      from_value(j.at(0), *v);
+    // Built aside and moved in: GCC 12 takes an emplaced optional vector
+    // for "maybe uninitialized".
+    if (j.empty()) {
+      v = std::nullopt;
+    } else {
+      typename T::value_type inner{};
+      from_value(j.at(0), inner);
+      v = std::move(inner);
     }
   } else if constexpr (is_nullable<T>::value) {
     v = {};
     if (!j.empty()) {
       v.present = true;
-      const auto& inner = j.at(0);
-      if (!inner.empty()) {
-        v.value.emplace();
-        from_value(inner.at(0), *v.value);
-      }
+      from_value(j.at(0), v.value);
     }
   } else if constexpr (is_vector<T>::value) {
     v.clear();
@@ -312,7 +312,7 @@ std::optional<command> decode_alternative(std::string_view name,
   } else {
     if (name != command_names[I])
       return decode_alternative<I + 1>(name, body);
-    std::variant_alternative_t<I, command> cmd;
+    std::variant_alternative_t<I, command> cmd{};
     from_value(body, cmd);
     return command(std::in_place_index<I>, std::move(cmd));
   }

@@ -397,7 +397,8 @@ invocation load(int argc, const char* const* argv,
   return inv;
 }
 
-std::vector<std::string> validate(const service_config& c) {
+std::vector<std::string> validate(const service_config& c,
+                                  const std::string& command) {
   std::vector<std::string> problems;
   if (c.http.port > 65535)
     problems.push_back("http.port must be at most 65535");
@@ -445,7 +446,7 @@ std::vector<std::string> validate(const service_config& c) {
       c.api.auth_string.find(':') == std::string::npos)
     problems.push_back("api.auth_string must look like user:password");
   if (!c.cluster.etcd_endpoints.empty()) {
-    if (c.cluster.node.empty())
+    if (c.cluster.node.empty() && command == "serve")
       problems.push_back("cluster mode (--etcd) needs a node name (--node, "
                          "cluster.node or DEPLOYD_NODE)");
     if (c.cluster.peer_port > 65535)

@@ -188,8 +188,10 @@ struct invocation {
                               const std::map<std::string, std::string>& env,
                               std::vector<std::string>& problems);
 
-/// Every problem of a loaded configuration.
-[[nodiscard]] std::vector<std::string> validate(const service_config& c);
+/// Every problem of a loaded configuration, for `command` (what a cluster
+/// node needs to serve is not needed to read the cluster's status).
+[[nodiscard]] std::vector<std::string>
+validate(const service_config& c, const std::string& command = "serve");
 
 /// The usage text printed by `deployd help`.
 [[nodiscard]] std::string usage();

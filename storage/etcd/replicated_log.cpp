@@ -160,7 +160,16 @@ append_result replicated_log::append(const log_head& at, const log_head& next,
       return result;
     }
     if (clock::now() + 50ms >= give_up) {
-      result.outcome = append_outcome::unknown;
+      // Out of time (or paused past it): one last look at the entry's key
+      // before saying "unknown".
+      range_request look;
+      look.key = key;
+      auto seen = client_.range(look, attempt);
+      if (seen && !seen->kvs.empty())
+        result.outcome = seen->kvs[0].value == value ? append_outcome::committed
+                                                     : append_outcome::deposed;
+      else
+        result.outcome = append_outcome::unknown;
       return result;
     }
     std::this_thread::sleep_for(50ms);

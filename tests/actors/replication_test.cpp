@@ -159,14 +159,14 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
     const auto id = events::uuid::v4_from(cmd.index(), 42);
     const auto bytes = actors::encode_command(cmd, id);
     auto decoded = actors::decode_command(bytes);
-    REQUIRE(decoded);
-    CHECK(decoded->first == cmd);
+    REQUIRE(decoded.has_value());
+    CHECK((decoded->first == cmd));
     CHECK(decoded->second == id);
     CHECK(actors::encode_command(decoded->first, id) == bytes);
   }
-  CHECK_FALSE(actors::decode_command("{}"));
-  CHECK_FALSE(actors::decode_command(R"({"command":"nope","id":"x","body":{}})"));
-  CHECK_FALSE(actors::decode_command("not json"));
+  CHECK_FALSE(actors::decode_command("{}").has_value());
+  CHECK_FALSE(actors::decode_command(R"({"command":"nope","id":"x","body":{}})").has_value());
+  CHECK_FALSE(actors::decode_command("not json").has_value());
 
   actors::command_result r;
   r.result = actors::command_result::outcome::rejected;

@@ -412,6 +412,13 @@ void etcd_cluster::restart(std::size_t i) {
   }
 }
 
+void etcd_cluster::restart_stopped() {
+  for (std::size_t i = 0; i < members_.size(); ++i)
+    if (!running(i))
+      start_member(i);
+  wait_for_leader(options_.ready_timeout);
+}
+
 void etcd_cluster::pause(std::size_t i) {
   auto& m = members_.at(i);
   if (m.pid > 0 && !m.paused) {

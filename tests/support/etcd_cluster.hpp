@@ -73,6 +73,9 @@ public:
   /// Starts a stopped or killed member again on the same data dir and ports
   /// (stops it first if it runs) and waits until it knows the leader.
   void restart(std::size_t i);
+  /// Starts every member that does not run (after a whole-cluster outage:
+  /// one alone could not elect a leader), then waits for a leader.
+  void restart_stopped();
   /// SIGSTOP / SIGCONT.
   void pause(std::size_t i);
   void resume(std::size_t i);
