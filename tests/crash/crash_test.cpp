@@ -13,10 +13,18 @@
 // to one worker thread, so its writes are sequential and at most one is in
 // doubt at a kill. Only 127.0.0.1, only the process this program started.
 //
+// With `--cluster N` the same runs against N deployd nodes on a 3-member
+// etcd (tests/support/etcd_cluster): workers spread over the nodes, each
+// cycle SIGKILLs one node (the leader every other cycle) while the others
+// keep taking writes through the failover, a 503 is a write in doubt (its
+// outcome is unknown), the killed replica must verify, and after its restart
+// every node must pass the check; at the end every node's log is identical.
+//
 //   crash_test --binary build/deployd [--cycles N] [--workers W]
-//              [--seed S] [--min-ms A] [--max-ms B] [--keep]
+//              [--seed S] [--min-ms A] [--max-ms B] [--keep] [--cluster N]
 // CRASH_CYCLES in the environment sets the default for --cycles (10).
 #include "tests/crash/http_client.hpp"
+#include "tests/support/etcd_cluster.hpp"
 
 #include "events/json.hpp"
 
@@ -59,6 +67,8 @@ struct options {
   int min_ms = 50;
   int max_ms = 1500;
   bool keep = false;
+  /// Nodes of a cluster; 0 = the embedded single node.
+  int cluster = 0;
 };
 
 [[noreturn]] void die(const std::string& why) {
@@ -76,8 +86,10 @@ long long ms_since(steady::time_point t) {
 
 class server_process {
 public:
-  server_process(std::string binary, fs::path data, fs::path log)
-    : binary_(std::move(binary)), data_(std::move(data)), log_(std::move(log)) {
+  server_process(std::string binary, fs::path data, fs::path log,
+                 std::vector<std::string> extra = {})
+    : binary_(std::move(binary)), data_(std::move(data)), log_(std::move(log)),
+      extra_(std::move(extra)) {
   }
   ~server_process() {
     if (pid_ > 0) {
@@ -99,10 +111,17 @@ public:
     if (pid_ == 0) {
       ::dup2(log_fd, STDOUT_FILENO);
       ::dup2(log_fd, STDERR_FILENO);
-      const std::string data = data_.string();
-      ::execl(binary_.c_str(), binary_.c_str(), "serve", "--host", "127.0.0.1",
-              "--port", "0", "--data-dir", data.c_str(), "--port-file",
-              port_file.c_str(), static_cast<char*>(nullptr));
+      std::vector<std::string> args = {binary_,     "serve",
+                                       "--host",    "127.0.0.1",
+                                       "--port",    "0",
+                                       "--data-dir", data_.string(),
+                                       "--port-file", port_file};
+      args.insert(args.end(), extra_.begin(), extra_.end());
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary_.c_str(), argv.data());
       ::_exit(127);
     }
     ::close(log_fd);
@@ -127,6 +146,13 @@ public:
       ::kill(pid_, signal);
   }
 
+  [[nodiscard]] bool running() const {
+    return pid_ > 0;
+  }
+  [[nodiscard]] const fs::path& data() const {
+    return data_;
+  }
+
   int wait() {
     int status = 0;
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
@@ -141,12 +167,13 @@ private:
   std::string binary_;
   fs::path data_;
   fs::path log_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
 };
 
-int run_verify(const std::string& binary, const fs::path& data,
-               const fs::path& log, std::string& out) {
-  const auto out_file = data.string() + ".verify";
+int run_tool(const std::string& binary, const char* command,
+             const fs::path& data, const fs::path& log, std::string& out) {
+  const auto out_file = data.string() + "." + command;
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -155,7 +182,7 @@ int run_verify(const std::string& binary, const fs::path& data,
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
     const std::string d = data.string();
-    ::execl(binary.c_str(), binary.c_str(), "verify", "--data-dir", d.c_str(),
+    ::execl(binary.c_str(), binary.c_str(), command, "--data-dir", d.c_str(),
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
@@ -167,6 +194,11 @@ int run_verify(const std::string& binary, const fs::path& data,
   ss << in.rdbuf();
   out = ss.str();
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_verify(const std::string& binary, const fs::path& data,
+               const fs::path& log, std::string& out) {
+  return run_tool(binary, "verify", data, log, out);
 }
 
 // -- the journal ---------------------------------------------------------------
@@ -235,7 +267,7 @@ std::string fresh_tag(worker& w) {
 // Sends one random write for one random slot and applies its answer to the
 // journal; returns false when the connection failed (the server is gone).
 bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
-          const std::string& worker_tag) {
+          const std::string& worker_tag, bool clustered) {
   if (!c.is_open() && !c.open(port, 1s))
     return false;
   slot& s = *w.slots[w.rng() % w.slots.size()];
@@ -303,8 +335,9 @@ bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
   }
   const bool sent = c.send(request, 10s);
   const auto reply = sent ? c.read_reply(30s) : std::nullopt;
-  if (!reply) {
-    // Sent (maybe in part) and never answered: in doubt until the check.
+  if (!reply || (clustered && reply->status == 503)) {
+    // Sent (maybe in part) and never answered, or (in a cluster) answered
+    // "unavailable" while its outcome was unknown: in doubt until the check.
     s.doubt = after;
     s.doubt_kind = op_names[kind];
     c.close();
@@ -448,14 +481,76 @@ options parse_args(int argc, char** argv) {
       o.max_ms = std::stoi(value());
     else if (a == "--keep")
       o.keep = true;
+    else if (a == "--cluster")
+      o.cluster = std::stoi(value());
     else
       die("unknown argument " + a);
   }
   if (o.binary.empty())
     die("--binary PATH is required");
-  if (o.cycles < 1 || o.workers < 1 || o.min_ms < 0 || o.max_ms < o.min_ms)
+  if (o.cycles < 1 || o.workers < 1 || o.min_ms < 0 || o.max_ms < o.min_ms ||
+      o.cluster < 0 || o.cluster == 1)
     die("bad arguments");
   return o;
+}
+
+// -- the cluster's nodes ---------------------------------------------------------
+
+std::optional<json> status_of(std::uint16_t port) {
+  const auto r = raw::request(port, "GET", "/api/deployd/cluster");
+  if (!r || r->status != 200)
+    return std::nullopt;
+  return json::parse(r->body);
+}
+
+void wait_ready(std::uint16_t port) {
+  const auto deadline = steady::now() + 60s;
+  while (steady::now() < deadline) {
+    const auto r = raw::request(port, "GET", "/api/ready");
+    if (r && r->status == 200)
+      return;
+    std::this_thread::sleep_for(20ms);
+  }
+  die("node on port " + std::to_string(port) + " not ready within 60 s");
+}
+
+// Index of the node that says it leads, if any.
+std::optional<std::size_t> leader_of(const std::vector<std::uint16_t>& ports) {
+  for (std::size_t i = 0; i < ports.size(); ++i)
+    if (auto st = status_of(ports[i]); st && st->value("role", "") == "leader")
+      return i;
+  return std::nullopt;
+}
+
+// Waits until some node leads and every node has applied the whole log and
+// nothing has been appended for a while (writes in doubt have settled).
+void wait_settled(const std::vector<std::uint16_t>& ports) {
+  const auto deadline = steady::now() + 60s;
+  std::uint64_t last_head = 0;
+  auto stable_since = steady::now();
+  while (steady::now() < deadline) {
+    std::uint64_t head = 0;
+    bool caught_up = leader_of(ports).has_value();
+    for (const auto port : ports) {
+      const auto st = status_of(port);
+      if (!st) {
+        caught_up = false;
+        continue;
+      }
+      head = std::max(head, st->at("log_head").get<std::uint64_t>());
+      caught_up = caught_up &&
+                  st->at("applied").get<std::uint64_t>() ==
+                    st->at("log_head").get<std::uint64_t>();
+    }
+    if (head != last_head) {
+      last_head = head;
+      stable_since = steady::now();
+    }
+    if (caught_up && steady::now() - stable_since > 1500ms)
+      return;
+    std::this_thread::sleep_for(50ms);
+  }
+  die("the cluster did not settle within 60 s");
 }
 
 } // namespace
@@ -468,22 +563,51 @@ int main(int argc, char** argv) {
   if (::mkdtemp(pattern.data()) == nullptr)
     die("mkdtemp failed");
   const fs::path work = pattern;
-  const fs::path data = work / "data";
   const fs::path log = work / "deployd.log";
-  std::printf("crash_test: %d cycles, %d workers, seed %llu, work dir %s\n",
+  const bool clustered = o.cluster > 0;
+  std::printf("crash_test: %d cycles, %d workers, seed %llu, %s, work dir %s\n",
               o.cycles, o.workers, static_cast<unsigned long long>(o.seed),
+              clustered ? ("cluster of " + std::to_string(o.cluster) +
+                           " nodes on 3 etcd members")
+                            .c_str()
+                        : "single node",
               work.c_str());
   std::fflush(stdout);
 
   std::mt19937_64 rng(o.seed);
-  server_process server(o.binary, data, log);
-  auto port = server.start();
+  std::optional<deployd::testing::etcd_cluster> etcd;
+  std::vector<std::unique_ptr<server_process>> nodes;
+  if (clustered) {
+    try {
+      etcd.emplace();
+    } catch (const std::exception& e) {
+      die(std::string("cannot start etcd: ") + e.what());
+    }
+    for (int i = 0; i < o.cluster; ++i) {
+      const auto name = "n" + std::to_string(i + 1);
+      nodes.push_back(std::make_unique<server_process>(
+        o.binary, work / name, work / (name + ".log"),
+        std::vector<std::string>{"--etcd", etcd->endpoints_csv(), "--node",
+                                 name, "--peer-port", "0"}));
+    }
+  } else {
+    nodes.push_back(
+      std::make_unique<server_process>(o.binary, work / "data", log));
+  }
+  std::vector<std::uint16_t> ports;
+  for (auto& n : nodes)
+    ports.push_back(n->start());
+  if (clustered) {
+    for (const auto port : ports)
+      wait_ready(port);
+    wait_settled(ports);
+  }
 
   // One flow per worker, created before any kill.
   std::vector<slot> slots;
   for (int w = 0; w < o.workers; ++w) {
     const auto flow_name = "crash-flow-" + std::to_string(w);
-    const auto r = raw::request(port, "POST", "/api/flows/",
+    const auto r = raw::request(ports[0], "POST", "/api/flows/",
                                 json{{"name", flow_name}}.dump());
     if (!r || (r->status != 201 && r->status != 200))
       die("cannot create " + flow_name);
@@ -497,6 +621,8 @@ int main(int argc, char** argv) {
   long long max_restart_ms = 0;
   const auto started = steady::now();
   for (int cycle = 1; cycle <= o.cycles; ++cycle) {
+    if (clustered)
+      wait_settled(ports);
     std::vector<worker> workers(static_cast<std::size_t>(o.workers));
     for (int w = 0; w < o.workers; ++w) {
       workers[w].rng.seed(rng());
@@ -515,15 +641,26 @@ int main(int argc, char** argv) {
       threads.emplace_back([&, w] {
         raw::connection c;
         const auto tag = "c" + std::to_string(cycle) + "w" + std::to_string(w);
-        while (!stop && step(workers[w], c, port, st, tag)) {
+        const auto port = ports[static_cast<std::size_t>(w) % ports.size()];
+        while (!stop && step(workers[w], c, port, st, tag, clustered)) {
         }
       });
     const int kill_after =
       o.min_ms + static_cast<int>(rng() % static_cast<std::uint64_t>(
                                             o.max_ms - o.min_ms + 1));
     std::this_thread::sleep_for(std::chrono::milliseconds(kill_after));
-    server.kill(SIGKILL);
-    server.wait();
+    // In a cluster: the leader every other cycle, else any node.
+    std::size_t victim = 0;
+    if (clustered) {
+      const auto leader = leader_of(ports);
+      victim = (cycle % 2 == 0 && leader) ? *leader : rng() % nodes.size();
+    }
+    nodes[victim]->kill(SIGKILL);
+    nodes[victim]->wait();
+    if (clustered) {
+      // The others go on taking writes through the failover.
+      std::this_thread::sleep_for(1500ms);
+    }
     stop = true;
     for (auto& t : threads)
       t.join();
@@ -539,35 +676,57 @@ int main(int argc, char** argv) {
 
     std::string out;
     const auto t_verify = steady::now();
-    if (run_verify(o.binary, data, log, out) != 0)
+    if (run_verify(o.binary, nodes[victim]->data(), log, out) != 0)
       die("cycle " + std::to_string(cycle) + ": deployd verify failed: " +
           out);
     const auto verify_ms = ms_since(t_verify);
 
     const auto t_restart = steady::now();
-    port = server.start();
+    ports[victim] = nodes[victim]->start();
+    if (clustered) {
+      wait_ready(ports[victim]);
+      wait_settled(ports);
+    }
     const auto restart_ms = ms_since(t_restart);
     max_restart_ms = std::max(max_restart_ms, restart_ms);
-    check(port, slots, st, cycle);
+    // Every node answers the same: the check resolves what was in doubt on
+    // the first and holds the others to it.
+    for (const auto port : ports)
+      check(port, slots, st, cycle);
     std::size_t existing = 0;
     for (const auto& s : slots)
       existing += s.acked.exists ? 1 : 0;
-    std::printf("cycle %d: SIGKILL after %d ms, %llu writes acknowledged, %zu "
-                "in doubt; verify ok (%lld ms); restart %lld ms; check ok "
-                "(%zu deployments)\n",
-                cycle, kill_after,
-                static_cast<unsigned long long>(after - before), in_doubt,
-                verify_ms, restart_ms, existing);
+    std::printf("cycle %d: SIGKILL of %s after %d ms, %llu writes "
+                "acknowledged, %zu in doubt; verify ok (%lld ms); restart "
+                "%lld ms; check ok (%zu deployments)\n",
+                cycle,
+                clustered ? ("n" + std::to_string(victim + 1)).c_str()
+                          : "deployd",
+                kill_after, static_cast<unsigned long long>(after - before),
+                in_doubt, verify_ms, restart_ms, existing);
     std::fflush(stdout);
   }
-  // A last clean stop must exit 0 and leave a log that verifies.
-  server.kill(SIGTERM);
-  const int status = server.wait();
-  if (status != 0)
-    die("SIGTERM exit status " + std::to_string(status));
+  // A last clean stop must exit 0 and leave logs that verify and, in a
+  // cluster, are identical on every node.
+  std::optional<std::string> first_log;
   std::string out;
-  if (run_verify(o.binary, data, log, out) != 0)
-    die("final verify failed: " + out);
+  for (auto& n : nodes) {
+    n->kill(SIGTERM);
+    const int status = n->wait();
+    if (status != 0)
+      die("SIGTERM exit status " + std::to_string(status));
+  }
+  for (auto& n : nodes) {
+    if (run_verify(o.binary, n->data(), log, out) != 0)
+      die("final verify failed: " + out);
+    std::string events;
+    if (run_tool(o.binary, "events", n->data(), log, events) != 0)
+      die("deployd events failed on " + n->data().string());
+    if (!first_log)
+      first_log = events;
+    else if (events != *first_log)
+      die("the logs of the nodes differ (" + n->data().string() + ")");
+  }
   std::printf("crash_test: PASSED %d cycles in %lld s: acknowledged",
               o.cycles, ms_since(started) / 1000);
   for (int k = 0; k < op_count; ++k)
@@ -579,6 +738,12 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(st.doubts_applied),
               static_cast<unsigned long long>(st.doubts - st.doubts_applied),
               max_restart_ms, out.c_str());
+  if (clustered)
+    std::printf("crash_test: the %d nodes' logs are identical (%zu bytes of "
+                "`deployd events`)\n",
+                o.cluster, first_log->size());
+  nodes.clear();
+  etcd.reset();
   if (!o.keep) {
     std::error_code ignored;
     fs::remove_all(work, ignored);
