@@ -1,6 +1,7 @@
 #include "actors/command_codec.hpp"
 
 #include "events/json.hpp"
+#include "events/json_text.hpp"
 
 #include <array>
 #include <type_traits>
@@ -157,6 +158,23 @@ template <class F>
 void fields(F& f, events::delete_block_document& x) {
   f("id", x.id);
 }
+template <class F>
+void fields(F& f, events::record_worker_heartbeat& x) {
+  f("pool", x.pool);
+  f("name", x.name);
+  f("heartbeat_interval_seconds", x.heartbeat_interval_seconds);
+}
+template <class F>
+void fields(F& f, events::delete_worker& x) {
+  f("pool", x.pool);
+  f("name", x.name);
+}
+template <class F>
+void fields(F& f, events::sweep_workers& x) {
+  f("inactivity_heartbeat_multiple", x.inactivity_heartbeat_multiple);
+  f("fallback_heartbeat_interval_seconds",
+    x.fallback_heartbeat_interval_seconds);
+}
 
 // Stable names of the alternatives of `command`, in variant order. A new
 // command fails the static_assert until it is named here and given `fields`.
@@ -185,6 +203,9 @@ constexpr std::array command_names = {
   "create_block_schema",
   "create_block_document",
   "delete_block_document",
+  "record_worker_heartbeat",
+  "delete_worker",
+  "sweep_workers",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");
@@ -325,13 +346,14 @@ std::string encode_command(const command& cmd, const events::uuid& command_id) {
   out["command"] = command_names[cmd.index()];
   out["id"] = command_id.str();
   out["body"] = std::visit([](const auto& c) { return to_value(c); }, cmd);
-  return out.dump(-1, ' ', false, json::error_handler_t::strict);
+  // Big integers and floats exactly as parsed (events/json_text).
+  return events::dump_json(out);
 }
 
 std::optional<std::pair<command, events::uuid>>
 decode_command(std::string_view bytes) {
   try {
-    const auto j = json::parse(bytes);
+    const auto j = events::parse_json(bytes);
     auto id = events::uuid::parse(j.at("id").get<std::string>());
     auto cmd =
       decode_alternative(j.at("command").get<std::string>(), j.at("body"));
@@ -352,12 +374,12 @@ std::string encode_result(const command_result& r) {
   out["subject"] = r.reason.subject;
   out["failure"] = static_cast<int>(r.failure);
   out["position"] = r.position.value;
-  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+  return events::dump_json(out);
 }
 
 std::optional<command_result> decode_result(std::string_view bytes) {
   try {
-    const auto j = json::parse(bytes);
+    const auto j = events::parse_json(bytes);
     command_result r;
     const auto outcome = j.at("outcome").get<int>();
     if (outcome < 0 || outcome > 2)

@@ -153,6 +153,22 @@ append_result replicated_log::append(const log_head& at, const log_head& next,
       return result;
     }
     result.last_error = r.error();
+    if (r.error().code == errc::no_space) {
+      // etcd applies a write that crosses the quota and then answers
+      // NOSPACE, and refuses every later one before its compare: a resend
+      // cannot settle it, a read of the entry (reads go on) does.
+      range_request look;
+      look.key = key;
+      auto seen = client_.range(look, attempt);
+      if (!seen)
+        result.outcome = append_outcome::unknown;
+      else if (seen->kvs.empty())
+        result.outcome = append_outcome::refused;
+      else
+        result.outcome = seen->kvs[0].value == value ? append_outcome::committed
+                                                     : append_outcome::deposed;
+      return result;
+    }
     if (!outcome_unknown(r.error())) {
       // etcd answered and refused (NOSPACE refuses any txn with a put, even
       // one whose compare fails): nothing was written.

@@ -4,6 +4,7 @@
 #include "actors/gateway.hpp"
 #include "actors/positions.hpp"
 #include "events/json.hpp"
+#include "events/json_text.hpp"
 #include "storage/log_entry.hpp"
 #include "storage/record.hpp"
 #include "tests/support/temp_event_log.hpp"
@@ -133,7 +134,11 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
   d.concurrency_limit = {true, std::nullopt};      // null
   d.concurrency_options = {true, json(nullptr)};  // a JSON null value
   d.global_concurrency_limit_id = {true, events::uuid::v4_from(3, 4)};
-  d.parameters = json{{"b", 2}, {"a", json::array({1, "x", nullptr})}};
+  d.parameters = json{{"b", 2},
+                      {"a", json::array({1, "x", nullptr})},
+                      {"big", events::big_integer("123456789012345678901234567890")},
+                      {"small", 1.5e-7},
+                      {"whole", 3600.0}};
   d.tags = std::vector<std::string>{"x", "y"};
   d.work_pool_name = {false, std::nullopt}; // absent
   d.job_variables = json::object();
@@ -154,6 +159,9 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
     events::create_work_queue{std::nullopt, json{{"name", "q2"}}},
     events::update_concurrency_limit{"lim", json{{"limit", 3}}},
     events::delete_block_document{events::uuid::v4_from(9, 9)},
+    events::record_worker_heartbeat{"pool", "w1", std::int64_t{30}},
+    events::delete_worker{"pool", "w1"},
+    events::sweep_workers{3, 30},
   };
   for (const auto& cmd : commands) {
     const auto id = events::uuid::v4_from(cmd.index(), 42);
