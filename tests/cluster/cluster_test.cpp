@@ -359,7 +359,7 @@ TEST_CASE("a cluster of three nodes serves writes through any node and keeps "
   check_replicas(nodes);
 }
 
-TEST_CASE("SIGKILL of the leading node under load: another node leads, no "
+TEST_CASE("SIGKILL of the leading node under load: another node leads and no "
           "acknowledged write is lost",
           "[cluster][integration][failover]") {
   etcd_cluster etcd;
@@ -455,7 +455,7 @@ TEST_CASE("a leader paused past its lease is deposed and appends nothing "
   check_replicas(nodes);
 }
 
-TEST_CASE("SIGKILL of the etcd leader under load: writes resume, nothing "
+TEST_CASE("SIGKILL of the etcd leader under load: writes resume and nothing "
           "acknowledged is lost",
           "[cluster][integration][failover]") {
   etcd_cluster etcd;
@@ -489,7 +489,7 @@ TEST_CASE("SIGKILL of the etcd leader under load: writes resume, nothing "
   check_replicas(nodes);
 }
 
-TEST_CASE("with etcd down, writes answer 503 within the request timeout and "
+TEST_CASE("with etcd down writes answer 503 within the request timeout and "
           "reads go on; writes come back with etcd",
           "[cluster][integration][failover]") {
   etcd_cluster etcd;
