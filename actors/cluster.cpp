@@ -316,14 +316,14 @@ cluster_status cluster_node::status() const {
   return s;
 }
 
-void cluster_node::become_leader() {
+void cluster_node::become_leader(std::int64_t leader_revision) {
   auto head = rlog_.read_head(call_deadline);
   if (!head)
     return; // the next round tries again
   leading_ = true;
   *lost_lead_ = false;
-  caf::anon_send(writer_, lead_atom_v, lease_, head->next_seq,
-                 head->next_position.value);
+  caf::anon_send(writer_, lead_atom_v, lease_, leader_revision,
+                 head->next_seq, head->next_position.value);
   caf::anon_send(forwarder_, leader_atom_v, writer_, true);
   followed_.clear();
   std::fprintf(stderr, "deployd: cluster: %s leads (log head: entry %llu)\n",
@@ -430,12 +430,12 @@ void cluster_node::control_loop() {
         if (lease_ != 0) {
           auto won = rlog_.campaign(lease_, info_, call_deadline);
           if (won && *won)
-            become_leader();
+            become_leader(**won);
         }
       } else if (lease_ != 0 && leader_kvs[0].lease == lease_) {
         if (!leading_ || lost_lead_->exchange(false)) {
           leading_ = false;
-          become_leader();
+          become_leader(leader_kvs[0].create_revision);
         }
       } else {
         step_down();

@@ -60,7 +60,7 @@ public:
 private:
   void control_loop();
   void tail_loop();
-  void become_leader();
+  void become_leader(std::int64_t leader_revision);
   void step_down();
   void follow(const std::string& info);
   bool deliver(std::vector<storage::etcd::stored_entry>&& entries);

@@ -37,6 +37,8 @@ struct writer_state {
   log_head applied;
   /// The head to reach before deciding (read when the lead began).
   log_head target;
+  /// Create revision of this lead's leader key: every append compares it.
+  std::int64_t leader_revision = 0;
   /// Commit ids: `<node>/<lease hex>/<batch number>`.
   std::string commit_prefix;
   std::uint64_t batches = 0;
@@ -81,7 +83,8 @@ std::optional<errc> replicate(writer_state& st, storage::write_batch& batch) {
   const auto entry = storage::encode_log_entry(
     st.commit_prefix + std::to_string(++st.batches), at.next_position,
     batch.records());
-  const auto appended = c.log->append(at, next, entry, c.attempt, c.budget);
+  const auto appended = c.log->append(at, next, entry, st.leader_revision,
+                                      c.attempt, c.budget);
   switch (appended.outcome) {
     case append_outcome::committed:
       break;
@@ -324,10 +327,10 @@ caf::behavior writer(caf::stateful_actor<writer_state>* self,
     [=](const replicated_entries& entries) {
       apply_replicated(self, *entries);
     },
-    [=](lead_atom, std::int64_t lease, std::uint64_t next_seq,
-        std::uint64_t next_position) {
+    [=](lead_atom, std::int64_t lease, std::int64_t leader_revision,
+        std::uint64_t next_seq, std::uint64_t next_position) {
       auto& s = self->state;
-      if (s.mode != role::leader) {
+      if (s.mode != role::leader || leader_revision != s.leader_revision) {
         char prefix[96];
         std::snprintf(prefix, sizeof prefix, "/%llx/",
                       static_cast<unsigned long long>(lease));
@@ -335,6 +338,7 @@ caf::behavior writer(caf::stateful_actor<writer_state>* self,
         s.batches = 0;
       }
       s.mode = role::leader;
+      s.leader_revision = leader_revision;
       s.target = log_head{next_seq, {next_position}};
       s.ready = s.applied.next_seq >= next_seq;
       schedule_flush(self);

@@ -128,11 +128,14 @@ replicated_log::read_head(std::chrono::milliseconds deadline) {
 
 append_result replicated_log::append(const log_head& at, const log_head& next,
                                      const std::string& value,
+                                     std::int64_t leader_revision,
                                      std::chrono::milliseconds attempt,
                                      std::chrono::milliseconds budget) {
   const auto key = keys_.entry(at.next_seq);
   txn_request t;
   t.compares.push_back({keys_.head(), compare::target::value, head_text(at), 0});
+  t.compares.push_back(
+    {keys_.leader(), compare::target::create_revision, {}, leader_revision});
   t.success.push_back(put_op{key, value, 0});
   t.success.push_back(put_op{keys_.head(), head_text(next), 0});
   t.failure.push_back(range_op{key, {}, 0});
@@ -229,7 +232,7 @@ replicated_log::leader(std::chrono::milliseconds deadline) {
   return std::optional<key_value>{std::move(r->kvs[0])};
 }
 
-std::expected<bool, error>
+std::expected<std::optional<std::int64_t>, error>
 replicated_log::campaign(std::int64_t lease, const std::string& info,
                          std::chrono::milliseconds deadline) {
   txn_request t;
@@ -239,10 +242,12 @@ replicated_log::campaign(std::int64_t lease, const std::string& info,
   auto r = client_.txn(t, deadline);
   if (!r)
     return std::unexpected(r.error());
-  if (r->succeeded)
-    return true;
-  return !r->ranges.empty() && !r->ranges[0].empty() &&
-         r->ranges[0][0].lease == lease;
+  if (r->succeeded) // the put's revision is the key's create revision
+    return std::optional<std::int64_t>{r->revision};
+  if (!r->ranges.empty() && !r->ranges[0].empty() &&
+      r->ranges[0][0].lease == lease)
+    return std::optional<std::int64_t>{r->ranges[0][0].create_revision};
+  return std::optional<std::int64_t>{};
 }
 
 } // namespace deployd::storage::etcd

@@ -104,12 +104,18 @@ public:
   read_head(std::chrono::milliseconds deadline);
 
   /// Appends `value` as entry `at.next_seq` if and only if the head is still
-  /// `at`, moving it to `next`. Retries an unanswered try with the identical
-  /// txn (each try bounded by `attempt`) until `budget` has passed, and
-  /// resolves a failed compare by reading the entry back: ours (the same
-  /// bytes) means committed, anything else deposed.
+  /// `at` and the leader key is still the one this writer's node created
+  /// (its create revision `leader_revision`), moving the head to `next`.
+  /// The second compare is what fences a leader whose lease ran out: a txn
+  /// it sent late (its process paused between deciding and sending) finds
+  /// the key gone or another node's, even before the new leader has
+  /// appended anything. Retries an unanswered try with the identical txn
+  /// (each try bounded by `attempt`) until `budget` has passed, and resolves
+  /// a failed compare by reading the entry back: ours (the same bytes) means
+  /// committed, anything else deposed.
   [[nodiscard]] append_result append(const log_head& at, const log_head& next,
                                      const std::string& value,
+                                     std::int64_t leader_revision,
                                      std::chrono::milliseconds attempt,
                                      std::chrono::milliseconds budget);
 
@@ -123,8 +129,9 @@ public:
   [[nodiscard]] std::expected<std::optional<key_value>, error>
   leader(std::chrono::milliseconds deadline);
   /// Puts `info` under the leader key on `lease` if the key is absent.
-  /// True when this call (or an earlier one on the same lease) holds it.
-  [[nodiscard]] std::expected<bool, error>
+  /// When this call (or an earlier one on the same lease) holds it: the
+  /// key's create revision, which the appends of this lead compare.
+  [[nodiscard]] std::expected<std::optional<std::int64_t>, error>
   campaign(std::int64_t lease, const std::string& info,
            std::chrono::milliseconds deadline);
 

@@ -447,8 +447,11 @@ TEST_CASE("a leader paused past its lease is deposed and appends nothing "
     auto entry = storage::decode_log_entry(e.value);
     REQUIRE(entry);
     std::string id(entry->commit_id);
-    for (const auto& p : old_prefixes)
+    for (const auto& p : old_prefixes) {
+      INFO("entry " << e.seq << " (head when the old leader resumed: "
+                    << head_at_resume->next_seq << ") has commit id " << id);
       CHECK_FALSE(id.starts_with(p));
+    }
   }
   REQUIRE(eventually([&] { return agreed_leader(nodes).has_value(); }, 10s));
   check_acked_everywhere(nodes, writers.acked());
