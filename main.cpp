@@ -151,6 +151,7 @@ int serve(const config::service_config& c) {
   const bool clustered = !c.cluster.etcd_endpoints.empty();
   std::unique_ptr<storage::etcd::client> etcd;
   std::unique_ptr<storage::etcd::replicated_log> replicated;
+  std::string cluster_id;
   if (clustered) {
     etcd = connect_etcd(c.cluster);
     if (!etcd)
@@ -165,6 +166,7 @@ int serve(const config::service_config& c) {
       if (joined) {
         std::fprintf(stderr, "deployd: cluster %s, node %s\n",
                      joined->c_str(), c.cluster.node.c_str());
+        cluster_id = *joined;
         break;
       }
       if (std::chrono::steady_clock::now() > give_up ||
@@ -198,6 +200,7 @@ int serve(const config::service_config& c) {
     }
     if (clustered) {
       runtime_settings.cluster = cluster_settings_of(c);
+      runtime_settings.cluster->cluster_id = cluster_id;
       runtime_settings.replicated = replicated.get();
     }
     actors::runtime runtime(*log, *clock, *ids, std::move(runtime_settings));

@@ -75,6 +75,7 @@ namespace {
 
 struct forwarder_state {
   position_tracker* positions = nullptr;
+  std::string cluster_id;
   std::chrono::milliseconds timeout{10'000};
   /// The leader's peer actor, or this node's writer while it leads.
   caf::actor leader;
@@ -110,7 +111,8 @@ void forward(caf::stateful_actor<forwarder_state>* self,
   const auto id = ++st.next_id;
   st.in_flight.emplace(id, req);
   self->request(st.leader, timeout,
-                forward_command{encode_command(req->cmd(), req->command_id())})
+                forward_command{st.cluster_id,
+                                encode_command(req->cmd(), req->command_id())})
     .then(
       [self, id, req, positions, timeout](forward_reply& reply) {
         self->state.in_flight.erase(id);
@@ -142,8 +144,10 @@ void forward(caf::stateful_actor<forwarder_state>* self,
 
 caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self,
                         position_tracker* positions,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout,
+                        std::string cluster_id) {
   self->state.positions = positions;
+  self->state.cluster_id = std::move(cluster_id);
   self->state.timeout = timeout;
   self->delayed_send(self, 100ms, tick_atom_v);
   self->set_down_handler([self](caf::down_msg& down) {
@@ -201,16 +205,25 @@ caf::behavior forwarder(caf::stateful_actor<forwarder_state>* self,
 
 struct peer_state {
   caf::actor writer;
+  std::string cluster_id;
   std::uint64_t next = 0;
   std::unordered_map<std::uint64_t, caf::response_promise> waiting;
 };
 
-caf::behavior peer(caf::stateful_actor<peer_state>* self, caf::actor writer) {
+caf::behavior peer(caf::stateful_actor<peer_state>* self, caf::actor writer,
+                   std::string cluster_id) {
   self->state.writer = std::move(writer);
+  self->state.cluster_id = std::move(cluster_id);
   return {
     [=](forward_command& cmd) {
-      auto decoded = decode_command(cmd.bytes);
       auto rp = self->make_response_promise();
+      if (cmd.cluster_id != self->state.cluster_id) {
+        std::fprintf(stderr, "deployd: cluster: refused a forwarded command "
+                             "of another cluster\n");
+        rp.deliver(forward_reply{encode_result(failed(errc::invalid_argument))});
+        return;
+      }
+      auto decoded = decode_command(cmd.bytes);
       if (!decoded) {
         rp.deliver(forward_reply{encode_result(failed(errc::invalid_argument))});
         return;
@@ -243,12 +256,14 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, caf::actor writer) {
 } // namespace
 
 caf::actor spawn_forwarder(caf::actor_system& sys, position_tracker& positions,
-                           std::chrono::milliseconds timeout) {
-  return sys.spawn(forwarder, &positions, timeout);
+                           std::chrono::milliseconds timeout,
+                           std::string cluster_id) {
+  return sys.spawn(forwarder, &positions, timeout, std::move(cluster_id));
 }
 
-caf::actor spawn_peer(caf::actor_system& sys, caf::actor writer) {
-  return sys.spawn(peer, std::move(writer));
+caf::actor spawn_peer(caf::actor_system& sys, caf::actor writer,
+                      std::string cluster_id) {
+  return sys.spawn(peer, std::move(writer), std::move(cluster_id));
 }
 
 // -- cluster_node ----------------------------------------------------------------

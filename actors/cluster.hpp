@@ -28,6 +28,8 @@ namespace deployd::actors {
 struct cluster_settings {
   /// This node's name, unique in the cluster.
   std::string node;
+  /// The cluster's id (`join_cluster`); forwarded commands carry it.
+  std::string cluster_id;
   /// Address other nodes reach this node's peer actor on.
   std::string peer_host = "127.0.0.1";
   /// Port of the peer actor; 0 picks a free one.

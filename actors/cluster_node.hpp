@@ -20,11 +20,13 @@ namespace deployd::actors {
 /// replica has applied its result. Learns the leader from the node.
 [[nodiscard]] caf::actor spawn_forwarder(caf::actor_system& sys,
                                          position_tracker& positions,
-                                         std::chrono::milliseconds timeout);
+                                         std::chrono::milliseconds timeout,
+                                         std::string cluster_id);
 
 /// Spawns the peer actor other nodes' forwarders talk to: it hands their
 /// commands to `writer` (never forwarded again) and returns the results.
-[[nodiscard]] caf::actor spawn_peer(caf::actor_system& sys, caf::actor writer);
+[[nodiscard]] caf::actor spawn_peer(caf::actor_system& sys, caf::actor writer,
+                                    std::string cluster_id);
 
 class cluster_node {
 public:

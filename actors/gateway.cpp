@@ -52,7 +52,8 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
     impl_->node = std::make_unique<cluster_node>(
       impl_->system, *settings.replicated, impl_->positions, c);
     impl_->forwarder =
-      spawn_forwarder(impl_->system, impl_->positions, c.forward_timeout);
+      spawn_forwarder(impl_->system, impl_->positions, c.forward_timeout,
+                      c.cluster_id);
     replication_settings rs;
     rs.log = settings.replicated;
     rs.node = c.node;
@@ -66,7 +67,8 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
   impl_->writer = spawn_writer(impl_->system, log, clock, ids,
                                impl_->positions, std::move(ws));
   if (settings.cluster)
-    impl_->peer = spawn_peer(impl_->system, impl_->writer);
+    impl_->peer =
+      spawn_peer(impl_->system, impl_->writer, settings.cluster->cluster_id);
   if (settings.sweep_interval.count() > 0)
     impl_->foreman = spawn_foreman(
         impl_->system,

@@ -18,8 +18,11 @@
 
 namespace deployd::actors {
 
-/// A follower's command for the leader's writer (`encode_command`).
+/// A follower's command for the leader's writer (`encode_command`). The
+/// cluster id (random, kept in etcd) must match the leader's: the peer port
+/// alone does not let anyone write.
 struct forward_command {
+  std::string cluster_id;
   std::string bytes;
 };
 
@@ -30,7 +33,7 @@ struct forward_reply {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forward_command& x) {
-  return f(caf::meta::type_name("forward_command"), x.bytes);
+  return f(caf::meta::type_name("forward_command"), x.cluster_id, x.bytes);
 }
 
 template <class Inspector>

@@ -1,6 +1,8 @@
 #include "actors/replication.hpp"
 
+#include "actors/cluster_node.hpp"
 #include "actors/command_codec.hpp"
+#include "actors/type_ids.hpp"
 #include "actors/gateway.hpp"
 #include "actors/positions.hpp"
 #include "events/json.hpp"
@@ -9,6 +11,7 @@
 #include "storage/record.hpp"
 #include "tests/support/temp_event_log.hpp"
 
+#include <caf/all.hpp>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -228,4 +231,44 @@ TEST_CASE("position waiters run once, when applied or at their deadline",
   cv.wait_for(lock, 5s, [&] { return seen.size() == 3; });
   CHECK(seen == std::vector<std::string>{"7:yes", "1000:no", "9:yes"});
   CHECK(positions.waiting() == 0);
+}
+
+TEST_CASE("the peer actor hands forwarded commands to the writer, and only "
+          "those of its own cluster",
+          "[actors][cluster]") {
+  temp_event_log t;
+  events::stepping_clock clock({1'795'000'000'000'000}, 1000);
+  events::random_ids ids(5);
+  actors::position_tracker positions(t.log().last_position());
+  caf::actor_system_config config;
+  caf::actor_system sys{config};
+  auto writer = actors::spawn_writer(sys, t.log(), clock, ids, positions, {});
+  auto peer = actors::spawn_peer(sys, writer, "cluster-a");
+  caf::scoped_actor self{sys};
+  auto ask = [&](const std::string& cluster) {
+    std::optional<actors::command_result> out;
+    self
+      ->request(peer, std::chrono::seconds(10),
+                actors::forward_command{
+                  cluster, actors::encode_command(
+                             events::create_flow{"etl", {}, json::object()},
+                             events::uuid::v4_from(1, 1))})
+      .receive(
+        [&](const actors::forward_reply& r) {
+          out = actors::decode_result(r.bytes);
+        },
+        [&](const caf::error&) {});
+    REQUIRE(out.has_value());
+    return *out;
+  };
+  const auto refused = ask("cluster-b");
+  CHECK(refused.result == actors::command_result::outcome::failed);
+  CHECK(t.log().last_position().value == 0);
+  const auto made = ask("cluster-a");
+  CHECK(made.result == actors::command_result::outcome::ok);
+  CHECK(made.created);
+  CHECK(made.position.value == 1);
+  CHECK(json::parse(made.body).at("name") == "etl");
+  caf::anon_send_exit(peer, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(writer, caf::exit_reason::user_shutdown);
 }
