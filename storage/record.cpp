@@ -1,73 +1,23 @@
 #include "storage/record.hpp"
 
+#include "storage/bytes.hpp"
+
 #include <cstring>
 
 namespace deployd::storage {
-
-namespace {
-
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>(v >> (8 * i)));
-}
-
-void put_u16(std::string& out, std::uint16_t v) {
-  out.push_back(static_cast<char>(v & 0xff));
-  out.push_back(static_cast<char>(v >> 8));
-}
-
-struct reader {
-  std::string_view in;
-  bool ok = true;
-
-  std::uint64_t u64() {
-    if (in.size() < 8) {
-      ok = false;
-      return 0;
-    }
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i)
-      v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i]))
-           << (8 * i);
-    in.remove_prefix(8);
-    return v;
-  }
-  std::uint16_t u16() {
-    if (in.size() < 2) {
-      ok = false;
-      return 0;
-    }
-    const auto v =
-        static_cast<std::uint16_t>(static_cast<unsigned char>(in[0]) |
-                                   (static_cast<unsigned char>(in[1]) << 8));
-    in.remove_prefix(2);
-    return v;
-  }
-  std::string_view bytes(std::size_t n) {
-    if (in.size() < n) {
-      ok = false;
-      return {};
-    }
-    auto v = in.substr(0, n);
-    in.remove_prefix(n);
-    return v;
-  }
-};
-
-} // namespace
 
 std::string encode_record(const record& r) {
   std::string out;
   out.reserve(64 + r.stream.value.size() + r.name.size() + r.payload.size());
   out.push_back(static_cast<char>(record_format));
-  put_u64(out, r.position.value);
-  put_u64(out, r.version.value);
-  put_u64(out, static_cast<std::uint64_t>(r.recorded_at.micros));
+  put_le<8>(out, r.position.value);
+  put_le<8>(out, r.version.value);
+  put_le<8>(out, static_cast<std::uint64_t>(r.recorded_at.micros));
   out.append(reinterpret_cast<const char*>(r.command_id.bytes.data()), 16);
-  put_u16(out, static_cast<std::uint16_t>(r.schema_version));
-  put_u16(out, static_cast<std::uint16_t>(r.name.size()));
+  put_le<2>(out, static_cast<std::uint16_t>(r.schema_version));
+  put_le<2>(out, static_cast<std::uint16_t>(r.name.size()));
   out.append(r.name);
-  put_u16(out, static_cast<std::uint16_t>(r.stream.value.size()));
+  put_le<2>(out, static_cast<std::uint16_t>(r.stream.value.size()));
   out.append(r.stream.value);
   out.append(r.payload);
   return out;
@@ -76,17 +26,17 @@ std::string encode_record(const record& r) {
 std::optional<record> decode_record(std::string_view bytes) {
   if (bytes.empty() || static_cast<std::uint8_t>(bytes[0]) != record_format)
     return std::nullopt;
-  reader in{bytes.substr(1)};
+  byte_reader in{bytes.substr(1)};
   record r;
-  r.position.value = in.u64();
-  r.version.value = in.u64();
-  r.recorded_at.micros = static_cast<std::int64_t>(in.u64());
+  r.position.value = in.le<8>();
+  r.version.value = in.le<8>();
+  r.recorded_at.micros = static_cast<std::int64_t>(in.le<8>());
   const auto id = in.bytes(16);
   if (in.ok)
     std::memcpy(r.command_id.bytes.data(), id.data(), 16);
-  r.schema_version = in.u16();
-  r.name = std::string(in.bytes(in.u16()));
-  r.stream.value = std::string(in.bytes(in.u16()));
+  r.schema_version = in.le<2>();
+  r.name = std::string(in.bytes(in.le<2>()));
+  r.stream.value = std::string(in.bytes(in.le<2>()));
   if (!in.ok)
     return std::nullopt;
   r.payload = std::string(in.in);

@@ -283,6 +283,17 @@ void check_acked_everywhere(std::vector<std::unique_ptr<node>>& nodes,
   }
 }
 
+// Time from `event` to the first acknowledgement after it; -1 when none.
+// (Answers already on their way at `event` count only after 50 ms.)
+std::chrono::milliseconds first_ack_after(std::vector<steady::time_point> times,
+                                          steady::time_point event) {
+  std::sort(times.begin(), times.end());
+  for (const auto& t : times)
+    if (t > event + 50ms)
+      return std::chrono::duration_cast<std::chrono::milliseconds>(t - event);
+  return std::chrono::milliseconds{-1};
+}
+
 } // namespace
 
 TEST_CASE("a cluster of three nodes serves writes through any node and keeps "
@@ -377,13 +388,7 @@ TEST_CASE("SIGKILL of the leading node under load: another node leads and no "
   REQUIRE(eventually([&] { return writers.acked().size() > before + 20; }, 15s));
   std::this_thread::sleep_for(1s);
   writers.stop();
-  const auto times = writers.ack_times();
-  std::chrono::milliseconds resumed{-1};
-  for (const auto& t : times)
-    if (t > killed_at) {
-      resumed = std::chrono::duration_cast<std::chrono::milliseconds>(t - killed_at);
-      break;
-    }
+  const auto resumed = first_ack_after(writers.ack_times(), killed_at);
   INFO("first acknowledgement " << resumed.count() << " ms after the kill; "
        << writers.failures() << " requests failed");
   std::fprintf(stderr, "cluster_test: leader SIGKILL: writes resumed after %lld ms, "
@@ -474,12 +479,7 @@ TEST_CASE("SIGKILL of the etcd leader under load: writes resume and nothing "
   REQUIRE(eventually([&] { return writers.acked().size() > before + 20; }, 15s));
   std::this_thread::sleep_for(1s);
   writers.stop();
-  std::chrono::milliseconds resumed{-1};
-  for (const auto& t : writers.ack_times())
-    if (t > killed_at + 50ms) {
-      resumed = std::chrono::duration_cast<std::chrono::milliseconds>(t - killed_at);
-      break;
-    }
+  const auto resumed = first_ack_after(writers.ack_times(), killed_at);
   INFO("first acknowledgement " << resumed.count() << " ms after the kill");
   std::fprintf(stderr, "cluster_test: etcd leader SIGKILL: writes resumed after "
                "%lld ms, %zu acknowledged, %zu failed\n",
