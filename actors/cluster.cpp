@@ -11,6 +11,7 @@
 #include <caf/io/all.hpp>
 #include <cstdio>
 #include <deque>
+#include <pthread.h>
 #include <unordered_map>
 
 namespace deployd::actors {
@@ -317,8 +318,14 @@ cluster_node::start(caf::actor writer, caf::actor forwarder, caf::actor peer,
   info["peer_port"] = peer_port_;
   info["http"] = settings_.http_address;
   info_ = info.dump();
-  control_ = std::thread([this] { control_loop(); });
-  tailer_ = std::thread([this] { tail_loop(); });
+  control_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "deployd.control");
+    control_loop();
+  });
+  tailer_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "deployd.tailer");
+    tail_loop();
+  });
   return peer_port_;
 }
 

@@ -28,6 +28,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <sys/resource.h>
+#include <pthread.h>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -1042,6 +1043,9 @@ std::expected<std::uint16_t, std::string> server::start() {
   net::post(st.acceptor.get_executor(), [&st] { st.do_accept(); });
   for (std::size_t i = 0; i < st.settings.threads; ++i)
     st.threads.emplace_back([&st] {
+      // Named, or it inherits whatever its creator was named (CAF renames
+      // the thread that starts its middleman).
+      pthread_setname_np(pthread_self(), "deployd.http");
       // The last line of defence: an exception out of a handler is a bug,
       // logged; it must not end the process (each session catches what
       // parsing and writing throw, so none is expected here).

@@ -1,12 +1,17 @@
 #include "storage/read_pool.hpp"
 
+#include <pthread.h>
+
 namespace deployd::storage {
 
 read_pool::read_pool(std::size_t threads) {
   if (threads == 0)
     threads = 1;
   for (std::size_t i = 0; i < threads; ++i)
-    threads_.emplace_back([this] { run(); });
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "deployd.read");
+      run();
+    });
 }
 
 read_pool::~read_pool() {
