@@ -50,6 +50,12 @@ DEPLOYD_HANDLER(events::record_worker_heartbeat);
 DEPLOYD_HANDLER(events::delete_worker);
 DEPLOYD_HANDLER(events::sweep_workers);
 
+// -- variable_commands.cpp
+// -----------------------------------------------------
+DEPLOYD_HANDLER(events::create_variable);
+DEPLOYD_HANDLER(events::update_variable);
+DEPLOYD_HANDLER(events::delete_variable);
+
 #undef DEPLOYD_HANDLER
 
 } // namespace deployd::actors

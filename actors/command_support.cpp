@@ -76,6 +76,23 @@ ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
   return out;
 }
 
+events::variable_lookup variables_in(storage::write_batch& b,
+                                     std::optional<errc>& failure) {
+  return
+      [&b, &failure](const std::string& name) -> std::optional<events::json> {
+        auto doc =
+            find_resource(b, resource_name_key(events::resource_kind::variable,
+                                               events::json{{"name", name}}));
+        if (!doc) {
+          failure = doc.error();
+          return std::nullopt;
+        }
+        if (!*doc)
+          return std::nullopt;
+        return (**doc).at("value");
+      };
+}
+
 command_result no_content(events::log_position position) {
   command_result r;
   r.result = command_result::outcome::ok;

@@ -4,6 +4,7 @@
 
 #include "actors/commands.hpp"
 #include "actors/decision.hpp"
+#include "events/hydration.hpp"
 #include "storage/event_log.hpp"
 
 #include <expected>
@@ -40,5 +41,11 @@ ok_with(std::expected<std::optional<std::string>, storage::errc> body,
 [[nodiscard]] std::expected<std::vector<events::uuid>, storage::errc>
 ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
           const std::optional<events::uuid>& except = std::nullopt);
+
+/// Workspace variables as seen through the batch, for hydration. A storage
+/// failure makes the lookup answer "none" and is recorded in `failure`,
+/// which the caller checks after hydrating.
+[[nodiscard]] events::variable_lookup
+variables_in(storage::write_batch& b, std::optional<storage::errc>& failure);
 
 } // namespace deployd::actors

@@ -31,7 +31,8 @@ using command =
                  events::update_block_type, events::create_block_schema,
                  events::create_block_document, events::delete_block_document,
                  events::record_worker_heartbeat, events::delete_worker,
-                 events::sweep_workers>;
+                 events::sweep_workers, events::create_variable,
+                 events::update_variable, events::delete_variable>;
 
 /// What became of one command.
 struct command_result {

@@ -222,9 +222,25 @@ command_result handle(const events::bulk_delete_flows& cmd,
   });
 }
 
-command_result handle(const events::update_deployment& cmd,
+command_result handle(const events::update_deployment& sent,
                       storage::write_batch& b, decision_env& env,
                       const events::uuid& command_id) {
+  // PATCH stores hydrated parameters (create stores them as sent); workspace
+  // variables are read through the batch, so a variable written earlier in
+  // the same batch is seen. A failure is answered (400) only once the
+  // deployment is known to exist, in `decide`.
+  events::update_deployment cmd = sent;
+  if (cmd.parameters.value && !cmd.hydration_error) {
+    std::optional<errc> failure;
+    auto hydrated = events::hydrate_parameters(*cmd.parameters.value,
+                                               variables_in(b, failure));
+    if (failure)
+      return failed(*failure);
+    if (hydrated)
+      cmd.parameters.value = std::move(*hydrated);
+    else
+      cmd.hydration_error = hydrated.error();
+  }
   update_deployment_context ctx;
   auto existing = load_deployment(b, cmd.id);
   if (!existing)

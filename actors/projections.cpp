@@ -720,6 +720,9 @@ std::string resource_name_key(events::resource_kind kind, const json& doc) {
   case resource_kind::block_document:
     key += id("block_type_id") + str("name");
     break;
+  case resource_kind::variable:
+    key += str("name");
+    break;
   }
   return key;
 }

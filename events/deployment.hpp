@@ -240,8 +240,9 @@ struct update_deployment {
   nullable_input<uuid> storage_document_id;
   nullable_input<uuid> infrastructure_document_id;
   nullable_input<bool> enforce_parameter_schema; ///< null -> 409
-  /// Set when `__prefect_kind` hydration of `parameters` failed; answered
-  /// (400) only after the deployment is known to exist.
+  /// Set by the writer when `__prefect_kind` hydration of `parameters`
+  /// failed (requests leave it empty: the writer hydrates, reading workspace
+  /// variables); answered (400) only after the deployment is known to exist.
   std::optional<std::string> hydration_error;
 
   bool operator==(const update_deployment&) const = default;

@@ -1,5 +1,5 @@
-// Document aggregates: work pools, work queues, block types, block schemas
-// and block documents.
+// Document aggregates: work pools, work queues, block types, block schemas,
+// block documents and workspace variables.
 //
 // Their state is the API object itself (a JSON document with `id`,
 // `created`, `updated`, ...), so one set of events serves them all:
@@ -28,6 +28,7 @@ enum class resource_kind : std::uint8_t {
   block_type = 3,
   block_schema = 4,
   block_document = 5,
+  variable = 6,
 };
 
 /// `work_pool`, `work_queue`, ... (the stream prefix and event-name stem).
@@ -137,6 +138,28 @@ struct create_block_document {
 struct delete_block_document {
   uuid id;
   bool operator==(const delete_block_document&) const = default;
+};
+
+/// `POST /variables/`: a validated VariableCreate body (`name`, `value`,
+/// `tags`).
+struct create_variable {
+  json body;
+  bool operator==(const create_variable&) const = default;
+};
+/// `PATCH /variables/{id}` or `/variables/name/{name}`: only the keys of
+/// `body` are written (a null `name` or `tags` is the reference's integrity
+/// error). Exactly one of `id` and `name` is set.
+struct update_variable {
+  std::optional<uuid> id;
+  std::optional<std::string> name;
+  json body;
+  bool operator==(const update_variable&) const = default;
+};
+/// `DELETE /variables/{id}` or `/variables/name/{name}`; one of the two set.
+struct delete_variable {
+  std::optional<uuid> id;
+  std::optional<std::string> name;
+  bool operator==(const delete_variable&) const = default;
 };
 
 /// `<kind>/<id>`.

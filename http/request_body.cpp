@@ -4,8 +4,7 @@
 #include "events/json_text.hpp"
 #include "events/schedule.hpp"
 #include "events/validation.hpp"
-#include "http/hydration.hpp"
-#include "http/json_body.hpp"
+#include "events/json_body.hpp"
 #include "http/responses.hpp"
 
 #include <algorithm>
@@ -18,6 +17,8 @@ namespace deployd::http {
 namespace {
 
 using events::json;
+using events::body_problem;
+using events::json_decode_error;
 using events::validator;
 
 bool is_json_content_type(const std::string& value) {
@@ -514,12 +515,8 @@ parse_update_deployment(const events::uuid& id, json_body body,
   cmd.parameters = nullable_object(v, b, "parameters");
   if (cmd.parameters.value) {
     auto g = v.at("parameters");
+    // The writer hydrates (it reads workspace variables).
     parameter_size(v, *cmd.parameters.value, api.max_parameter_size);
-    // PATCH stores hydrated parameters (create stores them as sent).
-    if (auto hydrated = hydrate_parameters(*cmd.parameters.value))
-      cmd.parameters.value = std::move(*hydrated);
-    else
-      cmd.hydration_error = hydrated.error();
   }
   cmd.parameter_openapi_schema =
       nullable_object(v, b, "parameter_openapi_schema");
@@ -562,7 +559,7 @@ std::expected<json_body, response> read_json_body(const request& req) {
     out.value = req.body;
     return out;
   }
-  if (precheck_json_body(req.body) != body_problem::none)
+  if (events::precheck_json_body(req.body) != body_problem::none)
     return std::unexpected(detail(400, "There was an error parsing the body"));
   try {
     out.value = events::parse_json(req.body);
@@ -571,7 +568,7 @@ std::expected<json_body, response> read_json_body(const request& req) {
     // FastAPI answers as it answers any other body it cannot read.
     return std::unexpected(detail(400, "There was an error parsing the body"));
   } catch (const json::exception&) {
-    const auto error = python_json_error(req.body);
+    const auto error = events::python_json_error(req.body);
     return std::unexpected(json_invalid(
         req.body, error.value_or(json_decode_error{0, "Expecting value"})));
   }

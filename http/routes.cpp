@@ -86,6 +86,16 @@ router make_routes() {
   r.add("POST", "/api/block_documents/", h::post_block_documents);
   r.add("GET", "/api/block_documents/{id}", h::get_block_document);
   r.add("DELETE", "/api/block_documents/{id}", h::delete_block_document);
+  // -- workspace variables -----------------------------------------------
+  r.add("POST", "/api/variables/", h::post_variables);
+  r.add("POST", "/api/variables/filter", h::post_variables_filter);
+  r.add("POST", "/api/variables/count", h::post_variables_count);
+  r.add("GET", "/api/variables/{id}", h::get_variable);
+  r.add("PATCH", "/api/variables/{id}", h::patch_variable);
+  r.add("DELETE", "/api/variables/{id}", h::delete_variable);
+  r.add("GET", "/api/variables/name/{name}", h::get_variable_by_name);
+  r.add("PATCH", "/api/variables/name/{name}", h::patch_variable_by_name);
+  r.add("DELETE", "/api/variables/name/{name}", h::delete_variable_by_name);
   return r;
 }
 

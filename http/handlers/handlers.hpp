@@ -92,4 +92,17 @@ void post_block_documents(services&, const request&, path_params, responder);
 void get_block_document(services&, const request&, path_params, responder);
 void delete_block_document(services&, const request&, path_params, responder);
 
+// -- workspace variables (handlers/variables.cpp)
+// -------------------------------------------
+void post_variables(services&, const request&, path_params, responder);
+void get_variable(services&, const request&, path_params, responder);
+void get_variable_by_name(services&, const request&, path_params, responder);
+void patch_variable(services&, const request&, path_params, responder);
+void patch_variable_by_name(services&, const request&, path_params, responder);
+void delete_variable(services&, const request&, path_params, responder);
+void delete_variable_by_name(services&, const request&, path_params,
+                             responder);
+void post_variables_filter(services&, const request&, path_params, responder);
+void post_variables_count(services&, const request&, path_params, responder);
+
 } // namespace deployd::http::handlers

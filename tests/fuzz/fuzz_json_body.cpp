@@ -6,7 +6,7 @@
 // accepts (plus integers beyond double range, minus literals beyond Python's
 // 4300 digits), build the same document when no integer exceeds 64 bits, and
 // read back its own dump_json text as the same document.
-#include "http/json_body.hpp"
+#include "events/json_body.hpp"
 
 #include "events/json_text.hpp"
 
@@ -65,10 +65,10 @@ void check_exact_reader(std::string_view body) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  if (deployd::http::precheck_json_body(body) !=
-      deployd::http::body_problem::none)
+  if (deployd::events::precheck_json_body(body) !=
+      deployd::events::body_problem::none)
     return 0;
-  const auto error = deployd::http::python_json_error(body);
+  const auto error = deployd::events::python_json_error(body);
   // A position counts characters, never more than there are bytes.
   if (error && error->position > size)
     std::abort();

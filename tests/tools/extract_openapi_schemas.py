@@ -34,6 +34,8 @@ ROOT_OPERATIONS = [
     ("post", "/work_pools/{work_pool_name}/workers/heartbeat"),
     ("post", "/work_queues/filter"),
     ("post", "/v2/concurrency_limits/filter"),
+    ("post", "/variables/filter"),
+    ("post", "/variables/count"),
 ]
 
 # Single-object bodies validated with http::validate_against.

@@ -3,7 +3,7 @@
 // with `N` and `I` replaced by `x` so that NaN and Infinity are unknown
 // (which changes nothing else: neither letter is valid outside strings, and
 // both are plain or invalid-escape characters inside them).
-#include "http/json_body.hpp"
+#include "events/json_body.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -14,10 +14,10 @@
 
 namespace {
 
-using deployd::http::body_problem;
-using deployd::http::json_decode_error;
-using deployd::http::precheck_json_body;
-using deployd::http::python_json_error;
+using deployd::events::body_problem;
+using deployd::events::json_decode_error;
+using deployd::events::precheck_json_body;
+using deployd::events::python_json_error;
 using namespace std::string_view_literals;
 
 // -- helpers -----------------------------------------------------------------

@@ -1,8 +1,8 @@
-#include "http/hydration.hpp"
+#include "events/hydration.hpp"
 
+#include "events/json_body.hpp"
 #include "events/json_text.hpp"
 #include "events/python_repr.hpp"
-#include "http/json_body.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <optional>
 #include <variant>
 
-namespace deployd::http {
+namespace deployd::events {
 
 namespace {
 
@@ -276,9 +276,11 @@ std::string render(const value& v) {
   return events::python_float_repr(std::get<double>(v));
 }
 
-std::expected<json, std::string> hydrate(const json& v);
+std::expected<json, std::string> hydrate(const json& v,
+                                         const variable_lookup& variables);
 
-std::expected<std::optional<json>, std::string> hydrate_kind(const json& obj) {
+std::expected<std::optional<json>, std::string>
+hydrate_kind(const json& obj, const variable_lookup& variables) {
   const auto kind = obj.at("__prefect_kind");
   const std::string k = kind.is_string() ? kind.get<std::string>() : "";
   if (k == "json") {
@@ -312,17 +314,21 @@ std::expected<std::optional<json>, std::string> hydrate_kind(const json& obj) {
     const auto it = obj.find("variable_name");
     if (it == obj.end())
       return std::optional<json>{};
-    // deployd has no workspace variables yet, so every name is unknown.
-    return std::unexpected(
-        "Variable '" + (it->is_string() ? it->get<std::string>() : it->dump()) +
-        "' not found in workspace.");
+    // A name that is not a string can never match a variable (names are
+    // strings); the message shows it as Python's f-string would.
+    const std::string name =
+        it->is_string() ? it->get<std::string>() : events::python_repr(*it);
+    if (it->is_string() && variables)
+      if (auto stored = variables(name))
+        return std::optional<json>{std::move(*stored)};
+    return std::unexpected("Variable '" + name + "' not found in workspace.");
   }
   if (k == "none") {
     const auto it = obj.find("value");
     if (it == obj.end())
       return std::unexpected(
           std::string("Missing 'value' key in __prefect object"));
-    auto inner = hydrate(*it);
+    auto inner = hydrate(*it, variables);
     if (!inner)
       return std::unexpected(inner.error());
     return std::optional<json>{std::move(*inner)};
@@ -331,19 +337,20 @@ std::expected<std::optional<json>, std::string> hydrate_kind(const json& obj) {
   return std::optional<json>{it == obj.end() ? json(nullptr) : *it};
 }
 
-std::expected<json, std::string> hydrate(const json& v) {
+std::expected<json, std::string> hydrate(const json& v,
+                                         const variable_lookup& variables) {
   if (v.is_object()) {
     json out = json::object();
     for (const auto& [key, child] : v.items()) {
       if (child.is_object() && child.contains("__prefect_kind")) {
-        auto replaced = hydrate_kind(child);
+        auto replaced = hydrate_kind(child, variables);
         if (!replaced)
           return std::unexpected(replaced.error());
         if (*replaced)
           out[key] = std::move(**replaced);
         continue;
       }
-      auto h = hydrate(child);
+      auto h = hydrate(child, variables);
       if (!h)
         return h;
       out[key] = std::move(*h);
@@ -354,14 +361,14 @@ std::expected<json, std::string> hydrate(const json& v) {
     json out = json::array();
     for (const auto& child : v) {
       if (child.is_object() && child.contains("__prefect_kind")) {
-        auto replaced = hydrate_kind(child);
+        auto replaced = hydrate_kind(child, variables);
         if (!replaced)
           return std::unexpected(replaced.error());
         if (*replaced)
           out.push_back(std::move(**replaced));
         continue;
       }
-      auto h = hydrate(child);
+      auto h = hydrate(child, variables);
       if (!h)
         return h;
       out.push_back(std::move(*h));
@@ -405,8 +412,9 @@ std::expected<std::string, std::string> render_jinja(const std::string& text) {
   return out;
 }
 
-std::expected<json, std::string> hydrate_parameters(const json& parameters) {
-  return hydrate(parameters);
+std::expected<json, std::string>
+hydrate_parameters(const json& parameters, const variable_lookup& variables) {
+  return hydrate(parameters, variables);
 }
 
-} // namespace deployd::http
+} // namespace deployd::events

@@ -1,10 +1,10 @@
-#include "http/json_body.hpp"
+#include "events/json_body.hpp"
 
 #include <expected>
 #include <string_view>
 #include <vector>
 
-namespace deployd::http {
+namespace deployd::events {
 
 // -- precheck ----------------------------------------------------------------
 
@@ -464,4 +464,4 @@ std::optional<json_decode_error> python_json_error(std::string_view body) {
   return python_scanner(text).run();
 }
 
-} // namespace deployd::http
+} // namespace deployd::events

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace deployd::http {
+namespace deployd::events {
 
 /// Why a body fails before JSON parsing proper. Values are stable.
 enum class body_problem : std::uint8_t {
@@ -64,4 +64,4 @@ struct json_decode_error {
 [[nodiscard]] std::optional<json_decode_error> python_json_error(
   std::string_view body);
 
-} // namespace deployd::http
+} // namespace deployd::events
