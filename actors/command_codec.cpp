@@ -176,6 +176,12 @@ void fields(F& f, events::sweep_workers& x) {
     x.fallback_heartbeat_interval_seconds);
 }
 
+template <class F>
+void fields(F& f, events::delete_variable& x) {
+  f("id", x.id);
+  f("name", x.name);
+}
+
 // Stable names of the alternatives of `command`, in variant order. A new
 // command fails the static_assert until it is named here and given `fields`.
 constexpr std::array command_names = {
@@ -206,6 +212,9 @@ constexpr std::array command_names = {
   "record_worker_heartbeat",
   "delete_worker",
   "sweep_workers",
+  "create_variable",
+  "update_variable",
+  "delete_variable",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");

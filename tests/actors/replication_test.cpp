@@ -165,6 +165,12 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
     events::record_worker_heartbeat{"pool", "w1", std::int64_t{30}},
     events::delete_worker{"pool", "w1"},
     events::sweep_workers{3, 30},
+    events::create_variable{json{{"name", "v"}, {"value", nullptr}}},
+    events::update_variable{events::uuid::v4_from(7, 7), std::nullopt,
+                            json{{"value", json{{"n", 1}}}}},
+    events::update_variable{std::nullopt, std::string("v"), json::object()},
+    events::delete_variable{std::nullopt, std::string("v")},
+    events::delete_variable{events::uuid::v4_from(8, 8), std::nullopt},
   };
   for (const auto& cmd : commands) {
     const auto id = events::uuid::v4_from(cmd.index(), 42);
