@@ -16,6 +16,12 @@ namespace {
 struct configured : caf::actor_system_config {
   configured(std::size_t threads, bool networked) {
     set("scheduler.max-threads", threads == 0 ? 1 : threads);
+    // An idle worker sleeps on its condition variable (woken by the next
+    // enqueue) instead of polling every 50 us for 25 ms: the polling cost a
+    // cluster node ~1/3 of its CPU under load (bench/README.md, CAF's
+    // scheduler), and the blocking-call latency falls from ~113 to ~14 us.
+    set("work-stealing.aggressive-poll-attempts", 1);
+    set("work-stealing.moderate-poll-attempts", 0);
     if (networked) {
       // Only what crosses the middleman needs to be known by name there.
       add_message_type<forward_command>("deployd::forward_command");
