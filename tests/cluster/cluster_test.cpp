@@ -530,3 +530,76 @@ TEST_CASE("with etcd down writes answer 503 within the request timeout and "
   wait_leader(nodes);
   check_replicas(nodes);
 }
+
+TEST_CASE("etcd out of space: writes answer 503 and change nothing, reads go "
+          "on, and writes come back once space is freed",
+          "[cluster][integration][nospace]") {
+  constexpr std::size_t quota = 4 * 1024 * 1024;
+  etcd_cluster etcd{3, {"--quota-backend-bytes=" + std::to_string(quota)}};
+  // Someone else's keys take most of the quota; deleting them frees it later.
+  const std::string filler(100 * 1024, 'f');
+  for (int i = 0; i < 18; ++i)
+    REQUIRE(etcd.etcdctl({"put", "/filler/" + std::to_string(i), filler}).exit_code == 0);
+  temp_dir root;
+  auto nodes = start_nodes(etcd, root, 2);
+  wait_leader(nodes);
+  auto flow = nodes[0]->http().post("/api/flows/", json{{"name", "big"}});
+  REQUIRE(flow.status == 201);
+  const auto flow_id = flow.json_body()["id"].get<std::string>();
+
+  const std::string description(20 * 1024, 'd');
+  std::vector<std::pair<std::string, std::string>> acked; // id, name
+  std::optional<std::size_t> refused_on;
+  std::uint64_t newest = position_of(flow);
+  for (int i = 0; i < 400 && !refused_on; ++i) {
+    const auto via = static_cast<std::size_t>(i) % nodes.size();
+    const auto name = "d" + std::to_string(i);
+    auto r = nodes[via]->http().post(
+      "/api/deployments/",
+      json{{"name", name}, {"flow_id", flow_id}, {"description", description}});
+    if (r.status == 201) {
+      acked.emplace_back(r.json_body()["id"].get<std::string>(), name);
+      newest = std::max(newest, position_of(r));
+    } else {
+      INFO(r.body);
+      REQUIRE(r.status == 503);
+      refused_on = via;
+    }
+  }
+  REQUIRE(refused_on);
+  CHECK_FALSE(acked.empty());
+  auto alarms = etcd.etcdctl({"alarm", "list"});
+  CHECK(alarms.output.find("NOSPACE") != std::string::npos);
+
+  // Every node: writes refused (nothing appended), reads served.
+  for (auto& n : nodes) {
+    auto w = n->http().post("/api/flows/", json{{"name", "refused"}});
+    CHECK(w.status == 503);
+    CHECK(n->http().get("/api/flows/name/refused").status == 404);
+    for (const auto& [id, name] : acked) {
+      auto r = n->http().request("GET", "/api/deployments/" + id, std::nullopt,
+                                 {{"X-Deployd-Min-Position", std::to_string(newest)}});
+      CHECK(r.status == 200);
+    }
+  }
+
+  // The operator frees space: the filler goes, etcd compacts, defragments and
+  // is disarmed. Writes resume without restarting any node.
+  REQUIRE(etcd.etcdctl({"del", "--prefix", "/filler/"}).exit_code == 0);
+  auto status = etcd.etcdctl({"endpoint", "status", "-w", "json"}, 0);
+  REQUIRE(status.exit_code == 0);
+  const auto revision =
+    json::parse(status.output)[0]["Status"]["header"]["revision"].get<std::int64_t>();
+  REQUIRE(etcd.etcdctl({"compact", std::to_string(revision)}).exit_code == 0);
+  REQUIRE(etcd.etcdctl({"defrag"}).exit_code == 0);
+  REQUIRE(etcd.etcdctl({"alarm", "disarm"}).exit_code == 0);
+  for (auto& n : nodes) {
+    CHECK(eventually(
+      [&] {
+        return n->http().post("/api/flows/", json{{"name", "after-" + n->name()}})
+                 .status == 201;
+      },
+      30s));
+  }
+  check_replicas(nodes);
+}
