@@ -15,6 +15,7 @@
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
+#include "observe/metrics.hpp"
 #include "storage/etcd/client.hpp"
 #include "storage/etcd/replicated_log.hpp"
 #include "storage/event_log.hpp"
@@ -184,6 +185,15 @@ int serve(const config::service_config& c) {
     }
   }
 
+  auto routes = http::make_routes();
+  // Outlives the runtime: the writer reports commits until it stops.
+  std::optional<observe::metrics> metrics;
+  if (c.metrics.enabled) {
+    std::vector<observe::route_label> labels;
+    for (auto& e : routes.entries())
+      labels.push_back({std::move(e.method), std::move(e.pattern)});
+    metrics.emplace(std::move(labels));
+  }
   int status = 0;
   {
     actors::runtime_settings runtime_settings;
@@ -198,6 +208,11 @@ int serve(const config::service_config& c) {
           c.foreman.inactivity_heartbeat_multiple,
           c.foreman.fallback_heartbeat_interval_seconds};
     }
+    if (metrics)
+      runtime_settings.on_commit = [&m = *metrics](
+                                       const actors::commit_stats& s) {
+        m.commit_done(s.commands, s.events, s.seconds);
+      };
     if (clustered) {
       runtime_settings.cluster = cluster_settings_of(c);
       runtime_settings.cluster->cluster_id = cluster_id;
@@ -206,8 +221,28 @@ int serve(const config::service_config& c) {
     actors::runtime runtime(*log, *clock, *ids, std::move(runtime_settings));
     const actors::read_model reads(*log);
     storage::read_pool blocking_reads(c.storage.read_threads);
-    http::services services{runtime, reads, blocking_reads, c.api};
-    http::server server(c.http, services, http::make_routes());
+    // What a scrape reads besides the counters; only the log and the
+    // runtime, which outlive the read pool that runs it.
+    auto gauges = [&log = *log, &runtime] {
+      observe::state st;
+      st.log_position = log.last_position().value;
+      if (auto projected = log.projected_position())
+        st.projected_position = projected->value;
+      const auto memory = log.memory();
+      st.memtable_bytes = memory.memtable_bytes;
+      st.table_reader_bytes = memory.table_reader_bytes;
+      st.block_cache_bytes = memory.block_cache_bytes;
+      st.row_cache_bytes = memory.row_cache_bytes;
+      st.pending_compaction_bytes = memory.pending_compaction_bytes;
+      if (const auto cluster = runtime.cluster())
+        st.cluster = observe::state::cluster_view{
+          cluster->role, cluster->applied, cluster->log_head, cluster->ready,
+          cluster->etcd_reachable};
+      return st;
+    };
+    http::services services{runtime, reads, blocking_reads, c.api,
+                            metrics ? &*metrics : nullptr, gauges};
+    http::server server(c.http, services, std::move(routes));
     auto port = server.start();
     if (!port) {
       std::fprintf(stderr, "deployd: %s\n", port.error().c_str());

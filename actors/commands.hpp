@@ -58,4 +58,15 @@ struct command_result {
 /// block (post the result to the caller's own executor).
 using reply_fn = std::function<void(command_result)>;
 
+/// One group commit, as the writer reports it for metrics.
+struct commit_stats {
+  std::size_t commands = 0; ///< decided in the batch
+  std::size_t events = 0;   ///< appended to the log
+  double seconds = 0;       ///< the (synced) write, fsync included
+};
+
+/// Called on the writer's thread after each commit that wrote; must not
+/// block.
+using commit_fn = std::function<void(const commit_stats&)>;
+
 } // namespace deployd::actors

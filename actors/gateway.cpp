@@ -52,7 +52,8 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
     : impl_(std::make_unique<impl>(settings.scheduler_threads,
                                    settings.cluster.has_value(),
                                    log.last_position())) {
-  writer_settings ws{settings.max_batch, settings.sync, std::nullopt};
+  writer_settings ws{settings.max_batch, settings.sync, std::nullopt,
+                     settings.on_commit};
   if (settings.cluster) {
     const auto& c = *settings.cluster;
     impl_->node = std::make_unique<cluster_node>(

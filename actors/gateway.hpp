@@ -39,6 +39,8 @@ struct runtime_settings {
   /// outlive the runtime). Unset: the embedded single node.
   std::optional<cluster_settings> cluster;
   storage::etcd::replicated_log* replicated = nullptr;
+  /// Told of every commit that wrote (metrics); may be empty.
+  commit_fn on_commit;
 };
 
 /// Owns the actor system and the writer. Create once in the composition

@@ -7,6 +7,7 @@
 #include "storage/log_entry.hpp"
 
 #include <caf/all.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -179,6 +180,7 @@ void flush(writer_state& st) {
                    st.pending.begin() + static_cast<std::ptrdiff_t>(decided));
 
   if (batch.appended() > 0) {
+    const auto t0 = std::chrono::steady_clock::now();
     std::optional<errc> failure;
     if (clustered) {
       failure = replicate(st, batch);
@@ -192,6 +194,11 @@ void flush(writer_state& st) {
       for (auto& r : results)
         if (r.result == command_result::outcome::ok)
           r = failed(*failure);
+    if (!failure && st.settings.on_commit)
+      st.settings.on_commit(
+          {decided, batch.appended(),
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+               .count()});
   }
   for (std::size_t i = 0; i < decided; ++i)
     requests[i]->reply(std::move(results[i]));

@@ -63,6 +63,8 @@ struct writer_settings {
   bool sync = true;
   /// Set in cluster mode.
   std::optional<replication_settings> cluster;
+  /// Told of every commit that wrote (metrics); may be empty.
+  commit_fn on_commit;
 };
 
 /// One command on its way to the writer. Its reply runs exactly once: a

@@ -230,6 +230,10 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.foreman.fallback_heartbeat_interval_seconds);
      }},
+    {"metrics.enabled",
+     [](service_config& c, const std::string& v) {
+       return parse_bool(v, c.metrics.enabled);
+     }},
   };
   return table;
 }
@@ -299,6 +303,7 @@ constexpr std::pair<const char*, const char*> environment[] = {
    "foreman.fallback_heartbeat_interval_seconds"},
   {"DEPLOYD_ETCD_ENDPOINTS", "cluster.etcd_endpoints"},
   {"DEPLOYD_NODE", "cluster.node"},
+  {"DEPLOYD_METRICS_ENABLED", "metrics.enabled"},
 };
 
 // Command-line flags that take a value, and their setting.

@@ -158,6 +158,12 @@ struct cluster_settings {
   std::size_t max_entry_bytes = 1'400'000;
 };
 
+/// Prometheus metrics (`GET /metrics`).
+struct metrics_settings {
+  /// Record and serve metrics (DEPLOYD_METRICS_ENABLED). Default: true
+  bool enabled = true;
+};
+
 struct service_config {
   http_settings http;
   cluster_settings cluster;
@@ -166,6 +172,7 @@ struct service_config {
   api_settings api;
   determinism_settings determinism;
   foreman_settings foreman;
+  metrics_settings metrics;
 };
 
 /// What the command line asked for.

@@ -76,6 +76,7 @@ void router::add(std::string method, std::string pattern, handler h) {
   r.method = std::move(method);
   for (auto part : split(std::string_view(pattern).substr(1)))
     r.segments.emplace_back(part);
+  r.pattern = std::move(pattern);
   r.target = std::move(h);
   routes_.push_back(std::move(r));
 }
@@ -114,13 +115,15 @@ bool router::path_matches(const route& r, std::string_view path,
 router::match router::resolve(std::string_view method,
                               std::string_view path) const {
   match m;
-  for (const auto& r : routes_) {
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& r = routes_[i];
     path_params params;
     if (!path_matches(r, path, &params))
       continue;
     if (r.method == method || (method == "HEAD" && r.method == "GET")) {
       m.result = outcome::matched;
       m.target = &r.target;
+      m.route = i;
       m.params = std::move(params);
       return m;
     }
@@ -145,6 +148,14 @@ router::match router::resolve(std::string_view method,
       return m;
     }
   return m;
+}
+
+std::vector<route_entry> router::entries() const {
+  std::vector<route_entry> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_)
+    out.push_back({r.method, r.pattern});
+  return out;
 }
 
 } // namespace deployd::http

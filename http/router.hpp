@@ -10,6 +10,7 @@
 
 #include "http/message.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,12 @@ struct services;
 using handler =
     std::function<void(services&, const request&, path_params, responder)>;
 
+/// One route as written in the table.
+struct route_entry {
+  std::string method;  ///< "GET"
+  std::string pattern; ///< "/api/deployments/{id}"
+};
+
 class router {
 public:
   /// Adds a route; `pattern` like "/api/deployments/{id}".
@@ -33,6 +40,8 @@ public:
   struct match {
     outcome result = outcome::not_found;
     const handler* target = nullptr;
+    /// matched: the route's index in `entries()`.
+    std::size_t route = 0;
     path_params params;
     std::string allow;    ///< for method_not_allowed: "GET, POST"
     std::string location; ///< for redirect: the other path spelling
@@ -42,9 +51,13 @@ public:
   [[nodiscard]] match resolve(std::string_view method,
                               std::string_view path) const;
 
+  /// Every route in the order added (metrics label requests by these).
+  [[nodiscard]] std::vector<route_entry> entries() const;
+
 private:
   struct route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     handler target;
   };

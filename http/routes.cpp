@@ -96,6 +96,8 @@ router make_routes() {
   r.add("GET", "/api/variables/name/{name}", h::get_variable_by_name);
   r.add("PATCH", "/api/variables/name/{name}", h::patch_variable_by_name);
   r.add("DELETE", "/api/variables/name/{name}", h::delete_variable_by_name);
+  // -- operations ------------------------------------------------------------
+  r.add("GET", "/metrics", h::get_metrics);
   return r;
 }
 

@@ -233,7 +233,13 @@ struct server::impl {
       acceptor(net::make_strand(ioc)), accept_pause(acceptor.get_executor()) {
   }
 
-  void dispatch(const request& req, responder reply);
+  /// Answers `req` through `reply`; returns the index of the route that
+  /// matched, or `observe::metrics::unmatched`.
+  std::size_t dispatch(const request& req, responder reply);
+  /// Reports one answered request (metrics): `route` from `dispatch`,
+  /// `seconds` from the request read in full to its response written.
+  void finished(std::size_t route, std::string_view method, unsigned status,
+                double seconds);
   /// Whether `req` may pass auth (always when no auth string is set).
   [[nodiscard]] bool authorized(const request& req) const;
   void do_accept();
@@ -277,23 +283,24 @@ struct server::impl {
   net::steady_timer accept_pause;
 };
 
-void server::impl::dispatch(const request& req, responder reply) {
+std::size_t server::impl::dispatch(const request& req, responder reply) {
+  constexpr auto unmatched = observe::metrics::unmatched;
   // Prefect's auth middleware runs before routing, so unknown paths are
   // 401 too (related-resources §7.4).
   if (!authorized(req)) {
     reply(exception_message(401, "Unauthorized"));
-    return;
+    return unmatched;
   }
   auto m = routes.resolve(req.method, req.path);
   switch (m.result) {
     case router::outcome::not_found:
       reply(detail(404, "Not Found"));
-      return;
+      return unmatched;
     case router::outcome::method_not_allowed: {
       auto r = detail(405, "Method Not Allowed");
       r.headers.emplace_back("Allow", m.allow);
       reply(std::move(r));
-      return;
+      return unmatched;
     }
     case router::outcome::redirect: {
       response r;
@@ -305,7 +312,7 @@ void server::impl::dispatch(const request& req, responder reply) {
         location += "?" + req.query;
       r.headers.emplace_back("Location", std::move(location));
       reply(std::move(r));
-      return;
+      return unmatched;
     }
     case router::outcome::matched:
       break;
@@ -313,7 +320,7 @@ void server::impl::dispatch(const request& req, responder reply) {
   if (!version_exempt(req.path))
     if (auto bad = check_api_version(req)) {
       reply(std::move(*bad));
-      return;
+      return m.route;
     }
   // Every answer says which log position it reflects: a write's own (set by
   // its handler), else what this node had applied before the handler ran.
@@ -336,7 +343,7 @@ void server::impl::dispatch(const request& req, responder reply) {
     if (ec != std::errc() || ptr != text.data() + text.size()) {
       stamped(detail(400, "X-Deployd-Min-Position must be a log position "
                           "(a non-negative integer)."));
-      return;
+      return m.route;
     }
     if (wanted > seen.value) {
       // Wait (bounded by the request timeout) for this replica to apply it;
@@ -365,10 +372,17 @@ void server::impl::dispatch(const request& req, responder reply) {
             (*target)(svc, req, std::move(params), std::move(stamped));
           });
         });
-      return;
+      return m.route;
     }
   }
   (*m.target)(svc, req, std::move(m.params), std::move(stamped));
+  return m.route;
+}
+
+void server::impl::finished(std::size_t route, std::string_view method,
+                            unsigned status, double seconds) {
+  if (svc.metrics != nullptr)
+    svc.metrics->request_done(route, method, status, seconds);
 }
 
 bool server::impl::authorized(const request& req) const {
@@ -414,9 +428,13 @@ public:
     : stream_(std::forward<Args>(stream_args)...), owner_(owner), id_(id),
       timer_(stream_.get_executor()), deadline_(stream_.get_executor()),
       reader_(owner.limits) {
+    if (owner_.svc.metrics != nullptr)
+      owner_.svc.metrics->connection_opened();
   }
 
   ~session() override {
+    if (owner_.svc.metrics != nullptr)
+      owner_.svc.metrics->connection_closed();
     if (counted_)
       --owner_.in_flight;
     release_queue();
@@ -484,6 +502,8 @@ private:
 
   void begin_request() {
     phase_ = phase::header;
+    started_ = clock::now();
+    route_ = observe::metrics::unmatched;
     arm_deadline(owner_.settings.header_timeout_ms);
   }
 
@@ -611,6 +631,8 @@ private:
     head_ = reader_.head();
     version_ = reader_.version();
     const request req = reader_.take();
+    started_ = clock::now();
+    method_ = req.method;
 
     const auto generation = ++generation_;
     counted_ = true;
@@ -629,7 +651,8 @@ private:
     // reply inline when it comes from this strand (a synchronous handler)
     // and posts it otherwise.
     std::weak_ptr<session> weak = this->shared_from_this();
-    owner_.dispatch(req, [weak, gate = owner_.gate, generation](response r) {
+    route_ = owner_.dispatch(req, [weak, gate = owner_.gate,
+                                   generation](response r) {
       std::shared_lock lock(gate->mutex);
       if (!gate->open)
         return;
@@ -655,6 +678,8 @@ private:
 
   // Answers and closes: the request could not be read (or may not be).
   void refuse(response r) {
+    route_ = observe::metrics::unmatched;
+    method_ = reader_.current().method;
     keep_alive_ = false;
     version_ = 11;
     head_ = false;
@@ -693,6 +718,7 @@ private:
     if (has_body && r.body.size() > small_response_bytes &&
         !reserve_queue(r.body.size()))
       r = exception_message(503, "Service Unavailable");
+    status_ = r.status;
     std::shared_ptr<beast_response> res;
     try {
       res = std::make_shared<beast_response>(
@@ -727,6 +753,9 @@ private:
 
   void on_write(beast::error_code ec, bool rejected) {
     release_queue();
+    owner_.finished(
+      route_, method_, status_,
+      std::chrono::duration<double>(clock::now() - started_).count());
     if (counted_) {
       counted_ = false;
       --owner_.in_flight;
@@ -796,6 +825,13 @@ private:
   request_reader reader_;
   std::uint64_t generation_ = 0;
   std::uint64_t answered_ = 0;
+  /// The request being answered, for metrics: when it began (read in
+  /// full; for a refused one, its first byte), its method and route, and
+  /// the status written.
+  clock::time_point started_{};
+  std::string method_;
+  std::size_t route_ = observe::metrics::unmatched;
+  unsigned status_ = 0;
   /// Bytes of the response being written counted in `owner_.queued_bytes`.
   std::size_t queued_ = 0;
   bool counted_ = false;

@@ -6,7 +6,10 @@
 #include "actors/gateway.hpp"
 #include "actors/projections.hpp"
 #include "config/service_config.hpp"
+#include "observe/metrics.hpp"
 #include "storage/read_pool.hpp"
+
+#include <functional>
 
 namespace deployd::http {
 
@@ -15,6 +18,12 @@ struct services {
   const actors::read_model& reads;
   storage::read_pool& blocking_reads;
   const config::api_settings& api;
+  /// Metrics; null when disabled (then `/metrics` answers 404).
+  observe::metrics* metrics = nullptr;
+  /// What a scrape reports besides the counters; runs on the blocking-read
+  /// pool, so it may take RocksDB's locks. Must outlive the read pool's
+  /// work (capture only what the composition root destroys after it).
+  std::function<observe::state()> gauges;
 };
 
 } // namespace deployd::http

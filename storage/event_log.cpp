@@ -181,6 +181,8 @@ struct event_log::impl {
   rocksdb::ColumnFamilyHandle* stream_index = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   std::atomic<std::uint64_t> last_position{0};
+  /// The row cache (for its usage), if any.
+  std::shared_ptr<rocksdb::Cache> row_cache;
   /// A commit failed (full disk, I/O error): RocksDB may be read-only until
   /// resumed. Writer thread only.
   bool write_failed = false;
@@ -441,6 +443,7 @@ event_log::open(const open_options& options) {
 
   auto state = std::make_unique<impl>();
   state->data_dir = options.data_dir;
+  state->row_cache = db_options.row_cache;
   rocksdb::DB* raw = nullptr;
   const auto s = rocksdb::DB::Open(db_options, options.data_dir, descriptors,
                                    &state->handles, &raw);
@@ -689,6 +692,28 @@ std::expected<void, errc> event_log::flush() {
 
 const std::string& event_log::data_dir() const {
   return impl_->data_dir;
+}
+
+memory_stats event_log::memory() const {
+  auto& db = *impl_->db;
+  const auto summed = [&db](const std::string& property) {
+    std::uint64_t v = 0;
+    return db.GetAggregatedIntProperty(property, &v) ? v : 0;
+  };
+  memory_stats m;
+  m.memtable_bytes = summed(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  m.table_reader_bytes =
+    summed(rocksdb::DB::Properties::kEstimateTableReadersMem);
+  m.pending_compaction_bytes =
+    summed(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  // One block cache serves every column family: ask one of them (summing
+  // would count it once per family).
+  std::uint64_t v = 0;
+  if (db.GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &v))
+    m.block_cache_bytes = v;
+  if (impl_->row_cache)
+    m.row_cache_bytes = impl_->row_cache->GetUsage();
+  return m;
 }
 
 } // namespace deployd::storage

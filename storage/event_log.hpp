@@ -181,6 +181,16 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
+/// RocksDB's memory by use and its compaction backlog, in bytes (from its
+/// in-memory properties; no disk read).
+struct memory_stats {
+  std::uint64_t memtable_bytes = 0;
+  std::uint64_t table_reader_bytes = 0;
+  std::uint64_t block_cache_bytes = 0;
+  std::uint64_t row_cache_bytes = 0;
+  std::uint64_t pending_compaction_bytes = 0;
+};
+
 /// The open database. Create with `open`; thread-safe for reads; `begin` and
 /// `commit` only from the single writer.
 class event_log {
@@ -252,6 +262,10 @@ public:
   [[nodiscard]] std::expected<void, errc> flush();
 
   [[nodiscard]] const std::string& data_dir() const;
+
+  /// Memory and compaction backlog, for metrics. Any thread; takes
+  /// RocksDB's internal mutex briefly, so not for a Beast I/O thread.
+  [[nodiscard]] memory_stats memory() const;
 
 private:
   friend class write_batch;

@@ -104,5 +104,7 @@ void delete_variable_by_name(services&, const request&, path_params,
                              responder);
 void post_variables_filter(services&, const request&, path_params, responder);
 void post_variables_count(services&, const request&, path_params, responder);
+// -- operations (handlers/operations.cpp) --------------------------------------
+void get_metrics(services&, const request&, path_params, responder);
 
 } // namespace deployd::http::handlers
