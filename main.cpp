@@ -15,6 +15,7 @@
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
+#include "observe/log.hpp"
 #include "observe/metrics.hpp"
 #include "storage/etcd/client.hpp"
 #include "storage/etcd/replicated_log.hpp"
@@ -238,19 +239,23 @@ int serve(const config::service_config& c) {
         st.cluster = observe::state::cluster_view{
           cluster->role, cluster->applied, cluster->log_head, cluster->ready,
           cluster->etcd_reachable};
+      st.log_lines_dropped = observe::dropped_lines();
       return st;
     };
     http::services services{runtime, reads, blocking_reads, c.api,
-                            metrics ? &*metrics : nullptr, gauges};
+                            metrics ? &*metrics : nullptr, gauges,
+                            c.log.requests};
     http::server server(c.http, services, std::move(routes));
     auto port = server.start();
     if (!port) {
       std::fprintf(stderr, "deployd: %s\n", port.error().c_str());
       status = 1;
     } else {
-      std::fprintf(stderr, "deployd: listening on %s:%u, data in %s\n",
-                   c.http.host.c_str(), static_cast<unsigned>(*port),
-                   c.storage.data_dir.c_str());
+      observe::log(observe::level::info, "listening",
+                   {{"host", c.http.host},
+                    {"port", unsigned{*port}},
+                    {"data_dir", c.storage.data_dir},
+                    {"version", std::string_view(DEPLOYD_VERSION)}});
       auto peer_port =
         runtime.start(c.http.host + ":" + std::to_string(*port));
       if (!peer_port) {
@@ -258,19 +263,20 @@ int serve(const config::service_config& c) {
         server.stop(0);
         status = 1;
       } else if (clustered) {
-        std::fprintf(stderr, "deployd: peers reach node %s on %s:%u\n",
-                     c.cluster.node.c_str(), c.cluster.peer_host.c_str(),
-                     static_cast<unsigned>(*peer_port));
+        observe::log(observe::level::info, "cluster peer port",
+                     {{"node", c.cluster.node},
+                      {"host", c.cluster.peer_host},
+                      {"port", unsigned{*peer_port}}});
       }
     }
     if (status == 0 && port) {
       int sig = 0;
       sigwait(&signals, &sig);
-      std::fprintf(stderr, "deployd: signal %d, shutting down\n", sig);
+      observe::log(observe::level::info, "shutting down", {{"signal", sig}});
       const auto t0 = std::chrono::steady_clock::now();
       server.stop();
-      std::fprintf(stderr, "deployd: http stopped after %lld ms\n",
-                   static_cast<long long>(elapsed_ms(t0)));
+      observe::log(observe::level::info, "http stopped",
+                   {{"after_ms", std::int64_t{elapsed_ms(t0)}}});
     }
     // Leaving the scope stops the writer (it answers what it accepted) and
     // then the read pool, before the log closes.
@@ -279,8 +285,8 @@ int serve(const config::service_config& c) {
   if (auto flushed = log->flush(); !flushed)
     status = 1;
   log.reset();
-  std::fprintf(stderr, "deployd: storage closed after %lld ms, exit %d\n",
-               static_cast<long long>(elapsed_ms(t1)), status);
+  observe::log(observe::level::info, "storage closed",
+               {{"after_ms", std::int64_t{elapsed_ms(t1)}}, {"exit", status}});
   return status;
 }
 
@@ -466,8 +472,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s", config::usage().c_str());
     return 2;
   }
-  if (inv.command == "serve")
-    return serve(inv.config);
+  if (inv.command == "serve") {
+    observe::log_options options;
+    options.min_level = *observe::parse_level(inv.config.log.level);
+    options.format = *observe::parse_format(inv.config.log.format);
+    observe::start_logging(options);
+    const int status = serve(inv.config);
+    observe::stop_logging();
+    return status;
+  }
   if (inv.command == "replay")
     return replay(inv.config);
   if (inv.command == "verify")

@@ -4,6 +4,7 @@
 #include "actors/command_support.hpp"
 #include "actors/replication.hpp"
 #include "actors/type_ids.hpp"
+#include "observe/log.hpp"
 #include "storage/log_entry.hpp"
 
 #include <caf/all.hpp>
@@ -153,7 +154,8 @@ void flush(writer_state& st) {
     } catch (const std::exception& e) {
       // A bug in a decision or fold: this command fails alone (its writes
       // are rolled back below) and the writer keeps serving.
-      std::fprintf(stderr, "deployd: command failed: %s\n", e.what());
+      observe::log(observe::level::error, "command failed",
+                   {{"detail", e.what()}});
       result = failed(errc::corruption);
     }
     if (result.result == command_result::outcome::ok && clustered) {

@@ -230,6 +230,20 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.foreman.fallback_heartbeat_interval_seconds);
      }},
+    {"log.level",
+     [](service_config& c, const std::string& v) {
+       c.log.level = v;
+       return true;
+     }},
+    {"log.format",
+     [](service_config& c, const std::string& v) {
+       c.log.format = v;
+       return true;
+     }},
+    {"log.requests",
+     [](service_config& c, const std::string& v) {
+       return parse_bool(v, c.log.requests);
+     }},
     {"metrics.enabled",
      [](service_config& c, const std::string& v) {
        return parse_bool(v, c.metrics.enabled);
@@ -304,6 +318,9 @@ constexpr std::pair<const char*, const char*> environment[] = {
   {"DEPLOYD_ETCD_ENDPOINTS", "cluster.etcd_endpoints"},
   {"DEPLOYD_NODE", "cluster.node"},
   {"DEPLOYD_METRICS_ENABLED", "metrics.enabled"},
+  {"DEPLOYD_LOG_LEVEL", "log.level"},
+  {"DEPLOYD_LOG_FORMAT", "log.format"},
+  {"DEPLOYD_LOG_REQUESTS", "log.requests"},
 };
 
 // Command-line flags that take a value, and their setting.
@@ -321,6 +338,8 @@ constexpr std::pair<const char*, const char*> flags[] = {
   {"--max-batch", "actors.max_batch"},
   {"--block-cache-mb", "storage.block_cache_mb"},
   {"--foreman-loop-seconds", "foreman.loop_seconds"},
+  {"--log-level", "log.level"},
+  {"--log-format", "log.format"},
   {"--etcd", "cluster.etcd_endpoints"},
   {"--node", "cluster.node"},
   {"--peer-host", "cluster.peer_host"},
@@ -471,6 +490,12 @@ std::vector<std::string> validate(const service_config& c,
   if (c.determinism.clock != "system" &&
       !c.determinism.clock.starts_with("step:"))
     problems.push_back("determinism.clock must be 'system' or 'step:<time>'");
+  if (c.log.level != "debug" && c.log.level != "info" &&
+      c.log.level != "warn" && c.log.level != "warning" &&
+      c.log.level != "error")
+    problems.push_back("log.level must be debug, info, warn or error");
+  if (c.log.format != "logfmt" && c.log.format != "json")
+    problems.push_back("log.format must be logfmt or json");
   if (!(c.foreman.loop_seconds > 0) || c.foreman.loop_seconds > 86'400)
     problems.push_back("foreman.loop_seconds must be in (0, 86400]");
   return problems;

@@ -164,6 +164,19 @@ struct metrics_settings {
   bool enabled = true;
 };
 
+/// The structured log (stderr).
+struct log_settings {
+  /// Least level written: debug, info, warn, error (DEPLOYD_LOG_LEVEL,
+  /// --log-level). Default: info
+  std::string level = "info";
+  /// Line format: logfmt or json (DEPLOYD_LOG_FORMAT, --log-format).
+  /// Default: logfmt
+  std::string format = "logfmt";
+  /// One info line per request; rejected writes and 5xx are logged
+  /// either way (DEPLOYD_LOG_REQUESTS). Default: true
+  bool requests = true;
+};
+
 struct service_config {
   http_settings http;
   cluster_settings cluster;
@@ -173,6 +186,7 @@ struct service_config {
   determinism_settings determinism;
   foreman_settings foreman;
   metrics_settings metrics;
+  log_settings log;
 };
 
 /// What the command line asked for.

@@ -27,6 +27,8 @@ struct request {
   std::string host; ///< Host header, for redirect locations
   /// X-Deployd-Min-Position: answer only once this node has applied it.
   std::optional<std::string> min_position;
+  /// X-Request-ID as the client sent it (the log's request id, echoed).
+  std::optional<std::string> request_id;
 };
 
 /// Response header with the log position a response reflects.
@@ -38,6 +40,10 @@ struct response {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Why a request failed, for the request log only (never sent): set
+  /// where a rejection, validation failure or storage failure becomes a
+  /// response; without it the log quotes the start of the body.
+  std::string cause;
 };
 
 /// Delivers a handler's response. Callable once, from any thread; the

@@ -161,6 +161,8 @@ private:
           keep_first(out_.api_version, value);
         else if (beast::iequals(name_string, "x-deployd-min-position"))
           keep_first(out_.min_position, value);
+        else if (beast::iequals(name_string, "x-request-id"))
+          keep_first(out_.request_id, value);
         return;
       default:
         return;

@@ -20,6 +20,53 @@ std::string block_text(std::string_view kind, const std::string& id) {
          "was built against a different Prefect database / workspace.";
 }
 
+// The rejection's reason as the request log names it.
+std::string_view rejection_name(rejection_code c) {
+  switch (c) {
+  case rejection_code::unknown_flow:
+    return "unknown_flow";
+  case rejection_code::unknown_work_pool:
+    return "unknown_work_pool";
+  case rejection_code::unknown_concurrency_limit:
+    return "unknown_concurrency_limit";
+  case rejection_code::missing_infrastructure_block:
+    return "missing_infrastructure_block";
+  case rejection_code::missing_storage_block:
+    return "missing_storage_block";
+  case rejection_code::duplicate_schedule_slug:
+    return "duplicate_schedule_slug";
+  case rejection_code::deployment_not_found:
+    return "deployment_not_found";
+  case rejection_code::flow_not_found:
+    return "flow_not_found";
+  case rejection_code::integrity_conflict:
+    return "integrity_conflict";
+  case rejection_code::deployment_missing:
+    return "deployment_missing";
+  case rejection_code::unprocessable:
+    return "unprocessable";
+  case rejection_code::bad_request:
+    return "bad_request";
+  case rejection_code::conflict:
+    return "conflict";
+  case rejection_code::schedule_not_found:
+    return "schedule_not_found";
+  case rejection_code::not_found:
+    return "not_found";
+  case rejection_code::forbidden:
+    return "forbidden";
+  }
+  return "unknown";
+}
+
+response with_cause(response r, std::string cause) {
+  r.cause = std::move(cause);
+  return r;
+}
+
+response rejection_response(const events::rejection& why);
+response storage_response(storage::errc e);
+
 } // namespace
 
 std::string dump(const json& j) {
@@ -43,7 +90,13 @@ response validation_failed(const events::field_errors& errors,
   body["exception_message"] = "Invalid request received.";
   body["exception_detail"] = std::move(detail_items);
   body["request_body"] = request_body;
-  return json_text(422, dump(body));
+  std::string cause = "invalid body";
+  if (!errors.empty())
+    cause += ": " + dump(errors.front().loc) + " " + errors.front().msg +
+             (errors.size() > 1
+                ? " (and " + std::to_string(errors.size() - 1) + " more)"
+                : "");
+  return with_cause(json_text(422, dump(body)), std::move(cause));
 }
 
 response detail(unsigned status, std::string_view text) {
@@ -77,6 +130,20 @@ response integrity_conflict() {
 }
 
 response rejected(const events::rejection& why) {
+  std::string cause = "rejected: " + std::string(rejection_name(why.code));
+  if (!why.subject.empty())
+    cause += " " + why.subject;
+  return with_cause(rejection_response(why), std::move(cause));
+}
+
+response storage_failed(storage::errc e) {
+  return with_cause(storage_response(e),
+                    std::string("storage: ") + storage::to_string(e));
+}
+
+namespace {
+
+response rejection_response(const events::rejection& why) {
   switch (why.code) {
   case rejection_code::unknown_flow:
   case rejection_code::duplicate_schedule_slug:
@@ -112,7 +179,7 @@ response rejected(const events::rejection& why) {
   return exception_message(500, "Internal Server Error");
 }
 
-response storage_failed(storage::errc e) {
+response storage_response(storage::errc e) {
   switch (e) {
   case storage::errc::no_space:
   case storage::errc::would_block:
@@ -129,5 +196,7 @@ response storage_failed(storage::errc e) {
   }
   return exception_message(500, "Internal Server Error");
 }
+
+} // namespace
 
 } // namespace deployd::http

@@ -2,6 +2,7 @@
 
 #include "http/request_reader.hpp"
 #include "http/responses.hpp"
+#include "observe/log.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
@@ -89,6 +91,17 @@ std::optional<response> check_api_version(const request& req) {
                          " but this server requires version 0.8.0 or "
                          "higher.");
   return std::nullopt;
+}
+
+// A client's X-Request-ID is echoed and logged only when it is short and
+// printable without quoting (no spaces, quotes or backslashes); anything
+// else gets a generated id instead.
+bool usable_request_id(const std::optional<std::string>& id) {
+  if (!id || id->empty() || id->size() > 128)
+    return false;
+  return std::all_of(id->begin(), id->end(), [](char c) {
+    return c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
 }
 
 bool version_exempt(std::string_view path) {
@@ -231,15 +244,37 @@ struct server::impl {
       gate(std::make_shared<reply_gate>()),
       ioc(static_cast<int>(settings_in.threads)),
       acceptor(net::make_strand(ioc)), accept_pause(acceptor.get_executor()) {
+    for (auto& e : routes.entries())
+      route_patterns.push_back(std::move(e.pattern));
+    char prefix[9];
+    std::snprintf(prefix, sizeof prefix, "%08x", std::random_device{}());
+    request_id_prefix = prefix;
   }
 
   /// Answers `req` through `reply`; returns the index of the route that
   /// matched, or `observe::metrics::unmatched`.
   std::size_t dispatch(const request& req, responder reply);
-  /// Reports one answered request (metrics): `route` from `dispatch`,
-  /// `seconds` from the request read in full to its response written.
-  void finished(std::size_t route, std::string_view method, unsigned status,
-                double seconds);
+  /// One answered request, as metrics and the request log see it.
+  struct answered {
+    std::size_t route = observe::metrics::unmatched; ///< from `dispatch`
+    std::string_view method;
+    std::string_view path;
+    unsigned status = 0;
+    /// From the request read in full (a refused one: its first byte) to
+    /// its response written.
+    double seconds = 0;
+    std::string_view request_id;
+    std::size_t bytes_in = 0;  ///< request body
+    std::size_t bytes_out = 0; ///< response body
+    std::string_view cause;    ///< status >= 400: why
+  };
+  /// Reports an answered request to metrics and the request log (one line;
+  /// warn for a rejected write, error for a 5xx, info otherwise and only
+  /// when request lines are on). On the session's strand; never blocks.
+  void finished(const answered& a);
+  /// Sets `out` to the id of a request that came without a usable
+  /// X-Request-ID (reusing `out`'s storage).
+  void new_request_id(std::string& out);
   /// Whether `req` may pass auth (always when no auth string is set).
   [[nodiscard]] bool authorized(const request& req) const;
   void do_accept();
@@ -248,6 +283,11 @@ struct server::impl {
   void forget(std::uint64_t id);
 
   config::http_settings settings;
+  /// Route templates by index (the request log's `route`).
+  std::vector<std::string> route_patterns;
+  /// Generated request ids: a random per-process prefix and a counter.
+  std::string request_id_prefix;
+  std::atomic<std::uint64_t> next_request_id{1};
   /// The request reader's limits, from `settings`.
   reader_limits limits;
   services& svc;
@@ -379,10 +419,49 @@ std::size_t server::impl::dispatch(const request& req, responder reply) {
   return m.route;
 }
 
-void server::impl::finished(std::size_t route, std::string_view method,
-                            unsigned status, double seconds) {
+void server::impl::finished(const answered& a) {
   if (svc.metrics != nullptr)
-    svc.metrics->request_done(route, method, status, seconds);
+    svc.metrics->request_done(a.route, a.method, a.status, a.seconds);
+  const bool write = a.method != "GET" && a.method != "HEAD";
+  const auto lv = a.status >= 500                ? observe::level::error
+                  : a.status >= 400 && write ? observe::level::warn
+                                               : observe::level::info;
+  if ((lv == observe::level::info && !svc.log_requests) ||
+      !observe::enabled(lv))
+    return;
+  const bool matched = a.route < route_patterns.size();
+  // An unmatched path is client text: only its start is logged.
+  const auto path = matched ? std::string_view(route_patterns[a.route])
+                            : a.path.substr(0, 200);
+  const double ms = a.seconds * 1000.0;
+  if (a.status >= 400)
+    observe::log(lv, "request",
+                 {{"method", a.method.substr(0, 16)},
+                  {matched ? "route" : "path", path},
+                  {"status", a.status},
+                  {"duration_ms", ms},
+                  {"request_id", a.request_id},
+                  {"bytes_in", std::uint64_t{a.bytes_in}},
+                  {"bytes_out", std::uint64_t{a.bytes_out}},
+                  {"cause", a.cause}});
+  else
+    observe::log(lv, "request",
+                 {{"method", a.method.substr(0, 16)},
+                  {matched ? "route" : "path", path},
+                  {"status", a.status},
+                  {"duration_ms", ms},
+                  {"request_id", a.request_id},
+                  {"bytes_in", std::uint64_t{a.bytes_in}},
+                  {"bytes_out", std::uint64_t{a.bytes_out}}});
+}
+
+void server::impl::new_request_id(std::string& out) {
+  char counter[17];
+  std::snprintf(counter, sizeof counter, "%016llx",
+                static_cast<unsigned long long>(
+                  next_request_id.fetch_add(1, std::memory_order_relaxed)));
+  out.assign(request_id_prefix);
+  out.append(counter);
 }
 
 bool server::impl::authorized(const request& req) const {
@@ -633,6 +712,8 @@ private:
     const request req = reader_.take();
     started_ = clock::now();
     method_ = req.method;
+    take_request_id(req);
+    bytes_in_ = req.body.size();
 
     const auto generation = ++generation_;
     counted_ = true;
@@ -651,6 +732,7 @@ private:
     // reply inline when it comes from this strand (a synchronous handler)
     // and posts it otherwise.
     std::weak_ptr<session> weak = this->shared_from_this();
+    path_.clear();
     route_ = owner_.dispatch(req, [weak, gate = owner_.gate,
                                    generation](response r) {
       std::shared_lock lock(gate->mutex);
@@ -662,6 +744,17 @@ private:
                         self->on_response(generation, std::move(r));
                       });
     });
+    // The response is written asynchronously, so this is set before
+    // `on_write` reads it.
+    if (route_ == observe::metrics::unmatched)
+      path_ = std::string_view(req.path).substr(0, 200);
+  }
+
+  void take_request_id(const request& req) {
+    if (usable_request_id(req.request_id))
+      request_id_ = *req.request_id;
+    else
+      owner_.new_request_id(request_id_);
   }
 
   // -- writing -------------------------------------------------------------
@@ -680,6 +773,9 @@ private:
   void refuse(response r) {
     route_ = observe::metrics::unmatched;
     method_ = reader_.current().method;
+    path_ = std::string_view(reader_.current().path).substr(0, 200);
+    take_request_id(reader_.current());
+    bytes_in_ = 0;
     keep_alive_ = false;
     version_ = 11;
     head_ = false;
@@ -719,6 +815,12 @@ private:
         !reserve_queue(r.body.size()))
       r = exception_message(503, "Service Unavailable");
     status_ = r.status;
+    cause_.clear();
+    if (r.status >= 400)
+      cause_ = r.cause.empty()
+                 ? std::string_view(r.body).substr(0, 200)
+                 : std::string_view(r.cause);
+    bytes_out_ = has_body ? r.body.size() : 0;
     std::shared_ptr<beast_response> res;
     try {
       res = std::make_shared<beast_response>(
@@ -727,6 +829,7 @@ private:
         res->set(beast::http::field::content_type, r.content_type);
       for (auto& [name, value] : r.headers)
         res->set(name, value);
+      res->set("X-Request-ID", request_id_);
       res->keep_alive(keep_alive_);
       if (r.status != 204 && r.status != 304)
         res->body() = std::move(r.body);
@@ -736,8 +839,8 @@ private:
     } catch (const std::exception& e) {
       // A header Beast cannot hold (a value over 64 KiB): nothing sensible
       // can be sent.
-      std::fprintf(stderr, "deployd: cannot write a response: %s\n",
-                   e.what());
+observe::log(observe::level::error, "cannot write a response",
+                   {{"detail", e.what()}});
       release_queue();
       return close_now();
     }
@@ -753,9 +856,17 @@ private:
 
   void on_write(beast::error_code ec, bool rejected) {
     release_queue();
-    owner_.finished(
-      route_, method_, status_,
-      std::chrono::duration<double>(clock::now() - started_).count());
+    server::impl::answered a;
+    a.route = route_;
+    a.method = method_;
+    a.path = path_;
+    a.status = status_;
+    a.seconds = std::chrono::duration<double>(clock::now() - started_).count();
+    a.request_id = request_id_;
+    a.bytes_in = bytes_in_;
+    a.bytes_out = bytes_out_;
+    a.cause = cause_;
+    owner_.finished(a);
     if (counted_) {
       counted_ = false;
       --owner_.in_flight;
@@ -832,6 +943,15 @@ private:
   std::string method_;
   std::size_t route_ = observe::metrics::unmatched;
   unsigned status_ = 0;
+  /// For the request log: the path of an unmatched request, the request
+  /// id (the client's X-Request-ID or a generated one, echoed), body
+  /// sizes, and why a request failed. Reused across the connection's
+  /// requests.
+  std::string path_;
+  std::string request_id_;
+  std::size_t bytes_in_ = 0;
+  std::size_t bytes_out_ = 0;
+  std::string cause_;
   /// Bytes of the response being written counted in `owner_.queued_bytes`.
   std::size_t queued_ = 0;
   bool counted_ = false;
@@ -920,8 +1040,8 @@ void server::impl::on_accept(beast::error_code ec, tcp::socket socket) {
       // Accepting again at once would spin: pause while connections end.
       if (!accept_error_logged) {
         accept_error_logged = true;
-        std::fprintf(stderr, "deployd: accept: %s (pausing accepts)\n",
-                     ec.message().c_str());
+observe::log(observe::level::error, "accept failed, pausing accepts",
+                     {{"detail", ec.message()}});
       }
       accept_pause.expires_after(50ms);
       accept_pause.async_wait([this](beast::error_code wait_ec) {
@@ -1027,10 +1147,9 @@ void raise_descriptor_limit(std::size_t connections) {
   limit.rlim_cur = std::min(wanted, limit.rlim_max);
   if (setrlimit(RLIMIT_NOFILE, &limit) != 0 ||
       limit.rlim_cur < static_cast<rlim_t>(connections) + 64)
-    std::fprintf(stderr,
-                 "deployd: warning: open-file limit %llu is low for "
-                 "http.max_connections %zu\n",
-                 static_cast<unsigned long long>(limit.rlim_cur), connections);
+observe::log(observe::level::warn, "open-file limit is low for http.max_connections",
+                 {{"limit", std::uint64_t{limit.rlim_cur}},
+                  {"max_connections", std::uint64_t{connections}}});
 }
 
 } // namespace
@@ -1090,9 +1209,9 @@ std::expected<std::uint16_t, std::string> server::start() {
           st.ioc.run();
           return;
         } catch (const std::exception& e) {
-          std::fprintf(stderr, "deployd: I/O handler threw: %s\n", e.what());
+observe::log(observe::level::error, "I/O handler threw", {{"detail", e.what()}});
         } catch (...) {
-          std::fprintf(stderr, "deployd: I/O handler threw\n");
+observe::log(observe::level::error, "I/O handler threw");
         }
       }
     });
@@ -1141,11 +1260,11 @@ void server::stop(std::uint32_t drain_ms) {
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(5ms);
   if (st.connections > 0)
-    std::fprintf(stderr, "deployd: %zu connections still open at stop\n",
-                 st.connections.load());
+observe::log(observe::level::warn, "connections still open at stop",
+                 {{"connections", std::uint64_t{st.connections.load()}}});
   if (st.in_flight > 0)
-    std::fprintf(stderr, "deployd: %lld requests still in flight at stop\n",
-                 static_cast<long long>(st.in_flight.load()));
+observe::log(observe::level::warn, "requests still in flight at stop",
+                 {{"requests", std::int64_t{st.in_flight.load()}}});
   st.keep_running.reset();
   st.ioc.stop();
   for (auto& t : st.threads)

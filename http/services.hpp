@@ -24,6 +24,9 @@ struct services {
   /// pool, so it may take RocksDB's locks. Must outlive the read pool's
   /// work (capture only what the composition root destroys after it).
   std::function<observe::state()> gauges;
+  /// Log a line per request (`log.requests`); rejected writes and 5xx are
+  /// logged either way.
+  bool log_requests = true;
 };
 
 } // namespace deployd::http

@@ -1,5 +1,7 @@
 #include "storage/event_log.hpp"
 
+#include "observe/log.hpp"
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -65,13 +67,13 @@ public:
   void Logv(const char* format, va_list ap) override {
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
-    std::fprintf(stderr, "deployd: rocksdb: %s\n", line);
+    observe::log(observe::level::warn, "rocksdb", {{"detail", line}});
   }
 };
 
 errc from_status(const rocksdb::Status& s, const char* what) {
-  std::fprintf(stderr, "deployd: storage: %s: %s\n", what,
-               s.ToString().c_str());
+  observe::log(observe::level::error, "storage error",
+               {{"op", what}, {"status", s.ToString()}});
   if (s.IsNoSpace())
     return errc::no_space;
   if (s.IsCorruption())
@@ -389,8 +391,10 @@ event_log::open(const open_options& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) {
-    std::fprintf(stderr, "deployd: storage: cannot create %s: %s\n",
-                 options.data_dir.c_str(), ec.message().c_str());
+    observe::log(observe::level::error, "storage error",
+                 {{"op", "create data dir"},
+                  {"path", options.data_dir},
+                  {"status", ec.message()}});
     return std::unexpected(errc::invalid_argument);
   }
 
@@ -496,7 +500,7 @@ std::expected<void, errc> event_log::commit(write_batch& b, bool sync) {
         return std::unexpected(from_status(resumed, "resume"));
       return std::unexpected(errc::io_error);
     }
-    std::fprintf(stderr, "deployd: storage: writes resumed\n");
+    observe::log(observe::level::info, "storage writes resumed");
     impl_->write_failed = false;
   }
   rocksdb::WriteOptions options;

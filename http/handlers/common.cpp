@@ -2,6 +2,7 @@
 
 #include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
+#include "observe/log.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -82,7 +83,8 @@ void run_query(services& s, std::function<response(storage::reader&)> work,
           reply(work(reader));
         } catch (const std::exception& e) {
           // A bug, not an input error: answer 500 and keep serving.
-          std::fprintf(stderr, "deployd: query failed: %s\n", e.what());
+          observe::log(observe::level::error, "query failed",
+                       {{"detail", e.what()}});
           reply(exception_message(500, "Internal Server Error"));
         }
       });

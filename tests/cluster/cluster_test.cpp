@@ -353,6 +353,19 @@ TEST_CASE("a cluster of three nodes serves writes through any node and keeps "
   CHECK(eventually([&] { return nodes[leader]->status()["members"].size() == 3; },
                    5s));
   CHECK(nodes[leader]->status()["role"] == "leader");
+  // The same view in the metrics: role, applied position, head and lag.
+  const auto fm = f.get("/metrics").body;
+  CHECK(metric_value(fm, R"m(deployd_cluster_role{role="follower"})m") == 1);
+  CHECK(metric_value(fm, R"m(deployd_cluster_role{role="leader"})m") == 0);
+  CHECK(metric_value(fm, "deployd_cluster_applied_position") >=
+        static_cast<double>(newest));
+  CHECK(metric_value(fm, "deployd_cluster_log_head") >=
+        metric_value(fm, "deployd_cluster_applied_position"));
+  CHECK(metric_value(fm, "deployd_cluster_replication_lag") >= 0);
+  CHECK(metric_value(fm, "deployd_cluster_ready") == 1);
+  const auto lm = nodes[leader]->http().get("/metrics").body;
+  CHECK(metric_value(lm, R"m(deployd_cluster_role{role="leader"})m") == 1);
+  CHECK(metric_value(lm, "deployd_cluster_etcd_reachable") == 1);
   auto cs = run_tool({"cluster", "status", "--etcd", etcd.endpoints_csv()});
   REQUIRE(cs.status == 0);
   const auto cluster = json::parse(cs.out);

@@ -47,7 +47,8 @@ json http_reply::json_body() const {
 namespace {
 
 pid_t spawn(const std::vector<std::string>& args,
-            const std::map<std::string, std::string>& env, int stdout_fd) {
+            const std::map<std::string, std::string>& env, int stdout_fd,
+            const std::string& stderr_file = {}) {
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -56,6 +57,14 @@ pid_t spawn(const std::vector<std::string>& args,
     if (stdout_fd >= 0) {
       dup2(stdout_fd, STDOUT_FILENO);
       close(stdout_fd);
+    }
+    if (!stderr_file.empty()) {
+      const int fd =
+        open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+      }
     }
     std::vector<char*> argv;
     for (const auto& a : args)
@@ -100,7 +109,7 @@ deployd_process::deployd_process(process_options options) {
   }
   for (const auto& a : options.extra_args)
     args.push_back(a);
-  pid_ = spawn(args, options.extra_env, -1);
+  pid_ = spawn(args, options.extra_env, -1, options.stderr_file);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -218,6 +227,27 @@ tool_result run_tool(const std::vector<std::string>& args) {
   return r;
 }
 
+tool_result run_tool_stderr(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {DEPLOYD_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  char name[] = "/tmp/deployd-tool-XXXXXX";
+  const int fd = mkstemp(name);
+  REQUIRE(fd >= 0);
+  close(fd);
+  const int null_fd = open("/dev/null", O_WRONLY);
+  REQUIRE(null_fd >= 0);
+  const pid_t pid = spawn(argv, {}, null_fd, name);
+  close(null_fd);
+  tool_result r;
+  r.status = wait_for(pid);
+  std::ifstream in(name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.out = ss.str();
+  unlink(name);
+  return r;
+}
+
 bool run_tool_killed(const std::vector<std::string>& args,
                      std::chrono::milliseconds after) {
   std::vector<std::string> argv = {DEPLOYD_BINARY};
@@ -297,6 +327,16 @@ void raise_own_descriptor_limit(std::uint64_t wanted) {
   limit.rlim_cur = std::min<rlim_t>(wanted, limit.rlim_max);
   REQUIRE(setrlimit(RLIMIT_NOFILE, &limit) == 0);
   REQUIRE(limit.rlim_cur >= wanted);
+}
+
+double metric_value(const std::string& text, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n')
+      return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
 }
 
 std::string base64(std::string_view in) {

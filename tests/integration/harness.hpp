@@ -51,6 +51,8 @@ struct process_options {
   /// Deterministic clock and ids unless cleared.
   std::string clock = "step:2026-11-28T12:00:00Z:1000";
   std::uint64_t id_seed = 42;
+  /// When set, the server's stderr (its log) goes to this file.
+  std::string stderr_file;
 };
 
 /// One running `deployd serve`. Stops it (SIGTERM) when destroyed.
@@ -99,6 +101,8 @@ struct tool_result {
   std::string out;
 };
 tool_result run_tool(const std::vector<std::string>& args);
+/// The same, returning what it wrote to stderr in `out`.
+tool_result run_tool_stderr(const std::vector<std::string>& args);
 /// Runs `deployd <args>` and SIGKILLs it after `after`, unless it ended
 /// first; true when it was killed.
 bool run_tool_killed(const std::vector<std::string>& args,
@@ -120,6 +124,11 @@ long rss_kib(pid_t pid);
 
 /// Raises this process's open-file limit to at least `wanted`.
 void raise_own_descriptor_limit(std::uint64_t wanted);
+
+/// The value of the Prometheus sample whose name and labels are exactly
+/// `series` (`name{a="b",...}` as the text writes it) in `text`; -1 when
+/// absent.
+double metric_value(const std::string& text, const std::string& series);
 
 /// Standard base64 with padding (for basic-auth headers).
 std::string base64(std::string_view in);

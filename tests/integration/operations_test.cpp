@@ -4,27 +4,17 @@
 // and the auth rule that covers /metrics like every route but health.
 #include "tests/integration/harness.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sys/wait.h>
 
 using namespace deployd::testing;
 
 namespace {
-
-// The value of the sample whose name and labels are exactly `series`
-// (`name{a="b",...}` as the text writes it), or -1 when absent.
-double sample(const std::string& text, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n')
-      return std::stod(text.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return -1;
-}
 
 // Runs `promtool check metrics` on `text`; returns its exit status and
 // output.
@@ -64,34 +54,34 @@ TEST_CASE("GET /metrics counts requests by route template and status and "
         "text/plain; version=0.0.4; charset=utf-8");
   const auto& m = r.body;
   INFO(m.substr(0, 4000));
-  CHECK(sample(m, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="201"})m") == 1);
-  CHECK(sample(m, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="200"})m") == 1);
-  CHECK(sample(m, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="422"})m") == 1);
-  CHECK(sample(m, R"m(deployd_http_requests_total{method="GET",route="/api/flows/{id}",status="200"})m") == 2);
-  CHECK(sample(m, R"m(deployd_http_requests_total{method="GET",route="(unmatched)",status="404"})m") == 1);
+  CHECK(metric_value(m, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="201"})m") == 1);
+  CHECK(metric_value(m, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="200"})m") == 1);
+  CHECK(metric_value(m, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="422"})m") == 1);
+  CHECK(metric_value(m, R"m(deployd_http_requests_total{method="GET",route="/api/flows/{id}",status="200"})m") == 2);
+  CHECK(metric_value(m, R"m(deployd_http_requests_total{method="GET",route="(unmatched)",status="404"})m") == 1);
   // A method no route has is client text: it is counted as "other".
-  CHECK(sample(m, R"m(deployd_http_requests_total{method="other",route="(unmatched)",status="404"})m") == 1);
+  CHECK(metric_value(m, R"m(deployd_http_requests_total{method="other",route="(unmatched)",status="404"})m") == 1);
   CHECK(m.find("BREW") == std::string::npos);
-  CHECK(sample(m, R"m(deployd_http_request_duration_seconds_count{method="GET",route="/api/flows/{id}"})m") == 2);
-  CHECK(sample(m, R"m(deployd_http_request_duration_seconds_bucket{method="GET",route="/api/flows/{id}",le="+Inf"})m") == 2);
+  CHECK(metric_value(m, R"m(deployd_http_request_duration_seconds_count{method="GET",route="/api/flows/{id}"})m") == 2);
+  CHECK(metric_value(m, R"m(deployd_http_request_duration_seconds_bucket{method="GET",route="/api/flows/{id}",le="+Inf"})m") == 2);
   // One flow created: one commit of one command and one event; the second
   // POST changed nothing and wrote nothing.
-  CHECK(sample(m, "deployd_commit_batch_commands_count") == 1);
-  CHECK(sample(m, "deployd_commit_duration_seconds_count") == 1);
-  CHECK(sample(m, "deployd_events_appended_total") == 1);
-  CHECK(sample(m, "deployd_log_position") == 1);
-  CHECK(sample(m, "deployd_projected_position") == 1);
+  CHECK(metric_value(m, "deployd_commit_batch_commands_count") == 1);
+  CHECK(metric_value(m, "deployd_commit_duration_seconds_count") == 1);
+  CHECK(metric_value(m, "deployd_events_appended_total") == 1);
+  CHECK(metric_value(m, "deployd_log_position") == 1);
+  CHECK(metric_value(m, "deployd_projected_position") == 1);
   // This scrape's own connection.
-  CHECK(sample(m, "deployd_http_connections") >= 1);
-  CHECK(sample(m, R"m(deployd_rocksdb_memory_bytes{kind="memtables"})m") > 0);
-  CHECK(sample(m, R"m(deployd_rocksdb_memory_bytes{kind="block_cache"})m") >= 0);
-  CHECK(sample(m, "deployd_rocksdb_pending_compaction_bytes") >= 0);
+  CHECK(metric_value(m, "deployd_http_connections") >= 1);
+  CHECK(metric_value(m, R"m(deployd_rocksdb_memory_bytes{kind="memtables"})m") > 0);
+  CHECK(metric_value(m, R"m(deployd_rocksdb_memory_bytes{kind="block_cache"})m") >= 0);
+  CHECK(metric_value(m, "deployd_rocksdb_pending_compaction_bytes") >= 0);
   // A single node exports no cluster series.
   CHECK(m.find("deployd_cluster_") == std::string::npos);
 
   // The scrape itself is counted by the next one.
   const auto again = d.get("/metrics").body;
-  CHECK(sample(again, R"m(deployd_http_requests_total{method="GET",route="/metrics",status="200"})m") == 1);
+  CHECK(metric_value(again, R"m(deployd_http_requests_total{method="GET",route="/metrics",status="200"})m") == 1);
 
   const auto [status, report] = promtool_check(scratch, again);
   INFO(report);
@@ -111,7 +101,7 @@ TEST_CASE("/metrics needs the auth string like every route but health",
                            {{"Authorization", "Basic " + base64("admin:s3cret")}});
   CHECK(r.status == 200);
   // The refused scrape is counted, without a route.
-  CHECK(sample(r.body, R"m(deployd_http_requests_total{method="GET",route="(unmatched)",status="401"})m") == 1);
+  CHECK(metric_value(r.body, R"m(deployd_http_requests_total{method="GET",route="(unmatched)",status="401"})m") == 1);
 }
 
 TEST_CASE("metrics can be turned off: nothing recorded and /metrics is 404",
@@ -121,4 +111,171 @@ TEST_CASE("metrics can be turned off: nothing recorded and /metrics is 404",
   deployd_process d(options);
   CHECK(d.get("/api/health").status == 200);
   CHECK(d.get("/metrics").status == 404);
+}
+
+// -- the request log ---------------------------------------------------------
+
+namespace {
+
+std::vector<std::string> read_lines(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);)
+    out.push_back(l);
+  return out;
+}
+
+// The JSON log lines whose request_id is `id`.
+std::vector<json> lines_with_id(const std::vector<json>& lines,
+                                const std::string& id) {
+  std::vector<json> out;
+  for (const auto& l : lines)
+    if (l.value("request_id", "") == id)
+      out.push_back(l);
+  return out;
+}
+
+bool is_hex(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+  });
+}
+
+} // namespace
+
+TEST_CASE("the request log: one JSON line per request, X-Request-ID echoed "
+          "or generated, rejected writes with their cause",
+          "[integration][log]") {
+  temp_dir dir;
+  process_options o;
+  o.stderr_file = (dir.path() / "deployd.log").string();
+  o.extra_args = {"--log-format", "json"};
+  const std::string flow_body = R"({"name":"logged"})";
+  http_reply created, missing, rejected, invalid, odd_id;
+  {
+    deployd_process d(o);
+    created = d.request("POST", "/api/flows/", flow_body,
+                        {{"X-Request-ID", "client-id-1"}});
+    missing = d.get("/api/nothing/here");
+    rejected = d.request(
+      "POST", "/api/deployments/",
+      R"({"name":"d","flow_id":"00000000-0000-4000-8000-000000000000"})",
+      {{"X-Request-ID", "rejected-1"}});
+    invalid = d.request("POST", "/api/flows/", R"({"name":7})",
+                        {{"X-Request-ID", "invalid-1"}});
+    odd_id = d.request("GET", "/api/health", std::nullopt,
+                       {{"X-Request-ID", "has space \"and quotes\""}});
+    REQUIRE(d.stop() == 0); // the log is written out before exit
+  }
+  REQUIRE(created.status == 201);
+  CHECK(created.headers.at("x-request-id") == "client-id-1");
+  REQUIRE(missing.status == 404);
+  const auto generated = missing.headers.at("x-request-id");
+  CHECK(generated.size() == 24);
+  CHECK(is_hex(generated));
+  REQUIRE(rejected.status == 409);
+  REQUIRE(invalid.status == 422);
+  const auto replaced = odd_id.headers.at("x-request-id");
+  CHECK(replaced.size() == 24);
+  CHECK(replaced != generated);
+
+  std::vector<json> lines;
+  for (const auto& text : read_lines(o.stderr_file)) {
+    INFO(text);
+    REQUIRE_NOTHROW(lines.push_back(json::parse(text)));
+    CHECK(lines.back().contains("ts"));
+    CHECK(lines.back().contains("level"));
+  }
+
+  const auto c = lines_with_id(lines, "client-id-1");
+  REQUIRE(c.size() == 1);
+  CHECK(c[0]["msg"] == "request");
+  CHECK(c[0]["level"] == "info");
+  CHECK(c[0]["method"] == "POST");
+  CHECK(c[0]["route"] == "/api/flows/");
+  CHECK(c[0]["status"] == 201);
+  CHECK(c[0]["duration_ms"].get<double>() >= 0);
+  CHECK(c[0]["bytes_in"] == flow_body.size());
+  CHECK(c[0]["bytes_out"] == created.body.size());
+  CHECK_FALSE(c[0].contains("cause"));
+
+  const auto m = lines_with_id(lines, generated);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0]["path"] == "/api/nothing/here");
+  CHECK_FALSE(m[0].contains("route"));
+  CHECK(m[0]["status"] == 404);
+  CHECK(m[0]["level"] == "info"); // a miss on a read is not a warning
+
+  // Each rejected write once, at warn, with its cause.
+  const auto r = lines_with_id(lines, "rejected-1");
+  REQUIRE(r.size() == 1);
+  CHECK(r[0]["level"] == "warn");
+  CHECK(r[0]["status"] == 409);
+  CHECK(r[0]["cause"] == "rejected: unknown_flow");
+  const auto v = lines_with_id(lines, "invalid-1");
+  REQUIRE(v.size() == 1);
+  CHECK(v[0]["level"] == "warn");
+  CHECK(v[0]["cause"].get<std::string>().starts_with(
+    "invalid body: [\"body\",\"name\"]"));
+
+  CHECK(lines_with_id(lines, replaced).size() == 1);
+  // Start and stop are logged too.
+  CHECK(std::any_of(lines.begin(), lines.end(),
+                    [](const json& l) { return l["msg"] == "listening"; }));
+  CHECK(std::any_of(lines.begin(), lines.end(),
+                    [](const json& l) { return l["msg"] == "storage closed"; }));
+}
+
+TEST_CASE("with request lines off, rejected writes are still logged (logfmt)",
+          "[integration][log]") {
+  temp_dir dir;
+  process_options o;
+  o.stderr_file = (dir.path() / "deployd.log").string();
+  o.extra_env["DEPLOYD_LOG_REQUESTS"] = "false";
+  {
+    deployd_process d(o);
+    REQUIRE(d.request("POST", "/api/flows/", R"({"name":"quiet"})",
+                      {{"X-Request-ID", "ok-1"}})
+              .status == 201);
+    REQUIRE(d.request("DELETE",
+                      "/api/flows/00000000-0000-4000-8000-000000000000",
+                      std::nullopt, {{"X-Request-ID", "gone-1"}})
+              .status == 404);
+    REQUIRE(d.stop() == 0);
+  }
+  const auto lines = read_lines(o.stderr_file);
+  const auto with = [&](const std::string& needle) {
+    return std::count_if(lines.begin(), lines.end(), [&](const auto& l) {
+      return l.find(needle) != std::string::npos;
+    });
+  };
+  CHECK(with("request_id=ok-1") == 0);
+  REQUIRE(with("request_id=gone-1") == 1);
+  for (const auto& l : lines)
+    if (l.find("request_id=gone-1") != std::string::npos) {
+      CHECK(l.starts_with("ts="));
+      CHECK(l.find(" level=warn msg=request method=DELETE "
+                   "route=/api/flows/{id} status=404 ") != std::string::npos);
+      CHECK(l.find(" cause=") != std::string::npos);
+    }
+}
+
+TEST_CASE("a storage error is logged once with its cause",
+          "[integration][log]") {
+  temp_dir dir;
+  // The data dir is a file: RocksDB cannot create it.
+  const auto blocker = dir.path() / "not-a-dir";
+  std::ofstream(blocker) << "x";
+  const auto result = run_tool_stderr(
+    {"serve", "--port", "0", "--data-dir", (blocker / "data").string()});
+  CHECK(result.status == 1);
+  const auto& err = result.out;
+  INFO(err);
+  std::size_t count = 0;
+  for (std::size_t at = 0;
+       (at = err.find("msg=\"storage error\"", at)) != std::string::npos; ++at)
+    ++count;
+  CHECK(count == 1);
+  CHECK(err.find("op=\"create data dir\"") != std::string::npos);
+  CHECK(err.find("status=\"Not a directory\"") != std::string::npos);
 }
