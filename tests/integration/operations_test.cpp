@@ -7,10 +7,13 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sys/wait.h>
+#include <thread>
 
 using namespace deployd::testing;
 
@@ -31,6 +34,23 @@ std::pair<int, std::string> promtool_check(const temp_dir& dir,
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, report};
 }
 
+// A request is counted once its response is written, which can be just
+// after the client has read it: scrapes until `settled(text)` holds (5 s at
+// most) and returns the last scrape. `scrapes` counts the scrapes made.
+template <class Settled>
+http_reply scrape_until(deployd_process& d, Settled settled, int& scrapes,
+                        const std::map<std::string, std::string>& headers = {}) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    auto r = d.request("GET", "/metrics", std::nullopt, headers);
+    ++scrapes;
+    if (r.status != 200 || settled(r.body) ||
+        std::chrono::steady_clock::now() > deadline)
+      return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 } // namespace
 
 TEST_CASE("GET /metrics counts requests by route template and status and "
@@ -48,7 +68,17 @@ TEST_CASE("GET /metrics counts requests by route template and status and "
   REQUIRE(d.request("BREW", "/api/nothing").status == 404);
   REQUIRE(d.post("/api/flows/", {{"name", 7}}).status == 422);
 
-  const auto r = d.get("/metrics");
+  // The seven requests above, each counted once.
+  int scrapes = 0;
+  const auto counted = [](const std::string& text) {
+    return metric_value(text, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="201"})m") == 1 &&
+           metric_value(text, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="200"})m") == 1 &&
+           metric_value(text, R"m(deployd_http_requests_total{method="POST",route="/api/flows/",status="422"})m") == 1 &&
+           metric_value(text, R"m(deployd_http_requests_total{method="GET",route="/api/flows/{id}",status="200"})m") == 2 &&
+           metric_value(text, R"m(deployd_http_requests_total{method="GET",route="(unmatched)",status="404"})m") == 1 &&
+           metric_value(text, R"m(deployd_http_requests_total{method="other",route="(unmatched)",status="404"})m") == 1;
+  };
+  const auto r = scrape_until(d, counted, scrapes);
   REQUIRE(r.status == 200);
   CHECK(r.headers.at("content-type") ==
         "text/plain; version=0.0.4; charset=utf-8");
@@ -79,9 +109,16 @@ TEST_CASE("GET /metrics counts requests by route template and status and "
   // A single node exports no cluster series.
   CHECK(m.find("deployd_cluster_") == std::string::npos);
 
-  // The scrape itself is counted by the next one.
-  const auto again = d.get("/metrics").body;
-  CHECK(metric_value(again, R"m(deployd_http_requests_total{method="GET",route="/metrics",status="200"})m") == 1);
+  // The scrapes themselves are counted by the next ones: each once, never
+  // more than were made before.
+  const int before = scrapes;
+  const auto metrics_200 = R"m(deployd_http_requests_total{method="GET",route="/metrics",status="200"})m";
+  const auto again = scrape_until(d, [&](const std::string& text) {
+    return metric_value(text, metrics_200) >= before;
+  }, scrapes).body;
+  CHECK(metric_value(again, metrics_200) >= before);
+  CHECK(metric_value(again, metrics_200) <= scrapes - 1);
+  CHECK(counted(again));
 
   const auto [status, report] = promtool_check(scratch, again);
   INFO(report);
@@ -97,8 +134,13 @@ TEST_CASE("/metrics needs the auth string like every route but health",
   CHECK(denied.status == 401);
   CHECK(denied.body == R"m({"exception_message":"Unauthorized"})m");
   CHECK(d.get("/api/health").status == 200);
-  const auto r = d.request("GET", "/metrics", std::nullopt,
-                           {{"Authorization", "Basic " + base64("admin:s3cret")}});
+  int scrapes = 0;
+  const auto r = scrape_until(
+    d,
+    [](const std::string& text) {
+      return metric_value(text, R"m(deployd_http_requests_total{method="GET",route="(unmatched)",status="401"})m") >= 1;
+    },
+    scrapes, {{"Authorization", "Basic " + base64("admin:s3cret")}});
   CHECK(r.status == 200);
   // The refused scrape is counted, without a route.
   CHECK(metric_value(r.body, R"m(deployd_http_requests_total{method="GET",route="(unmatched)",status="401"})m") == 1);
