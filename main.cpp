@@ -23,6 +23,8 @@
 #include "storage/read_pool.hpp"
 
 #include <algorithm>
+#include <boost/version.hpp>
+#include <caf/config.hpp>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -31,11 +33,16 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <openssl/crypto.h>
+#include <rocksdb/version.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
 
 extern char** environ;
+// build_info.cpp, written at build time by config/build_info.cmake.
+extern const char deployd_git_commit[];
+extern const char deployd_build_type[];
 
 namespace {
 
@@ -455,6 +462,22 @@ int print_events(const config::service_config& c, std::uint64_t from,
   return done ? 0 : 1;
 }
 
+// `deployd version`: what an operator quotes in a bug report.
+std::string version_text() {
+  std::string out = "deployd " DEPLOYD_VERSION "\n";
+  out += std::string("commit ") + deployd_git_commit + "\n";
+  out += std::string("build type ") + deployd_build_type + "\n";
+  out += "RocksDB " + rocksdb::GetRocksVersionAsString() + "\n";
+  out += "CAF " + std::to_string(CAF_VERSION / 10000) + "." +
+         std::to_string(CAF_VERSION / 100 % 100) + "." +
+         std::to_string(CAF_VERSION % 100) + "\n";
+  out += "Boost " + std::to_string(BOOST_VERSION / 100000) + "." +
+         std::to_string(BOOST_VERSION / 100 % 1000) + "." +
+         std::to_string(BOOST_VERSION % 100) + "\n";
+  out += std::string(OpenSSL_version(OPENSSL_VERSION)) + "\n";
+  return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -462,8 +485,18 @@ int main(int argc, char** argv) {
   const auto inv = config::load(argc, argv, environment(), problems);
   for (auto& p : config::validate(inv.config, inv.command))
     problems.push_back(std::move(p));
-  if (inv.command == "help") {
-    std::cout << config::usage();
+  if (inv.help || inv.command == "help") {
+    if (!config::known_command(inv.command)) {
+      std::fprintf(stderr, "deployd: unknown command '%s'\n%s",
+                   inv.command.c_str(), config::usage().c_str());
+      return 2;
+    }
+    std::cout << (inv.command == "help" ? config::usage()
+                                        : config::usage(inv.command));
+    return 0;
+  }
+  if (inv.command == "version") {
+    std::cout << version_text();
     return 0;
   }
   if (!problems.empty()) {

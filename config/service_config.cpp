@@ -382,7 +382,11 @@ invocation load(int argc, const char* const* argv,
     const auto& arg = args[i];
     const bool has_value = i + 1 < args.size();
     if (arg == "--help" || arg == "-h") {
-      inv.command = "help";
+      inv.help = true;
+      continue;
+    }
+    if (arg == "--version" || arg == "-V") {
+      inv.command = "version";
       continue;
     }
     if (arg == "--no-sync") {
@@ -418,6 +422,9 @@ invocation load(int argc, const char* const* argv,
     if (!known)
       problems.push_back("unknown argument '" + arg + "'");
   }
+  // `deployd --help` without a command: the whole usage.
+  if (inv.help && (args.empty() || args[0].starts_with("-")))
+    inv.command = "help";
   return inv;
 }
 
@@ -501,24 +508,76 @@ std::vector<std::string> validate(const service_config& c,
   return problems;
 }
 
+namespace {
+
+struct command_help {
+  const char* name;
+  const char* text;
+};
+
+// One entry per command; `usage()` prints them all, `usage(name)` one.
+constexpr command_help commands[] = {
+  {"serve",
+   "  serve   --host H --port P --data-dir D [--config FILE]\n"
+   "          [--threads N] [--port-file F] [--clock SPEC]\n"
+   "          [--id-seed N] [--no-sync] [--max-connections N]\n"
+   "          [--tls-cert PEM --tls-key PEM] [--foreman-loop-seconds S]\n"
+   "          [--log-level L] [--log-format logfmt|json]\n"
+   "          serve the API (the default command)\n"
+   "  serve ... --etcd URL[,URL...] --node NAME [--peer-port P]\n"
+   "          [--peer-host H] [--cluster-prefix /deployd]\n"
+   "          run as a node of a cluster whose log of record is etcd\n"},
+  {"replay",
+   "  replay  --data-dir D      rebuild every projection from the log\n"},
+  {"verify",
+   "  verify  --data-dir D [--scratch-dir S]\n"
+   "          replay into a scratch database and compare; exit 1 on "
+   "any difference\n"},
+  {"events",
+   "  events  --data-dir D [--from POSITION] [--stream ID]\n"
+   "          print the log as JSON lines\n"},
+  {"cluster-status",
+   "  cluster status --etcd URL[,URL...] [--cluster-prefix P]\n"
+   "          print the cluster's leader, head and nodes as JSON\n"},
+  {"version",
+   "  version (or --version)\n"
+   "          print the version, git commit, build type and library "
+   "versions\n"},
+  {"help", "  help    (or --help; COMMAND --help for one command)\n"},
+};
+
+constexpr const char* settings_line =
+  "Every command also takes --config FILE; settings, their environment\n"
+  "variables and defaults: config/service.ini "
+  "(/etc/deployd/deployd.ini when installed)\n";
+
+} // namespace
+
+bool known_command(const std::string& command) {
+  for (const auto& c : commands)
+    if (command == c.name)
+      return true;
+  return false;
+}
+
 std::string usage() {
-  return "usage: deployd [serve|replay|verify|events|help] [options]\n"
-         "  serve   --host H --port P --data-dir D [--config FILE]\n"
-         "          [--threads N] [--port-file F] [--clock SPEC]\n"
-         "          [--id-seed N] [--no-sync] [--max-connections N]\n"
-         "          [--tls-cert PEM --tls-key PEM] [--foreman-loop-seconds S]\n"
-         "  replay  --data-dir D      rebuild every projection from the log\n"
-         "  verify  --data-dir D [--scratch-dir S]\n"
-         "          replay into a scratch database and compare; exit 1 on "
-         "any difference\n"
-         "  events  --data-dir D [--from POSITION] [--stream ID]\n"
-         "          print the log as JSON lines\n"
-         "  serve ... --etcd URL[,URL...] --node NAME [--peer-port P]\n"
-         "          [--peer-host H] [--cluster-prefix /deployd]\n"
-         "          run as a node of a cluster whose log of record is etcd\n"
-         "  cluster status --etcd URL[,URL...] [--cluster-prefix P]\n"
-         "          print the cluster's leader, head and nodes as JSON\n"
-         "Settings and their defaults: config/service.ini\n";
+  std::string out = "usage: deployd [serve|replay|verify|events|cluster status|"
+                    "version|help] [options]\n";
+  for (const auto& c : commands)
+    out += c.text;
+  out += settings_line;
+  return out;
+}
+
+std::string usage(const std::string& command) {
+  for (const auto& c : commands)
+    if (command == c.name) {
+      std::string name = command == "cluster-status" ? "cluster status"
+                                                     : command;
+      return "usage: deployd " + name + " [options]\n" + c.text +
+             settings_line;
+    }
+  return usage();
 }
 
 } // namespace deployd::config

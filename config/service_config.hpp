@@ -191,8 +191,10 @@ struct service_config {
 
 /// What the command line asked for.
 struct invocation {
-  /// serve | replay | verify | events | cluster-status | help
+  /// serve | replay | verify | events | cluster-status | version | help
   std::string command = "serve";
+  /// `--help` (or `-h`) was given: print the command's usage.
+  bool help = false;
   service_config config;
   /// `events --from`.
   std::uint64_t from_position = 1;
@@ -216,5 +218,10 @@ validate(const service_config& c, const std::string& command = "serve");
 
 /// The usage text printed by `deployd help`.
 [[nodiscard]] std::string usage();
+/// The usage of one command (`deployd serve --help`); all of it for a
+/// command it does not know.
+[[nodiscard]] std::string usage(const std::string& command);
+/// Whether `command` (as `invocation::command` spells it) exists.
+[[nodiscard]] bool known_command(const std::string& command);
 
 } // namespace deployd::config

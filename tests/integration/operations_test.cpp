@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sys/wait.h>
 #include <thread>
 
@@ -320,4 +321,75 @@ TEST_CASE("a storage error is logged once with its cause",
   CHECK(count == 1);
   CHECK(err.find("op=\"create data dir\"") != std::string::npos);
   CHECK(err.find("status=\"Not a directory\"") != std::string::npos);
+}
+
+// -- the command line --------------------------------------------------------
+
+TEST_CASE("deployd --version and deployd version print the version, commit, "
+          "build type and library versions",
+          "[integration][cli]") {
+  const std::regex shape(
+    R"(deployd \d+\.\d+\.\d+\n)"
+    R"(commit ([0-9a-f]{12}(-dirty)?|unknown)\n)"
+    R"(build type \S+\n)"
+    R"(RocksDB \d+\.\d+\.\d+\n)"
+    R"(CAF \d+\.\d+\.\d+\n)"
+    R"(Boost 1\.\d+\.\d+\n)"
+    R"(OpenSSL \d+\.\d+\.\d+[^\n]*\n)");
+  const auto flag = run_tool({"--version"});
+  const auto word = run_tool({"version"});
+  INFO(flag.out);
+  CHECK(flag.status == 0);
+  CHECK(std::regex_match(flag.out, shape));
+  CHECK(word.status == 0);
+  CHECK(word.out == flag.out);
+}
+
+TEST_CASE("--help on every command prints that command's usage",
+          "[integration][cli]") {
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>
+    commands = {
+      {{"serve"}, {"--host", "--port", "--data-dir", "--etcd", "--log-format"}},
+      {{"replay"}, {"--data-dir"}},
+      {{"verify"}, {"--data-dir", "--scratch-dir"}},
+      {{"events"}, {"--from", "--stream"}},
+      {{"cluster", "status"}, {"--etcd", "--cluster-prefix"}},
+      {{"version"}, {"--version"}},
+    };
+  for (const auto& [words, flags] : commands)
+    for (const auto* help : {"--help", "-h"}) {
+      auto args = words;
+      args.push_back(help);
+      const auto r = run_tool(args);
+      std::string name = words[0];
+      if (words.size() > 1)
+        name += " " + words[1];
+      INFO(name << ' ' << help << '\n' << r.out);
+      CHECK(r.status == 0);
+      CHECK(r.out.starts_with("usage: deployd " + name + " [options]\n"));
+      for (const auto& f : flags)
+        CHECK(r.out.find(f) != std::string::npos);
+      // Only this command's section.
+      if (name != "replay")
+        CHECK(r.out.find("\n  replay  --") == std::string::npos);
+    }
+  // Without a command, and as a command: every command.
+  for (const auto& args : {std::vector<std::string>{"--help"},
+                           std::vector<std::string>{"help"}}) {
+    const auto all = run_tool(args);
+    INFO(all.out);
+    CHECK(all.status == 0);
+    for (const auto* c : {"  serve ", "  replay ", "  verify ", "  events ",
+                          "  cluster status ", "  version ", "  help "})
+      CHECK(all.out.find(c) != std::string::npos);
+  }
+  // --help does not start a server or open a database.
+  temp_dir dir;
+  CHECK(run_tool({"serve", "--data-dir", (dir.path() / "d").string(),
+                  "--help"}).status == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "d"));
+  // An unknown command is an error, with or without --help.
+  const auto bogus = run_tool_stderr({"bogus", "--help"});
+  CHECK(bogus.status == 2);
+  CHECK(bogus.out.starts_with("deployd: unknown command 'bogus'"));
 }
