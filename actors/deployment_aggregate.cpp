@@ -4,6 +4,7 @@
 #include "events/python_repr.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace deployd::actors {
@@ -213,20 +214,31 @@ patched_schedules(const std::vector<events::deployment_schedule>& existing,
           unprocessable("Unable to create new deployment schedules without a "
                         "schedule configuration."));
   }
-  // Every check passed: apply in request order, each written schedule moving
-  // to the front (most recently written first).
+  // Every check passed. As the reference does: first every schedule a
+  // `replaces` names is found by its old slug and its slug cleared, then the
+  // items apply in request order (renames by row, the others by their
+  // current slug), so swaps (x->y, y->x) and chains (a->b, b->c) work. Each
+  // written schedule moves to the front (most recently written first).
   std::vector<events::deployment_schedule> out = existing;
+  std::map<std::string, events::uuid> renamed; // old slug -> row id
+  for (const auto& in : items)
+    if (in.replaces)
+      if (const auto e = find(*in.replaces); e != existing.end())
+        renamed.emplace(*in.replaces, e->id);
+  for (auto& s : out)
+    if (s.slug && renamed.contains(*s.slug))
+      s.slug.reset();
   for (const auto& in : items) {
     const auto& target = in.replaces ? *in.replaces : *in.slug;
-    const auto it = std::find_if(out.begin(), out.end(), [&](const auto& s) {
-      return s.slug == target &&
-             std::any_of(existing.begin(), existing.end(),
-                         [&](const auto& e) { return e.id == s.id; });
-    });
-    if (it == out.end()) {
+    if (find(target) == existing.end()) {
       out.insert(out.begin(), make(in));
       continue;
     }
+    const auto it = std::find_if(out.begin(), out.end(), [&](const auto& s) {
+      return in.replaces ? s.id == renamed.at(*in.replaces) : s.slug == target;
+    });
+    if (it == out.end())
+      continue; // its slug was renamed away by another item: nothing to update
     auto s = *it;
     out.erase(it);
     apply_schedule_update(s, in, env.now);

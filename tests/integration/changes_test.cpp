@@ -212,6 +212,54 @@ TEST_CASE("PATCH schedules: replace mode and slug-targeted mode",
                           "with slug 'b' already exists."}});
     CHECK(f.get(id).at("schedules").size() == 3);
   }
+  SECTION("renames resolve against the schedules as they were: swaps and "
+          "chains") {
+    const auto d = f.create(
+        {{"name", "d"}, {"schedules", {schedule(60, "x"), schedule(120, "y")}}});
+    const std::string id = d.at("id");
+    auto by_slug = [&] {
+      std::map<std::string, json> m;
+      const auto read = f.get(id);
+      for (const auto& s : read.at("schedules"))
+        m[s.at("slug")] = s;
+      return m;
+    };
+    const auto before = by_slug();
+    // Swap: x <-> y (the rows keep their ids and schedules, the slugs trade).
+    CHECK(f.patch(id, {{"schedules", {{{"slug", "y"}, {"replaces", "x"}},
+                                      {{"slug", "x"}, {"replaces", "y"}}}}})
+              .status == 204);
+    auto after = by_slug();
+    REQUIRE(after.size() == 2);
+    CHECK(after.at("y").at("id") == before.at("x").at("id"));
+    CHECK(after.at("y").at("schedule").at("interval") == 60);
+    CHECK(after.at("x").at("id") == before.at("y").at("id"));
+    CHECK(after.at("x").at("schedule").at("interval") == 120);
+    // Chain: x -> z, y -> x.
+    CHECK(f.patch(id, {{"schedules", {{{"slug", "z"}, {"replaces", "x"}},
+                                      {{"slug", "x"}, {"replaces", "y"}}}}})
+              .status == 204);
+    after = by_slug();
+    REQUIRE(after.size() == 2);
+    CHECK(after.at("z").at("id") == before.at("y").at("id"));
+    CHECK(after.at("x").at("id") == before.at("x").at("id"));
+    // An item naming a slug that another item renames away updates nothing
+    // (the reference clears renamed slugs first) and creates nothing.
+    CHECK(f.patch(id, {{"schedules", {{{"slug", "w"}, {"replaces", "x"}},
+                                      {{"slug", "x"}, {"active", false}}}}})
+              .status == 204);
+    after = by_slug();
+    REQUIRE(after.size() == 2);
+    CHECK(after.at("w").at("id") == before.at("x").at("id"));
+    CHECK(after.at("w").at("active") == true);
+    CHECK(after.at("w").at("schedule").at("interval") == 60);
+    // The log still decodes and folds to the same read model.
+    const auto dir = f.server.data_dir();
+    REQUIRE(f.server.stop() == 0);
+    const auto verified = run_tool({"verify", "--data-dir", dir});
+    INFO(verified.out);
+    CHECK(verified.status == 0);
+  }
 }
 
 TEST_CASE("pause and resume answer null and flip paused",
