@@ -1,5 +1,6 @@
 // Block schema checksums as the reference computes them: SHA-256 over
-// Python's `json.dumps(((fields,), {}), sort_keys=True)`. No dependencies.
+// Python's `json.dumps(((fields,), {}), sort_keys=True)`; the digest is
+// OpenSSL's (libcrypto).
 #pragma once
 
 #include "events/json.hpp"
