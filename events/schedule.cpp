@@ -2,6 +2,7 @@
 
 #include "events/cron.hpp"
 #include "events/json_text.hpp"
+#include "events/time.hpp"
 
 #include <date/date.h>
 #include <date/tz.h>
@@ -1253,7 +1254,14 @@ std::optional<schedule> validate_interval(validator& v, const json& input,
   timestamp anchor = now;
   if (const auto it = input.find("anchor_date"); it != input.end()) {
     auto guard = v.at("anchor_date");
-    if (const auto t = v.datetime(*it))
+    // The reference's anchor_date is a pendulum DateTime: a string that
+    // pydantic cannot read goes to pendulum's parser, whose ParserError
+    // pydantic reports as a value_error.
+    if (it->is_string() && !parse_timestamp(it->get_ref<const std::string&>()))
+      v.value_error("Unable to parse string [" +
+                        it->get_ref<const std::string&>() + "]",
+                    *it);
+    else if (const auto t = v.datetime(*it))
       anchor = *t;
   }
   auto tz = optional_string(v, input, "timezone");

@@ -272,18 +272,23 @@ schema_verdict cached_schema_verdict(const json& schema) {
   return verdict;
 }
 
+// The reference's first model check (its last-defined "before" validator,
+// so pydantic runs it first): both limits at once. Reported alone.
+bool both_limits(validator& v, const json& input) {
+  const auto limit = input.find("concurrency_limit");
+  const auto global = input.find("global_concurrency_limit_id");
+  if (limit == input.end() || global == input.end() ||
+      !events::python_truthy(*limit) || !events::python_truthy(*global))
+    return false;
+  v.value_error("A deployment cannot have both a concurrency limit and a "
+                "global concurrency limit.",
+                input);
+  return true;
+}
+
 // Model-level checks that run before the fields and are reported alone
 // (deployments-api §3.2 steps 1-2).
 bool model_checks(validator& v, const json& input) {
-  const auto limit = input.find("concurrency_limit");
-  const auto global = input.find("global_concurrency_limit_id");
-  if (limit != input.end() && global != input.end() &&
-      events::python_truthy(*limit) && events::python_truthy(*global)) {
-    v.value_error("A deployment cannot have both a concurrency limit and a "
-                  "global concurrency limit.",
-                  input);
-    return false;
-  }
   const auto enforce = input.find("enforce_parameter_schema");
   const auto schema = input.find("parameter_openapi_schema");
   if (enforce == input.end() || !events::python_truthy(*enforce) ||
@@ -478,19 +483,10 @@ parse_update_deployment(const events::uuid& id, json_body body,
   json b = echoed;
   for (const char* key : legacy_deployment_keys)
     b.erase(key);
-  {
-    // Only the both-limits rule applies to updates (no create-time
-    // parameter check).
-    const auto limit = b.find("concurrency_limit");
-    const auto global = b.find("global_concurrency_limit_id");
-    if (limit != b.end() && global != b.end() &&
-        events::python_truthy(*limit) && events::python_truthy(*global)) {
-      v.value_error("A deployment cannot have both a concurrency limit and a "
-                    "global concurrency limit.",
-                    b);
-      return std::unexpected(validation_failed(v.errors(), echoed));
-    }
-  }
+  // Only the both-limits rule applies to updates (no create-time
+  // parameter check).
+  if (both_limits(v, echoed))
+    return std::unexpected(validation_failed(v.errors(), echoed));
   events::update_deployment cmd;
   cmd.id = id;
   cmd.version = nullable_string(v, b, "version");
@@ -620,6 +616,10 @@ parse_create_deployment(json_body body, const config::api_settings& api,
   }
   json& echoed = body.value;
   if (!model_object(v, echoed))
+    return std::unexpected(validation_failed(v.errors(), echoed));
+  // Before anything touches the body: the check pydantic runs first sees
+  // (and echoes) it as sent.
+  if (both_limits(v, echoed))
     return std::unexpected(validation_failed(v.errors(), echoed));
   // The reference adds `parameters: {}` to the body itself before
   // validating (it shows in `input` and `request_body`), and drops legacy

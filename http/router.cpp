@@ -98,11 +98,7 @@ bool router::path_matches(const route& r, std::string_view path,
     } else if (want == "{name}") {
       if (parts[i].empty())
         return false;
-      auto decoded = percent_decode(parts[i], false);
-      // A decoded '/' would address a name that no route can hold.
-      if (!decoded || decoded->empty())
-        return false;
-      captured.push_back(std::move(*decoded));
+      captured.emplace_back(parts[i]);
     } else if (want != parts[i]) {
       return false;
     }
@@ -113,7 +109,11 @@ bool router::path_matches(const route& r, std::string_view path,
 }
 
 router::match router::resolve(std::string_view method,
-                              std::string_view path) const {
+                              std::string_view raw_path) const {
+  // As uvicorn hands Starlette the path: percent-decoded as a whole before
+  // any route is matched, so an encoded '/' (%2F) separates segments.
+  const auto decoded = percent_decode(raw_path, false);
+  const std::string_view path = *decoded;
   match m;
   for (std::size_t i = 0; i < routes_.size(); ++i) {
     const auto& r = routes_[i];

@@ -2,7 +2,7 @@
 //
 // Patterns are slash-separated segments: literals, `{id}` (only a UUID in
 // canonical form matches, so a malformed id is a 404 like the reference) and
-// `{name}` (one non-empty segment, percent-decoded). Mirrors Starlette's
+// `{name}` (one non-empty segment of the percent-decoded path). Mirrors Starlette's
 // routing: 405 with `Allow` when the path exists for other methods, and a
 // 307 to the other spelling when only the trailing slash differs. No Beast
 // include.

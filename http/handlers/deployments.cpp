@@ -95,7 +95,7 @@ void post_deployments_filter(services& s, const request& req, path_params,
 
 void post_deployments_count(services& s, const request& req, path_params,
                             responder reply) {
-  auto body = query_body(req, "Body_count_deployments_deployments_count_post");
+  auto body = query_body(req, "Body_count_deployments_deployments_count_post", false);
   if (!body) {
     reply(std::move(body.error()));
     return;

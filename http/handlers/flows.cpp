@@ -85,7 +85,7 @@ void post_flows_filter(services& s, const request& req, path_params,
 
 void post_flows_count(services& s, const request& req, path_params,
                       responder reply) {
-  auto body = query_body(req, "Body_count_flows_flows_count_post");
+  auto body = query_body(req, "Body_count_flows_flows_count_post", false);
   if (!body) {
     reply(std::move(body.error()));
     return;

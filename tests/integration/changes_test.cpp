@@ -325,6 +325,12 @@ TEST_CASE("bulk delete removes up to limit matching deployments in name "
   CHECK(f.server.get("/api/deployments/name/etl/a").status == 404);
   CHECK(f.server.get("/api/deployments/name/etl/b").status == 404);
   CHECK(f.server.get("/api/deployments/name/etl/c").status == 200);
+  // The path is decoded as a whole before routing, as uvicorn does: %2F
+  // separates segments.
+  CHECK(f.server.get("/api/deployments/name/etl%2Fc").status == 200);
+  r = f.server.get("/api/deployments/name/etl/c%2Fx");
+  CHECK(r.status == 404);
+  CHECK(r.json_body() == json{{"detail", "Not Found"}});
   r = f.server.post("/api/deployments/bulk_delete",
                     json{{"deployments", {{"name", {{"any_", {"zzz"}}}}}}});
   CHECK(r.json_body() == json{{"deleted", json::array()}});

@@ -133,6 +133,21 @@ TEST_CASE("deployment creation rejects each malformed field with the "
                            "Extra inputs are not permitted", 1)}),
         echoed(body));
   }
+  SECTION("an anchor_date no parser reads is pendulum's value_error") {
+    const auto body = with(
+        "schedules",
+        json::array({{{"schedule", {{"interval", 60}, {"anchor_date", "notadate"}}}}}));
+    const auto r = server.post("/api/deployments/", body);
+    REQUIRE(r.status == 422);
+    const auto first = r.json_body().at("exception_detail").at(0);
+    CHECK(first ==
+          error("value_error",
+                {"body", "schedules", 0, "schedule",
+                 "function-after[validate_timezone(), IntervalSchedule]",
+                 "anchor_date"},
+                "Value error, Unable to parse string [notadate]", "notadate",
+                {{"error", json::object()}}));
+  }
   SECTION("both kinds of concurrency limit are reported alone at the body") {
     json body = with("concurrency_limit", 2);
     body["global_concurrency_limit_id"] =
@@ -143,8 +158,8 @@ TEST_CASE("deployment creation rejects each malformed field with the "
         json::array({error("value_error", {"body"},
                            "Value error, A deployment cannot have both a "
                            "concurrency limit and a global concurrency limit.",
-                           echoed(body), {{"error", json::object()}})}),
-        echoed(body));
+                           body, {{"error", json::object()}})}),
+        body); // pydantic runs this check first: nothing injected yet
   }
   SECTION("a name with a reserved character is a pattern mismatch, not a "
           "500") {

@@ -277,6 +277,12 @@ TEST_CASE("query bodies are validated like the reference",
   CHECK(r.json_body().at("exception_detail")[0].at("loc") ==
         json::array({"body", "deployments", "name", "bogus"}));
   CHECK(post({{"whatever", 1}}).status == 200);
+  // Count bodies have no limit: the reference ignores one, even negative.
+  for (const char* path : {"/api/deployments/count", "/api/flows/count"}) {
+    r = f.server.post(path, json{{"limit", -1}});
+    CHECK(r.status == 200);
+    CHECK(f.server.post(path, json{{"limit", 500}}).body == r.body);
+  }
   r = f.server.post("/api/deployments/paginate", json{{"page", 0}});
   CHECK(r.json_body().at("exception_detail")[0].at("ctx") == json{{"ge", 1}});
   r = f.server.post("/api/deployments/bulk_delete", json{{"limit", 51}});
