@@ -182,6 +182,32 @@ void fields(F& f, events::delete_variable& x) {
   f("name", x.name);
 }
 
+template <class F>
+void fields(F& f, events::create_flow_run& x) {
+  f("deployment_id", x.deployment_id);
+  f("body", x.body);
+}
+template <class F>
+void fields(F& f, events::create_flow_runs_bulk& x) {
+  f("deployment_id", x.deployment_id);
+  f("items", x.items);
+}
+template <class F>
+void fields(F& f, events::delete_flow_run& x) {
+  f("id", x.id);
+}
+template <class F>
+void fields(F& f, events::set_flow_run_state& x) {
+  f("id", x.id);
+  f("state", x.state);
+  f("force", x.force);
+}
+template <class F>
+void fields(F& f, events::record_poll& x) {
+  f("deployment_ids", x.deployment_ids);
+  f("queue_ids", x.queue_ids);
+}
+
 // Stable names of the alternatives of `command`, in variant order. A new
 // command fails the static_assert until it is named here and given `fields`.
 constexpr std::array command_names = {
@@ -215,6 +241,12 @@ constexpr std::array command_names = {
   "create_variable",
   "update_variable",
   "delete_variable",
+  "create_flow_run",
+  "create_flow_runs_bulk",
+  "update_flow_run",
+  "delete_flow_run",
+  "set_flow_run_state",
+  "record_poll",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");

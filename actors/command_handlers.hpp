@@ -56,6 +56,14 @@ DEPLOYD_HANDLER(events::create_variable);
 DEPLOYD_HANDLER(events::update_variable);
 DEPLOYD_HANDLER(events::delete_variable);
 
+// -- flow_run_commands.cpp
+DEPLOYD_HANDLER(events::create_flow_run);
+DEPLOYD_HANDLER(events::create_flow_runs_bulk);
+DEPLOYD_HANDLER(events::update_flow_run);
+DEPLOYD_HANDLER(events::delete_flow_run);
+DEPLOYD_HANDLER(events::set_flow_run_state);
+DEPLOYD_HANDLER(events::record_poll);
+
 #undef DEPLOYD_HANDLER
 
 } // namespace deployd::actors

@@ -4,6 +4,7 @@
 
 #include "events/deployment.hpp"
 #include "events/flow.hpp"
+#include "events/flow_run.hpp"
 #include "events/ids.hpp"
 #include "events/rejection.hpp"
 #include "events/resource.hpp"
@@ -32,7 +33,10 @@ using command =
                  events::create_block_document, events::delete_block_document,
                  events::record_worker_heartbeat, events::delete_worker,
                  events::sweep_workers, events::create_variable,
-                 events::update_variable, events::delete_variable>;
+                 events::update_variable, events::delete_variable,
+                 events::create_flow_run, events::create_flow_runs_bulk,
+                 events::update_flow_run, events::delete_flow_run,
+                 events::set_flow_run_state, events::record_poll>;
 
 /// What became of one command.
 struct command_result {

@@ -723,6 +723,14 @@ std::string resource_name_key(events::resource_kind kind, const json& doc) {
   case resource_kind::variable:
     key += str("name");
     break;
+  case resource_kind::flow_run:
+    // Unique by (flow, idempotency key) when the run has a key.
+    key += id("flow_id");
+    if (doc.contains("idempotency_key") && doc.at("idempotency_key").is_string())
+      key += '\1' + str("idempotency_key");
+    else
+      key += '\0' + id("id");
+    break;
   }
   return key;
 }

@@ -28,6 +28,7 @@ enum class rejection_code : std::uint8_t {
   schedule_not_found = 14, ///< "Schedule not found."
   not_found = 15,          ///< 404 with `subject` as the detail text
   forbidden = 16,          ///< 403 with `subject` as the detail text
+  not_found_exception = 17, ///< 404 `{"exception_message": subject}`
 };
 
 struct rejection {

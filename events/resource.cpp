@@ -16,6 +16,8 @@ std::string_view kind_name(resource_kind k) {
     return "block_document";
   case resource_kind::variable:
     return "variable";
+  case resource_kind::flow_run:
+    return "flow_run";
   }
   return "unknown";
 }
@@ -23,7 +25,8 @@ std::string_view kind_name(resource_kind k) {
 std::optional<resource_kind> kind_named(std::string_view name) {
   for (auto k : {resource_kind::work_pool, resource_kind::work_queue,
                  resource_kind::block_type, resource_kind::block_schema,
-                 resource_kind::block_document, resource_kind::variable})
+                 resource_kind::block_document, resource_kind::variable,
+                 resource_kind::flow_run})
     if (kind_name(k) == name)
       return k;
   return std::nullopt;

@@ -1,5 +1,5 @@
 // Document aggregates: work pools, work queues, block types, block schemas,
-// block documents and workspace variables.
+// block documents, workspace variables and flow runs (events/flow_run.hpp).
 //
 // Their state is the API object itself (a JSON document with `id`,
 // `created`, `updated`, ...), so one set of events serves them all:
@@ -29,6 +29,7 @@ enum class resource_kind : std::uint8_t {
   block_schema = 4,
   block_document = 5,
   variable = 6,
+  flow_run = 7,
 };
 
 /// `work_pool`, `work_queue`, ... (the stream prefix and event-name stem).

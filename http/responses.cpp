@@ -175,6 +175,8 @@ response rejection_response(const events::rejection& why) {
     return detail(404, why.subject);
   case rejection_code::forbidden:
     return detail(403, why.subject);
+  case rejection_code::not_found_exception:
+    return exception_message(404, why.subject);
   }
   return exception_message(500, "Internal Server Error");
 }

@@ -98,6 +98,25 @@ router make_routes() {
   r.add("DELETE", "/api/variables/name/{name}", h::delete_variable_by_name);
   // -- operations ------------------------------------------------------------
   r.add("GET", "/metrics", h::get_metrics);
+  // -- flow runs ------------------------------------------------------------
+  r.add("POST", "/api/deployments/{id}/create_flow_run",
+        h::post_deployment_create_flow_run);
+  r.add("POST", "/api/deployments/{id}/create_flow_run/bulk",
+        h::post_deployment_create_flow_run_bulk);
+  r.add("POST", "/api/deployments/get_scheduled_flow_runs",
+        h::post_deployments_get_scheduled_flow_runs);
+  r.add("GET", "/api/deployments/{id}/work_queue_check",
+        h::get_deployment_work_queue_check);
+  r.add("POST", "/api/work_pools/{name}/get_scheduled_flow_runs",
+        h::post_work_pool_get_scheduled_flow_runs);
+  r.add("POST", "/api/flow_runs/", h::post_flow_runs);
+  r.add("POST", "/api/flow_runs/filter", h::post_flow_runs_filter);
+  r.add("POST", "/api/flow_runs/count", h::post_flow_runs_count);
+  r.add("POST", "/api/flow_runs/paginate", h::post_flow_runs_paginate);
+  r.add("GET", "/api/flow_runs/{id}", h::get_flow_run);
+  r.add("PATCH", "/api/flow_runs/{id}", h::patch_flow_run);
+  r.add("DELETE", "/api/flow_runs/{id}", h::delete_flow_run);
+  r.add("POST", "/api/flow_runs/{id}/set_state", h::post_flow_run_set_state);
   return r;
 }
 

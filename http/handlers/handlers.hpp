@@ -107,4 +107,24 @@ void post_variables_count(services&, const request&, path_params, responder);
 // -- operations (handlers/operations.cpp) --------------------------------------
 void get_metrics(services&, const request&, path_params, responder);
 
+// -- flow runs and polls (handlers/flow_runs.cpp)
+void post_deployment_create_flow_run(services&, const request&, path_params,
+                                     responder);
+void post_deployment_create_flow_run_bulk(services&, const request&,
+                                          path_params, responder);
+void post_flow_runs(services&, const request&, path_params, responder);
+void get_flow_run(services&, const request&, path_params, responder);
+void post_flow_runs_filter(services&, const request&, path_params, responder);
+void post_flow_runs_count(services&, const request&, path_params, responder);
+void post_flow_runs_paginate(services&, const request&, path_params, responder);
+void patch_flow_run(services&, const request&, path_params, responder);
+void delete_flow_run(services&, const request&, path_params, responder);
+void post_flow_run_set_state(services&, const request&, path_params, responder);
+void post_deployments_get_scheduled_flow_runs(services&, const request&,
+                                              path_params, responder);
+void post_work_pool_get_scheduled_flow_runs(services&, const request&,
+                                            path_params, responder);
+void get_deployment_work_queue_check(services&, const request&, path_params,
+                                     responder);
+
 } // namespace deployd::http::handlers

@@ -171,6 +171,18 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
     events::update_variable{std::nullopt, std::string("v"), json::object()},
     events::delete_variable{std::nullopt, std::string("v")},
     events::delete_variable{events::uuid::v4_from(8, 8), std::nullopt},
+    events::create_flow_run{std::nullopt, json{{"flow_id", "x"}}},
+    events::create_flow_run{events::uuid::v4_from(9, 9),
+                            json{{"tags", json::array({"a"})}}},
+    events::create_flow_runs_bulk{events::uuid::v4_from(9, 9),
+                                  json::array({json::object()})},
+    events::update_flow_run{events::uuid::v4_from(9, 1),
+                            json{{"infrastructure_pid", "42"}}},
+    events::delete_flow_run{events::uuid::v4_from(9, 2)},
+    events::set_flow_run_state{events::uuid::v4_from(9, 3),
+                               json{{"type", "PENDING"}}, true},
+    events::record_poll{{events::uuid::v4_from(9, 4)},
+                        {events::uuid::v4_from(9, 5)}},
   };
   for (const auto& cmd : commands) {
     const auto id = events::uuid::v4_from(cmd.index(), 42);

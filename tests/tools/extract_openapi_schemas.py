@@ -36,6 +36,12 @@ ROOT_OPERATIONS = [
     ("post", "/v2/concurrency_limits/filter"),
     ("post", "/variables/filter"),
     ("post", "/variables/count"),
+    ("post", "/flow_runs/filter"),
+    ("post", "/flow_runs/count"),
+    ("post", "/flow_runs/paginate"),
+    ("post", "/flow_runs/{id}/set_state"),
+    ("post", "/deployments/get_scheduled_flow_runs"),
+    ("post", "/work_pools/{name}/get_scheduled_flow_runs"),
 ]
 
 # Single-object bodies validated with http::validate_against.
@@ -51,6 +57,9 @@ ROOT_SCHEMAS = [
     "BlockTypeUpdate",
     "BlockSchemaCreate",
     "BlockDocumentCreate",
+    "DeploymentFlowRunCreate",
+    "FlowRunCreate",
+    "FlowRunUpdate",
 ]
 
 REF_PREFIX = "#/components/schemas/"

@@ -1,0 +1,496 @@
+// Command handlers for flow runs (flow-runs.md §3, §4.3, §5, §7, §8): one
+// JSON document per run on the `flow_run/<id>` stream, unique by (flow,
+// idempotency key) through the resources name index; and the deployments'
+// `last_polled` / READY a poll records.
+#include "actors/command_handlers.hpp"
+#include "actors/command_support.hpp"
+#include "actors/projections.hpp"
+#include "actors/work_pools.hpp"
+#include "events/flow_run.hpp"
+#include "events/json_fields.hpp"
+#include "events/json_schema.hpp"
+#include "events/json_text.hpp"
+
+#include <algorithm>
+
+namespace deployd::actors {
+
+using events::json;
+using events::resource_kind;
+using storage::errc;
+
+namespace {
+
+json str_or_null(const std::optional<std::string>& s) {
+  return s ? json(*s) : json(nullptr);
+}
+
+json id_or_null(const std::optional<events::uuid>& id) {
+  return id ? json(id->str()) : json(nullptr);
+}
+
+json body_value(const json& body, const char* key, json fallback) {
+  const auto it = body.find(key);
+  return it == body.end() || it->is_null() ? fallback : *it;
+}
+
+// A run that was created, or the existing run an idempotency key named.
+struct created_run {
+  json doc;
+  bool created = false;
+  events::log_position position;
+};
+
+using creation = std::expected<created_run, events::rejection>;
+
+events::rejection bad_request(std::string text) {
+  return {events::rejection_code::bad_request, std::move(text)};
+}
+
+// The run's queue and pool as stored on it: {work_queue_id, work_queue_name,
+// work_pool_id, work_pool_name}.
+struct placement {
+  json queue_id = nullptr;
+  json queue_name = nullptr;
+  json pool_id = nullptr;
+  json pool_name = nullptr;
+};
+
+// The deployment's queue, or `override_name` in the deployment's pool
+// (created when missing, §5.1 step 7).
+std::expected<std::expected<placement, events::rejection>, errc>
+place(storage::write_batch& b, const events::deployment& d,
+      const json& override_name, event_list& out, decision_env& env) {
+  using result = std::expected<placement, events::rejection>;
+  placement p;
+  std::optional<json> queue;
+  std::optional<json> pool;
+  if (d.work_queue_id) {
+    auto q = load_resource(b, resource_kind::work_queue, *d.work_queue_id);
+    if (!q)
+      return std::unexpected(q.error());
+    queue = std::move(*q);
+    if (queue) {
+      auto pl = load_resource(b, resource_kind::work_pool,
+                              events::uuid_field(*queue, "work_pool_id"));
+      if (!pl)
+        return std::unexpected(pl.error());
+      pool = std::move(*pl);
+    }
+  }
+  if (override_name.is_string()) {
+    const auto name = override_name.get<std::string>();
+    if (!pool)
+      return result(std::unexpected(bad_request(
+          "Cannot create flow run in work queue " + name +
+          " because deployment " + d.id.str() +
+          " is not associated with a work pool. Please remove "
+          "work_pool_name and try again.")));
+    const json key_doc{{"work_pool_id", pool->at("id")}, {"name", name}};
+    auto found =
+        find_resource(b, resource_name_key(resource_kind::work_queue, key_doc));
+    if (!found)
+      return std::unexpected(found.error());
+    if (*found) {
+      queue = std::move(*found);
+    } else {
+      pool_world world;
+      world.pools.push_back(*pool);
+      auto queues = resources_under(
+          b, resource_name_key(resource_kind::work_queue,
+                               {{"work_pool_id", pool->at("id")}, {"name", ""}}));
+      if (!queues)
+        return std::unexpected(queues.error());
+      world.queues = std::move(*queues);
+      auto made = create_queue(pool->at("name").get<std::string>(),
+                               json{{"name", name}}, world, env);
+      if (!made)
+        return result(std::unexpected(made.error()));
+      for (auto& e : *made) {
+        if (const auto* c = std::get_if<events::resource_created>(&e);
+            c && c->kind == resource_kind::work_queue)
+          queue = c->value;
+        out.push_back(std::move(e));
+      }
+    }
+  }
+  if (queue) {
+    p.queue_id = queue->at("id");
+    p.queue_name = queue->at("name");
+  } else {
+    p.queue_name = str_or_null(d.work_queue_name);
+  }
+  if (pool) {
+    p.pool_id = pool->at("id");
+    p.pool_name = pool->at("name");
+  }
+  return result(p);
+}
+
+// Builds, decides and appends one run (§5.1 / §8). Appended at once so a
+// later item of a bulk request sees it (idempotency).
+std::expected<creation, errc> create_one(const events::create_flow_run& cmd,
+                                         storage::write_batch& b,
+                                         decision_env& env,
+                                         const events::uuid& command_id) {
+  const json& body = cmd.body;
+  event_list out;
+  json parameters = json::object();
+  json labels = json::object();
+  json tags = json::array();
+  placement where;
+  events::uuid flow_id;
+  json deployment_id = nullptr;
+  json deployment_version = nullptr;
+  json infrastructure = body_value(body, "infrastructure_document_id", nullptr);
+  if (cmd.deployment_id) {
+    auto loaded = load_deployment(b, *cmd.deployment_id);
+    if (!loaded)
+      return std::unexpected(loaded.error());
+    if (!*loaded)
+      return creation(std::unexpected(events::rejection{
+          events::rejection_code::deployment_not_found, {}}));
+    const auto& d = **loaded;
+    parameters = d.parameters;
+    const json given = body_value(body, "parameters", json::object());
+    for (const auto& [k, v] : given.items())
+      parameters[k] = v;
+    std::optional<errc> failure;
+    auto hydrated = events::hydrate_parameters(parameters, variables_in(b, failure));
+    if (failure)
+      return std::unexpected(*failure);
+    if (!hydrated)
+      return creation(std::unexpected(
+          bad_request("Error hydrating flow run parameters: " + hydrated.error())));
+    parameters = std::move(*hydrated);
+    const json enforce_v = body_value(body, "enforce_parameter_schema", nullptr);
+    const bool enforce =
+        enforce_v.is_boolean() ? enforce_v.get<bool>() : d.enforce_parameter_schema;
+    if (enforce) {
+      if (!d.parameter_openapi_schema.is_object())
+        return creation(std::unexpected(events::rejection{
+            events::rejection_code::conflict,
+            "Error updating deployment: Cannot update parameters because "
+            "parameter schema enforcement is enabled and the deployment does "
+            "not have a valid parameter schema."}));
+      const auto check = events::check_parameters(
+          events::preprocess_schema(d.parameter_openapi_schema), parameters,
+          false);
+      using outcome = events::parameter_check::outcome;
+      if (check.result == outcome::circular_schema)
+        return creation(std::unexpected(events::rejection{
+            events::rejection_code::unprocessable,
+            "Invalid schema: Unable to validate schema with circular "
+            "references."}));
+      if (check.result == outcome::invalid)
+        return creation(std::unexpected(events::rejection{
+            events::rejection_code::conflict,
+            "Error creating flow run: " + check.reason}));
+    }
+    auto placed =
+        place(b, d, body_value(body, "work_queue_name", nullptr), out, env);
+    if (!placed)
+      return std::unexpected(placed.error());
+    if (!*placed)
+      return creation(std::unexpected(placed->error()));
+    where = **placed;
+    flow_id = d.flow_id;
+    deployment_id = d.id.str();
+    deployment_version = str_or_null(d.version);
+    if (infrastructure.is_null())
+      infrastructure = id_or_null(d.infrastructure_document_id);
+    for (const auto& t : body_value(body, "tags", json::array()))
+      if (std::find(tags.begin(), tags.end(), t) == tags.end())
+        tags.push_back(t);
+    for (const auto& t : d.tags)
+      if (std::find(tags.begin(), tags.end(), json(t)) == tags.end())
+        tags.push_back(t);
+    if (d.labels.is_object())
+      labels = d.labels;
+    labels["prefect.flow.id"] = flow_id.str();
+    labels["prefect.deployment.id"] = d.id.str();
+  } else {
+    flow_id = events::uuid_field(body, "flow_id");
+    auto flow = load_flow(b, flow_id);
+    if (!flow)
+      return std::unexpected(flow.error());
+    if (!*flow)
+      return creation(std::unexpected(
+          events::rejection{events::rejection_code::integrity_conflict, {}}));
+    parameters = body_value(body, "parameters", json::object());
+    tags = body_value(body, "tags", json::array());
+    deployment_id = body_value(body, "deployment_id", nullptr);
+    where.queue_name = body_value(body, "work_queue_name", nullptr);
+    labels["prefect.flow.id"] = flow_id.str();
+  }
+  const json given_labels = body_value(body, "labels", json::object());
+  for (const auto& [k, v] : given_labels.items())
+    labels[k] = v;
+
+  const json key = body_value(body, "idempotency_key", nullptr);
+  if (key.is_string()) {
+    auto existing = find_resource(
+        b, resource_name_key(resource_kind::flow_run,
+                             json{{"flow_id", flow_id.str()},
+                                  {"idempotency_key", key}}));
+    if (!existing)
+      return std::unexpected(existing.error());
+    if (*existing)
+      return creation(created_run{std::move(**existing), false, {}});
+  }
+
+  const auto id = events::uuid_v7(env.now, env.ids.next());
+  json policy = events::default_empirical_policy();
+  const json given_policy = body_value(body, "empirical_policy", json::object());
+  for (const auto& [k, v] : given_policy.items())
+    policy[k] = v;
+  const json name_v = body_value(body, "name", nullptr);
+  json run = json::object();
+  run["id"] = id.str();
+  run["created"] = events::format_timestamp(env.now);
+  run["updated"] = events::format_timestamp(env.now);
+  run["name"] = name_v.is_string() && !name_v.get<std::string>().empty()
+                    ? name_v
+                    : json(events::run_name(env.ids.next()));
+  run["flow_id"] = flow_id.str();
+  run["state_id"] = nullptr;
+  run["deployment_id"] = deployment_id;
+  run["deployment_version"] = deployment_version;
+  run["work_queue_id"] = where.queue_id;
+  run["work_queue_name"] = where.queue_name;
+  run["flow_version"] = body_value(body, "flow_version", nullptr);
+  run["parameters"] = std::move(parameters);
+  run["idempotency_key"] = key;
+  run["context"] = body_value(body, "context", json::object());
+  run["empirical_policy"] = std::move(policy);
+  run["tags"] = std::move(tags);
+  run["labels"] = std::move(labels);
+  run["parent_task_run_id"] = body_value(body, "parent_task_run_id", nullptr);
+  run["state_type"] = nullptr;
+  run["state_name"] = nullptr;
+  run["run_count"] = 0;
+  run["expected_start_time"] = nullptr;
+  run["next_scheduled_start_time"] = nullptr;
+  run["start_time"] = nullptr;
+  run["end_time"] = nullptr;
+  run["total_run_time"] = 0.0;
+  run["estimated_run_time"] = 0.0;
+  run["estimated_start_time_delta"] = 0.0;
+  run["auto_scheduled"] = false;
+  run["infrastructure_document_id"] = infrastructure;
+  run["infrastructure_pid"] = nullptr;
+  run["created_by"] = nullptr;
+  run["work_pool_id"] = where.pool_id;
+  run["work_pool_name"] = where.pool_name;
+  run["state"] = nullptr;
+  run["job_variables"] = body_value(body, "job_variables", json::object());
+  const json state_in = body_value(
+      body, "state",
+      json{{"type", cmd.deployment_id ? "SCHEDULED" : "PENDING"}});
+  events::apply_state(run, events::make_state(state_in, env.ids.next(),
+                                              env.now, id),
+                      env.now);
+  out.push_back(events::resource_created{resource_kind::flow_run, run});
+  auto appended = append_and_fold(b, out, command_id, env.now);
+  if (!appended)
+    return std::unexpected(appended.error());
+  return creation(created_run{std::move(run), true, *appended});
+}
+
+command_result run_not_found() {
+  return rejected(
+      {events::rejection_code::not_found, "Flow run not found"});
+}
+
+std::string rendered(const json& run, events::timestamp now) {
+  return events::dump_json(events::render_flow_run(run, now));
+}
+
+} // namespace
+
+command_result handle(const events::create_flow_run& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto made = create_one(cmd, b, env, command_id);
+  if (!made)
+    return failed(made.error());
+  if (!*made)
+    return rejected(made->error());
+  auto r = no_content((*made)->position);
+  r.body = rendered((*made)->doc, env.now);
+  r.created = (*made)->created;
+  return r;
+}
+
+command_result handle(const events::create_flow_runs_bulk& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto d = load_deployment(b, cmd.deployment_id);
+  if (!d)
+    return failed(d.error());
+  if (!*d)
+    return rejected({events::rejection_code::deployment_not_found, {}});
+  json results = json::array();
+  events::log_position last;
+  for (const auto& item : cmd.items) {
+    auto made = create_one(events::create_flow_run{cmd.deployment_id, item}, b,
+                           env, command_id);
+    if (!made)
+      return failed(made.error());
+    if (*made && (*made)->created)
+      last = (*made)->position;
+    if (*made)
+      results.push_back(json{{"flow_run_id", (*made)->doc.at("id")},
+                             {"status", "CREATED"},
+                             {"error", nullptr}});
+    else
+      results.push_back(json{{"flow_run_id", nullptr},
+                             {"status", "FAILED"},
+                             {"error", made->error().subject}});
+  }
+  auto r = no_content(last);
+  r.body = events::dump_json(json{{"results", std::move(results)}});
+  return r;
+}
+
+command_result handle(const events::update_flow_run& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_resource(b, resource_kind::flow_run, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return run_not_found();
+  const json& before = **existing;
+  json after = before;
+  for (const auto& [key, value] : cmd.body.items()) {
+    if (key == "job_variables") {
+      const auto& state = before.at("state");
+      if (!state.is_object())
+        return rejected(bad_request("Flow run state is required to update job "
+                                    "variables but none exists"));
+      if (before.at("state_type") != "SCHEDULED")
+        return rejected(bad_request(
+            "Job variables for a flow run in state " +
+            before.at("state_type").get<std::string>() + " cannot be updated"));
+      if (!before.at("deployment_id").is_string())
+        return rejected(bad_request(
+            "A deployment for the flow run could not be found"));
+      auto d = load_deployment(b, events::uuid_field(before, "deployment_id"));
+      if (!d)
+        return failed(d.error());
+      if (!*d)
+        return rejected(bad_request(
+            "A deployment for the flow run could not be found"));
+    }
+    if (key == "empirical_policy" && value.is_object()) {
+      json policy = events::default_empirical_policy();
+      for (const auto& [k, v] : value.items())
+        policy[k] = v;
+      after[key] = std::move(policy);
+      continue;
+    }
+    after[key] = value.is_null() && (key == "parameters" || key == "tags" ||
+                                     key == "job_variables")
+                     ? before.at(key)
+                     : value;
+  }
+  after["updated"] = events::format_timestamp(env.now);
+  return apply(event_list{events::resource_updated{
+                   resource_kind::flow_run, cmd.id,
+                   events::document_diff(before, after)}},
+               b, env, command_id, "");
+}
+
+command_result handle(const events::delete_flow_run& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_resource(b, resource_kind::flow_run, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return run_not_found();
+  return apply(event_list{events::resource_deleted{resource_kind::flow_run,
+                                                   cmd.id, env.now}},
+               b, env, command_id, "");
+}
+
+command_result handle(const events::set_flow_run_state& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_resource(b, resource_kind::flow_run, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected({events::rejection_code::not_found_exception,
+                     "Flow run with id " + cmd.id.str() + " not found"});
+  const json& before = **existing;
+  const auto proposed =
+      events::make_state(cmd.state, env.ids.next(), env.now, cmd.id);
+  auto decided =
+      events::orchestrate(before, proposed, cmd.force, env.now, env.ids.next());
+  json result{{"state", before.at("state")},
+              {"status", decided.status},
+              {"details", decided.details}};
+  if (!decided.write) {
+    auto r = no_content(events::log_position{});
+    r.body = events::dump_json(result);
+    return r;
+  }
+  json after = before;
+  if (decided.empirical_policy)
+    after["empirical_policy"] = *decided.empirical_policy;
+  events::apply_state(after, std::move(*decided.write), env.now);
+  result["state"] = after.at("state");
+  auto r = apply(event_list{events::resource_updated{
+                     resource_kind::flow_run, cmd.id,
+                     events::document_diff(before, after)}},
+                 b, env, command_id, events::dump_json(result));
+  r.created = r.result == command_result::outcome::ok;
+  return r;
+}
+
+command_result handle(const events::record_poll& cmd, storage::write_batch& b,
+                      decision_env& env, const events::uuid& command_id) {
+  // A poll refreshes `last_polled` each time; polls less than a second
+  // apart after the first are coalesced so a busy poller does not grow the
+  // log with one event per request.
+  constexpr std::int64_t coalesce_micros = 1'000'000;
+  auto fresh = [&](const std::optional<events::timestamp>& t) {
+    return t && env.now.micros - t->micros < coalesce_micros;
+  };
+  event_list out;
+  for (const auto& id : cmd.deployment_ids) {
+    auto d = load_deployment(b, id);
+    if (!d)
+      return failed(d.error());
+    if (!*d || ((**d).status == "READY" && fresh((**d).last_polled)))
+      continue;
+    auto after = **d;
+    after.last_polled = env.now;
+    after.status = "READY";
+    out.push_back(events::deployment_updated{id, events::diff(**d, after)});
+  }
+  for (const auto& id : cmd.queue_ids) {
+    auto q = load_resource(b, resource_kind::work_queue, id);
+    if (!q)
+      return failed(q.error());
+    if (!*q)
+      continue;
+    const json& before = **q;
+    const auto polled = events::parse_timestamp(
+        before.value("last_polled", json(nullptr)).is_string()
+            ? before.at("last_polled").get<std::string>()
+            : std::string());
+    if (before.value("status", "") == "READY" && fresh(polled))
+      continue;
+    json after = before;
+    after["last_polled"] = events::format_timestamp(env.now);
+    after["status"] = "READY";
+    out.push_back(events::resource_updated{resource_kind::work_queue, id,
+                                           events::document_diff(before, after)});
+  }
+  return apply(std::move(out), b, env, command_id, "");
+}
+
+} // namespace deployd::actors

@@ -1,0 +1,370 @@
+#include "events/flow_run.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <string_view>
+
+namespace deployd::events {
+
+namespace {
+
+constexpr std::array state_detail_keys = {
+    "flow_run_id",      "task_run_id",
+    "child_flow_run_id", "scheduled_time",
+    "cache_key",        "cache_expiration",
+    "deferred",         "untrackable_result",
+    "pause_timeout",    "pause_reschedule",
+    "pause_key",        "run_input_keyset",
+    "refresh_cache",    "retriable",
+    "transition_id",    "task_parameters_id",
+    "traceparent",      "deployment_concurrency_lease_id",
+};
+
+constexpr std::array adjectives = {
+    "amber",   "brave",  "calm",    "crimson", "daring", "eager",  "fancy",
+    "gentle",  "golden", "happy",   "icy",     "jolly",  "keen",   "lively",
+    "mellow",  "nimble", "olive",   "proud",   "quiet",  "rapid",  "silver",
+    "tidy",    "urban",  "vivid",   "witty",   "young",  "zealous", "bold",
+    "cosmic",  "dusty",  "electric", "fuzzy",
+};
+constexpr std::array nouns = {
+    "lemur",   "otter",  "falcon",  "badger", "heron",  "lynx",   "marmot",
+    "newt",    "ocelot", "panda",   "quail",  "raven",  "salmon", "tapir",
+    "urchin",  "vulture", "walrus", "yak",    "zebra",  "bison",  "cobra",
+    "dingo",   "egret",  "ferret",  "gecko",  "hyena",  "ibis",   "jackal",
+    "koala",   "mole",   "narwhal", "oriole",
+};
+
+std::string title_case(const std::string& type) {
+  std::string out;
+  for (std::size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    out.push_back(i == 0 ? c
+                         : static_cast<char>(std::tolower(
+                               static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+std::optional<timestamp> time_of(const json& v) {
+  if (!v.is_string())
+    return std::nullopt;
+  return parse_timestamp(v.get<std::string>());
+}
+
+double seconds_between(timestamp from, timestamp to) {
+  return static_cast<double>(to.micros - from.micros) / 1e6;
+}
+
+json string_or_null(const json& v, const char* key) {
+  const auto it = v.find(key);
+  return it == v.end() ? json(nullptr) : *it;
+}
+
+orchestration keep(const json&, std::string status, json details) {
+  return {std::move(status), std::move(details), std::nullopt, std::nullopt};
+}
+
+json reason(const char* type, const std::string& text) {
+  return json{{"type", type}, {"reason", text}};
+}
+
+} // namespace
+
+bool is_terminal_state(const std::string& type) {
+  return type == "COMPLETED" || type == "FAILED" || type == "CANCELLED" ||
+         type == "CRASHED";
+}
+
+json default_empirical_policy() {
+  return json{{"max_retries", 0},        {"retry_delay_seconds", 0.0},
+              {"retries", nullptr},      {"retry_delay", nullptr},
+              {"pause_keys", json::array()}, {"resuming", false},
+              {"retry_type", nullptr}};
+}
+
+json make_state(const json& create, const uuid& id, timestamp now,
+                const uuid& run_id) {
+  const auto type = create.at("type").get<std::string>();
+  json name = string_or_null(create, "name");
+  if (name.is_null())
+    name = title_case(type);
+  json details = json::object();
+  const auto given_it = create.find("state_details");
+  const json given = given_it != create.end() && given_it->is_object()
+                         ? *given_it
+                         : json::object();
+  for (const char* key : state_detail_keys) {
+    const auto it = given.find(key);
+    if (it != given.end()) {
+      details[key] = *it;
+      continue;
+    }
+    const std::string_view k = key;
+    details[key] = (k == "deferred" || k == "untrackable_result" ||
+                    k == "pause_reschedule")
+                       ? json(false)
+                       : json(nullptr);
+  }
+  details["flow_run_id"] = run_id.str();
+  if (type == "SCHEDULED" && details.at("scheduled_time").is_null())
+    details["scheduled_time"] = format_timestamp(now);
+  // Normalise a given scheduled time to the wire form.
+  if (auto t = time_of(details.at("scheduled_time")))
+    details["scheduled_time"] = format_timestamp(*t);
+  return json{{"id", id.str()},
+              {"type", type},
+              {"name", name},
+              {"timestamp", format_timestamp(now)},
+              {"message", string_or_null(create, "message")},
+              {"data", string_or_null(create, "data")},
+              {"state_details", std::move(details)}};
+}
+
+std::string run_name(const uuid& seed) {
+  return std::string(adjectives[seed.bytes[0] % adjectives.size()]) + "-" +
+         nouns[seed.bytes[1] % nouns.size()];
+}
+
+uuid uuid_v7(timestamp t, const uuid& random) {
+  uuid out = random;
+  const auto ms = static_cast<std::uint64_t>(t.micros / 1000);
+  for (int i = 0; i < 6; ++i)
+    out.bytes[static_cast<std::size_t>(i)] =
+        static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+  out.bytes[6] = static_cast<std::uint8_t>(0x70 | (out.bytes[6] & 0x0f));
+  out.bytes[8] = static_cast<std::uint8_t>(0x80 | (out.bytes[8] & 0x3f));
+  return out;
+}
+
+json render_flow_run(json run, timestamp now) {
+  const double total = run.value("total_run_time", 0.0);
+  double estimated = total;
+  const auto& state = run.at("state");
+  if (run.at("state_type") == "RUNNING" && state.is_object())
+    if (auto t = time_of(state.at("timestamp")))
+      estimated += std::max(0.0, seconds_between(*t, now));
+  run["estimated_run_time"] = estimated;
+  double delta = 0.0;
+  const auto expected = time_of(run.at("expected_start_time"));
+  const auto start = time_of(run.at("start_time"));
+  const bool terminal = run.at("state_type").is_string() &&
+                        is_terminal_state(run.at("state_type"));
+  if (expected && start && *start > *expected)
+    delta = seconds_between(*expected, *start);
+  else if (expected && !start && !terminal && *expected < now)
+    delta = seconds_between(*expected, now);
+  run["estimated_start_time_delta"] = delta;
+  return run;
+}
+
+json worker_flow_run(const json& run, timestamp now) {
+  json flow_run = json::object();
+  json queue_id = nullptr;
+  const json rendered = render_flow_run(run, now);
+  for (const auto& [key, value] : rendered.items()) {
+    if (key == "work_pool_id" || key == "work_pool_name")
+      continue;
+    if (key == "work_queue_id") {
+      queue_id = value;
+      continue;
+    }
+    flow_run[key] = value;
+    if (key == "created_by")
+      flow_run["work_queue_id"] = run.at("work_queue_id");
+  }
+  return json{{"work_pool_id", run.at("work_pool_id")},
+              {"work_queue_id", queue_id},
+              {"flow_run", std::move(flow_run)}};
+}
+
+void apply_state(json& run, json state, timestamp now) {
+  const json current = run.at("state");
+  const bool had_state = current.is_object();
+  auto ts = *time_of(state.at("timestamp"));
+  if (had_state)
+    if (auto cur = time_of(current.at("timestamp")); cur && ts <= *cur)
+      ts = timestamp{cur->micros + 1};
+  state["timestamp"] = format_timestamp(ts);
+  state["state_details"]["flow_run_id"] = run.at("id");
+  const auto type = state.at("type").get<std::string>();
+  const std::string cur_type =
+      had_state ? current.at("type").get<std::string>() : std::string();
+
+  if (cur_type == "RUNNING") {
+    if (auto cur = time_of(current.at("timestamp")))
+      run["total_run_time"] =
+          run.value("total_run_time", 0.0) + seconds_between(*cur, ts);
+  }
+  if (type == "RUNNING" && run.at("start_time").is_null())
+    run["start_time"] = format_timestamp(ts);
+  if (is_terminal_state(type)) {
+    if (cur_type.empty() || !is_terminal_state(cur_type))
+      run["end_time"] = format_timestamp(ts);
+    if (run.at("start_time").is_null())
+      run["start_time"] = format_timestamp(ts);
+  } else if (!cur_type.empty() && is_terminal_state(cur_type)) {
+    run["end_time"] = nullptr;
+  }
+  const auto& scheduled = state.at("state_details").at("scheduled_time");
+  if (run.at("expected_start_time").is_null())
+    run["expected_start_time"] = type == "SCHEDULED" && scheduled.is_string()
+                                     ? scheduled
+                                     : json(format_timestamp(ts));
+  run["next_scheduled_start_time"] =
+      type == "SCHEDULED" ? scheduled : json(nullptr);
+  if (type == "RUNNING" && cur_type != "PAUSED")
+    run["run_count"] = run.value("run_count", 0) + 1;
+  if (type == "RUNNING" || is_terminal_state(type))
+    run["empirical_policy"]["resuming"] = false;
+  run["state_id"] = state.at("id");
+  run["state_type"] = type;
+  run["state_name"] = state.at("name");
+  run["state"] = std::move(state);
+  run["updated"] = format_timestamp(now);
+}
+
+orchestration orchestrate(const json& run, const json& proposed, bool force,
+                          timestamp now, const uuid& replacement_id) {
+  const json& current = run.at("state");
+  const auto type = proposed.at("type").get<std::string>();
+  const auto& name = proposed.at("name");
+  auto accept = [&] {
+    return orchestration{"ACCEPT", json{{"type", "accept_details"}}, proposed,
+                         std::nullopt};
+  };
+  auto replace = [&](const char* new_type, const char* new_name,
+                     json message, json details_in, const std::string& why) {
+    json create{{"type", new_type},
+                {"name", new_name},
+                {"message", std::move(message)},
+                {"data", proposed.at("data")},
+                {"state_details", std::move(details_in)}};
+    return orchestration{"REJECT", reason("reject_details", why),
+                         make_state(create, replacement_id, now,
+                                    *uuid::parse(run.at("id").get<std::string>())),
+                         std::nullopt};
+  };
+  if (!current.is_object())
+    return accept(); // a run's first state
+  const auto cur_type = current.at("type").get<std::string>();
+  const auto& cur_details = current.at("state_details");
+
+  // BypassCancellingFlowRunsWithNoInfra (both policies).
+  if (type == "CANCELLING") {
+    if (cur_type == "SCHEDULED" && (run.at("infrastructure_pid").is_null() ||
+                                    current.at("name") == "Resuming"))
+      return replace("CANCELLED", "Cancelled", proposed.at("message"),
+                     json::object(),
+                     "Scheduled flow run has no infrastructure to terminate.");
+    if (cur_type == "PAUSED" &&
+        cur_details.value("pause_reschedule", false) == true)
+      return replace("CANCELLED", "Cancelled", proposed.at("message"),
+                     json::object(),
+                     "Suspended flow run has no infrastructure to terminate.");
+  }
+  if (force)
+    return accept();
+
+  // PreventDuplicateTransitions.
+  const auto& tid = proposed.at("state_details").at("transition_id");
+  if (!tid.is_null() && tid == cur_details.at("transition_id"))
+    return keep(run, "REJECT",
+                reason("reject_details",
+                       "This run has already made this state transition."));
+  // HandleFlowTerminalStateTransitions.
+  orchestration result = accept();
+  if (is_terminal_state(cur_type)) {
+    if (type == "CANCELLING" || type == "PAUSED" || type == "CRASHED")
+      return keep(run, "ABORT",
+                  reason("abort_details",
+                         "Run is already in terminal state " + cur_type + "."));
+    if (type == "SCHEDULED") {
+      if (run.at("deployment_id").is_null())
+        return keep(run, "ABORT",
+                    reason("abort_details", "Cannot reschedule a run without "
+                                            "an associated deployment."));
+      json policy = run.at("empirical_policy");
+      policy["retry_type"] = "reschedule";
+      policy["pause_keys"] = json::array();
+      policy["resuming"] = false;
+      result.empirical_policy = std::move(policy);
+    }
+  }
+  // EnforceCancellingToCancelledTransition.
+  if (cur_type == "CANCELLING" && type != "CANCELLED")
+    return keep(run, "REJECT",
+                reason("reject_details",
+                       "Cannot transition flows that are cancelling to a "
+                       "state other than Cancelled."));
+  // PreventPendingTransitions.
+  if (type == "PENDING" &&
+      (cur_type == "PENDING" || cur_type == "RUNNING" ||
+       cur_type == "CANCELLING" || cur_type == "CANCELLED")) {
+    const bool sub_state = cur_type == "PENDING" && name != current.at("name") &&
+                           name != "Pending";
+    if (!sub_state)
+      return keep(run, "ABORT",
+                  reason("abort_details", "This run is in a " + cur_type +
+                                              " state and cannot transition "
+                                              "to a PENDING state."));
+    // Pending → Submitting keeps the scheduled time.
+    if (result.write->at("state_details").at("scheduled_time").is_null())
+      (*result.write)["state_details"]["scheduled_time"] =
+          cur_details.at("scheduled_time");
+  }
+  // EnsureOnlyScheduledFlowsMarkedLate.
+  if (type == "SCHEDULED" && name == "Late") {
+    if (cur_type != "SCHEDULED")
+      return keep(run, "REJECT",
+                  reason("reject_details",
+                         "Only scheduled flows can be marked late."));
+    if (current.at("name") == "Late")
+      return keep(run, "REJECT",
+                  reason("reject_details",
+                         "This flow run is already marked late."));
+  }
+  // CopyScheduledTime.
+  if (cur_type == "SCHEDULED" && type == "PENDING" &&
+      result.write->at("state_details").at("scheduled_time").is_null())
+    (*result.write)["state_details"]["scheduled_time"] =
+        cur_details.at("scheduled_time");
+  // WaitForScheduledTime.
+  if ((cur_type == "SCHEDULED" || cur_type == "PENDING") &&
+      type == "RUNNING") {
+    if (auto when = time_of(cur_details.at("scheduled_time"))) {
+      const double delay = seconds_between(now, *when);
+      if (delay > 0)
+        return keep(run, "WAIT",
+                    json{{"type", "wait_details"},
+                         {"delay_seconds",
+                          static_cast<std::int64_t>(std::floor(delay))},
+                         {"reason", "Scheduled time is in the future"}});
+    }
+  }
+  // RetryFailedFlows.
+  if (cur_type == "RUNNING" && type == "FAILED") {
+    const auto& policy = run.at("empirical_policy");
+    const auto& retries = policy.at("retries");
+    if (retries.is_number_integer() &&
+        run.value("run_count", 0) <= retries.get<std::int64_t>()) {
+      const auto& delay_v = policy.at("retry_delay");
+      const std::int64_t delay_s =
+          delay_v.is_number() ? static_cast<std::int64_t>(delay_v.get<double>())
+                              : 0;
+      auto r = replace("SCHEDULED", "AwaitingRetry", proposed.at("message"),
+                       json{{"scheduled_time",
+                             format_timestamp(
+                                 timestamp{now.micros + delay_s * 1000000})}},
+                       "Retrying");
+      json p = policy;
+      p["retry_type"] = "in_process";
+      r.empirical_policy = std::move(p);
+      return r;
+    }
+  }
+  return result;
+}
+
+} // namespace deployd::events

@@ -1,0 +1,460 @@
+// Flow runs end to end (flow-runs.md §3-§8, related-resources.md §5): runs
+// created from deployments and ad hoc, the worker's path through set_state
+// (Scheduled → Pending → Running → terminal) with the orchestration
+// answers of §7, reads, filters, PATCH and DELETE, what workers and runners
+// poll and the deployment READY / last_polled a poll causes, and
+// `deployd verify` / `replay` over a log with runs.
+#include "tests/integration/harness.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace deployd::testing;
+
+namespace {
+
+struct fixture {
+  deployd_process& s;
+  std::string flow_id;
+  std::string deployment_id;
+
+  explicit fixture(deployd_process& server, json extra = json::object())
+      : s(server) {
+    REQUIRE(s.post("/api/work_pools/", json{{"name", "pool"}, {"type", "process"}})
+                .status == 201);
+    flow_id = s.post("/api/flows/", json{{"name", "etl"}})
+                  .json_body()
+                  .at("id")
+                  .get<std::string>();
+    json body{{"name", "d"},
+              {"flow_id", flow_id},
+              {"work_pool_name", "pool"},
+              {"version", "1.0"},
+              {"tags", {"prod"}},
+              {"parameters", {{"x", "a"}, {"y", 2}}},
+              {"enforce_parameter_schema", false}};
+    for (const auto& [k, v] : extra.items())
+      body[k] = v;
+    auto r = s.post("/api/deployments/", body);
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    deployment_id = r.json_body().at("id").get<std::string>();
+  }
+
+  http_reply create(const json& body) const {
+    return s.post("/api/deployments/" + deployment_id + "/create_flow_run",
+                  body);
+  }
+
+  http_reply set_state(const std::string& run, const json& state,
+                       bool force = false) const {
+    return s.post("/api/flow_runs/" + run + "/set_state",
+                  json{{"state", state}, {"force", force}});
+  }
+};
+
+std::vector<std::string> keys_of(const json& j) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : j.items())
+    out.push_back(k);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a worker's path: create_flow_run, poll, Pending, Running, Completed",
+          "[integration][flow_runs]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  json kept;
+  std::string run_id;
+  {
+    deployd_process s(options);
+    fixture f(s);
+    REQUIRE(s.post("/api/variables/", json{{"name", "v"}, {"value", 5}})
+                .status == 201);
+    auto r = f.create(json{{"parameters",
+                            {{"x", "hello"},
+                             {"z",
+                              {{"__prefect_kind", "workspace_variable"},
+                               {"variable_name", "v"}}}}},
+                           {"tags", {"manual"}}});
+    INFO(r.body);
+    REQUIRE(r.status == 201);
+    const auto run = r.json_body();
+    run_id = run.at("id").get<std::string>();
+    CHECK(keys_of(run) ==
+          std::vector<std::string>{
+              "id", "created", "updated", "name", "flow_id", "state_id",
+              "deployment_id", "deployment_version", "work_queue_id",
+              "work_queue_name", "flow_version", "parameters",
+              "idempotency_key", "context", "empirical_policy", "tags",
+              "labels", "parent_task_run_id", "state_type", "state_name",
+              "run_count", "expected_start_time", "next_scheduled_start_time",
+              "start_time", "end_time", "total_run_time", "estimated_run_time",
+              "estimated_start_time_delta", "auto_scheduled",
+              "infrastructure_document_id", "infrastructure_pid", "created_by",
+              "work_pool_id", "work_pool_name", "state", "job_variables"});
+    CHECK(run_id.at(14) == '7'); // UUIDv7
+    CHECK(run.at("parameters") == json{{"x", "hello"}, {"y", 2}, {"z", 5}});
+    CHECK(run.at("tags") == json{"manual", "prod"});
+    CHECK(run.at("labels") ==
+          json{{"prefect.flow.id", f.flow_id},
+               {"prefect.deployment.id", f.deployment_id}});
+    CHECK(run.at("state_type") == "SCHEDULED");
+    CHECK(run.at("state_name") == "Scheduled");
+    CHECK(run.at("state").at("state_details").size() == 18);
+    CHECK(run.at("state").at("state_details").at("flow_run_id") == run_id);
+    CHECK(run.at("expected_start_time") ==
+          run.at("state").at("state_details").at("scheduled_time"));
+    CHECK(run.at("next_scheduled_start_time") == run.at("expected_start_time"));
+    CHECK(run.at("deployment_version") == "1.0");
+    CHECK(run.at("work_queue_name") == "default");
+    CHECK(run.at("work_pool_name") == "pool");
+    CHECK(run.at("empirical_policy") ==
+          json{{"max_retries", 0}, {"retry_delay_seconds", 0.0},
+               {"retries", nullptr}, {"retry_delay", nullptr},
+               {"pause_keys", json::array()}, {"resuming", false},
+               {"retry_type", nullptr}});
+    const auto read = s.get("/api/flow_runs/" + run_id).json_body();
+    CHECK(read.at("state") == run.at("state"));
+    CHECK(read.at("name") == run.at("name"));
+
+    // What the worker polls: the run, in a WorkerFlowRunResponse.
+    r = s.post("/api/work_pools/pool/get_scheduled_flow_runs", json::object());
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    auto polled = r.json_body();
+    REQUIRE(polled.size() == 1);
+    CHECK(keys_of(polled.at(0)) == std::vector<std::string>{
+                                       "work_pool_id", "work_queue_id",
+                                       "flow_run"});
+    CHECK(polled.at(0).at("flow_run").at("id") == run_id);
+    CHECK(!polled.at(0).at("flow_run").contains("work_pool_name"));
+    CHECK(polled.at(0).at("work_queue_id") == run.at("work_queue_id"));
+    CHECK(s.post("/api/work_pools/pool/get_scheduled_flow_runs",
+                 json{{"scheduled_before", "2000-01-01 00:00:00+00:00"}})
+              .json_body() == json::array());
+    r = s.post("/api/work_pools/nope/get_scheduled_flow_runs", json::object());
+    CHECK(r.status == 404);
+    CHECK(r.json_body() == json{{"detail", "Work pool \"nope\" not found."}});
+    r = s.post("/api/work_pools/pool/get_scheduled_flow_runs",
+               json{{"work_queue_names", {"missing"}}});
+    CHECK(r.status == 404);
+    CHECK(r.json_body() ==
+          json{{"detail", "Work pool queue 'pool/missing' not found."}});
+    // The runner's poll.
+    r = s.post("/api/deployments/get_scheduled_flow_runs",
+               json{{"deployment_ids", {f.deployment_id}}});
+    REQUIRE(r.status == 200);
+    CHECK(r.json_body().size() == 1);
+    CHECK(s.post("/api/deployments/get_scheduled_flow_runs", json::object())
+              .status == 422);
+    // The poll marks the deployment READY (asynchronously).
+    json d;
+    for (int i = 0; i < 500; ++i) {
+      d = s.get("/api/deployments/" + f.deployment_id).json_body();
+      if (d.at("status") == "READY")
+        break;
+    }
+    CHECK(d.at("status") == "READY");
+    CHECK(d.at("last_polled").is_string());
+
+    // Scheduled → Pending: 201 ACCEPT; a second Pending is ABORTed (200).
+    r = f.set_state(run_id, json{{"type", "PENDING"}});
+    INFO(r.body);
+    CHECK(r.status == 201);
+    auto result = r.json_body();
+    CHECK(keys_of(result) ==
+          std::vector<std::string>{"state", "status", "details"});
+    CHECK(result.at("status") == "ACCEPT");
+    CHECK(result.at("details") == json{{"type", "accept_details"}});
+    CHECK(result.at("state").at("type") == "PENDING");
+    CHECK(result.at("state").at("name") == "Pending");
+    CHECK(result.at("state").at("state_details").at("scheduled_time") ==
+          run.at("state").at("state_details").at("scheduled_time"));
+    r = f.set_state(run_id, json{{"type", "PENDING"}});
+    CHECK(r.status == 200);
+    result = r.json_body();
+    CHECK(result.at("status") == "ABORT");
+    CHECK(result.at("details") ==
+          json{{"type", "abort_details"},
+               {"reason", "This run is in a PENDING state and cannot "
+                          "transition to a PENDING state."}});
+    CHECK(result.at("state").at("type") == "PENDING");
+    r = f.set_state(run_id, json{{"type", "PENDING"}, {"name", "Submitting"}});
+    CHECK(r.status == 201);
+    CHECK(r.json_body().at("state").at("name") == "Submitting");
+    // Not polled any more.
+    CHECK(s.post("/api/work_pools/pool/get_scheduled_flow_runs", json::object())
+              .json_body() == json::array());
+    // The worker records its infrastructure.
+    r = s.request("PATCH", "/api/flow_runs/" + run_id,
+                  json{{"infrastructure_pid", "4242"}}.dump());
+    CHECK(r.status == 204);
+
+    r = f.set_state(run_id, json{{"type", "RUNNING"}});
+    CHECK(r.status == 201);
+    auto now_run = s.get("/api/flow_runs/" + run_id).json_body();
+    CHECK(now_run.at("state_type") == "RUNNING");
+    CHECK(now_run.at("run_count") == 1);
+    CHECK(now_run.at("start_time") == now_run.at("state").at("timestamp"));
+    CHECK(now_run.at("next_scheduled_start_time").is_null());
+    CHECK(now_run.at("infrastructure_pid") == "4242");
+    CHECK(now_run.at("expected_start_time") == run.at("expected_start_time"));
+
+    r = f.set_state(run_id, json{{"type", "COMPLETED"}});
+    CHECK(r.status == 201);
+    CHECK(r.json_body().at("status") == "ACCEPT");
+    now_run = s.get("/api/flow_runs/" + run_id).json_body();
+    CHECK(now_run.at("state_type") == "COMPLETED");
+    CHECK(now_run.at("end_time") == now_run.at("state").at("timestamp"));
+    CHECK(now_run.at("total_run_time").get<double>() > 0.0);
+    CHECK(now_run.at("estimated_run_time") == now_run.at("total_run_time"));
+
+    r = f.set_state(run_id, json{{"type", "CRASHED"}});
+    CHECK(r.status == 200);
+    CHECK(r.json_body().at("status") == "ABORT");
+    CHECK(r.json_body().at("details").at("reason") ==
+          "Run is already in terminal state COMPLETED.");
+    kept = s.get("/api/flow_runs/" + run_id).json_body();
+    REQUIRE(s.stop() == 0);
+  }
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
+  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  deployd_process s(options);
+  auto again = s.get("/api/flow_runs/" + run_id).json_body();
+  kept.erase("estimated_start_time_delta");
+  again.erase("estimated_start_time_delta");
+  CHECK(again == kept);
+}
+
+TEST_CASE("set_state waits for the scheduled time, forces, bypasses cancel "
+          "and retries",
+          "[integration][flow_runs]") {
+  deployd_process s;
+  fixture f(s);
+  auto r = f.create(json{{"state",
+                          {{"type", "SCHEDULED"},
+                           {"state_details",
+                            {{"scheduled_time", "2030-01-01T00:00:00Z"}}}}}});
+  REQUIRE(r.status == 201);
+  const auto late = r.json_body();
+  const auto id = late.at("id").get<std::string>();
+  CHECK(late.at("next_scheduled_start_time") == "2030-01-01T00:00:00Z");
+  CHECK(late.at("expected_start_time") == "2030-01-01T00:00:00Z");
+  CHECK(f.set_state(id, json{{"type", "PENDING"}}).status == 201);
+  r = f.set_state(id, json{{"type", "RUNNING"}});
+  CHECK(r.status == 200);
+  auto result = r.json_body();
+  CHECK(result.at("status") == "WAIT");
+  CHECK(result.at("details").at("type") == "wait_details");
+  CHECK(result.at("details").at("reason") == "Scheduled time is in the future");
+  CHECK(result.at("details").at("delay_seconds").is_number_integer());
+  CHECK(result.at("details").at("delay_seconds").get<std::int64_t>() > 0);
+  CHECK(result.at("state").at("type") == "PENDING");
+  r = f.set_state(id, json{{"type", "RUNNING"}}, true);
+  CHECK(r.status == 201);
+  CHECK(r.json_body().at("status") == "ACCEPT");
+
+  // Scheduled → Cancelling without infrastructure: Cancelled instead.
+  const auto other = f.create(json::object()).json_body().at("id").get<std::string>();
+  r = f.set_state(other, json{{"type", "CANCELLING"}});
+  CHECK(r.status == 201);
+  result = r.json_body();
+  CHECK(result.at("status") == "REJECT");
+  CHECK(result.at("details") ==
+        json{{"type", "reject_details"},
+             {"reason", "Scheduled flow run has no infrastructure to terminate."}});
+  CHECK(result.at("state").at("type") == "CANCELLED");
+  CHECK(s.get("/api/flow_runs/" + other).json_body().at("state_type") ==
+        "CANCELLED");
+  // Cancelling → anything but Cancelled is rejected.
+  const auto third = f.create(json::object()).json_body().at("id").get<std::string>();
+  CHECK(f.set_state(third, json{{"type", "PENDING"}}).status == 201);
+  CHECK(f.set_state(third, json{{"type", "CANCELLING"}}).status == 201);
+  r = f.set_state(third, json{{"type", "RUNNING"}});
+  CHECK(r.status == 200);
+  CHECK(r.json_body().at("status") == "REJECT");
+  CHECK(r.json_body().at("state").at("type") == "CANCELLING");
+  CHECK(f.set_state(third, json{{"type", "CANCELLED"}}).status == 201);
+
+  // Ad-hoc runs start Pending; RUNNING → FAILED with retries left is
+  // rejected to AwaitingRetry.
+  r = s.post("/api/flow_runs/",
+             json{{"flow_id", f.flow_id},
+                  {"empirical_policy", {{"retries", 1}, {"retry_delay", 0}}}});
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  const auto adhoc = r.json_body().at("id").get<std::string>();
+  CHECK(r.json_body().at("state_type") == "PENDING");
+  CHECK(f.set_state(adhoc, json{{"type", "RUNNING"}}).status == 201);
+  r = f.set_state(adhoc, json{{"type", "FAILED"}, {"message", "boom"}});
+  CHECK(r.status == 201);
+  result = r.json_body();
+  CHECK(result.at("status") == "REJECT");
+  CHECK(result.at("details").at("reason") == "Retrying");
+  CHECK(result.at("state").at("name") == "AwaitingRetry");
+  CHECK(result.at("state").at("type") == "SCHEDULED");
+  CHECK(s.get("/api/flow_runs/" + adhoc).json_body().at("empirical_policy").at(
+            "retry_type") == "in_process");
+  CHECK(f.set_state(adhoc, json{{"type", "RUNNING"}}).status == 201);
+  r = f.set_state(adhoc, json{{"type", "FAILED"}});
+  CHECK(r.json_body().at("status") == "ACCEPT");
+  const auto failed = s.get("/api/flow_runs/" + adhoc).json_body();
+  CHECK(failed.at("run_count") == 2);
+  CHECK(failed.at("state_type") == "FAILED");
+  // A run without a deployment cannot be rescheduled.
+  r = f.set_state(adhoc, json{{"type", "SCHEDULED"}});
+  CHECK(r.json_body().at("status") == "ABORT");
+
+  // Errors: unknown run, bad bodies.
+  const std::string ghost = "00000000-0000-4000-8000-000000000000";
+  r = f.set_state(ghost, json{{"type", "PENDING"}});
+  CHECK(r.status == 404);
+  CHECK(r.json_body() ==
+        json{{"exception_message", "Flow run with id " + ghost + " not found"}});
+  r = f.set_state(id, json{{"type", "PENDING"}, {"timestamp", "2026-01-01"}});
+  CHECK(r.status == 422);
+  r = f.set_state(id, json{{"type", "NOPE"}});
+  CHECK(r.status == 422);
+  CHECK(s.post("/api/flow_runs/" + id + "/set_state", json::object()).status ==
+        422);
+}
+
+TEST_CASE("flow runs are filtered, counted, paged, patched and deleted; "
+          "idempotency, bulk and create errors",
+          "[integration][flow_runs]") {
+  deployd_process s;
+  fixture f(s);
+  auto r = f.create(json{{"name", "b-run"}, {"idempotency_key", "k"}});
+  REQUIRE(r.status == 201);
+  const auto first = r.json_body();
+  r = f.create(json{{"name", "other"}, {"idempotency_key", "k"}});
+  CHECK(r.status == 200);
+  CHECK(r.json_body().at("id") == first.at("id"));
+  CHECK(r.json_body().at("name") == "b-run");
+  const auto second = f.create(json{{"name", "a-run"}}).json_body();
+  const auto third = f.create(json{{"name", "c-run"}}).json_body();
+  CHECK(f.set_state(third.at("id"), json{{"type", "PENDING"}}).status == 201);
+
+  auto names = [&](const json& body) {
+    json out = json::array();
+    for (const auto& run : s.post("/api/flow_runs/filter", body).json_body())
+      out.push_back(run.at("name"));
+    return out;
+  };
+  CHECK(names(json::object()) == json{"c-run", "a-run", "b-run"}); // ID_DESC
+  CHECK(names({{"sort", "NAME_ASC"}}) == json{"a-run", "b-run", "c-run"});
+  CHECK(names({{"flow_runs", {{"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}}},
+               {"sort", "NAME_DESC"}}) == json{"b-run", "a-run"});
+  CHECK(names({{"flow_runs", {{"name", {{"like_", "C-R"}}}}}}) ==
+        json{"c-run"});
+  CHECK(names({{"deployments", {{"id", {{"any_", {f.deployment_id}}}}}},
+               {"limit", 1},
+               {"offset", 1}}) == json{"a-run"});
+  CHECK(names({{"work_pools", {{"name", {{"any_", {"elsewhere"}}}}}}}) ==
+        json::array());
+  CHECK(s.post("/api/flow_runs/count",
+               json{{"flow_runs",
+                     {{"state", {{"type", {{"any_", {"PENDING"}}}}}}}}})
+            .body == "1");
+  CHECK(s.request("POST", "/api/flow_runs/count").body == "3");
+  r = s.post("/api/flow_runs/paginate", json{{"limit", 2}, {"page", 2}});
+  CHECK(r.json_body().at("count") == 3);
+  CHECK(r.json_body().at("pages") == 2);
+  CHECK(r.json_body().at("results").size() == 1);
+  CHECK(s.post("/api/flow_runs/filter", json{{"limit", 201}}).status == 422);
+  CHECK(s.post("/api/flow_runs/filter", json{{"sort", "NOPE"}}).status == 422);
+
+  // PATCH and DELETE.
+  const auto target = "/api/flow_runs/" + second.at("id").get<std::string>();
+  r = s.request("PATCH", target, json{{"name", "renamed"}, {"tags", {"t"}}}.dump());
+  CHECK(r.status == 204);
+  auto got = s.get(target).json_body();
+  CHECK(got.at("name") == "renamed");
+  CHECK(got.at("tags") == json{"t"});
+  CHECK(s.request("PATCH", target, json{{"state_type", "X"}}.dump()).status ==
+        422);
+  const std::string ghost = "/api/flow_runs/00000000-0000-4000-8000-000000000000";
+  const json not_found{{"detail", "Flow run not found"}};
+  CHECK(s.get(ghost).json_body() == not_found);
+  r = s.request("PATCH", ghost, json{{"name", "x"}}.dump());
+  CHECK(r.status == 404);
+  CHECK(r.json_body() == not_found);
+  r = s.request("DELETE", target);
+  CHECK(r.status == 204);
+  CHECK(s.get(target).status == 404);
+  CHECK(s.request("DELETE", target).json_body() == not_found);
+  CHECK(s.get("/api/flow_runs/not-a-uuid").status == 404);
+
+  // Create errors.
+  r = s.post("/api/deployments/00000000-0000-4000-8000-000000000000/"
+             "create_flow_run",
+             json::object());
+  CHECK(r.status == 404);
+  CHECK(r.json_body() == json{{"detail", "Deployment not found"}});
+  r = f.create(json{{"extra", 1}});
+  CHECK(r.status == 422);
+  CHECK(r.json_body().at("exception_detail").at(0).at("type") ==
+        "extra_forbidden");
+  r = f.create(json{{"parameters",
+                     {{"p", {{"__prefect_kind", "json"}, {"value", "{bad"}}}}}});
+  CHECK(r.status == 400);
+  CHECK(r.json_body().at("detail").get<std::string>().starts_with(
+      "Error hydrating flow run parameters: Invalid JSON: "));
+  r = s.post("/api/flow_runs/", json{{"flow_id", "00000000-0000-4000-8000-000000000000"}});
+  CHECK(r.status == 409);
+  // A queue override creates the queue in the deployment's pool.
+  r = f.create(json{{"work_queue_name", "fast"}});
+  REQUIRE(r.status == 201);
+  CHECK(r.json_body().at("work_queue_name") == "fast");
+  CHECK(s.get("/api/work_pools/pool/queues/fast").status == 200);
+  CHECK(s.post("/api/flow_runs/count", json::object()).body == "3");
+
+  // Bulk.
+  const auto bulk = "/api/deployments/" + f.deployment_id + "/create_flow_run/bulk";
+  r = s.request("POST", bulk, "[]");
+  CHECK(r.status == 200);
+  CHECK(r.json_body() == json{{"results", json::array()}});
+  r = s.request("POST", bulk, json(std::vector<json>(101, json::object())).dump());
+  CHECK(r.status == 400);
+  CHECK(r.json_body() ==
+        json{{"detail", "Cannot create more than 100 flow runs at once."}});
+  r = s.request("POST",
+                "/api/deployments/00000000-0000-4000-8000-000000000000/"
+                "create_flow_run/bulk",
+                "[]");
+  CHECK(r.status == 404);
+  r = s.request(
+      "POST", bulk,
+      json::array({json{{"name", "bulk-1"}},
+                   json{{"parameters",
+                         {{"v", {{"__prefect_kind", "workspace_variable"},
+                                 {"variable_name", "nope"}}}}}},
+                   json{{"idempotency_key", "k"}}})
+          .dump());
+  INFO(r.body);
+  CHECK(r.status == 200);
+  const auto results = r.json_body().at("results");
+  REQUIRE(results.size() == 3);
+  CHECK(results.at(0).at("status") == "CREATED");
+  CHECK(results.at(1) ==
+        json{{"flow_run_id", nullptr},
+             {"status", "FAILED"},
+             {"error", "Error hydrating flow run parameters: Variable 'nope' "
+                       "not found in workspace."}});
+  CHECK(results.at(2).at("flow_run_id") == first.at("id"));
+  CHECK(s.request("POST", bulk, json::array({json{{"extra", 1}}}).dump())
+            .status == 422);
+  CHECK(s.post("/api/flow_runs/count", json::object()).body == "4");
+
+  // work_queue_check: 404 for an unknown deployment, a list otherwise.
+  CHECK(s.get("/api/deployments/" + f.deployment_id + "/work_queue_check")
+            .json_body() == json::array());
+  CHECK(s.get("/api/deployments/00000000-0000-4000-8000-000000000000/"
+              "work_queue_check")
+            .json_body() == json{{"detail", "Deployment not found"}});
+}
