@@ -528,7 +528,9 @@ void post_work_pool_get_scheduled_flow_runs(services& s, const request& req,
           return storage_failed(queues.error());
         const json names = param(b, "work_queue_names");
         std::vector<json> polled;
-        if (names.is_array()) {
+        // An empty list means every queue, as the reference's `if not
+        // work_queue_names`.
+        if (names.is_array() && !names.empty()) {
           for (const auto& n : names) {
             auto it = std::find_if(queues->begin(), queues->end(),
                                    [&](const json& q) { return q.at("name") == n; });

@@ -135,6 +135,10 @@ TEST_CASE("a worker's path: create_flow_run, poll, Pending, Running, Completed",
     CHECK(s.post("/api/work_pools/pool/get_scheduled_flow_runs",
                  json{{"scheduled_before", "2000-01-01 00:00:00+00:00"}})
               .json_body() == json::array());
+    CHECK(s.post("/api/work_pools/pool/get_scheduled_flow_runs",
+                 json{{"work_queue_names", {"default"}}})
+              .json_body()
+              .size() == 1);
     r = s.post("/api/work_pools/nope/get_scheduled_flow_runs", json::object());
     CHECK(r.status == 404);
     CHECK(r.json_body() == json{{"detail", "Work pool \"nope\" not found."}});
@@ -150,13 +154,11 @@ TEST_CASE("a worker's path: create_flow_run, poll, Pending, Running, Completed",
     CHECK(r.json_body().size() == 1);
     CHECK(s.post("/api/deployments/get_scheduled_flow_runs", json::object())
               .status == 422);
-    // The poll marks the deployment READY (asynchronously).
-    json d;
-    for (int i = 0; i < 500; ++i) {
-      d = s.get("/api/deployments/" + f.deployment_id).json_body();
-      if (d.at("status") == "READY")
-        break;
-    }
+    // The poll marks the deployment READY (asynchronously, but submitted to
+    // the writer before the answer left: any later write is a barrier).
+    REQUIRE(s.post("/api/variables/", json{{"name", "barrier"}, {"value", 1}})
+                .status == 201);
+    const auto d = s.get("/api/deployments/" + f.deployment_id).json_body();
     CHECK(d.at("status") == "READY");
     CHECK(d.at("last_polled").is_string());
 

@@ -196,12 +196,12 @@ TEST_CASE("flow.deploy() and a worker's start-up get the answers a 3.8 client "
   r = send(server, "POST", "/api/work_pools/auto-pool/workers/heartbeat",
            json{{"name", worker}, {"heartbeat_interval_seconds", 30.0}});
   CHECK(r.status == 204);
-  // The poll loop's endpoint is not served: the worker swallows a 404.
-  CHECK(send(server, "POST",
-             "/api/work_pools/auto-pool/get_scheduled_flow_runs",
-             json{{"work_queue_names", json::array()},
-                  {"scheduled_before", "2026-11-28 12:00:10+00:00"}})
-            .status == 404);
+  // The poll loop: an empty list of queue names means every queue; no runs.
+  r = send(server, "POST", "/api/work_pools/auto-pool/get_scheduled_flow_runs",
+           json{{"work_queue_names", json::array()},
+                {"scheduled_before", "2026-11-28 12:00:10+00:00"}});
+  CHECK(r.status == 200);
+  CHECK(r.json_body() == json::array());
 
   // flow.deploy() to that pool now sees the worker, in WorkerResponse form.
   const auto workers = flow_deploy(server, "auto-pool", "etl", "hourly");
