@@ -55,6 +55,8 @@ std::string_view rejection_name(rejection_code c) {
     return "not_found";
   case rejection_code::forbidden:
     return "forbidden";
+  case rejection_code::not_found_exception:
+    return "not_found_exception";
   }
   return "unknown";
 }
