@@ -1,0 +1,120 @@
+#include "events/flow_run.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace deployd::events;
+
+namespace {
+
+const uuid run_id = uuid::v4_from(1, 1);
+
+timestamp at(std::int64_t seconds) {
+  return timestamp{1'800'000'000'000'000 + seconds * 1'000'000};
+}
+
+// A run document with the fields the rules and transforms read.
+json run_in(const json& state_create, timestamp t, bool deployment = true) {
+  json run{{"id", run_id.str()},
+           {"deployment_id", deployment ? json("d") : json(nullptr)},
+           {"empirical_policy", default_empirical_policy()},
+           {"run_count", 0},
+           {"expected_start_time", nullptr},
+           {"next_scheduled_start_time", nullptr},
+           {"start_time", nullptr},
+           {"end_time", nullptr},
+           {"total_run_time", 0.0},
+           {"infrastructure_pid", nullptr},
+           {"state_id", nullptr},
+           {"state_type", nullptr},
+           {"state_name", nullptr},
+           {"state", nullptr}};
+  apply_state(run, make_state(state_create, uuid::v4_from(2, 2), t, run_id),
+              t);
+  return run;
+}
+
+orchestration propose(const json& run, const json& create, timestamp t,
+                      bool force = false) {
+  return orchestrate(run, make_state(create, uuid::v4_from(3, 3), t, run_id),
+                     force, t, uuid::v4_from(4, 4));
+}
+
+} // namespace
+
+TEST_CASE("make_state fills every state detail and the default name",
+          "[events][flow_run]") {
+  const auto s = make_state(json{{"type", "SCHEDULED"},
+                                 {"state_details", {{"bogus", 1}}}},
+                            uuid::v4_from(5, 5), at(0), run_id);
+  CHECK(s.at("name") == "Scheduled");
+  CHECK(s.at("state_details").size() == 18);
+  CHECK(!s.at("state_details").contains("bogus"));
+  CHECK(s.at("state_details").at("scheduled_time") == format_timestamp(at(0)));
+  CHECK(s.at("state_details").at("flow_run_id") == run_id.str());
+  CHECK(make_state(json{{"type", "CANCELLING"}}, uuid{}, at(0), run_id)
+            .at("name") == "Cancelling");
+}
+
+TEST_CASE("a repeated transition id is rejected; late marking only of "
+          "scheduled runs, once",
+          "[events][flow_run]") {
+  auto run = run_in(json{{"type", "PENDING"},
+                         {"state_details", {{"transition_id", "t1"}}}},
+                    at(0));
+  auto r = propose(run,
+                   json{{"type", "RUNNING"},
+                        {"state_details", {{"transition_id", "t1"}}}},
+                   at(1));
+  CHECK(r.status == "REJECT");
+  CHECK(r.details.at("reason") ==
+        "This run has already made this state transition.");
+  CHECK(!r.write);
+
+  r = propose(run, json{{"type", "SCHEDULED"}, {"name", "Late"}}, at(1));
+  CHECK(r.status == "REJECT");
+  CHECK(r.details.at("reason") == "Only scheduled flows can be marked late.");
+  auto scheduled = run_in(json{{"type", "SCHEDULED"}}, at(0));
+  r = propose(scheduled, json{{"type", "SCHEDULED"}, {"name", "Late"}}, at(20));
+  CHECK(r.status == "ACCEPT");
+  apply_state(scheduled, *r.write, at(20));
+  CHECK(scheduled.at("state_name") == "Late");
+  r = propose(scheduled, json{{"type", "SCHEDULED"}, {"name", "Late"}}, at(21));
+  CHECK(r.details.at("reason") == "This flow run is already marked late.");
+}
+
+TEST_CASE("apply_state keeps the derived times of a run",
+          "[events][flow_run]") {
+  auto run = run_in(json{{"type", "SCHEDULED"}}, at(0));
+  CHECK(run.at("expected_start_time") == format_timestamp(at(0)));
+  apply_state(run, make_state(json{{"type", "RUNNING"}}, uuid{}, at(10), run_id),
+              at(10));
+  CHECK(run.at("start_time") == format_timestamp(at(10)));
+  CHECK(run.at("next_scheduled_start_time").is_null());
+  CHECK(run.at("run_count") == 1);
+  // A state with a timestamp not after the current one moves 1 µs on.
+  apply_state(run, make_state(json{{"type", "FAILED"}}, uuid{}, at(5), run_id),
+              at(5));
+  CHECK(run.at("state").at("timestamp") ==
+        format_timestamp(timestamp{at(10).micros + 1}));
+  CHECK(run.at("end_time") == run.at("state").at("timestamp"));
+  CHECK(run.at("total_run_time").get<double>() == Approx(0.000001));
+  // Leaving a terminal state clears end_time; the expected start stays.
+  apply_state(run,
+              make_state(json{{"type", "SCHEDULED"}, {"name", "AwaitingRetry"}},
+                         uuid{}, at(30), run_id),
+              at(30));
+  CHECK(run.at("end_time").is_null());
+  CHECK(run.at("expected_start_time") == format_timestamp(at(0)));
+  CHECK(run.at("next_scheduled_start_time") == format_timestamp(at(30)));
+  const auto rendered = render_flow_run(run, at(40));
+  CHECK(rendered.at("estimated_start_time_delta").get<double>() ==
+        Approx(10.0));
+}
+
+TEST_CASE("run ids are UUIDv7 in time order", "[events][flow_run]") {
+  const auto a = uuid_v7(at(0), uuid::v4_from(9, 9));
+  const auto b = uuid_v7(at(1), uuid::v4_from(1, 1));
+  CHECK(a < b);
+  CHECK(a.str().at(14) == '7');
+  CHECK(run_name(a).find('-') != std::string::npos);
+}
