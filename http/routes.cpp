@@ -1,6 +1,11 @@
 #include "http/routes.hpp"
 
 #include "http/handlers/handlers.hpp"
+#include "http/openapi.hpp"
+#include "http/responses.hpp"
+
+#include <memory>
+#include <string>
 
 namespace deployd::http {
 
@@ -117,6 +122,14 @@ router make_routes() {
   r.add("PATCH", "/api/flow_runs/{id}", h::patch_flow_run);
   r.add("DELETE", "/api/flow_runs/{id}", h::delete_flow_run);
   r.add("POST", "/api/flow_runs/{id}/set_state", h::post_flow_run_set_state);
+  // The OpenAPI document of this table, this route included: built once,
+  // after the last `add`.
+  auto openapi = std::make_shared<std::string>();
+  r.add("GET", "/api/openapi.json",
+        [openapi](services&, const request&, path_params, responder reply) {
+          reply(json_text(200, *openapi));
+        });
+  *openapi = openapi_json(r.entries(), "0.8.4");
   return r;
 }
 

@@ -393,3 +393,54 @@ TEST_CASE("--help on every command prints that command's usage",
   CHECK(bogus.status == 2);
   CHECK(bogus.out.starts_with("deployd: unknown command 'bogus'"));
 }
+
+// -- the OpenAPI document ----------------------------------------------------
+
+TEST_CASE("GET /api/openapi.json serves the route table as a valid OpenAPI "
+          "3.1 document, behind the auth string",
+          "[integration][openapi]") {
+  {
+    deployd_process d;
+    const auto r = d.get("/api/openapi.json");
+    REQUIRE(r.status == 200);
+    CHECK(r.headers.at("content-type") == "application/json");
+    const auto doc = r.json_body();
+    CHECK(doc["openapi"] == "3.1.0");
+    for (const auto& [path, method] :
+         std::vector<std::pair<std::string, std::string>>{
+           {"/api/flows/", "post"},
+           {"/api/deployments/{id}", "patch"},
+           {"/api/work_pools/{name}/workers/heartbeat", "post"},
+           {"/api/variables/name/{name}", "delete"},
+           {"/api/work_pools/{name}/workers/{name_2}", "delete"},
+           {"/api/health", "get"},
+           {"/metrics", "get"},
+           {"/api/openapi.json", "get"}}) {
+      INFO(method << ' ' << path);
+      CHECK(doc["paths"][path].contains(method));
+    }
+    // A real OpenAPI validator accepts it (Python openapi-spec-validator).
+    temp_dir dir;
+    const auto file = dir.path() / "openapi.json";
+    std::ofstream(file) << r.body;
+    const auto out = dir.path() / "validator.txt";
+    const std::string command =
+      "python3 -c 'import json, sys; from openapi_spec_validator import "
+      "validate; validate(json.load(open(sys.argv[1]))); print(\"valid\")' " +
+      file.string() + " > " + out.string() + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream f(out);
+    std::string report((std::istreambuf_iterator<char>(f)), {});
+    INFO(report);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(report == "valid\n");
+  }
+  process_options options;
+  options.extra_env["PREFECT_SERVER_API_AUTH_STRING"] = "admin:s3cret";
+  deployd_process d(options);
+  CHECK(d.get("/api/openapi.json").status == 401);
+  CHECK(d.request("GET", "/api/openapi.json", std::nullopt,
+                  {{"Authorization", "Basic " + base64("admin:s3cret")}})
+          .status == 200);
+}
