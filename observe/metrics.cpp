@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <sstream>
@@ -229,7 +230,9 @@ std::string metrics::scrape(const state& s) {
     m.role_leader->Set(c.role == "leader" ? 1 : 0);
     m.role_follower->Set(c.role == "follower" ? 1 : 0);
     m.applied->Set(d(c.applied));
-    m.head->Set(d(c.log_head));
+    // The head is read from etcd periodically and can be older than what
+    // this replica has applied; the head is at least that.
+    m.head->Set(d(std::max(c.log_head, c.applied)));
     m.lag->Set(c.log_head > c.applied ? d(c.log_head - c.applied) : 0.0);
     m.ready->Set(c.ready ? 1 : 0);
     m.etcd_up->Set(c.etcd_reachable ? 1 : 0);
