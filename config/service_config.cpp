@@ -165,6 +165,21 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.api.max_parameter_size);
      }},
+    {"api.cors_allowed_origins",
+     [](service_config& c, const std::string& v) {
+       c.api.cors_allowed_origins = v;
+       return true;
+     }},
+    {"api.cors_allowed_methods",
+     [](service_config& c, const std::string& v) {
+       c.api.cors_allowed_methods = v;
+       return true;
+     }},
+    {"api.cors_allowed_headers",
+     [](service_config& c, const std::string& v) {
+       c.api.cors_allowed_headers = v;
+       return true;
+     }},
     {"cluster.etcd_endpoints",
      [](service_config& c, const std::string& v) {
        c.cluster.etcd_endpoints = v;
@@ -309,6 +324,12 @@ constexpr std::pair<const char*, const char*> environment[] = {
   {"DEPLOYD_AUTH_STRING", "api.auth_string"},
   {"PREFECT_SERVER_API_AUTH_STRING", "api.auth_string"},
   {"PREFECT_SERVER_API_MAX_PARAMETER_SIZE", "api.max_parameter_size"},
+  {"PREFECT_SERVER_CORS_ALLOWED_ORIGINS", "api.cors_allowed_origins"},
+  {"PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", "api.cors_allowed_origins"},
+  {"PREFECT_SERVER_CORS_ALLOWED_METHODS", "api.cors_allowed_methods"},
+  {"PREFECT_SERVER_API_CORS_ALLOWED_METHODS", "api.cors_allowed_methods"},
+  {"PREFECT_SERVER_CORS_ALLOWED_HEADERS", "api.cors_allowed_headers"},
+  {"PREFECT_SERVER_API_CORS_ALLOWED_HEADERS", "api.cors_allowed_headers"},
   {"PREFECT_SERVER_SERVICES_FOREMAN_ENABLED", "foreman.enabled"},
   {"PREFECT_SERVER_SERVICES_FOREMAN_LOOP_SECONDS", "foreman.loop_seconds"},
   {"PREFECT_SERVER_SERVICES_FOREMAN_INACTIVITY_HEARTBEAT_MULTIPLE",

@@ -103,6 +103,11 @@ struct api_settings {
   /// Largest serialised `parameters`, in bytes; 0 disables
   /// (PREFECT_SERVER_API_MAX_PARAMETER_SIZE). Default: 524288
   std::size_t max_parameter_size = 524'288;
+  /// CORS, comma-separated as in Prefect (PREFECT_SERVER_CORS_ALLOWED_ORIGINS,
+  /// _METHODS, _HEADERS, also with _API_ after SERVER). Default: * each
+  std::string cors_allowed_origins = "*";
+  std::string cors_allowed_methods = "*";
+  std::string cors_allowed_headers = "*";
 };
 
 /// The worker sweep (the reference's foreman service, same environment

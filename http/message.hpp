@@ -29,6 +29,12 @@ struct request {
   std::optional<std::string> min_position;
   /// X-Request-ID as the client sent it (the log's request id, echoed).
   std::optional<std::string> request_id;
+  /// CORS (http/cors.hpp): Origin, Access-Control-Request-Method and
+  /// -Headers, and whether a Cookie header came.
+  std::optional<std::string> origin;
+  std::optional<std::string> access_control_request_method;
+  std::optional<std::string> access_control_request_headers;
+  bool cookie = false;
 };
 
 /// Response header with the log position a response reflects.

@@ -147,6 +147,15 @@ private:
         return keep_first(out_.authorization, value);
       case field::user_agent:
         return keep_first(out_.user_agent, value);
+      case field::origin:
+        return keep_first(out_.origin, value);
+      case field::access_control_request_method:
+        return keep_first(out_.access_control_request_method, value);
+      case field::access_control_request_headers:
+        return keep_first(out_.access_control_request_headers, value);
+      case field::cookie:
+        out_.cookie = true;
+        return;
       case field::transfer_encoding:
         ++transfer_encodings_;
         te_chunked_ = beast::iequals(trim({value.data(), value.size()}),

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/cors.hpp"
 #include "http/request_reader.hpp"
 #include "http/responses.hpp"
 #include "observe/log.hpp"
@@ -240,7 +241,10 @@ struct server::impl {
     : settings(settings_in),
       limits{settings_in.header_limit_bytes, settings_in.target_limit_bytes,
              settings_in.body_limit_bytes, settings_in.chunk_line_limit_bytes},
-      svc(s), routes(std::move(r)),
+      svc(s),
+      cors(s.api.cors_allowed_origins, s.api.cors_allowed_methods,
+           s.api.cors_allowed_headers),
+      routes(std::move(r)),
       gate(std::make_shared<reply_gate>()),
       ioc(static_cast<int>(settings_in.threads)),
       acceptor(net::make_strand(ioc)), accept_pause(acceptor.get_executor()) {
@@ -291,6 +295,7 @@ struct server::impl {
   /// The request reader's limits, from `settings`.
   reader_limits limits;
   services& svc;
+  cors_policy cors;
   router routes;
   std::shared_ptr<reply_gate> gate;
   std::optional<ssl::context> tls;
@@ -325,6 +330,11 @@ struct server::impl {
 
 std::size_t server::impl::dispatch(const request& req, responder reply) {
   constexpr auto unmatched = observe::metrics::unmatched;
+  // CORS preflights are answered by the outermost layer, before auth.
+  if (cors_policy::is_preflight(req)) {
+    reply(cors.preflight(req));
+    return unmatched;
+  }
   // Prefect's auth middleware runs before routing, so unknown paths are
   // 401 too (related-resources §7.4).
   if (!authorized(req)) {
@@ -465,7 +475,8 @@ void server::impl::new_request_id(std::string& out) {
 }
 
 bool server::impl::authorized(const request& req) const {
-  return svc.api.auth_string.empty() || !auth_required(req.method, req.path) ||
+  return svc.api.auth_string.empty() || cors_policy::is_preflight(req) ||
+         !auth_required(req.method, req.path) ||
          basic_auth_matches(req.authorization, svc.api.auth_string);
 }
 
@@ -713,6 +724,7 @@ private:
     started_ = clock::now();
     method_ = req.method;
     take_request_id(req);
+    take_origin(req);
     bytes_in_ = req.body.size();
 
     const auto generation = ++generation_;
@@ -750,6 +762,13 @@ private:
       path_ = std::string_view(req.path).substr(0, 200);
   }
 
+  void take_origin(const request& req) {
+    cors_origin_.clear();
+    cors_cookie_ = req.cookie;
+    if (req.origin && !cors_policy::is_preflight(req))
+      cors_origin_ = *req.origin;
+  }
+
   void take_request_id(const request& req) {
     if (usable_request_id(req.request_id))
       request_id_ = *req.request_id;
@@ -775,6 +794,7 @@ private:
     method_ = reader_.current().method;
     path_ = std::string_view(reader_.current().path).substr(0, 200);
     take_request_id(reader_.current());
+    take_origin(reader_.current());
     bytes_in_ = 0;
     keep_alive_ = false;
     version_ = 11;
@@ -820,6 +840,8 @@ private:
       cause_ = r.cause.empty()
                  ? std::string_view(r.body).substr(0, 200)
                  : std::string_view(r.cause);
+    if (!cors_origin_.empty())
+      owner_.cors.simple(cors_origin_, cors_cookie_, r);
     bytes_out_ = has_body ? r.body.size() : 0;
     std::shared_ptr<beast_response> res;
     try {
@@ -952,6 +974,10 @@ observe::log(observe::level::error, "cannot write a response",
   std::size_t bytes_in_ = 0;
   std::size_t bytes_out_ = 0;
   std::string cause_;
+  /// CORS: the Origin of the request being answered (empty: none, or a
+  /// preflight, which is answered whole), and whether it sent a Cookie.
+  std::string cors_origin_;
+  bool cors_cookie_ = false;
   /// Bytes of the response being written counted in `owner_.queued_bytes`.
   std::size_t queued_ = 0;
   bool counted_ = false;
