@@ -636,16 +636,18 @@ std::expected<bool, errc> flow_query_matches(storage::reader& r,
                                              const flow_query& q,
                                              const json& flow,
                                              flow_lookup& flows) {
-  if (!q.flow_runs.is_null() || !q.task_runs.is_null() ||
-      !q.work_pools.is_null())
+  if (!q.flow_runs.is_null() || !q.task_runs.is_null())
     return false;
   auto own = flow_matches(q.flows, flow, flows);
   if (!own || !*own)
     return own;
-  if (q.deployments.is_null())
+  if (q.deployments.is_null() && q.work_pools.is_null())
     return true;
+  // As the reference: one EXISTS over the flow's deployments, with the
+  // deployment filter and, through its work queue, the work pool filter.
   deployment_query dq;
   dq.deployments = q.deployments;
+  dq.work_pools = q.work_pools;
   dq.flows = json{{"id", {{"any_", json::array({flow.at("id")})}}}};
   dq.limit = 1;
   bool any = false;

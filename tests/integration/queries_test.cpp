@@ -306,6 +306,18 @@ TEST_CASE("flow queries filter on flows and on their deployments",
   CHECK(f.names({{"deployments", {{"tags", {{"any_", {"reporting"}}}}}}},
                 path) == list{"Reports"});
   CHECK(f.server.post("/api/flows/count", json::object()).body == "3");
+  // Work pools: flows with a deployment whose work queue is in a matching
+  // pool, the same deployment matching the deployment filter too.
+  CHECK(f.names({{"work_pools", json::object()}}, path) == list{"Reports", "etl"});
+  CHECK(f.names({{"work_pools", {{"name", {{"any_", {"default-agent-pool"}}}}}}},
+                path) == list{"Reports", "etl"});
+  CHECK(f.names({{"work_pools", {{"type", {{"any_", {"process"}}}}}}}, path)
+            .empty());
+  CHECK(f.names({{"work_pools", json::object()},
+                 {"deployments", {{"name", {{"any_", {"Adhoc"}}}}}}},
+                path) == list{"Reports"});
+  CHECK(f.server.post("/api/flows/count", json{{"work_pools", json::object()}})
+            .body == "2");
   const auto page =
       f.server.post("/api/flows/paginate", json{{"limit", 2}}).json_body();
   CHECK(page.at("pages") == 2);
