@@ -6,6 +6,7 @@
 #include "actors/projections.hpp"
 #include "actors/queries.hpp"
 #include "actors/work_pools.hpp"
+#include "events/json_fields.hpp"
 #include "events/json_text.hpp"
 
 #include <functional>
@@ -171,6 +172,32 @@ command_result handle(const events::update_flow& cmd, storage::write_batch& b,
 }
 
 // Deletes one flow and its deployments; used by DELETE and bulk delete.
+// The runs that go with a deleted flow or deployment (flow-runs.md §2.1,
+// §3.4): every run of the flow (its runs cascade), or only the deployment's
+// scheduled runs that never ran (not those waiting for a concurrency slot).
+// Runs are keyed by flow first, so this reads only the flow's runs.
+std::expected<void, errc>
+delete_runs(storage::write_batch& b, const events::uuid& flow_id,
+            const std::optional<events::uuid>& deployment, event_list& out,
+            events::timestamp now) {
+  using events::resource_kind;
+  auto runs = resources_under(
+      b, std::string(1, static_cast<char>(resource_kind::flow_run)) +
+             id_key(flow_id));
+  if (!runs)
+    return std::unexpected(runs.error());
+  for (const auto& run : *runs) {
+    if (deployment &&
+        (run.at("deployment_id") != deployment->str() ||
+         run.at("state_type") != "SCHEDULED" || run.value("run_count", 0) != 0 ||
+         run.at("state_name") == "AwaitingConcurrencySlot"))
+      continue;
+    out.push_back(events::resource_deleted{
+        resource_kind::flow_run, events::uuid_field(run, "id"), now});
+  }
+  return {};
+}
+
 command_result delete_one_flow(const events::uuid& id, storage::write_batch& b,
                                decision_env& env,
                                const events::uuid& command_id) {
@@ -180,8 +207,11 @@ command_result delete_one_flow(const events::uuid& id, storage::write_batch& b,
   auto deployments = ids_under(b, storage::table::deployment_names, id_key(id));
   if (!deployments)
     return failed(deployments.error());
-  return apply(decide(events::delete_flow{id}, *existing, *deployments, env), b,
-               env, command_id, "");
+  auto decision = decide(events::delete_flow{id}, *existing, *deployments, env);
+  if (decision && *existing)
+    if (auto runs = delete_runs(b, id, std::nullopt, *decision, env.now); !runs)
+      return failed(runs.error());
+  return apply(std::move(decision), b, env, command_id, "");
 }
 
 command_result handle(const events::delete_flow& cmd, storage::write_batch& b,
@@ -274,8 +304,13 @@ command_result delete_one_deployment(const events::uuid& id,
       return failed(sharers.error());
     ctx.limit_sharers = std::move(*sharers);
   }
-  return apply(decide(events::delete_deployment{id}, ctx, env), b, env,
-               command_id, "");
+  auto decision = decide(events::delete_deployment{id}, ctx, env);
+  if (decision && ctx.existing)
+    if (auto runs =
+            delete_runs(b, ctx.existing->flow_id, id, *decision, env.now);
+        !runs)
+      return failed(runs.error());
+  return apply(std::move(decision), b, env, command_id, "");
 }
 
 command_result handle(const events::delete_deployment& cmd,

@@ -460,3 +460,35 @@ TEST_CASE("flow runs are filtered, counted, paged, patched and deleted; "
               "work_queue_check")
             .json_body() == json{{"detail", "Deployment not found"}});
 }
+
+TEST_CASE("deleting a deployment deletes its scheduled never-run runs; "
+          "deleting the flow deletes all its runs",
+          "[integration][flow_runs][delete]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  {
+    deployd_process s(options);
+    fixture f(s);
+    const auto scheduled = f.create(json::object()).json_body().at("id").get<std::string>();
+    const auto pending = f.create(json::object()).json_body().at("id").get<std::string>();
+    REQUIRE(f.set_state(pending, json{{"type", "PENDING"}}).status == 201);
+    const auto adhoc = s.post("/api/flow_runs/", json{{"flow_id", f.flow_id}})
+                           .json_body()
+                           .at("id")
+                           .get<std::string>();
+    REQUIRE(s.request("DELETE", "/api/deployments/" + f.deployment_id).status ==
+            204);
+    CHECK(s.get("/api/flow_runs/" + scheduled).status == 404);
+    CHECK(s.get("/api/flow_runs/" + pending).status == 200);
+    CHECK(s.get("/api/flow_runs/" + adhoc).status == 200);
+    REQUIRE(s.request("DELETE", "/api/flows/" + f.flow_id).status == 204);
+    CHECK(s.get("/api/flow_runs/" + pending).status == 404);
+    CHECK(s.get("/api/flow_runs/" + adhoc).status == 404);
+    CHECK(s.post("/api/flow_runs/count", json::object()).body == "0");
+    REQUIRE(s.stop() == 0);
+  }
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
+}
