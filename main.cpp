@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <openssl/crypto.h>
@@ -115,6 +116,36 @@ actors::cluster_settings cluster_settings_of(const config::service_config& c) {
   s.max_entry_bytes = c.cluster.max_entry_bytes;
   s.forward_timeout = std::chrono::milliseconds(c.http.request_timeout_ms);
   return s;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return {};
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Swagger UI's files for /docs (npm swagger-ui-dist, fetched by the build):
+// `swagger-ui/` next to the binary (the build tree), else
+// `../share/deployd/swagger-ui/` (the package: /usr/share/deployd).
+void load_docs_assets(http::services& s) {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    return;
+  for (const auto& dir : {exe.parent_path() / "swagger-ui",
+                          exe.parent_path() / ".." / "share" / "deployd" /
+                            "swagger-ui"}) {
+    auto js = read_file(dir / "swagger-ui-bundle.js");
+    auto css = read_file(dir / "swagger-ui.css");
+    if (!js.empty() && !css.empty()) {
+      s.docs_bundle_js = std::move(js);
+      s.docs_css = std::move(css);
+      return;
+    }
+  }
+  observe::log(observe::level::warn, "no Swagger UI files: /docs answers 404",
+               {{"looked_in", (exe.parent_path() / "swagger-ui").string()}});
 }
 
 int serve(const config::service_config& c) {
@@ -251,7 +282,8 @@ int serve(const config::service_config& c) {
     };
     http::services services{runtime, reads, blocking_reads, c.api,
                             metrics ? &*metrics : nullptr, gauges,
-                            c.log.requests};
+                            c.log.requests, {}, {}};
+    load_docs_assets(services);
     http::server server(c.http, services, std::move(routes));
     auto port = server.start();
     if (!port) {

@@ -103,6 +103,9 @@ router make_routes() {
   r.add("DELETE", "/api/variables/name/{name}", h::delete_variable_by_name);
   // -- operations ------------------------------------------------------------
   r.add("GET", "/metrics", h::get_metrics);
+  r.add("GET", "/docs", h::get_docs);
+  r.add("GET", "/docs/swagger-ui-bundle.js", h::get_docs_bundle_js);
+  r.add("GET", "/docs/swagger-ui.css", h::get_docs_css);
   // -- flow runs ------------------------------------------------------------
   r.add("POST", "/api/deployments/{id}/create_flow_run",
         h::post_deployment_create_flow_run);

@@ -10,6 +10,7 @@
 #include "storage/read_pool.hpp"
 
 #include <functional>
+#include <string>
 
 namespace deployd::http {
 
@@ -27,6 +28,10 @@ struct services {
   /// Log a line per request (`log.requests`); rejected writes and 5xx are
   /// logged either way.
   bool log_requests = true;
+  /// Swagger UI's static files for `/docs`; empty when not found (then
+  /// `/docs` answers 404).
+  std::string docs_bundle_js;
+  std::string docs_css;
 };
 
 } // namespace deployd::http

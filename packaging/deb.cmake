@@ -10,6 +10,7 @@ add_custom_command(TARGET deployd POST_BUILD
   COMMAND sh -c "\"$<TARGET_FILE:deployd>\" help > \"${PROJECT_BINARY_DIR}/usage.txt\""
   VERBATIM)
 
+include(${PROJECT_SOURCE_DIR}/packaging/swagger_ui.cmake)
 install(TARGETS deployd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/config/service.ini
   DESTINATION /etc/deployd RENAME deployd.ini)

@@ -106,6 +106,9 @@ void post_variables_filter(services&, const request&, path_params, responder);
 void post_variables_count(services&, const request&, path_params, responder);
 // -- operations (handlers/operations.cpp) --------------------------------------
 void get_metrics(services&, const request&, path_params, responder);
+void get_docs(services&, const request&, path_params, responder);
+void get_docs_bundle_js(services&, const request&, path_params, responder);
+void get_docs_css(services&, const request&, path_params, responder);
 
 // -- flow runs and polls (handlers/flow_runs.cpp)
 void post_deployment_create_flow_run(services&, const request&, path_params,

@@ -444,3 +444,25 @@ TEST_CASE("GET /api/openapi.json serves the route table as a valid OpenAPI "
                   {{"Authorization", "Basic " + base64("admin:s3cret")}})
           .status == 200);
 }
+
+TEST_CASE("GET /docs serves Swagger UI over /api/openapi.json, its files "
+          "from npm's swagger-ui-dist",
+          "[integration][openapi][docs]") {
+  deployd_process d;
+  const auto page = d.get("/docs");
+  REQUIRE(page.status == 200);
+  CHECK(page.headers.at("content-type") == "text/html; charset=utf-8");
+  CHECK(page.body.find("/docs/swagger-ui-bundle.js") != std::string::npos);
+  CHECK(page.body.find("/docs/swagger-ui.css") != std::string::npos);
+  CHECK(page.body.find(R"(url: "/api/openapi.json")") != std::string::npos);
+  const auto js = d.get("/docs/swagger-ui-bundle.js");
+  REQUIRE(js.status == 200);
+  CHECK(js.headers.at("content-type") == "text/javascript; charset=utf-8");
+  CHECK(js.body.size() > 100'000);
+  CHECK(js.body.find("SwaggerUIBundle") != std::string::npos);
+  const auto css = d.get("/docs/swagger-ui.css");
+  REQUIRE(css.status == 200);
+  CHECK(css.headers.at("content-type") == "text/css; charset=utf-8");
+  CHECK(css.body.find(".swagger-ui") != std::string::npos);
+  CHECK(d.get("/docs/other.js").status == 404);
+}

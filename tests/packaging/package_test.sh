@@ -69,6 +69,13 @@ url=http://127.0.0.1:$(cat "$tmp/port")
 curl -sf --max-time 5 -o "$tmp/metrics" "$url/metrics" || fail "/metrics"
 grep -q '^deployd_log_position ' "$tmp/metrics" || fail "/metrics text"
 [ -d "$state/data" ] || fail "data not in the working directory"
+# /docs with Swagger UI's files from /usr/share/deployd/swagger-ui.
+[ -s "$root/usr/share/deployd/swagger-ui/swagger-ui-bundle.js" ] ||
+  fail "Swagger UI not in the package"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url/docs")" = 200 ] ||
+  fail "/docs"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
+  "$url/docs/swagger-ui-bundle.js")" = 200 ] || fail "/docs/swagger-ui-bundle.js"
 kill -TERM "$pid"
 status=0
 wait "$pid" || status=$?
