@@ -252,6 +252,12 @@ int serve(const config::service_config& c) {
                                        const actors::commit_stats& s) {
         m.commit_done(s.commands, s.events, s.seconds);
       };
+    if (c.events.retention_seconds > 0) {
+      runtime_settings.retention_interval =
+          std::chrono::milliseconds(std::max<std::int64_t>(
+              1, std::llround(c.events.retention_sweep_seconds * 1000.0)));
+      runtime_settings.retention = {c.events.retention_seconds};
+    }
     if (clustered) {
       runtime_settings.cluster = cluster_settings_of(c);
       runtime_settings.cluster->cluster_id = cluster_id;

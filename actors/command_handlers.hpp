@@ -55,6 +55,10 @@ DEPLOYD_HANDLER(events::sweep_workers);
 DEPLOYD_HANDLER(events::create_variable);
 DEPLOYD_HANDLER(events::update_variable);
 DEPLOYD_HANDLER(events::delete_variable);
+// -- event_commands.cpp
+// --------------------------------------------------------
+DEPLOYD_HANDLER(events::record_client_events);
+DEPLOYD_HANDLER(events::expire_client_events);
 
 // -- flow_run_commands.cpp
 DEPLOYD_HANDLER(events::create_flow_run);

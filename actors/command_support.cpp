@@ -39,7 +39,9 @@ append_and_fold(storage::write_batch& b, const event_list& list,
     auto position = b.append_at_head(r);
     if (!position)
       return std::unexpected(position.error());
-    auto folded = fold(b, e, r.payload);
+    auto folded =
+        fold(b, e, fold_context{*position, r.recorded_at, r.command_id},
+             r.payload);
     if (!folded)
       return std::unexpected(folded.error());
     last = *position;

@@ -6,6 +6,7 @@
 #include "events/flow.hpp"
 #include "events/flow_run.hpp"
 #include "events/ids.hpp"
+#include "events/prefect_event.hpp"
 #include "events/rejection.hpp"
 #include "events/resource.hpp"
 #include "events/worker.hpp"
@@ -36,7 +37,9 @@ using command =
                  events::update_variable, events::delete_variable,
                  events::create_flow_run, events::create_flow_runs_bulk,
                  events::update_flow_run, events::delete_flow_run,
-                 events::set_flow_run_state, events::record_poll>;
+                 events::set_flow_run_state, events::record_poll,
+                 events::record_client_events,
+                 events::expire_client_events>;
 
 /// What became of one command.
 struct command_result {

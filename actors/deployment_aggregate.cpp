@@ -73,7 +73,7 @@ events::deployment_updated unlink(const events::uuid& deployment,
   json changes = json::object();
   changes["concurrency_limit_id"] =
       json{{"from", limit.str()}, {"to", nullptr}};
-  return events::deployment_updated{deployment, std::move(changes)};
+  return events::deployment_updated{deployment, std::move(changes), true};
 }
 
 // Deletes `limit`: its other deployments are unlinked first (the reference's
@@ -521,8 +521,9 @@ decide(const events::set_deployment_paused& cmd,
   auto d = *existing;
   d.paused = cmd.paused;
   d.updated = env.now;
+  // The pause/resume endpoints announce nothing (deployments-api §12).
   return event_list{
-      events::deployment_updated{d.id, events::diff(*existing, d)}};
+      events::deployment_updated{d.id, events::diff(*existing, d), true}};
 }
 
 std::expected<event_list, events::rejection>

@@ -40,7 +40,7 @@ decide(const events::delete_flow& cmd,
         events::rejection{events::rejection_code::flow_not_found, {}});
   event_list out;
   for (const auto& id : deployments)
-    out.push_back(events::deployment_deleted{id, env.now});
+    out.push_back(events::deployment_deleted{id, env.now, true});
   out.push_back(events::flow_deleted{cmd.id, env.now});
   return out;
 }

@@ -24,4 +24,11 @@ using submit_fn = std::function<void(command, const events::uuid&, reply_fn)>;
                                        std::chrono::milliseconds interval,
                                        events::sweep_workers rules);
 
+/// The same timer for any periodic command (the client-event retention
+/// sweep); `what` names it in the log when it fails.
+[[nodiscard]] caf::actor spawn_periodic(caf::actor_system& sys,
+                                        submit_fn submit,
+                                        std::chrono::milliseconds interval,
+                                        command cmd, const char* what);
+
 } // namespace deployd::actors

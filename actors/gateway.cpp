@@ -45,6 +45,7 @@ struct runtime::impl {
   caf::actor foreman;
   caf::actor forwarder;
   caf::actor peer;
+  caf::actor retention;
 };
 
 runtime::runtime(storage::event_log& log, events::clock& clock,
@@ -91,16 +92,26 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
           submit(std::move(cmd), id, std::move(reply));
         },
         settings.sweep_interval, settings.sweep_rules);
+  if (settings.retention_interval.count() > 0 &&
+      settings.retention.retention_seconds > 0)
+    impl_->retention = spawn_periodic(
+        impl_->system,
+        [this](command cmd, const events::uuid& id, reply_fn reply) {
+          submit(std::move(cmd), id, std::move(reply));
+        },
+        settings.retention_interval, settings.retention, "event retention");
 }
 
 runtime::~runtime() {
   caf::scoped_actor self{impl_->system};
-  // The foreman first: no sweep is submitted once the writer stops.
-  if (impl_->foreman) {
-    self->monitor(impl_->foreman);
-    caf::anon_send_exit(impl_->foreman, caf::exit_reason::user_shutdown);
+  // The timers first: no sweep is submitted once the writer stops.
+  for (auto* timer : {&impl_->foreman, &impl_->retention}) {
+    if (!*timer)
+      continue;
+    self->monitor(*timer);
+    caf::anon_send_exit(*timer, caf::exit_reason::user_shutdown);
     self->receive([](const caf::down_msg&) {});
-    impl_->foreman = nullptr;
+    *timer = nullptr;
   }
   // Then the node: its threads stop handing the writer entries, and its
   // lease is revoked so that another node leads at once.

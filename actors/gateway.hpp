@@ -12,6 +12,7 @@
 #include "actors/commands.hpp"
 #include "actors/positions.hpp"
 #include "events/clock.hpp"
+#include "events/prefect_event.hpp"
 #include "events/worker.hpp"
 #include "storage/etcd/replicated_log.hpp"
 #include "storage/event_log.hpp"
@@ -41,6 +42,11 @@ struct runtime_settings {
   storage::etcd::replicated_log* replicated = nullptr;
   /// Told of every commit that wrote (metrics); may be empty.
   commit_fn on_commit;
+  /// Time between retention sweeps of client events; 0 = none. Default: 0
+  /// (the composition root sets the configured interval).
+  std::chrono::milliseconds retention_interval{0};
+  /// What the retention sweep keeps. Default: 7 days.
+  events::expire_client_events retention;
 };
 
 /// Owns the actor system and the writer. Create once in the composition

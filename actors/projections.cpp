@@ -1,5 +1,6 @@
 #include "actors/projections.hpp"
 
+#include "actors/event_feed.hpp"
 #include "events/json_fields.hpp"
 #include "events/json_text.hpp"
 #include "events/json_writer.hpp"
@@ -498,9 +499,12 @@ std::string deployment_name_key(const events::uuid& flow_id,
   return key;
 }
 
-std::expected<void, errc> fold(storage::write_batch& b,
-                               const events::any_event& e,
-                               std::string_view payload) {
+namespace {
+
+// The projection rows of one event (the feed is written around it).
+std::expected<void, errc> fold_rows(storage::write_batch& b,
+                                    const events::any_event& e,
+                                    std::string_view payload) {
   return std::visit(
       overloaded{
           [&](const events::flow_created& x) -> std::expected<void, errc> {
@@ -557,6 +561,38 @@ std::expected<void, errc> fold(storage::write_batch& b,
           },
       },
       e);
+}
+
+} // namespace
+
+std::expected<void, errc> fold(storage::write_batch& b,
+                               const events::any_event& e,
+                               const fold_context& at,
+                               std::string_view payload) {
+  // Deletions announce what was there; the rest what is there after.
+  std::uint64_t index = 0;
+  if (auto a = announce(b, e, at, announce_stage::before_fold, index); !a)
+    return a;
+  if (auto folded = fold_rows(b, e, payload); !folded)
+    return folded;
+  return announce(b, e, at, announce_stage::after_fold, index);
+}
+
+std::expected<void, errc> fold_client_event(storage::write_batch& b,
+                                            std::string_view key,
+                                            std::string_view stored) {
+  const auto e = events::prefect_event_from_json(events::parse_json(stored));
+  put_event_rows(b, key, e, stored);
+  return {};
+}
+
+std::expected<void, errc> drop_client_event(storage::write_batch& b,
+                                            std::string_view key,
+                                            std::string_view stored) {
+  const auto e = events::prefect_event_from_json(events::parse_json(stored));
+  erase_event_rows(b, key, e);
+  b.del(table::client_events, key);
+  return {};
 }
 
 std::string worker_name_key(const events::uuid& pool_id,

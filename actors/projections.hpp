@@ -29,14 +29,35 @@ namespace deployd::actors {
 /// one is rebuilt before it is served (`prepare_read_model`).
 /// 1: written before the stamp existed. 2: numbers as the reference writes
 /// them (issue 12: `"interval":3600.0`, `1.5e-7`, big integers).
-inline constexpr std::uint32_t read_model_format = 2;
+/// 3: the Prefect event feed (`event_*` tables, actors/event_feed.hpp).
+inline constexpr std::uint32_t read_model_format = 3;
 
-/// Applies one event to the projection rows in `b`. `payload`, when given,
-/// is the event's encoded payload: a creation stores it as the state row
-/// instead of serialising the same document again.
+/// Where an event sits in the log: what the Prefect events it announces are
+/// made of besides the event itself (their time, position and ids).
+struct fold_context {
+  events::log_position position;
+  events::timestamp recorded_at;
+  events::uuid command_id;
+};
+
+/// Applies one event to the projection rows in `b`, and writes the Prefect
+/// events it announces into the feed. `payload`, when given, is the event's
+/// encoded payload: a creation stores it as the state row instead of
+/// serialising the same document again.
 [[nodiscard]] std::expected<void, storage::errc>
 fold(storage::write_batch& b, const events::any_event& e,
-     std::string_view payload = {});
+     const fold_context& at, std::string_view payload = {});
+
+/// Indexes one stored client event (a `client_events` row: its event key
+/// and JSON) into the feed tables: what the writer does when it stores one,
+/// and what replay does for every row it keeps.
+[[nodiscard]] std::expected<void, storage::errc>
+fold_client_event(storage::write_batch& b, std::string_view key,
+                  std::string_view stored);
+/// Removes a client event and its feed rows (the retention sweep).
+[[nodiscard]] std::expected<void, storage::errc>
+drop_client_event(storage::write_batch& b, std::string_view key,
+                  std::string_view stored);
 
 // -- row keys
 // ------------------------------------------------------------------

@@ -40,7 +40,7 @@ std::string printable(std::string_view bytes) {
 // Records decoded ahead of the fold, handed over in chunks: a reader thread
 // walks and decodes the log (a fifth of the work) while the caller folds.
 struct decoded {
-  events::log_position position;
+  fold_context at;
   events::any_event event;
   std::string payload;
 };
@@ -113,7 +113,8 @@ void decode_log(const storage::event_log& source, events::log_position from,
                    r.name.c_str(), r.schema_version);
       std::abort();
     }
-    chunk.push_back({r.position, std::move(*event), r.payload});
+    chunk.push_back({fold_context{r.position, r.recorded_at, r.command_id},
+                     std::move(*event), r.payload});
     if (chunk.size() < decode_pipe::chunk_size)
       return true;
     open = pipe.push(std::move(chunk));
@@ -124,6 +125,38 @@ void decode_log(const storage::event_log& source, events::log_position from,
   if (open && !chunk.empty())
     pipe.push(std::move(chunk));
   pipe.finish(visited);
+}
+
+std::expected<void, errc> index_client_events(storage::event_log& target,
+                                              const storage::event_log& source,
+                                              std::size_t batch_events) {
+  auto batch = target.begin();
+  std::size_t in_batch = 0;
+  std::optional<errc> failure;
+  auto scanned = source.scan(
+      storage::table::client_events, "",
+      [&](std::string_view key, std::string_view value) {
+        if (auto folded = fold_client_event(batch, key, value); !folded) {
+          failure = folded.error();
+          return false;
+        }
+        if (++in_batch == batch_events) {
+          if (auto c = target.commit(batch, false); !c) {
+            failure = c.error();
+            return false;
+          }
+          batch = target.begin();
+          in_batch = 0;
+        }
+        return true;
+      });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  if (failure)
+    return std::unexpected(*failure);
+  if (auto c = target.commit(batch, false); !c)
+    return std::unexpected(c.error());
+  return {};
 }
 
 } // namespace
@@ -142,6 +175,12 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
     if (auto cleared = target.clear_projections(); !cleared)
       return std::unexpected(cleared.error());
   replay_stats stats;
+  // Client events are not in the log: a fold from nothing indexes every one
+  // the source keeps (their feed rows are projections like the rest).
+  if (from->value == 0)
+    if (auto indexed = index_client_events(target, source, batch_events);
+        !indexed)
+      return std::unexpected(indexed.error());
   decode_pipe pipe;
   std::thread reader(decode_log, std::cref(source),
                      events::log_position{from->value + 1}, std::ref(pipe));
@@ -164,11 +203,11 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
     if (!chunk)
       break;
     for (const auto& d : *chunk) {
-      if (auto folded = fold(batch, d.event, d.payload); !folded) {
+      if (auto folded = fold(batch, d.event, d.at, d.payload); !folded) {
         failure = folded.error();
         break;
       }
-      batch.set_projected(d.position);
+      batch.set_projected(d.at.position);
       ++stats.events;
       if (++in_batch == batch_events) {
         if (auto c = target.commit(batch, false); !c) {
@@ -266,6 +305,10 @@ std::expected<verify_report, errc> verify(const storage::event_log& log,
   std::optional<errc> failure;
   for (std::size_t i = 0; i < storage::table_count; ++i) {
     const auto t = static_cast<storage::table>(i);
+    // Client events are not rebuilt (the log does not hold them); the feed
+    // rows that index them are, and are compared below.
+    if (!storage::is_projection(t))
+      continue;
     auto note = [&](const std::string& what) {
       ++report.differences;
       if (report.first_difference.empty())

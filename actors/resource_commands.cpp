@@ -181,8 +181,9 @@ command_result handle(const events::delete_work_pool& cmd,
       return failed(linked.error());
     for (const auto& deployment : *linked)
       out.push_back(events::deployment_updated{
-          deployment, json{{"work_queue_id",
-                            {{"from", queue_id.str()}, {"to", nullptr}}}}});
+          deployment,
+          json{{"work_queue_id", {{"from", queue_id.str()}, {"to", nullptr}}}},
+          true});
     out.push_back(
         events::resource_deleted{resource_kind::work_queue, queue_id, env.now});
   }
@@ -308,7 +309,8 @@ command_result handle(const events::delete_concurrency_limit& cmd,
   for (const auto& deployment : *linked)
     out.push_back(events::deployment_updated{
         deployment,
-        json{{"concurrency_limit_id", {{"from", id.str()}, {"to", nullptr}}}}});
+        json{{"concurrency_limit_id", {{"from", id.str()}, {"to", nullptr}}}},
+        true});
   out.push_back(events::concurrency_limit_deleted{id, env.now});
   return apply(std::move(out), b, env, command_id, "");
 }
@@ -491,7 +493,7 @@ command_result handle(const events::delete_block_document& cmd,
     return failed(linked.error());
   event_list out;
   for (const auto& deployment : *linked)
-    out.push_back(events::deployment_deleted{deployment, env.now});
+    out.push_back(events::deployment_deleted{deployment, env.now, true});
   out.push_back(
       events::resource_deleted{resource_kind::block_document, cmd.id, env.now});
   return apply(std::move(out), b, env, command_id, "");

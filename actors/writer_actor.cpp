@@ -181,11 +181,18 @@ void flush(writer_state& st) {
   st.pending.erase(st.pending.begin(),
                    st.pending.begin() + static_cast<std::ptrdiff_t>(decided));
 
-  if (batch.appended() > 0) {
+  if (batch.has_writes()) {
+    // A batch of client events alone appends no record. In cluster mode it
+    // is committed on this node only (client events are not replicated
+    // yet: root README, "Reading the log").
     const auto t0 = std::chrono::steady_clock::now();
     std::optional<errc> failure;
-    if (clustered) {
+    if (clustered && batch.appended() > 0) {
       failure = replicate(st, batch);
+    } else if (clustered) {
+      if (auto committed = st.log->commit(batch, st.settings.sync);
+          !committed)
+        failure = committed.error();
     } else if (auto committed = st.log->commit(batch, st.settings.sync);
                !committed) {
       failure = committed.error();

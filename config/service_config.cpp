@@ -262,6 +262,13 @@ const std::map<std::string, setter>& setters() {
     {"metrics.enabled",
      [](service_config& c, const std::string& v) {
        return parse_bool(v, c.metrics.enabled);
+    {"events.retention_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.events.retention_seconds);
+     }},
+    {"events.retention_sweep_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.events.retention_sweep_seconds);
      }},
   };
   return table;
@@ -342,6 +349,7 @@ constexpr std::pair<const char*, const char*> environment[] = {
   {"DEPLOYD_LOG_LEVEL", "log.level"},
   {"DEPLOYD_LOG_FORMAT", "log.format"},
   {"DEPLOYD_LOG_REQUESTS", "log.requests"},
+  {"PREFECT_SERVER_EVENTS_RETENTION_PERIOD", "events.retention_seconds"},
 };
 
 // Command-line flags that take a value, and their setting.
@@ -526,6 +534,11 @@ std::vector<std::string> validate(const service_config& c,
     problems.push_back("log.format must be logfmt or json");
   if (!(c.foreman.loop_seconds > 0) || c.foreman.loop_seconds > 86'400)
     problems.push_back("foreman.loop_seconds must be in (0, 86400]");
+  if (c.events.retention_seconds < 0)
+    problems.push_back("events.retention_seconds must be >= 0");
+  if (!(c.events.retention_sweep_seconds > 0) ||
+      c.events.retention_sweep_seconds > 86'400)
+    problems.push_back("events.retention_sweep_seconds must be in (0, 86400]");
   return problems;
 }
 

@@ -128,6 +128,16 @@ struct foreman_settings {
   std::int64_t fallback_heartbeat_interval_seconds = 30;
 };
 
+/// The events API (events-api §2): how long client events are kept.
+struct events_settings {
+  /// Client events older than this (by `occurred`) are deleted, in seconds;
+  /// 0 keeps them (PREFECT_SERVER_EVENTS_RETENTION_PERIOD). Events deployd
+  /// derives from its own log are never dropped. Default: 604800 (7 days)
+  std::int64_t retention_seconds = 604'800;
+  /// Seconds between retention sweeps. Default: 3600
+  double retention_sweep_seconds = 3600.0;
+};
+
 struct determinism_settings {
   /// `system`, or `step:<ISO time>[:<micros>]` for a deterministic clock
   /// (tests). Default: system
@@ -192,6 +202,7 @@ struct service_config {
   foreman_settings foreman;
   metrics_settings metrics;
   log_settings log;
+  events_settings events;
 };
 
 /// What the command line asked for.

@@ -32,6 +32,12 @@ std::optional<resource_kind> resource_of(std::string_view name) {
   return kind_named(name.substr(0, name.size() - suffix.size()));
 }
 
+// The optional `quiet` flag of deployment updates and deletions.
+bool quiet_field(const json& j) {
+  const auto it = j.find("quiet");
+  return it != j.end() && it->get<bool>();
+}
+
 any_event decode_current(std::string_view name, const json& j) {
   if (auto k = resource_of<resource_created>(name))
     return resource_created{*k, j};
@@ -50,11 +56,12 @@ any_event decode_current(std::string_view name, const json& j) {
     return flow_deleted{uuid_field(j, "id"), timestamp_field(j, "deleted")};
   if (name == deployment_deleted::stored_name)
     return deployment_deleted{uuid_field(j, "id"),
-                              timestamp_field(j, "deleted")};
+                              timestamp_field(j, "deleted"), quiet_field(j)};
   if (name == deployment_created::stored_name)
     return deployment_created{deployment_from_json(j)};
   if (name == deployment_updated::stored_name)
-    return deployment_updated{uuid_field(j, "id"), j.at("changes")};
+    return deployment_updated{uuid_field(j, "id"), j.at("changes"),
+                              quiet_field(j)};
   if (name == concurrency_limit_created::stored_name)
     return concurrency_limit_created{concurrency_limit_from_json(j)};
   if (name == concurrency_limit_resized::stored_name)
@@ -108,6 +115,18 @@ const auto payload_document = overloaded{
     },
     [](const worker_marked_offline& x) {
       return json{{"id", x.id.str()}, {"updated", format_timestamp(x.updated)}};
+    },
+    [](const deployment_updated& x) {
+      json j = {{"id", x.id.str()}, {"changes", x.changes}};
+      if (x.quiet)
+        j["quiet"] = true;
+      return j;
+    },
+    [](const deployment_deleted& x) {
+      json j = {{"id", x.id.str()}, {"deleted", format_timestamp(x.deleted)}};
+      if (x.quiet)
+        j["quiet"] = true;
+      return j;
     },
     [](const auto& x) {
       if constexpr (is_deletion<std::decay_t<decltype(x)>>)

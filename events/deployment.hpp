@@ -318,6 +318,10 @@ struct deployment_updated {
 
   uuid id;
   json changes = json::object();
+  /// The reference announces no Prefect event for this change: the
+  /// pause/resume endpoints, and links a cascade cleared (stored as
+  /// `"quiet": true` only when set; absent in older records).
+  bool quiet = false;
 
   bool operator==(const deployment_updated&) const = default;
 };
@@ -329,6 +333,9 @@ struct deployment_deleted {
 
   uuid id;
   timestamp deleted;
+  /// Deleted by a cascade (its flow or a block document went): the
+  /// reference announces no Prefect event (stored only when set).
+  bool quiet = false;
 
   bool operator==(const deployment_deleted&) const = default;
 };

@@ -35,6 +35,7 @@ struct request {
   std::optional<std::string> access_control_request_method;
   std::optional<std::string> access_control_request_headers;
   bool cookie = false;
+  std::string scheme = "http"; ///< "https" on a TLS connection
 };
 
 /// Response header with the log position a response reflects.

@@ -125,6 +125,11 @@ router make_routes() {
   r.add("PATCH", "/api/flow_runs/{id}", h::patch_flow_run);
   r.add("DELETE", "/api/flow_runs/{id}", h::delete_flow_run);
   r.add("POST", "/api/flow_runs/{id}/set_state", h::post_flow_run_set_state);
+  // -- events ----------------------------------------------------------------
+  r.add("POST", "/api/events", h::post_events);
+  r.add("POST", "/api/events/filter", h::post_events_filter);
+  r.add("GET", "/api/events/filter/next", h::get_events_filter_next);
+  r.add("POST", "/api/events/count-by/{name}", h::post_events_count_by);
   // The OpenAPI document of this table, this route included: built once,
   // after the last `add`.
   auto openapi = std::make_shared<std::string>();

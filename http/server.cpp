@@ -720,7 +720,9 @@ private:
     keep_alive_ = reader_.keep_alive() && !owner_.stopping;
     head_ = reader_.head();
     version_ = reader_.version();
-    const request req = reader_.take();
+    request req = reader_.take();
+    if constexpr (is_tls)
+      req.scheme = "https";
     started_ = clock::now();
     method_ = req.method;
     take_request_id(req);

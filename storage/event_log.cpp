@@ -48,6 +48,14 @@ constexpr const char* table_names[table_count] = {
   "worker_names",
   "worker_heartbeats",
   "worker_keys",
+  "event_rows",
+  "event_ids",
+  "event_resources",
+  "event_related",
+  "event_names",
+  "event_feed",
+  "event_status",
+  "client_events",
 };
 
 
@@ -143,6 +151,37 @@ std::expected<void, errc> walk(rocksdb::Iterator& it, std::string_view prefix,
   return {};
 }
 
+// Walks `it` over keys in [from, to) (empty `to`: unbounded) in `order`.
+std::expected<void, errc> walk_range(rocksdb::Iterator& it,
+                                     std::string_view from, std::string_view to,
+                                     const visitor& visit, scan_order order) {
+  if (order == scan_order::forward) {
+    for (it.Seek(slice(from)); it.Valid(); it.Next()) {
+      const auto key = view(it.key());
+      if ((!to.empty() && key >= to) || !visit(key, view(it.value())))
+        break;
+    }
+  } else {
+    if (to.empty()) {
+      it.SeekToLast();
+    } else {
+      it.SeekForPrev(slice(to));
+      if (it.Valid() && view(it.key()) == to)
+        it.Prev();
+    }
+    for (; it.Valid(); it.Prev()) {
+      const auto key = view(it.key());
+      if (key < from || !visit(key, view(it.value())))
+        break;
+    }
+  }
+  if (it.status().IsIncomplete())
+    return std::unexpected(errc::would_block);
+  if (!it.status().ok())
+    return std::unexpected(from_status(it.status(), "scan"));
+  return {};
+}
+
 } // namespace
 
 const char* to_string(errc e) {
@@ -213,11 +252,15 @@ struct write_batch::impl {
   std::optional<std::uint64_t> projected;
   bool keep_records = false;
   std::vector<std::string> records;
+  /// Rows or meta were written (a batch of client events appends nothing
+  /// to the log and must still be committed).
+  bool touched = false;
   struct save_point {
     std::uint64_t next_position;
     std::size_t appended;
     std::optional<std::uint64_t> projected;
     std::size_t records;
+    bool touched;
   };
   std::vector<save_point> save_points;
 
@@ -309,22 +352,45 @@ write_batch::append_replicated(const record& r, std::string_view encoded) {
   return {};
 }
 
-void write_batch::put_meta(std::string_view key, std::string_view value) {
-  impl_->batch.Put(impl_->log->meta, slice(key), slice(value))
-    .PermitUncheckedError();
-}
-
 const std::vector<std::string>& write_batch::records() const {
   return impl_->records;
 }
 
 void write_batch::put(table t, std::string_view key, std::string_view value) {
+  impl_->touched = true;
   impl_->batch.Put(impl_->log->cf(t), slice(key), slice(value))
     .PermitUncheckedError();
 }
 
 void write_batch::del(table t, std::string_view key) {
+  impl_->touched = true;
   impl_->batch.Delete(impl_->log->cf(t), slice(key)).PermitUncheckedError();
+}
+
+void write_batch::put_meta(std::string_view key, std::string_view value) {
+  impl_->touched = true;
+  impl_->batch.Put(impl_->log->meta, slice(key), slice(value))
+    .PermitUncheckedError();
+}
+
+std::expected<std::optional<std::string>, errc>
+write_batch::meta(std::string_view key) {
+  return impl_->get(impl_->log->meta, key);
+}
+
+bool write_batch::has_writes() const {
+  return impl_->appended > 0 || impl_->touched;
+}
+
+std::expected<void, errc>
+write_batch::scan_range(table t, std::string_view from, std::string_view to,
+                        const visitor& visit, scan_order order) {
+  auto* cf = impl_->log->cf(t);
+  std::unique_ptr<rocksdb::Iterator> base(
+    impl_->log->db->NewIterator(rocksdb::ReadOptions(), cf));
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->batch.NewIteratorWithBase(cf, base.release()));
+  return walk_range(*it, from, to, visit, order);
 }
 
 std::expected<std::optional<std::string>, errc>
@@ -350,7 +416,8 @@ void write_batch::set_projected(events::log_position p) {
 void write_batch::set_save_point() {
   impl_->batch.SetSavePoint();
   impl_->save_points.push_back({impl_->next_position, impl_->appended,
-                                impl_->projected, impl_->records.size()});
+                                impl_->projected, impl_->records.size(),
+                                impl_->touched});
 }
 
 void write_batch::rollback_to_save_point() {
@@ -361,6 +428,7 @@ void write_batch::rollback_to_save_point() {
   impl_->appended = sp.appended;
   impl_->projected = sp.projected;
   impl_->records.resize(sp.records);
+  impl_->touched = sp.touched;
 }
 
 void write_batch::pop_save_point() {
@@ -543,6 +611,18 @@ std::expected<void, errc> event_log::scan(table t, std::string_view prefix,
   return walk(*it, prefix, visit, order);
 }
 
+std::expected<void, errc>
+event_log::scan_range(table t, std::string_view from, std::string_view to,
+                      const visitor& visit, scan_order order,
+                      read_tier tier) const {
+  rocksdb::ReadOptions options;
+  if (tier == read_tier::cache_only)
+    options.read_tier = rocksdb::kBlockCacheTier;
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->db->NewIterator(options, impl_->cf(t)));
+  return walk_range(*it, from, to, visit, order);
+}
+
 events::log_position event_log::last_position() const {
   return {impl_->last_position.load()};
 }
@@ -662,6 +742,8 @@ std::expected<void, errc> event_log::drop_projections() {
 
 std::expected<void, errc> event_log::clear_projections() {
   for (std::size_t i = 0; i < table_count; ++i) {
+    if (!is_projection(static_cast<table>(i)))
+      continue;
     // DeleteRange over the whole key space: every key is < "\xff" * 9 only
     // if it is short, so delete by iteration to be exact.
     rocksdb::WriteBatch batch;

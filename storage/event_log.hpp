@@ -64,9 +64,30 @@ enum class table : std::uint8_t {
   worker_names = 20,          ///< pool id + worker name -> worker id
   worker_heartbeats = 21,     ///< pool id + ~heartbeat (8) + id -> worker JSON
   worker_keys = 22,           ///< worker id -> its worker_heartbeats key
+  // The Prefect event feed (actors/event_feed.hpp). An event key is the
+  // occurred time (8 bytes, sortable) + its feed key (log position, 8
+  // bytes + index or client sequence, 8 bytes).
+  event_rows = 23,      ///< event key -> the ReceivedEvent JSON
+  event_ids = 24,       ///< event id (16) -> event key
+  event_resources = 25, ///< resource id \0 event key -> ""
+  event_related = 26,   ///< related resource id \0 event key -> its role
+  event_names = 27,     ///< event name \0 event key -> ""
+  event_feed = 28,      ///< feed key (16) -> event key: commit order
+  event_status = 29,    ///< work pool id -> last status event id + time
+  /// Client events (POST /api/events, /api/events/in) as received: event
+  /// key -> the ReceivedEvent JSON. Not a projection: the log does not hold
+  /// them, replay keeps this table and indexes it again, and the retention
+  /// sweep deletes from it (storage/README.md).
+  client_events = 30,
 };
 
-inline constexpr std::size_t table_count = 23;
+inline constexpr std::size_t table_count = 31;
+
+/// Whether a table is a projection, rebuilt from the log (and the client
+/// events) by replay and compared by verify. `client_events` is not.
+[[nodiscard]] constexpr bool is_projection(table t) {
+  return t != table::client_events;
+}
 
 /// Direction of a scan.
 enum class scan_order : std::uint8_t { forward = 0, reverse = 1 };
@@ -87,6 +108,11 @@ public:
   [[nodiscard]] virtual std::expected<void, errc>
   scan(table t, std::string_view prefix, const visitor& visit,
        scan_order order = scan_order::forward) = 0;
+  /// Visits keys in [`from`, `to`) in key order (or reverse); an empty `to`
+  /// means no upper bound.
+  [[nodiscard]] virtual std::expected<void, errc>
+  scan_range(table t, std::string_view from, std::string_view to,
+             const visitor& visit, scan_order order = scan_order::forward) = 0;
 };
 
 /// Stored name of a table (its RocksDB column family).
@@ -150,11 +176,22 @@ public:
   [[nodiscard]] std::expected<void, errc>
   scan(table t, std::string_view prefix, const visitor& visit,
        scan_order order = scan_order::forward) override;
+  [[nodiscard]] std::expected<void, errc>
+  scan_range(table t, std::string_view from, std::string_view to,
+             const visitor& visit,
+             scan_order order = scan_order::forward) override;
+
+  /// A metadata value as of this batch.
+  [[nodiscard]] std::expected<std::optional<std::string>, errc>
+  meta(std::string_view key);
+  /// Whether the batch holds anything to commit (records, rows or meta).
+  [[nodiscard]] bool has_writes() const;
 
   /// Records that projections now include every record up to `p`.
   void set_projected(events::log_position p);
   /// Writes a value of the log's own metadata (cluster membership, the
-  /// replicated-log sequence applied) in the same atomic commit.
+  /// replicated-log sequence applied, the client-event sequence) in the
+  /// same atomic commit.
   void put_meta(std::string_view key, std::string_view value);
   /// The encoded records appended so far, in position order, when the batch
   /// was begun with `keep_records` (what a cluster leader ships to etcd).
@@ -222,6 +259,12 @@ public:
   scan(table t, std::string_view prefix, const visitor& visit,
        scan_order order = scan_order::forward,
        read_tier tier = read_tier::any) const;
+  /// Keys in [`from`, `to`) (empty `to`: no upper bound), in key order (or
+  /// reverse), until `visit` returns false.
+  [[nodiscard]] std::expected<void, errc>
+  scan_range(table t, std::string_view from, std::string_view to,
+             const visitor& visit, scan_order order = scan_order::forward,
+             read_tier tier = read_tier::any) const;
 
   /// Position of the last durable record (0 for an empty log).
   [[nodiscard]] events::log_position last_position() const;
@@ -252,10 +295,11 @@ public:
   // -- maintenance ----------------------------------------------------------
 
   /// Resets the projected position to 0 (synced), then deletes every
-  /// projection table's rows. Position 0 means "no read model": a crash
+  /// projection table's rows (`is_projection`; client events stay). Position 0 means "no read model": a crash
   /// half-way leaves 0, and the next catch-up clears the rest first.
   [[nodiscard]] std::expected<void, errc> drop_projections();
-  /// Deletes every projection table's rows, leaving the position alone.
+  /// Deletes every projection table's rows, leaving the position alone
+  /// (and the client events).
   [[nodiscard]] std::expected<void, errc> clear_projections();
 
   /// Flushes memtables (used before copying or at shutdown).
@@ -287,6 +331,12 @@ public:
   scan(table t, std::string_view prefix, const visitor& visit,
        scan_order order = scan_order::forward) override {
     return log_.scan(t, prefix, visit, order, tier_);
+  }
+  [[nodiscard]] std::expected<void, errc>
+  scan_range(table t, std::string_view from, std::string_view to,
+             const visitor& visit,
+             scan_order order = scan_order::forward) override {
+    return log_.scan_range(t, from, to, visit, order, tier_);
   }
 
 private:

@@ -110,6 +110,13 @@ void get_docs(services&, const request&, path_params, responder);
 void get_docs_bundle_js(services&, const request&, path_params, responder);
 void get_docs_css(services&, const request&, path_params, responder);
 
+// -- events (handlers/events.cpp)
+// ------------------------------------------------------
+void post_events(services&, const request&, path_params, responder);
+void post_events_filter(services&, const request&, path_params, responder);
+void get_events_filter_next(services&, const request&, path_params, responder);
+void post_events_count_by(services&, const request&, path_params, responder);
+
 // -- flow runs and polls (handlers/flow_runs.cpp)
 void post_deployment_create_flow_run(services&, const request&, path_params,
                                      responder);

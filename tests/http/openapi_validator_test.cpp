@@ -138,8 +138,20 @@ TEST_CASE("the embedded schemas use only keywords the validator understands",
                                             "uniqueItems"};
   std::set<std::string> used;
   const auto& components = openapi_components();
-  for (const auto& [name, schema] : components.items())
+  for (const auto& [name, schema] : components.items()) {
+    // The tuple of `resources_in_roles` is the one schema the validator
+    // does not walk: http::check_resource_pairs checks it
+    // (event_bodies_test).
+    if (name == "EventRelatedFilter") {
+      auto copy = schema;
+      const auto& pairs = copy["properties"]["resources_in_roles"];
+      CHECK(pairs.at("anyOf")[0].at("items").contains("prefixItems"));
+      copy["properties"].erase("resources_in_roles");
+      collect_keywords(copy, used);
+      continue;
+    }
     collect_keywords(schema, used);
+  }
   for (const auto& keyword : used) {
     INFO(keyword);
     CHECK(understood.contains(keyword));

@@ -42,6 +42,8 @@ ROOT_OPERATIONS = [
     ("post", "/flow_runs/{id}/set_state"),
     ("post", "/deployments/get_scheduled_flow_runs"),
     ("post", "/work_pools/{name}/get_scheduled_flow_runs"),
+    ("post", "/events/filter"),
+    ("post", "/events/count-by/{countable}"),
 ]
 
 # Single-object bodies validated with http::validate_against.
@@ -60,6 +62,8 @@ ROOT_SCHEMAS = [
     "DeploymentFlowRunCreate",
     "FlowRunCreate",
     "FlowRunUpdate",
+    "Event",
+    "Countable",
 ]
 
 REF_PREFIX = "#/components/schemas/"

@@ -1,0 +1,502 @@
+#include "actors/event_feed.hpp"
+
+#include "events/json_fields.hpp"
+#include "events/json_text.hpp"
+
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <utility>
+
+namespace deployd::actors {
+
+namespace {
+
+using events::json;
+using events::prefect_event;
+using events::resource_kind;
+using storage::errc;
+using storage::table;
+
+template <class... Ts>
+struct overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+using announced = std::vector<prefect_event>;
+using result = std::expected<announced, errc>;
+
+std::string u64_bytes(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v >> (56 - 8 * i));
+  return out;
+}
+
+std::string text(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  return it != doc.end() && it->is_string() ? it->get<std::string>()
+                                            : std::string();
+}
+
+json labels(std::initializer_list<std::pair<const char*, std::string>> list) {
+  json out = json::object();
+  for (const auto& [k, v] : list)
+    out[k] = v;
+  return out;
+}
+
+// An event with the envelope's time; id and follows are set by the caller.
+prefect_event event_at(const fold_context& at, std::string name, json resource,
+                       json related = json::array(),
+                       json payload = json::object()) {
+  prefect_event e;
+  e.occurred = at.recorded_at;
+  e.received = at.recorded_at;
+  e.event = std::move(name);
+  e.resource = std::move(resource);
+  e.related = std::move(related);
+  e.payload = std::move(payload);
+  return e;
+}
+
+// `{"updated_fields": [...], "updates": {field: {from, to}}}` of the tracked
+// fields in `changes` (stored name -> payload name); null when none moved.
+json updates_payload(
+    const json& changes,
+    std::initializer_list<std::pair<const char*, const char*>> tracked) {
+  json fields = json::array();
+  json updates = json::object();
+  for (const auto& [field, change] : changes.items())
+    for (const auto& [stored, shown] : tracked)
+      if (field == stored) {
+        fields.push_back(shown);
+        updates[shown] = change;
+      }
+  if (fields.empty())
+    return nullptr;
+  return json{{"updated_fields", std::move(fields)},
+              {"updates", std::move(updates)}};
+}
+
+// -- related resources --------------------------------------------------------
+
+json pool_labels(const json& pool, bool with_role) {
+  json out =
+      labels({{"prefect.resource.id", "prefect.work-pool." + text(pool, "id")},
+              {"prefect.resource.name", text(pool, "name")},
+              {"prefect.work-pool.type", text(pool, "type")}});
+  if (with_role)
+    out["prefect.resource.role"] = "work-pool";
+  return out;
+}
+
+json queue_labels(const json& queue) {
+  return labels(
+      {{"prefect.resource.id", "prefect.work-queue." + text(queue, "id")},
+       {"prefect.resource.name", text(queue, "name")},
+       {"prefect.resource.role", "work-queue"}});
+}
+
+std::expected<std::optional<json>, errc> pool_of_queue(storage::reader& r,
+                                                       const json& queue) {
+  const auto pool_id = events::uuid::parse(text(queue, "work_pool_id"));
+  if (!pool_id)
+    return std::optional<json>{};
+  return load_resource(r, resource_kind::work_pool, *pool_id);
+}
+
+// The related list of a deployment's events (deployments-api §14): flow,
+// queue, pool, storage and infrastructure documents, concurrency limit.
+std::expected<json, errc> deployment_related(storage::write_batch& b,
+                                             const events::deployment& d) {
+  json related = json::array();
+  auto flow = load_flow(b, d.flow_id);
+  if (!flow)
+    return std::unexpected(flow.error());
+  if (*flow)
+    related.push_back(
+        labels({{"prefect.resource.id", "prefect.flow." + d.flow_id.str()},
+                {"prefect.resource.name", (*flow)->name},
+                {"prefect.resource.role", "flow"}}));
+  if (d.work_queue_id) {
+    auto queue = load_resource(b, resource_kind::work_queue, *d.work_queue_id);
+    if (!queue)
+      return std::unexpected(queue.error());
+    if (*queue) {
+      related.push_back(queue_labels(**queue));
+      auto pool = pool_of_queue(b, **queue);
+      if (!pool)
+        return std::unexpected(pool.error());
+      if (*pool)
+        related.push_back(pool_labels(**pool, true));
+    }
+  }
+  const std::array<std::pair<const std::optional<events::uuid>*, const char*>,
+                   2>
+      documents{{{&d.storage_document_id, "storage"},
+                 {&d.infrastructure_document_id, "infrastructure"}}};
+  for (const auto& [id, role] : documents)
+    if (*id)
+      related.push_back(labels(
+          {{"prefect.resource.id", "prefect.block-document." + (*id)->str()},
+           {"prefect.resource.role", role}}));
+  if (d.concurrency_limit_id)
+    related.push_back(
+        labels({{"prefect.resource.id",
+                 "prefect.concurrency-limit." + d.concurrency_limit_id->str()},
+                {"prefect.resource.role", "concurrency-limit"}}));
+  return related;
+}
+
+json deployment_resource(const events::deployment& d) {
+  return labels({{"prefect.resource.id", "prefect.deployment." + d.id.str()},
+                 {"prefect.resource.name", d.name}});
+}
+
+result deployment_event(storage::write_batch& b, const fold_context& at,
+                        const events::uuid& id, const char* name,
+                        json payload = json::object()) {
+  auto d = load_deployment(b, id);
+  if (!d)
+    return std::unexpected(d.error());
+  if (!*d)
+    return announced{};
+  auto related = deployment_related(b, **d);
+  if (!related)
+    return std::unexpected(related.error());
+  return announced{event_at(at, name, deployment_resource(**d),
+                            std::move(*related), std::move(payload))};
+}
+
+// -- flows (events-api §9.2) --------------------------------------------------
+
+result flow_event(storage::write_batch& b, const fold_context& at,
+                  const events::uuid& id, const char* name) {
+  auto f = load_flow(b, id);
+  if (!f)
+    return std::unexpected(f.error());
+  if (!*f)
+    return announced{};
+  const auto& flow = **f;
+  return announced{event_at(
+      at, name,
+      labels({{"prefect.resource.id", "prefect.flow." + id.str()},
+              {"prefect.resource.name", flow.name}}),
+      json::array(),
+      json{{"name", flow.name}, {"tags", flow.tags}, {"labels", flow.labels}})};
+}
+
+// -- work pools and queues (events-api §9.3, §9.4)
+// ------------------------------
+
+std::string kebab_status(const std::string& status) {
+  std::string out;
+  for (const char c : status)
+    out.push_back(c == '_' ? '-'
+                           : static_cast<char>(
+                                 std::tolower(static_cast<unsigned char>(c))));
+  return out;
+}
+
+json pool_created_related(const json& pool) {
+  json related = json::array();
+  if (const auto queue = text(pool, "default_queue_id"); !queue.empty())
+    related.push_back(
+        labels({{"prefect.resource.id", "prefect.work-queue." + queue},
+                {"prefect.resource.role", "default-queue"}}));
+  if (const auto storage = pool.find("storage_configuration");
+      storage != pool.end() && storage->is_object())
+    if (const auto block = text(*storage, "default_result_storage_block_id");
+        !block.empty())
+      related.push_back(
+          labels({{"prefect.resource.id", "prefect.block-document." + block},
+                  {"prefect.resource.role", "result-storage"}}));
+  return related;
+}
+
+// A status event has no id of its own in the log: it is the record's
+// (announced_event_id), and `follows` the pool's previous status event when
+// that one is less than 10 minutes older (the reference's rule).
+constexpr std::int64_t follows_window_micros = 10LL * 60 * 1'000'000;
+
+prefect_event pool_status_event(const fold_context& at, const json& pool) {
+  return event_at(at, "prefect.work-pool." + kebab_status(text(pool, "status")),
+                  pool_labels(pool, false));
+}
+
+bool is_implicit_agent_pool(const json& pool) {
+  // The `default-agent-pool` a deployment or queue creates on demand is made
+  // inside the reference's model layer, which announces no pool.
+  return text(pool, "name") == "default-agent-pool" &&
+         text(pool, "type") == "prefect-agent";
+}
+
+json queue_related(storage::reader& r, const json& queue,
+                   std::optional<errc>& failure) {
+  json related = json::array();
+  auto pool = pool_of_queue(r, queue);
+  if (!pool)
+    failure = pool.error();
+  else if (*pool)
+    related.push_back(pool_labels(**pool, true));
+  return related;
+}
+
+result resource_event(storage::write_batch& b, const fold_context& at,
+                      resource_kind kind, const events::uuid& id,
+                      const char* verb, const json* changes) {
+  if (kind != resource_kind::work_pool && kind != resource_kind::work_queue)
+    return announced{};
+  auto loaded = load_resource(b, kind, id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return announced{};
+  const json& doc = **loaded;
+  announced out;
+  if (kind == resource_kind::work_pool) {
+    const std::string name = std::string("prefect.work-pool.") + verb;
+    if (std::string_view(verb) == "updated") {
+      json payload = updates_payload(
+          *changes, {{"description", "description"},
+                     {"base_job_template", "base_job_template"},
+                     {"concurrency_limit", "concurrency_limit"},
+                     {"storage_configuration", "storage_configuration"}});
+      if (!payload.is_null())
+        out.push_back(event_at(at, name, pool_labels(doc, true), json::array(),
+                               std::move(payload)));
+      if (changes->contains("status") && doc.at("status").is_string())
+        out.push_back(pool_status_event(at, doc));
+      return out;
+    }
+    if (is_implicit_agent_pool(doc))
+      return out;
+    out.push_back(
+        event_at(at, name, pool_labels(doc, true), pool_created_related(doc)));
+    if (std::string_view(verb) == "created" && doc.contains("status") &&
+        doc.at("status").is_string())
+      out.push_back(pool_status_event(at, doc));
+    return out;
+  }
+  std::optional<errc> failure;
+  json related = queue_related(b, doc, failure);
+  if (failure)
+    return std::unexpected(*failure);
+  json resource = queue_labels(doc);
+  const std::string name = std::string("prefect.work-queue.") + verb;
+  if (std::string_view(verb) != "updated") {
+    out.push_back(event_at(at, name, std::move(resource), std::move(related)));
+    return out;
+  }
+  // Priorities deployd changes only by shifting other queues when one is
+  // created with a taken priority: the reference does that with a bulk
+  // update that announces nothing, so `priority` is not tracked here.
+  json payload =
+      updates_payload(*changes, {{"name", "name"},
+                                 {"description", "description"},
+                                 {"concurrency_limit", "concurrency_limit"}});
+  if (!payload.is_null())
+    out.push_back(event_at(at, name, resource, related, std::move(payload)));
+  if (changes->contains("status") && doc.at("status").is_string())
+    out.push_back(
+        event_at(at, "prefect.work-queue." + kebab_status(text(doc, "status")),
+                 resource, related));
+  return out;
+}
+
+// Which Prefect events `e` announces at `stage`.
+result announcements(storage::write_batch& b, const events::any_event& e,
+                     const fold_context& at, announce_stage stage) {
+  const bool before = stage == announce_stage::before_fold;
+  return std::visit(
+      overloaded{
+          [&](const events::deployment_created& x) -> result {
+            if (before)
+              return announced{};
+            return deployment_event(b, at, x.value.id,
+                                    "prefect.deployment.created");
+          },
+          [&](const events::deployment_updated& x) -> result {
+            if (before || x.quiet)
+              return announced{};
+            json payload = updates_payload(
+                x.changes,
+                {{"description", "description"},
+                 {"tags", "tags"},
+                 {"parameters", "parameters"},
+                 {"parameter_openapi_schema", "parameter_openapi_schema"},
+                 {"enforce_parameter_schema", "enforce_parameter_schema"},
+                 {"entrypoint", "entrypoint"},
+                 {"path", "path"},
+                 {"pull_steps", "pull_steps"},
+                 {"work_queue_id", "work_queue_id"},
+                 {"job_variables", "infra_overrides"},
+                 {"paused", "paused"},
+                 {"labels", "labels"},
+                 {"version", "version"},
+                 {"concurrency_limit_id", "concurrency_limit_id"},
+                 {"concurrency_options", "concurrency_options"}});
+            if (payload.is_null())
+              return announced{};
+            return deployment_event(b, at, x.id, "prefect.deployment.updated",
+                                    std::move(payload));
+          },
+          [&](const events::deployment_deleted& x) -> result {
+            if (!before || x.quiet)
+              return announced{};
+            return deployment_event(b, at, x.id, "prefect.deployment.deleted");
+          },
+          [&](const events::flow_created& x) -> result {
+            if (before)
+              return announced{};
+            return flow_event(b, at, x.value.id, "prefect.flow.created");
+          },
+          [&](const events::flow_updated& x) -> result {
+            if (before)
+              return announced{};
+            return flow_event(b, at, x.id, "prefect.flow.updated");
+          },
+          [&](const events::flow_deleted& x) -> result {
+            if (!before)
+              return announced{};
+            return flow_event(b, at, x.id, "prefect.flow.deleted");
+          },
+          [&](const events::resource_created& x) -> result {
+            if (before)
+              return announced{};
+            return resource_event(b, at, x.kind,
+                                  events::uuid_field(x.value, "id"), "created",
+                                  nullptr);
+          },
+          [&](const events::resource_updated& x) -> result {
+            if (before)
+              return announced{};
+            return resource_event(b, at, x.kind, x.id, "updated", &x.changes);
+          },
+          [&](const events::resource_deleted& x) -> result {
+            if (!before)
+              return announced{};
+            return resource_event(b, at, x.kind, x.id, "deleted", nullptr);
+          },
+          // Concurrency limits, blocks and workers: the reference's
+          // workers announce nothing (workers-automations §2.2); limits and
+          // blocks are not announced by deployd yet.
+          [&](const auto&) -> result { return announced{}; },
+      },
+      e);
+}
+
+// The pool a status event is about, for the `follows` chain.
+std::optional<events::uuid> status_pool(const prefect_event& e) {
+  if (!e.event.starts_with("prefect.work-pool.") ||
+      e.resource.contains("prefect.resource.role"))
+    return std::nullopt;
+  const auto id = events::resource_id(e.resource);
+  return events::uuid::parse(std::string_view(id).substr(
+      std::string_view("prefect.work-pool.").size()));
+}
+
+} // namespace
+
+std::string feed_key(events::log_position position, std::uint64_t index) {
+  return u64_bytes(position.value) + u64_bytes(index);
+}
+
+std::string event_key(events::timestamp occurred, std::string_view feed) {
+  std::string key = order_bytes(occurred);
+  key.append(feed);
+  return key;
+}
+
+std::string_view event_key_of(std::string_view index_key) {
+  return index_key.substr(index_key.size() - event_key_size);
+}
+
+std::string_view feed_key_of(std::string_view event_key) {
+  return event_key.substr(8, feed_key_size);
+}
+
+events::timestamp occurred_of(std::string_view event_key) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v = (v << 8) |
+        static_cast<unsigned char>(event_key[static_cast<std::size_t>(i)]);
+  return {static_cast<std::int64_t>(v ^ (1ULL << 63))};
+}
+
+void put_event_rows(storage::write_batch& b, std::string_view key,
+                    const prefect_event& e, std::string_view rendered) {
+  const std::string k(key);
+  b.put(table::event_rows, k, rendered);
+  b.put(table::event_ids, id_key(e.id), k);
+  b.put(table::event_resources, events::resource_id(e.resource) + '\0' + k, "");
+  for (const auto& r : e.related)
+    if (const auto id = events::resource_id(r); !id.empty())
+      b.put(table::event_related, id + '\0' + k,
+            r.value("prefect.resource.role", std::string()));
+  b.put(table::event_names, e.event + '\0' + k, "");
+  b.put(table::event_feed, feed_key_of(k), k);
+}
+
+void erase_event_rows(storage::write_batch& b, std::string_view key,
+                      const prefect_event& e) {
+  const std::string k(key);
+  b.del(table::event_rows, k);
+  b.del(table::event_ids, id_key(e.id));
+  b.del(table::event_resources, events::resource_id(e.resource) + '\0' + k);
+  for (const auto& r : e.related)
+    if (const auto id = events::resource_id(r); !id.empty())
+      b.del(table::event_related, id + '\0' + k);
+  b.del(table::event_names, e.event + '\0' + k);
+  b.del(table::event_feed, feed_key_of(k));
+}
+
+std::expected<bool, errc> event_id_known(storage::reader& r,
+                                         const events::uuid& id) {
+  auto row = r.get(table::event_ids, id_key(id));
+  if (!row)
+    return std::unexpected(row.error());
+  return row->has_value();
+}
+
+std::expected<void, errc> announce(storage::write_batch& b,
+                                   const events::any_event& e,
+                                   const fold_context& at, announce_stage stage,
+                                   std::uint64_t& index) {
+  auto list = announcements(b, e, at, stage);
+  if (!list)
+    return std::unexpected(list.error());
+  for (auto& ev : *list) {
+    ev.id = events::announced_event_id(at.command_id, at.position,
+                                       static_cast<unsigned>(index),
+                                       at.recorded_at);
+    if (const auto pool = status_pool(ev)) {
+      auto previous = b.get(table::event_status, id_key(*pool));
+      if (!previous)
+        return std::unexpected(previous.error());
+      if (*previous && (*previous)->size() == 24) {
+        const auto& prev = **previous;
+        events::uuid prev_id;
+        std::memcpy(prev_id.bytes.data(), prev.data(), 16);
+        if (ev.occurred.micros -
+                occurred_of(std::string_view(prev).substr(16)).micros <
+            follows_window_micros)
+          ev.follows = prev_id;
+      }
+      b.put(table::event_status, id_key(*pool),
+            id_key(ev.id) + order_bytes(ev.occurred));
+    }
+    const auto key = event_key(ev.occurred, feed_key(at.position, index));
+    put_event_rows(b, key, ev, events::render_event(ev));
+    ++index;
+  }
+  // A deleted pool's status chain goes with it.
+  if (const auto* deleted = std::get_if<events::resource_deleted>(&e);
+      deleted && deleted->kind == resource_kind::work_pool &&
+      stage == announce_stage::after_fold)
+    b.del(table::event_status, id_key(deleted->id));
+  return {};
+}
+
+} // namespace deployd::actors
