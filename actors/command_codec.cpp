@@ -181,6 +181,20 @@ void fields(F& f, events::delete_variable& x) {
   f("id", x.id);
   f("name", x.name);
 }
+// Client events travel as their ReceivedEvent JSON (`received` is stamped
+// by the leader's writer).
+struct client_event_list {
+  std::vector<events::prefect_event>& events;
+};
+template <class F>
+void fields(F& f, events::record_client_events& x) {
+  client_event_list list{x.events};
+  f("events", list);
+}
+template <class F>
+void fields(F& f, events::expire_client_events& x) {
+  f("retention_seconds", x.retention_seconds);
+}
 
 template <class F>
 void fields(F& f, events::create_flow_run& x) {
@@ -247,6 +261,8 @@ constexpr std::array command_names = {
   "delete_flow_run",
   "set_flow_run_state",
   "record_poll",
+  "record_client_events",
+  "expire_client_events",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");
@@ -294,6 +310,11 @@ template <class T>
 json to_value(const T& v) {
   if constexpr (std::is_same_v<T, json>) {
     return v;
+  } else if constexpr (std::is_same_v<T, client_event_list>) {
+    json out = json::array();
+    for (const auto& e : v.events)
+      out.push_back(events::to_json(e));
+    return out;
   } else if constexpr (std::is_same_v<T, events::uuid>) {
     return v.str();
   } else if constexpr (std::is_same_v<T, std::string> ||
@@ -329,6 +350,10 @@ template <class T>
 void from_value(const json& j, T& v) {
   if constexpr (std::is_same_v<T, json>) {
     v = j;
+  } else if constexpr (std::is_same_v<T, client_event_list>) {
+    v.events.clear();
+    for (const auto& item : j)
+      v.events.push_back(events::prefect_event_from_json(item));
   } else if constexpr (std::is_same_v<T, events::uuid>) {
     auto id = events::uuid::parse(j.get<std::string>());
     if (!id)

@@ -53,7 +53,10 @@ std::expected<void, errc> apply_entry(storage::write_batch& batch,
     }
     if (auto appended = batch.append_replicated(*r, bytes); !appended)
       return appended;
-    if (auto folded = fold(batch, *event, r->payload); !folded)
+    if (auto folded = fold(batch, *event,
+                           fold_context{r->position, r->recorded_at,
+                                        r->command_id},
+                           r->payload); !folded)
       return folded;
   }
   record_applied(batch, seq);
