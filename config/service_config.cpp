@@ -262,6 +262,7 @@ const std::map<std::string, setter>& setters() {
     {"metrics.enabled",
      [](service_config& c, const std::string& v) {
        return parse_bool(v, c.metrics.enabled);
+     }},
     {"events.retention_seconds",
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.events.retention_seconds);
