@@ -222,6 +222,15 @@ void fields(F& f, events::record_poll& x) {
   f("queue_ids", x.queue_ids);
 }
 
+template <class F>
+void fields(F& f, events::delete_automation& x) {
+  f("id", x.id);
+}
+template <class F>
+void fields(F& f, events::delete_automations_owned_by& x) {
+  f("resource_id", x.resource_id);
+}
+
 // Stable names of the alternatives of `command`, in variant order. A new
 // command fails the static_assert until it is named here and given `fields`.
 constexpr std::array command_names = {
@@ -263,6 +272,11 @@ constexpr std::array command_names = {
   "record_poll",
   "record_client_events",
   "expire_client_events",
+  "create_automation",
+  "replace_automation",
+  "patch_automation",
+  "delete_automation",
+  "delete_automations_owned_by",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");

@@ -68,6 +68,13 @@ DEPLOYD_HANDLER(events::delete_flow_run);
 DEPLOYD_HANDLER(events::set_flow_run_state);
 DEPLOYD_HANDLER(events::record_poll);
 
+// -- automation_commands.cpp
+DEPLOYD_HANDLER(events::create_automation);
+DEPLOYD_HANDLER(events::replace_automation);
+DEPLOYD_HANDLER(events::patch_automation);
+DEPLOYD_HANDLER(events::delete_automation);
+DEPLOYD_HANDLER(events::delete_automations_owned_by);
+
 #undef DEPLOYD_HANDLER
 
 } // namespace deployd::actors

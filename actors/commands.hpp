@@ -2,6 +2,7 @@
 // include: `http/` builds commands and reads results through these types.
 #pragma once
 
+#include "events/automation.hpp"
 #include "events/deployment.hpp"
 #include "events/flow.hpp"
 #include "events/flow_run.hpp"
@@ -39,7 +40,10 @@ using command =
                  events::update_flow_run, events::delete_flow_run,
                  events::set_flow_run_state, events::record_poll,
                  events::record_client_events,
-                 events::expire_client_events>;
+                 events::expire_client_events, events::create_automation,
+                 events::replace_automation, events::patch_automation,
+                 events::delete_automation,
+                 events::delete_automations_owned_by>;
 
 /// What became of one command.
 struct command_result {

@@ -1,10 +1,12 @@
 #include "actors/projections.hpp"
 
 #include "actors/event_feed.hpp"
+#include "events/automation.hpp"
 #include "events/json_fields.hpp"
 #include "events/json_text.hpp"
 #include "events/json_writer.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -260,9 +262,73 @@ std::expected<void, errc> fold_flow_change(storage::write_batch& b,
   return {};
 }
 
+// -- automation relations (workers-automations.md §3.6) ----------------------
+
+std::string relation_by_resource_key(std::string_view resource,
+                                     const events::uuid& id) {
+  return 'r' + length_prefixed(resource) + id_key(id);
+}
+
+std::string relation_by_automation_key(const events::uuid& id,
+                                       std::string_view resource) {
+  return 'a' + id_key(id) + std::string(resource);
+}
+
+void put_relation(storage::write_batch& b, const events::uuid& id,
+                  const std::string& resource, bool owned) {
+  const std::string flag = owned ? "1" : "0";
+  b.put(table::automation_relations, relation_by_resource_key(resource, id),
+        flag);
+  b.put(table::automation_relations, relation_by_automation_key(id, resource),
+        flag);
+}
+
+// Drops the automation's relations (only the unowned ones with
+// `keep_owned`), returning the resources of those kept.
+std::expected<std::vector<std::string>, errc>
+drop_relations(storage::write_batch& b, const events::uuid& id,
+               bool keep_owned) {
+  const std::string prefix = 'a' + id_key(id);
+  std::vector<std::pair<std::string, bool>> rows;
+  auto scanned = b.scan(table::automation_relations, prefix,
+                        [&](std::string_view key, std::string_view value) {
+                          rows.emplace_back(key.substr(prefix.size()),
+                                            value == "1");
+                          return true;
+                        });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  std::vector<std::string> kept;
+  for (const auto& [resource, owned] : rows) {
+    if (keep_owned && owned) {
+      kept.push_back(resource);
+      continue;
+    }
+    b.del(table::automation_relations, relation_by_resource_key(resource, id));
+    b.del(table::automation_relations,
+          relation_by_automation_key(id, resource));
+  }
+  return kept;
+}
+
 std::expected<void, errc> fold_resource(storage::write_batch& b,
                                         const events::resource_created& e) {
   const auto id = events::uuid_field(e.value, "id");
+  if (e.kind == events::resource_kind::automation) {
+    // The owner is a relation only: the Automation never shows it.
+    json doc = e.value;
+    std::optional<std::string> owner;
+    if (const auto it = doc.find("owner_resource"); it != doc.end()) {
+      if (it->is_string())
+        owner = it->get<std::string>();
+      doc.erase(it);
+    }
+    for (const auto& r : events::automation_relations(doc, owner))
+      put_relation(b, id, r.resource_id, r.owned);
+    b.put(table::resources, resource_key(e.kind, id), dump(doc));
+    b.put(table::resource_names, resource_name_key(e.kind, doc), id_key(id));
+    return {};
+  }
   b.put(table::resources, resource_key(e.kind, id), dump(e.value));
   b.put(table::resource_names, resource_name_key(e.kind, e.value), id_key(id));
   return {};
@@ -282,6 +348,16 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
   b.put(table::resource_names, resource_name_key(e.kind, doc), id_key(e.id));
   if (e.kind == events::resource_kind::work_queue && e.changes.contains("name"))
     return rerender_linked(b, e.id, table::queue_links);
+  if (e.kind == events::resource_kind::automation &&
+      e.changes.contains("actions")) {
+    // PUT: the unowned relations follow the new actions; owned ones stay.
+    auto kept = drop_relations(b, e.id, true);
+    if (!kept)
+      return std::unexpected(kept.error());
+    for (const auto& r : events::automation_relations(doc, std::nullopt))
+      if (std::find(kept->begin(), kept->end(), r.resource_id) == kept->end())
+        put_relation(b, e.id, r.resource_id, false);
+  }
   return {};
 }
 
@@ -294,6 +370,9 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
     return {};
   b.del(table::resource_names, resource_name_key(e.kind, **loaded));
   b.del(table::resources, resource_key(e.kind, e.id));
+  if (e.kind == events::resource_kind::automation)
+    if (auto dropped = drop_relations(b, e.id, false); !dropped)
+      return std::unexpected(dropped.error());
   return {};
 }
 
@@ -759,6 +838,10 @@ std::string resource_name_key(events::resource_kind kind, const json& doc) {
   case resource_kind::variable:
     key += str("name");
     break;
+  case resource_kind::automation:
+    // Names are not unique: the id is the key.
+    key += id("id");
+    break;
   case resource_kind::flow_run:
     // Unique by (flow, idempotency key) when the run has a key.
     key += id("flow_id");
@@ -791,6 +874,22 @@ find_resource(storage::reader& r, const std::string& name_key) {
     return std::optional<json>{};
   return load_resource(r, static_cast<events::resource_kind>(name_key.at(0)),
                        id_from_key_suffix(**id));
+}
+
+std::expected<std::vector<events::uuid>, errc>
+automations_related_to(storage::reader& r, std::string_view resource_id,
+                       bool owned_only) {
+  const std::string prefix = 'r' + length_prefixed(resource_id);
+  std::vector<events::uuid> ids;
+  auto scanned = r.scan(table::automation_relations, prefix,
+                        [&](std::string_view key, std::string_view value) {
+                          if (!owned_only || value == "1")
+                            ids.push_back(id_from_key_suffix(key));
+                          return true;
+                        });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  return ids;
 }
 
 std::expected<std::vector<json>, errc>

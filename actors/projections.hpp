@@ -121,6 +121,12 @@ find_resource(storage::reader& r, const std::string& name_key);
 [[nodiscard]] std::expected<std::vector<events::json>, storage::errc>
 resources_under(storage::reader& r, const std::string& name_prefix);
 
+/// Ids of the automations related to the resource `resource_id` (only
+/// those it owns with `owned_only`), in id order.
+[[nodiscard]] std::expected<std::vector<events::uuid>, storage::errc>
+automations_related_to(storage::reader& r, std::string_view resource_id,
+                       bool owned_only);
+
 /// The work pool document named `name`.
 [[nodiscard]] std::expected<std::optional<events::json>, storage::errc>
 find_pool(storage::reader& r, std::string_view name);

@@ -290,7 +290,8 @@ resolve_queue(const std::optional<std::string>& pool_name,
 
 job_variable_check check_job_variables(const json& pool,
                                        const json& job_variables,
-                                       bool with_defaults) {
+                                       bool with_defaults,
+                                       bool enforce_required) {
   job_variable_check out;
   const auto& tmpl = pool.value("base_job_template", json::object());
   const auto it = tmpl.find("variables");
@@ -313,7 +314,8 @@ job_variable_check check_job_variables(const json& pool,
     for (const auto& [key, value] : job_variables.items())
       values[key] = value;
   const auto check = events::check_parameters(
-      events::preprocess_schema(variables, with_defaults), values, true);
+      events::preprocess_schema(variables, with_defaults), values,
+      !enforce_required);
   if (check.result == events::parameter_check::outcome::valid)
     return out;
   out.result = job_variable_check::outcome::invalid;

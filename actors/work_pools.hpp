@@ -67,7 +67,8 @@ resolve_queue(const std::optional<std::string>& pool_name,
 /// (related-resources §3.7): `required` ignored, optional properties accept
 /// null; with `with_defaults` the template's defaults are overlaid by the
 /// job variables first (create), else only the job variables are checked
-/// (PATCH).
+/// (PATCH). With `enforce_required` the schema's `required` lists apply
+/// (an automation's run-deployment job variables, workers-automations §3.4).
 struct job_variable_check {
   enum class outcome : std::uint8_t { ok = 0, invalid_schema = 1, invalid = 2 };
   outcome result = outcome::ok;
@@ -79,6 +80,6 @@ struct job_variable_check {
 
 [[nodiscard]] job_variable_check
 check_job_variables(const events::json& pool, const events::json& job_variables,
-                    bool with_defaults);
+                    bool with_defaults, bool enforce_required = false);
 
 } // namespace deployd::actors

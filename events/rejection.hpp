@@ -29,6 +29,7 @@ enum class rejection_code : std::uint8_t {
   not_found = 15,          ///< 404 with `subject` as the detail text
   forbidden = 16,          ///< 403 with `subject` as the detail text
   not_found_exception = 17, ///< 404 `{"exception_message": subject}`
+  invalid_model = 18, ///< 422 body B: one value_error at loc [], `subject`
 };
 
 struct rejection {

@@ -1,5 +1,6 @@
 // Document aggregates: work pools, work queues, block types, block schemas,
-// block documents, workspace variables and flow runs (events/flow_run.hpp).
+// block documents, workspace variables, flow runs (events/flow_run.hpp) and
+// automations (events/automation.hpp).
 //
 // Their state is the API object itself (a JSON document with `id`,
 // `created`, `updated`, ...), so one set of events serves them all:
@@ -30,6 +31,7 @@ enum class resource_kind : std::uint8_t {
   block_document = 5,
   variable = 6,
   flow_run = 7,
+  automation = 8,
 };
 
 /// `work_pool`, `work_queue`, ... (the stream prefix and event-name stem).

@@ -352,15 +352,28 @@ bool is_required(const json& schema, const std::string& name) {
 /// A pydantic model: fields in schema order, then extras in input order.
 /// `additionalProperties` absent is pydantic's extra="ignore", false
 /// "forbid", true or a schema "allow".
+// The model checks of the `validate_against` call running on this thread.
+thread_local const model_checks* active_checks = nullptr;
+
 std::optional<json> check_model(validator& v, const json& schema,
-                                const json& input) {
-  if (!input.is_object()) {
+                                const json& given) {
+  if (!given.is_object()) {
     v.fail("model_attributes_type",
            "Input should be a valid dictionary or object to extract fields "
            "from",
-           input);
+           given);
     return std::nullopt;
   }
+  const auto title = schema.value("title", std::string());
+  std::optional<json> rewritten;
+  if (active_checks && active_checks->before) {
+    rewritten = given;
+    const auto errors = v.count();
+    active_checks->before(v, title, *rewritten);
+    if (v.count() != errors)
+      return std::nullopt;
+  }
+  const json& input = rewritten ? *rewritten : given;
   static const json no_properties = json::object();
   const auto props_it = schema.find("properties");
   const auto& props = props_it == schema.end() ? no_properties : *props_it;
@@ -401,6 +414,11 @@ std::optional<json> check_model(validator& v, const json& schema,
   for (const auto& [key, value] : input.items())
     if (const auto it = coerced.find(key); it != coerced.end())
       out[key] = std::move(*it);
+  if (active_checks && active_checks->after) {
+    active_checks->after(v, title, out);
+    if (v.count() != before)
+      return std::nullopt;
+  }
   return out;
 }
 
@@ -558,6 +576,15 @@ std::optional<json> check(validator& v, const json& schema, const json& input) {
     return check_any_of(v, schema, input);
   if (schema.contains("enum"))
     return check_enum(v, schema, input, false);
+  if (const auto constant = schema.find("const"); constant != schema.end()) {
+    // `Literal["x"]`.
+    if (input == *constant)
+      return input;
+    const auto expected = events::python_repr(*constant);
+    v.fail("literal_error", "Input should be " + expected, input,
+           json{{"expected", expected}});
+    return std::nullopt;
+  }
   const auto type = keyword(schema, "type");
   if (type == "string")
     return check_string(v, schema, input);
@@ -614,6 +641,16 @@ parameter_order(const json& properties) {
 std::optional<json> validate_against(validator& v, std::string_view schema_name,
                                      const json& input) {
   return validate_schema(v, component(schema_name), input);
+}
+
+std::optional<json> validate_against(validator& v, std::string_view schema_name,
+                                     const json& input,
+                                     const model_checks& checks) {
+  const auto* outer = active_checks;
+  active_checks = &checks;
+  auto out = validate_schema(v, component(schema_name), input);
+  active_checks = outer;
+  return out;
 }
 
 std::optional<json> validate_schema(validator& v, const json& schema,

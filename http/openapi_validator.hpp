@@ -16,6 +16,7 @@
 #include "events/json.hpp"
 #include "events/validation.hpp"
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -38,6 +39,28 @@ namespace deployd::http {
 [[nodiscard]] std::optional<events::json>
 validate_against(events::validator& v, std::string_view schema_name,
                  const events::json& input);
+
+/// What a reference model checks beyond its JSON schema (pydantic model
+/// validators), by model `title`. Called on the validating thread while
+/// `validate_against` runs; errors go to the validator at the model's
+/// location (inside a union: under the member's tag, as pydantic reports).
+struct model_checks {
+  /// Before the fields (`mode="before"`): may rewrite the input; an error
+  /// fails the model without checking its fields.
+  std::function<void(events::validator&, std::string_view title,
+                     events::json& input)>
+      before;
+  /// After every field passed (`mode="after"`): may rewrite the coerced
+  /// value; an error fails the model.
+  std::function<void(events::validator&, std::string_view title,
+                     events::json& value)>
+      after;
+};
+
+/// `validate_against` with `checks` applied to every model on the way.
+[[nodiscard]] std::optional<events::json>
+validate_against(events::validator& v, std::string_view schema_name,
+                 const events::json& input, const model_checks& checks);
 
 /// Like `validate_against`, for an inline `schema` whose `$ref`s name
 /// embedded components (e.g. `{"type":"array","items":{"$ref":

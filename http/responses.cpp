@@ -57,6 +57,8 @@ std::string_view rejection_name(rejection_code c) {
     return "forbidden";
   case rejection_code::not_found_exception:
     return "not_found_exception";
+  case rejection_code::invalid_model:
+    return "invalid_model";
   }
   return "unknown";
 }
@@ -73,6 +75,15 @@ response storage_response(storage::errc e);
 
 std::string dump(const json& j) {
   return events::dump_json(j);
+}
+
+response model_rejected(const events::rejection& why,
+                        const json& request_body) {
+  return validation_failed(
+      {events::field_error{"value_error", json::array(),
+                           "Value error, " + why.subject, request_body,
+                           json{{"error", json::object()}}}},
+      request_body);
 }
 
 response validation_failed(const events::field_errors& errors,
@@ -179,6 +190,8 @@ response rejection_response(const events::rejection& why) {
     return detail(403, why.subject);
   case rejection_code::not_found_exception:
     return exception_message(404, why.subject);
+  case rejection_code::invalid_model:
+    return model_rejected(why, nullptr);
   }
   return exception_message(500, "Internal Server Error");
 }

@@ -19,6 +19,11 @@ namespace deployd::http {
 [[nodiscard]] response validation_failed(const events::field_errors& errors,
                                          const events::json& request_body);
 
+/// A model-level `invalid_model` rejection as 422 body B: one `value_error`
+/// at loc [] ("Value error, <subject>"), `request_body` echoed.
+[[nodiscard]] response model_rejected(const events::rejection& why,
+                                      const events::json& request_body);
+
 /// `{"detail": "<text>"}` with `status`.
 [[nodiscard]] response detail(unsigned status, std::string_view text);
 

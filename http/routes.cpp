@@ -91,6 +91,18 @@ router make_routes() {
   r.add("POST", "/api/block_documents/", h::post_block_documents);
   r.add("GET", "/api/block_documents/{id}", h::get_block_document);
   r.add("DELETE", "/api/block_documents/{id}", h::delete_block_document);
+  // -- automations (stored, never run) -----------------------------------
+  r.add("POST", "/api/automations/", h::post_automations);
+  r.add("POST", "/api/automations/filter", h::post_automations_filter);
+  r.add("POST", "/api/automations/count", h::post_automations_count);
+  r.add("GET", "/api/automations/related-to/{name}",
+        h::get_automations_related_to);
+  r.add("DELETE", "/api/automations/owned-by/{name}",
+        h::delete_automations_owned_by);
+  r.add("GET", "/api/automations/{id}", h::get_automation);
+  r.add("PUT", "/api/automations/{id}", h::put_automation);
+  r.add("PATCH", "/api/automations/{id}", h::patch_automation);
+  r.add("DELETE", "/api/automations/{id}", h::delete_automation);
   // -- workspace variables -----------------------------------------------
   r.add("POST", "/api/variables/", h::post_variables);
   r.add("POST", "/api/variables/filter", h::post_variables_filter);

@@ -56,6 +56,7 @@ constexpr const char* table_names[table_count] = {
   "event_feed",
   "event_status",
   "client_events",
+  "automation_relations",
 };
 
 

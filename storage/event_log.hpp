@@ -79,9 +79,13 @@ enum class table : std::uint8_t {
   /// them, replay keeps this table and indexes it again, and the retention
   /// sweep deletes from it (storage/README.md).
   client_events = 30,
+  /// Automation relations (workers-automations.md §3.6), both ways:
+  /// 'r' + len-prefixed resource id + automation id -> owned ("1"/"0"), and
+  /// 'a' + automation id + resource id -> owned.
+  automation_relations = 31,
 };
 
-inline constexpr std::size_t table_count = 31;
+inline constexpr std::size_t table_count = 32;
 
 /// Whether a table is a projection, rebuilt from the log (and the client
 /// events) by replay and compared by verify. `client_events` is not.

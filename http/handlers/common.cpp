@@ -61,11 +61,22 @@ response write_response(const actors::command_result& r, on_success success) {
 
 void submit(services& s, actors::command cmd, on_success success,
             responder reply) {
+  submit_with(
+      s, std::move(cmd),
+      [success](const actors::command_result& r) {
+        return write_response(r, success);
+      },
+      std::move(reply));
+}
+
+void submit_with(services& s, actors::command cmd,
+                 std::function<response(const actors::command_result&)> render,
+                 responder reply) {
   s.writer.submit(
       std::move(cmd), new_command_id(),
-      [reply = std::move(reply), success,
+      [reply = std::move(reply), render = std::move(render),
        &positions = s.writer.positions()](actors::command_result r) {
-        auto answer = write_response(r, success);
+        auto answer = render(r);
         const auto at =
             r.position.value != 0 ? r.position : positions.applied();
         answer.headers.emplace_back(position_header,

@@ -40,6 +40,12 @@ write_response(const actors::command_result& r,
 void submit(services& s, actors::command cmd, on_success success,
             responder reply);
 
+/// Submits `cmd` and answers with what `render` makes of the result (on the
+/// writer's thread: `render` must not block).
+void submit_with(services& s, actors::command cmd,
+                 std::function<response(const actors::command_result&)> render,
+                 responder reply);
+
 /// Runs `work` on the blocking-read pool (queries scan indexes and may wait
 /// for the disk) and replies with what it returns.
 void run_query(services& s, std::function<response(storage::reader&)> work,

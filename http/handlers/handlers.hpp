@@ -92,6 +92,21 @@ void post_block_documents(services&, const request&, path_params, responder);
 void get_block_document(services&, const request&, path_params, responder);
 void delete_block_document(services&, const request&, path_params, responder);
 
+// -- automations (handlers/automations.cpp)
+void post_automations(services&, const request&, path_params, responder);
+void get_automation(services&, const request&, path_params, responder);
+void put_automation(services&, const request&, path_params, responder);
+void patch_automation(services&, const request&, path_params, responder);
+void delete_automation(services&, const request&, path_params, responder);
+void delete_automations_owned_by(services&, const request&, path_params,
+                                 responder);
+void post_automations_filter(services&, const request&, path_params,
+                             responder);
+void post_automations_count(services&, const request&, path_params,
+                            responder);
+void get_automations_related_to(services&, const request&, path_params,
+                                responder);
+
 // -- workspace variables (handlers/variables.cpp)
 // -------------------------------------------
 void post_variables(services&, const request&, path_params, responder);

@@ -44,6 +44,7 @@ ROOT_OPERATIONS = [
     ("post", "/work_pools/{name}/get_scheduled_flow_runs"),
     ("post", "/events/filter"),
     ("post", "/events/count-by/{countable}"),
+    ("post", "/automations/filter"),
 ]
 
 # Single-object bodies validated with http::validate_against.
@@ -64,6 +65,9 @@ ROOT_SCHEMAS = [
     "FlowRunUpdate",
     "Event",
     "Countable",
+    "AutomationCreate",
+    "AutomationUpdate",
+    "AutomationPartialUpdate",
 ]
 
 REF_PREFIX = "#/components/schemas/"
