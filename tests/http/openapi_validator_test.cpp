@@ -132,6 +132,8 @@ TEST_CASE("the embedded schemas use only keywords the validator understands",
                                             "default",
                                             "examples",
                                             "deprecated",
+                                            // `Literal["x"]`: literal_error
+                                            "const",
                                             // pydantic `set` fields (e.g.
                                             // pause_keys): duplicates are
                                             // accepted, so nothing to check
@@ -455,4 +457,53 @@ TEST_CASE("a union of several types tags each member's errors", "[openapi]") {
     CHECK(validate_schema(w, schema, nullptr) == json(nullptr));
     CHECK(w.ok());
   }
+}
+
+TEST_CASE("a Literal reports literal_error and model checks run inside "
+          "union members",
+          "[openapi]") {
+  validator v;
+  int before_calls = 0;
+  deployd::http::model_checks checks;
+  checks.before = [&](validator&, std::string_view title,
+                      json& input) {
+    if (title == "EventTrigger")
+      ++before_calls;
+    (void)input;
+  };
+  checks.after = [](validator& val, std::string_view title,
+                    json& value) {
+    if (title == "DoNothing")
+      val.value_error("no", value);
+  };
+  const auto out = validate_against(
+      v, "AutomationCreate",
+      json{{"name", "n"},
+                   {"trigger", {{"type", "compound"}}},
+                   {"actions", {{{"type", "do-nothing"}}}}},
+      checks);
+  CHECK_FALSE(out);
+  CHECK(before_calls == 1);
+  bool literal = false;
+  bool hooked = false;
+  for (const auto& e : v.errors()) {
+    if (e.type == "literal_error" &&
+        e.loc == json{"body", "trigger", "EventTrigger", "type"}) {
+      literal = true;
+      CHECK(e.msg == "Input should be 'event'");
+      CHECK(e.ctx == json{{"expected", "'event'"}});
+    }
+    if (e.type == "value_error" &&
+        e.loc == json{"body", "actions", 0, "DoNothing"})
+      hooked = true;
+  }
+  CHECK(literal);
+  CHECK(hooked);
+  // Without checks, the same schemas accept a valid body.
+  validator plain;
+  CHECK(validate_against(
+      plain, "AutomationCreate",
+      json{{"name", "n"},
+                   {"trigger", {{"posture", "Reactive"}}},
+                   {"actions", {{{"type", "do-nothing"}}}}}));
 }
