@@ -286,9 +286,12 @@ int serve(const config::service_config& c) {
       st.log_lines_dropped = observe::dropped_lines();
       return st;
     };
+    // Live events for /api/events/out: told of every commit by the writer,
+    // reads on the pool; destroyed before it (declared after).
+    actors::event_hub event_hub(*log, blocking_reads, runtime.positions());
     http::services services{runtime, reads, blocking_reads, c.api,
                             metrics ? &*metrics : nullptr, gauges,
-                            c.log.requests, {}, {}};
+                            c.log.requests, {}, {}, &event_hub, c.events};
     load_docs_assets(services);
     http::server server(c.http, services, std::move(routes));
     auto port = server.start();

@@ -54,6 +54,17 @@ void position_tracker::when_applied(
   done(p.value <= applied_.load(std::memory_order_acquire));
 }
 
+void position_tracker::listen(commit_listener* l) {
+  std::lock_guard lock(listener_mutex_);
+  listener_ = l;
+}
+
+void position_tracker::committed() {
+  std::lock_guard lock(listener_mutex_);
+  if (listener_ != nullptr)
+    listener_->committed();
+}
+
 std::size_t position_tracker::waiting() const {
   std::lock_guard lock(mutex_);
   return waiters_.size();

@@ -22,6 +22,17 @@
 
 namespace deployd::actors {
 
+/// Told after each local commit: the event feed may have grown (live
+/// subscribers, actors/event_hub.hpp).
+class commit_listener {
+public:
+  /// On the writer's thread; must not block.
+  virtual void committed() noexcept = 0;
+
+protected:
+  ~commit_listener() = default;
+};
+
 class position_tracker {
 public:
   /// Runs once: `true` when the position was applied, `false` when the
@@ -68,6 +79,14 @@ public:
     return resync_.exchange(false, std::memory_order_acq_rel);
   }
 
+  /// Sets the one commit listener (null: none). Any thread; once it
+  /// returns, the previous listener is not being called and will not be.
+  void listen(commit_listener* l);
+  /// Tells the listener that a commit happened (a batch of this node's or
+  /// one replicated from the leader, with or without new log records).
+  /// The writer's thread only.
+  void committed();
+
   /// Waiters registered and not answered yet (tests, metrics).
   [[nodiscard]] std::size_t waiting() const;
 
@@ -84,6 +103,8 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::multimap<std::uint64_t, entry> waiters_;
+  std::mutex listener_mutex_;
+  commit_listener* listener_ = nullptr;
   bool stopping_ = false;
   std::thread sweeper_;
 };

@@ -199,10 +199,13 @@ void flush(writer_state& st) {
     } else {
       st.positions->advance(st.log->last_position());
     }
-    if (failure)
+    if (failure) {
       for (auto& r : results)
         if (r.result == command_result::outcome::ok)
           r = failed(*failure);
+    } else {
+      st.positions->committed();
+    }
     if (!failure && st.settings.on_commit)
       st.settings.on_commit(
           {decided, batch.appended(),
@@ -289,6 +292,7 @@ void apply_replicated(caf::stateful_actor<writer_state>* self,
     return;
   }
   advance(st, next);
+  st.positions->committed();
   if (st.mode == role::leader && !st.ready &&
       st.applied.next_seq >= st.target.next_seq) {
     st.ready = true;

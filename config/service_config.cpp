@@ -271,6 +271,18 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.events.retention_sweep_seconds);
      }},
+    {"events.websocket_backfill_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.events.websocket_backfill_seconds);
+     }},
+    {"events.websocket_backfill_page_size",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.events.websocket_backfill_page_size);
+     }},
+    {"events.websocket_buffer_events",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.events.websocket_buffer_events);
+     }},
   };
   return table;
 }
@@ -351,6 +363,10 @@ constexpr std::pair<const char*, const char*> environment[] = {
   {"DEPLOYD_LOG_FORMAT", "log.format"},
   {"DEPLOYD_LOG_REQUESTS", "log.requests"},
   {"PREFECT_SERVER_EVENTS_RETENTION_PERIOD", "events.retention_seconds"},
+  {"PREFECT_SERVER_EVENTS_MAXIMUM_WEBSOCKET_BACKFILL",
+   "events.websocket_backfill_seconds"},
+  {"PREFECT_SERVER_EVENTS_WEBSOCKET_BACKFILL_PAGE_SIZE",
+   "events.websocket_backfill_page_size"},
 };
 
 // Command-line flags that take a value, and their setting.
@@ -537,6 +553,16 @@ std::vector<std::string> validate(const service_config& c,
     problems.push_back("foreman.loop_seconds must be in (0, 86400]");
   if (c.events.retention_seconds < 0)
     problems.push_back("events.retention_seconds must be >= 0");
+  if (!(c.events.websocket_backfill_seconds >= 0))
+    problems.push_back("events.websocket_backfill_seconds must be >= 0");
+  if (c.events.websocket_backfill_page_size < 1 ||
+      c.events.websocket_backfill_page_size > 10'000)
+    problems.push_back(
+        "events.websocket_backfill_page_size must be in [1, 10000]");
+  if (c.events.websocket_buffer_events < 1 ||
+      c.events.websocket_buffer_events > 1'000'000)
+    problems.push_back(
+        "events.websocket_buffer_events must be in [1, 1000000]");
   if (!(c.events.retention_sweep_seconds > 0) ||
       c.events.retention_sweep_seconds > 86'400)
     problems.push_back("events.retention_sweep_seconds must be in (0, 86400]");

@@ -136,6 +136,16 @@ struct events_settings {
   std::int64_t retention_seconds = 604'800;
   /// Seconds between retention sweeps. Default: 3600
   double retention_sweep_seconds = 3600.0;
+  /// `/api/events/out`: how far back a backfill reaches at most, in seconds
+  /// (PREFECT_SERVER_EVENTS_MAXIMUM_WEBSOCKET_BACKFILL). Default: 900
+  double websocket_backfill_seconds = 900.0;
+  /// Events per backfill query (PREFECT_SERVER_EVENTS_WEBSOCKET_BACKFILL_
+  /// PAGE_SIZE). Default: 250
+  std::int64_t websocket_backfill_page_size = 250;
+  /// Events a subscriber may have waiting to be sent; one that falls
+  /// further behind is closed (1013) and resumes with a backfill.
+  /// Default: 1024
+  std::int64_t websocket_buffer_events = 1024;
 };
 
 struct determinism_settings {

@@ -35,6 +35,14 @@ struct request {
   std::optional<std::string> access_control_request_method;
   std::optional<std::string> access_control_request_headers;
   bool cookie = false;
+  /// A websocket upgrade (http/event_socket.hpp): the Upgrade and
+  /// Connection headers, Sec-WebSocket-Key and -Version, and the offered
+  /// subprotocols (every Sec-WebSocket-Protocol header, joined by ", ").
+  std::optional<std::string> upgrade;
+  std::optional<std::string> connection;
+  std::optional<std::string> websocket_key;
+  std::optional<std::string> websocket_version;
+  std::string websocket_protocols;
   std::string scheme = "http"; ///< "https" on a TLS connection
 };
 

@@ -156,6 +156,19 @@ private:
       case field::cookie:
         out_.cookie = true;
         return;
+      case field::upgrade:
+        return keep_first(out_.upgrade, value);
+      case field::connection:
+        return keep_first(out_.connection, value);
+      case field::sec_websocket_key:
+        return keep_first(out_.websocket_key, value);
+      case field::sec_websocket_version:
+        return keep_first(out_.websocket_version, value);
+      case field::sec_websocket_protocol:
+        if (!out_.websocket_protocols.empty())
+          out_.websocket_protocols += ", ";
+        out_.websocket_protocols.append(value.data(), value.size());
+        return;
       case field::transfer_encoding:
         ++transfer_encodings_;
         te_chunked_ = beast::iequals(trim({value.data(), value.size()}),

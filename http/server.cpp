@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "http/cors.hpp"
+#include "http/event_socket.hpp"
 #include "http/request_reader.hpp"
 #include "http/responses.hpp"
 #include "observe/log.hpp"
@@ -167,6 +168,13 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+bool python_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f' || (c >= '\x1c' && c <= '\x1f');
+}
+
+} // namespace
+
 // Runs over every byte of `secret` whatever `given` holds, so the time says
 // nothing about where the first difference is (only the secret's length,
 // which is not secret enough to matter).
@@ -179,13 +187,6 @@ bool constant_time_equal(std::string_view given, std::string_view secret) {
   }
   return diff == 0;
 }
-
-bool python_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f' || (c >= '\x1c' && c <= '\x1f');
-}
-
-} // namespace
 
 bool auth_required(std::string_view method, std::string_view path) {
   return !(method == "GET" && (path == "/api/health" || path == "/api/ready"));
@@ -218,21 +219,11 @@ bool basic_auth_matches(const std::optional<std::string>& authorization,
 
 namespace {
 
-/// What the server needs of a session to stop it.
-class session_base {
-public:
-  virtual ~session_base() = default;
-  /// From any thread: close at once if no request is under way, else after
-  /// its response.
-  virtual void stop() = 0;
-};
+/// What the server needs of a session to stop it: from any thread, close at
+/// once if no request is under way, else after its response (an event
+/// socket: with a close frame).
+using session_base = connection;
 
-/// Lets a late reply (from the writer's thread, possibly after the server
-/// is gone) reach a session only while the I/O context still exists.
-struct reply_gate {
-  std::shared_mutex mutex;
-  bool open = true;
-};
 
 } // namespace
 
@@ -253,6 +244,15 @@ struct server::impl {
     char prefix[9];
     std::snprintf(prefix, sizeof prefix, "%08x", std::random_device{}());
     request_id_prefix = prefix;
+    sockets.emplace(socket_host{
+        svc, settings.header_timeout_ms,
+        [this](std::weak_ptr<connection> c) {
+          std::lock_guard lock(sessions_mutex);
+          const auto id = ++next_session;
+          sessions.emplace(id, std::move(c));
+          return id;
+        },
+        [this](std::uint64_t id) { forget(id); }, connections, gate});
   }
 
   /// Answers `req` through `reply`; returns the index of the route that
@@ -326,6 +326,8 @@ struct server::impl {
     keep_running;
   tcp::acceptor acceptor;
   net::steady_timer accept_pause;
+  /// What event sockets borrow (set in the constructor).
+  std::optional<socket_host> sockets;
 };
 
 std::size_t server::impl::dispatch(const request& req, responder reply) {
@@ -538,7 +540,9 @@ public:
   }
 
   void stop() override {
-    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    // The timer's executor is the stream's strand (and outlives a stream
+    // handed over to an event socket).
+    net::post(timer_.get_executor(), [self = this->shared_from_this()] {
       if (self->phase_ == phase::idle || self->phase_ == phase::handshake)
         self->close_now();
     });
@@ -728,6 +732,9 @@ private:
     take_request_id(req);
     take_origin(req);
     bytes_in_ = req.body.size();
+    if (const auto kind = event_socket_of(req);
+        kind && owner_.svc.event_hub != nullptr)
+      return open_event_socket(std::move(req), *kind);
 
     const auto generation = ++generation_;
     counted_ = true;
@@ -762,6 +769,36 @@ private:
     // `on_write` reads it.
     if (route_ == observe::metrics::unmatched)
       path_ = std::string_view(req.path).substr(0, 200);
+  }
+
+  // `/api/events/in|out`: the connection becomes an event socket, unless
+  // it must be refused first.
+  void open_event_socket(request req, event_socket_kind kind) {
+    path_ = std::string_view(req.path).substr(0, 200);
+    route_ = observe::metrics::unmatched;
+    keep_alive_ = false;
+    if (owner_.stopping)
+      return write(exception_message(503, "Service Unavailable"), true);
+    // Prefect refuses a socket without its subprotocol before accepting
+    // it when auth is on (uvicorn then answers 403).
+    if (!owner_.svc.api.auth_string.empty() && !offers_prefect(req))
+      return write(detail(403, "Forbidden"), true);
+    // Nothing may follow the upgrade request before the 101.
+    if (reader_.buffered() > 0)
+      return write(detail(400, "Bad Request"), true);
+    phase_ = phase::closing;
+    deadline_.cancel();
+    timer_.cancel();
+    server::impl::answered a;
+    a.method = method_;
+    a.path = path_;
+    a.status = 101;
+    a.seconds = std::chrono::duration<double>(clock::now() - started_).count();
+    a.request_id = request_id_;
+    owner_.finished(a);
+    owner_.forget(id_);
+    run_event_socket(*owner_.sockets, std::move(stream_), std::move(req),
+                     kind);
   }
 
   void take_origin(const request& req) {

@@ -9,7 +9,8 @@
 // when it arrives, which may be later and from another thread: the reply is
 // posted back to the session's strand, and a timer answers 503 if it never
 // comes. Connections beyond `max_connections` are answered 503 and closed.
-// Beast stays inside server.cpp.
+// Beast stays inside server.cpp (and the websockets it hands connections
+// to, http/event_socket.hpp).
 #pragma once
 
 #include "config/service_config.hpp"
@@ -63,6 +64,11 @@ private:
 /// first difference is. Pure; any thread.
 [[nodiscard]] bool basic_auth_matches(
   const std::optional<std::string>& authorization, std::string_view auth_string);
+
+/// Whether `given` equals `secret`, in a time that says nothing about
+/// where they first differ. Pure; any thread.
+[[nodiscard]] bool constant_time_equal(std::string_view given,
+                                       std::string_view secret);
 
 /// Whether a request must carry credentials when auth is on: everything but
 /// exactly `GET /api/health` and `GET /api/ready`.

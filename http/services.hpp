@@ -3,6 +3,7 @@
 // composition root; shared by every session. No Beast include.
 #pragma once
 
+#include "actors/event_hub.hpp"
 #include "actors/gateway.hpp"
 #include "actors/projections.hpp"
 #include "config/service_config.hpp"
@@ -32,6 +33,11 @@ struct services {
   /// `/docs` answers 404).
   std::string docs_bundle_js;
   std::string docs_css;
+  /// Live events for `/api/events/out`; null: the events websockets answer
+  /// 404 like any unknown path.
+  actors::event_hub* event_hub = nullptr;
+  /// The events websockets' settings (backfill reach and page, buffer).
+  config::events_settings event_streams;
 };
 
 } // namespace deployd::http

@@ -6,6 +6,7 @@
 #include "storage/etcd/replicated_log.hpp"
 #include "storage/log_entry.hpp"
 #include "tests/integration/harness.hpp"
+#include "tests/integration/ws_client.hpp"
 #include "tests/support/etcd_cluster.hpp"
 
 #include <catch2/catch.hpp>
@@ -633,4 +634,45 @@ TEST_CASE("etcd out of space: writes answer 503 and change nothing, reads go "
       30s));
   }
   check_replicas(nodes);
+}
+
+TEST_CASE("every node streams the events it applies to its websocket "
+          "subscribers (issue 16)",
+          "[cluster][integration][websocket]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  auto nodes = start_nodes(etcd, root, 3);
+  const auto leader = wait_leader(nodes);
+  const auto follower = (leader + 1) % nodes.size();
+  auto& l = nodes[leader]->http();
+  REQUIRE(l.post("/api/flows/", json{{"name", "before"}}).status == 201);
+
+  // A follower's subscriber: a backfill from its replica, then live events
+  // as the follower applies them.
+  ws_client sub(nodes[follower]->http().port(), "/api/events/out");
+  REQUIRE_FALSE(sub.handshake_error());
+  sub.authenticate();
+  sub.send(subscribe_all());
+  const auto first = sub.read_json().at("event");
+  CHECK(first.at("resource").at("prefect.resource.name") == "before");
+  std::vector<std::string> ids{first.at("id").get<std::string>()};
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(l.post("/api/flows/", json{{"name", "f" + std::to_string(i)}})
+                .status == 201);
+  for (int i = 0; i < 5; ++i) {
+    const auto e = sub.read_json().at("event");
+    CHECK(e.at("resource").at("prefect.resource.name") ==
+          "f" + std::to_string(i));
+    ids.push_back(e.at("id").get<std::string>());
+  }
+  // The leader's feed has the same events with the same ids.
+  auto feed = l.request("POST", "/api/events/filter",
+                        R"({"filter":{"order":"ASC"},"limit":50})",
+                        {{"Content-Type", "application/json"}});
+  REQUIRE(feed.status == 200);
+  const auto body = feed.json_body();
+  std::vector<std::string> leader_ids;
+  for (const auto& e : body.at("events"))
+    leader_ids.push_back(e.at("id").get<std::string>());
+  CHECK(leader_ids == ids);
 }
