@@ -60,6 +60,23 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
+// A positive interval in seconds as milliseconds (at least 1).
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(
+      std::max<std::int64_t>(1, std::llround(seconds * 1000.0)));
+}
+
+// The scheduler's settings as the window of its passes and of
+// `POST /deployments/{id}/schedule` (flow-runs.md §3.3, §11.3).
+events::schedule_window schedule_window_of(const config::scheduler_settings& s) {
+  events::schedule_window w;
+  w.min_time_micros = std::llround(s.min_scheduled_time_seconds * 1e6);
+  w.max_scheduled_micros = std::llround(s.max_scheduled_time_seconds * 1e6);
+  w.min_runs = s.min_runs;
+  w.max_runs = s.max_runs;
+  return w;
+}
+
 long long elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::steady_clock::now() - since)
@@ -258,6 +275,22 @@ int serve(const config::service_config& c) {
               1, std::llround(c.events.retention_sweep_seconds * 1000.0)));
       runtime_settings.retention = {c.events.retention_seconds};
     }
+    const auto window = schedule_window_of(c.scheduler);
+    if (c.scheduler.enabled) {
+      runtime_settings.scheduler_interval = millis(c.scheduler.loop_seconds);
+      runtime_settings.recent_scheduler_interval =
+          millis(c.scheduler.recent_deployments_loop_seconds);
+      runtime_settings.scheduler_pass.batch_size =
+          c.scheduler.deployment_batch_size;
+      runtime_settings.scheduler_pass.insert_batch_size =
+          c.scheduler.insert_batch_size;
+      runtime_settings.scheduler_pass.window = window;
+    }
+    if (c.late_runs.enabled) {
+      runtime_settings.late_runs_interval = millis(c.late_runs.loop_seconds);
+      runtime_settings.late_runs.after_micros =
+          std::llround(c.late_runs.after_seconds * 1e6);
+    }
     if (clustered) {
       runtime_settings.cluster = cluster_settings_of(c);
       runtime_settings.cluster->cluster_id = cluster_id;
@@ -291,7 +324,9 @@ int serve(const config::service_config& c) {
     actors::event_hub event_hub(*log, blocking_reads, runtime.positions());
     http::services services{runtime, reads, blocking_reads, c.api,
                             metrics ? &*metrics : nullptr, gauges,
-                            c.log.requests, {}, {}, &event_hub, c.events};
+                            c.log.requests, {}, {}, &event_hub, c.events,
+                            {}};
+    services.schedule_defaults = window;
     load_docs_assets(services);
     http::server server(c.http, services, std::move(routes));
     auto port = server.start();

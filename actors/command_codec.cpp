@@ -230,6 +230,33 @@ template <class F>
 void fields(F& f, events::delete_automations_owned_by& x) {
   f("resource_id", x.resource_id);
 }
+template <class F>
+void fields(F& f, events::schedule_window& x) {
+  f("start_time", x.start_time);
+  f("end_time", x.end_time);
+  f("min_time_micros", x.min_time_micros);
+  f("min_runs", x.min_runs);
+  f("max_runs", x.max_runs);
+  f("max_scheduled_micros", x.max_scheduled_micros);
+}
+template <class F>
+void fields(F& f, events::schedule_flow_runs& x) {
+  f("deployment_id", x.deployment_id);
+  f("window", x.window);
+}
+template <class F>
+void fields(F& f, events::schedule_due_runs& x) {
+  f("after", x.after);
+  f("recent_micros", x.recent_micros);
+  f("batch_size", x.batch_size);
+  f("insert_batch_size", x.insert_batch_size);
+  f("window", x.window);
+}
+template <class F>
+void fields(F& f, events::mark_late_runs& x) {
+  f("after_micros", x.after_micros);
+  f("limit", x.limit);
+}
 
 // Stable names of the alternatives of `command`, in variant order. A new
 // command fails the static_assert until it is named here and given `fields`.
@@ -277,6 +304,9 @@ constexpr std::array command_names = {
   "patch_automation",
   "delete_automation",
   "delete_automations_owned_by",
+  "schedule_flow_runs",
+  "schedule_due_runs",
+  "mark_late_runs",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");

@@ -67,6 +67,9 @@ DEPLOYD_HANDLER(events::update_flow_run);
 DEPLOYD_HANDLER(events::delete_flow_run);
 DEPLOYD_HANDLER(events::set_flow_run_state);
 DEPLOYD_HANDLER(events::record_poll);
+DEPLOYD_HANDLER(events::schedule_flow_runs);
+DEPLOYD_HANDLER(events::schedule_due_runs);
+DEPLOYD_HANDLER(events::mark_late_runs);
 
 // -- automation_commands.cpp
 DEPLOYD_HANDLER(events::create_automation);

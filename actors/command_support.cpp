@@ -78,6 +78,30 @@ ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
   return out;
 }
 
+std::expected<void, errc>
+remove_scheduled_runs(storage::write_batch& b, const events::uuid& deployment,
+                      run_removal which, events::timestamp now,
+                      event_list& out) {
+  const auto after = order_bytes(now);
+  auto scanned = b.scan(
+      storage::table::run_index, run_index_prefix(deployment),
+      [&](std::string_view key, std::string_view value) {
+        if (value.size() < 2 || value[1] != 'd')
+          return true;
+        if (which != run_removal::all_scheduled && value[0] != 'a')
+          return true;
+        if (which == run_removal::future_auto_scheduled &&
+            key.substr(run_index_time_at, 8) <= after)
+          return true;
+        out.push_back(events::resource_deleted{events::resource_kind::flow_run,
+                                               id_from_key_suffix(key), now});
+        return true;
+      });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  return {};
+}
+
 events::variable_lookup variables_in(storage::write_batch& b,
                                      std::optional<errc>& failure) {
   return

@@ -42,6 +42,21 @@ ok_with(std::expected<std::optional<std::string>, storage::errc> body,
 ids_under(storage::write_batch& b, storage::table t, const std::string& prefix,
           const std::optional<events::uuid>& except = std::nullopt);
 
+/// Which of a deployment's scheduled, never-run runs a change removes
+/// (flow-runs.md §3.4; never those waiting for a concurrency slot).
+enum class run_removal : std::uint8_t {
+  all_scheduled = 1,         ///< DELETE of the deployment: manual ones too
+  auto_scheduled = 2,        ///< pause, schedule DELETE: past and future
+  future_auto_scheduled = 3, ///< PATCH, upsert, schedule PATCH: after now
+};
+
+/// Appends to `out` a `flow_run_deleted` for each run of `deployment` that
+/// `which` removes, found through the batch's `run_index`.
+[[nodiscard]] std::expected<void, storage::errc>
+remove_scheduled_runs(storage::write_batch& b, const events::uuid& deployment,
+                      run_removal which, events::timestamp now,
+                      event_list& out);
+
 /// Workspace variables as seen through the batch, for hydration. A storage
 /// failure makes the lookup answer "none" and is recorded in `failure`,
 /// which the caller checks after hydrating.

@@ -43,7 +43,9 @@ using command =
                  events::expire_client_events, events::create_automation,
                  events::replace_automation, events::patch_automation,
                  events::delete_automation,
-                 events::delete_automations_owned_by>;
+                 events::delete_automations_owned_by,
+                 events::schedule_flow_runs,
+                 events::schedule_due_runs, events::mark_late_runs>;
 
 /// What became of one command.
 struct command_result {

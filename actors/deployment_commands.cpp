@@ -120,6 +120,21 @@ load_related(storage::write_batch& b, const Command& cmd,
   return {};
 }
 
+// Applies a decision together with the removal of the deployment's runs
+// it causes (flow-runs.md §3.4): one command, so one atomic batch.
+command_result
+apply_removing(std::expected<event_list, events::rejection> decision,
+               const events::uuid& deployment, run_removal which,
+               storage::write_batch& b, decision_env& env,
+               const events::uuid& command_id, std::string body) {
+  if (decision)
+    if (auto removed =
+            remove_scheduled_runs(b, deployment, which, env.now, *decision);
+        !removed)
+      return failed(removed.error());
+  return apply(std::move(decision), b, env, command_id, std::move(body));
+}
+
 } // namespace
 
 command_result handle(const events::create_flow& cmd, storage::write_batch& b,
@@ -156,6 +171,14 @@ command_result handle(const events::create_deployment& cmd,
   auto decision = decide(cmd, ctx, env);
   if (!decision)
     return rejected(decision.error());
+  // An upsert removes the future auto-scheduled runs (related-resources.md
+  // §2.6), in the same batch.
+  if (!decision->created)
+    if (auto removed = remove_scheduled_runs(
+            b, decision->deployment_id, run_removal::future_auto_scheduled,
+            env.now, decision->events);
+        !removed)
+      return failed(removed.error());
   auto position = append_and_fold(b, decision->events, command_id, env.now);
   if (!position)
     return failed(position.error());
@@ -172,29 +195,21 @@ command_result handle(const events::update_flow& cmd, storage::write_batch& b,
 }
 
 // Deletes one flow and its deployments; used by DELETE and bulk delete.
-// The runs that go with a deleted flow or deployment (flow-runs.md §2.1,
-// §3.4): every run of the flow (its runs cascade), or only the deployment's
-// scheduled runs that never ran (not those waiting for a concurrency slot).
-// Runs are keyed by flow first, so this reads only the flow's runs.
-std::expected<void, errc>
-delete_runs(storage::write_batch& b, const events::uuid& flow_id,
-            const std::optional<events::uuid>& deployment, event_list& out,
-            events::timestamp now) {
+// The runs that go with a deleted flow (flow-runs.md §2.1): every run of
+// the flow (its runs cascade). Runs are keyed by flow first, so this reads
+// only the flow's runs.
+std::expected<void, errc> delete_runs(storage::write_batch& b,
+                                      const events::uuid& flow_id,
+                                      event_list& out, events::timestamp now) {
   using events::resource_kind;
   auto runs = resources_under(
       b, std::string(1, static_cast<char>(resource_kind::flow_run)) +
              id_key(flow_id));
   if (!runs)
     return std::unexpected(runs.error());
-  for (const auto& run : *runs) {
-    if (deployment &&
-        (run.at("deployment_id") != deployment->str() ||
-         run.at("state_type") != "SCHEDULED" || run.value("run_count", 0) != 0 ||
-         run.at("state_name") == "AwaitingConcurrencySlot"))
-      continue;
+  for (const auto& run : *runs)
     out.push_back(events::resource_deleted{
         resource_kind::flow_run, events::uuid_field(run, "id"), now});
-  }
   return {};
 }
 
@@ -209,7 +224,7 @@ command_result delete_one_flow(const events::uuid& id, storage::write_batch& b,
     return failed(deployments.error());
   auto decision = decide(events::delete_flow{id}, *existing, *deployments, env);
   if (decision && *existing)
-    if (auto runs = delete_runs(b, id, std::nullopt, *decision, env.now); !runs)
+    if (auto runs = delete_runs(b, id, *decision, env.now); !runs)
       return failed(runs.error());
   return apply(std::move(decision), b, env, command_id, "");
 }
@@ -278,7 +293,11 @@ command_result handle(const events::update_deployment& sent,
   ctx.existing = std::move(*existing);
   if (auto loaded = load_related(b, cmd, ctx.existing, ctx); !loaded)
     return failed(loaded.error());
-  return apply(decide(cmd, ctx, env), b, env, command_id, "");
+  // Any successful PATCH removes the future auto-scheduled runs
+  // (deployments-api.md §9.3).
+  return apply_removing(decide(cmd, ctx, env), cmd.id,
+                        run_removal::future_auto_scheduled, b, env, command_id,
+                        "");
 }
 
 command_result handle(const events::set_deployment_paused& cmd,
@@ -287,7 +306,14 @@ command_result handle(const events::set_deployment_paused& cmd,
   auto existing = load_deployment(b, cmd.id);
   if (!existing)
     return failed(existing.error());
-  return apply(decide(cmd, *existing, env), b, env, command_id, "null");
+  auto decision = decide(cmd, *existing, env);
+  // Pausing removes every auto-scheduled never-run run, past and future,
+  // even when the deployment was paused already (deployments-api.md §12).
+  if (!cmd.paused)
+    return apply(std::move(decision), b, env, command_id, "null");
+  return apply_removing(std::move(decision), cmd.id,
+                        run_removal::auto_scheduled, b, env, command_id,
+                        "null");
 }
 
 command_result delete_one_deployment(const events::uuid& id,
@@ -305,12 +331,10 @@ command_result delete_one_deployment(const events::uuid& id,
     ctx.limit_sharers = std::move(*sharers);
   }
   auto decision = decide(events::delete_deployment{id}, ctx, env);
-  if (decision && ctx.existing)
-    if (auto runs =
-            delete_runs(b, ctx.existing->flow_id, id, *decision, env.now);
-        !runs)
-      return failed(runs.error());
-  return apply(std::move(decision), b, env, command_id, "");
+  if (!ctx.existing)
+    return apply(std::move(decision), b, env, command_id, "");
+  return apply_removing(std::move(decision), id, run_removal::all_scheduled, b,
+                        env, command_id, "");
 }
 
 command_result handle(const events::delete_deployment& cmd,
@@ -369,26 +393,33 @@ command_result handle(const events::create_schedules& cmd,
   return r;
 }
 
+// A schedule PATCH removes the deployment's future auto-scheduled runs, a
+// schedule DELETE all of its auto-scheduled ones (related-resources.md
+// §2.5), whichever schedule made them.
 template <class Command>
 command_result
-handle_schedule_change(const Command& cmd, storage::write_batch& b,
-                       decision_env& env, const events::uuid& command_id) {
+handle_schedule_change(const Command& cmd, run_removal which,
+                       storage::write_batch& b, decision_env& env,
+                       const events::uuid& command_id) {
   auto existing = load_deployment(b, cmd.deployment_id);
   if (!existing)
     return failed(existing.error());
-  return apply(decide(cmd, *existing, env), b, env, command_id, "");
+  return apply_removing(decide(cmd, *existing, env), cmd.deployment_id, which,
+                        b, env, command_id, "");
 }
 
 command_result handle(const events::update_schedule& cmd,
                       storage::write_batch& b, decision_env& env,
                       const events::uuid& command_id) {
-  return handle_schedule_change(cmd, b, env, command_id);
+  return handle_schedule_change(cmd, run_removal::future_auto_scheduled, b,
+                                env, command_id);
 }
 
 command_result handle(const events::delete_schedule& cmd,
                       storage::write_batch& b, decision_env& env,
                       const events::uuid& command_id) {
-  return handle_schedule_change(cmd, b, env, command_id);
+  return handle_schedule_change(cmd, run_removal::auto_scheduled, b, env,
+                                command_id);
 }
 
 } // namespace deployd::actors

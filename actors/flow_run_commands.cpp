@@ -127,6 +127,77 @@ place(storage::write_batch& b, const events::deployment& d,
   return result(p);
 }
 
+// What differs between new runs; the rest of the document is defaults.
+struct run_seed {
+  json name = nullptr; ///< a random two-word name when not a non-empty string
+  events::uuid flow_id;
+  json deployment_id = nullptr;
+  json deployment_version = nullptr;
+  placement where;
+  json flow_version = nullptr;
+  json parameters = json::object();
+  json idempotency_key = nullptr;
+  json context = json::object();
+  json empirical_policy = events::default_empirical_policy();
+  json tags = json::array();
+  json labels = json::object();
+  json parent_task_run_id = nullptr;
+  json infrastructure_document_id = nullptr;
+  bool auto_scheduled = false;
+  json created_by = nullptr;
+  json job_variables = json::object();
+  json state; ///< a StateCreate
+};
+
+// A new run document (FlowRun field order) in its first state, with a
+// UUIDv7 id at the writer's now.
+json new_run(run_seed seed, decision_env& env) {
+  const auto id = events::uuid_v7(env.now, env.ids.next());
+  json run = json::object();
+  run["id"] = id.str();
+  run["created"] = events::format_timestamp(env.now);
+  run["updated"] = events::format_timestamp(env.now);
+  run["name"] = seed.name.is_string() && !seed.name.get<std::string>().empty()
+                    ? seed.name
+                    : json(events::run_name(env.ids.next()));
+  run["flow_id"] = seed.flow_id.str();
+  run["state_id"] = nullptr;
+  run["deployment_id"] = std::move(seed.deployment_id);
+  run["deployment_version"] = std::move(seed.deployment_version);
+  run["work_queue_id"] = seed.where.queue_id;
+  run["work_queue_name"] = seed.where.queue_name;
+  run["flow_version"] = std::move(seed.flow_version);
+  run["parameters"] = std::move(seed.parameters);
+  run["idempotency_key"] = std::move(seed.idempotency_key);
+  run["context"] = std::move(seed.context);
+  run["empirical_policy"] = std::move(seed.empirical_policy);
+  run["tags"] = std::move(seed.tags);
+  run["labels"] = std::move(seed.labels);
+  run["parent_task_run_id"] = std::move(seed.parent_task_run_id);
+  run["state_type"] = nullptr;
+  run["state_name"] = nullptr;
+  run["run_count"] = 0;
+  run["expected_start_time"] = nullptr;
+  run["next_scheduled_start_time"] = nullptr;
+  run["start_time"] = nullptr;
+  run["end_time"] = nullptr;
+  run["total_run_time"] = 0.0;
+  run["estimated_run_time"] = 0.0;
+  run["estimated_start_time_delta"] = 0.0;
+  run["auto_scheduled"] = seed.auto_scheduled;
+  run["infrastructure_document_id"] = std::move(seed.infrastructure_document_id);
+  run["infrastructure_pid"] = nullptr;
+  run["created_by"] = std::move(seed.created_by);
+  run["work_pool_id"] = seed.where.pool_id;
+  run["work_pool_name"] = seed.where.pool_name;
+  run["state"] = nullptr;
+  run["job_variables"] = std::move(seed.job_variables);
+  events::apply_state(
+      run, events::make_state(seed.state, env.ids.next(), env.now, id),
+      env.now);
+  return run;
+}
+
 // Builds, decides and appends one run (§5.1 / §8). Appended at once so a
 // later item of a bulk request sees it (idempotency).
 std::expected<creation, errc> create_one(const events::create_flow_run& cmd,
@@ -239,57 +310,30 @@ std::expected<creation, errc> create_one(const events::create_flow_run& cmd,
       return creation(created_run{std::move(**existing), false, {}});
   }
 
-  const auto id = events::uuid_v7(env.now, env.ids.next());
   json policy = events::default_empirical_policy();
   const json given_policy = body_value(body, "empirical_policy", json::object());
   for (const auto& [k, v] : given_policy.items())
     policy[k] = v;
-  const json name_v = body_value(body, "name", nullptr);
-  json run = json::object();
-  run["id"] = id.str();
-  run["created"] = events::format_timestamp(env.now);
-  run["updated"] = events::format_timestamp(env.now);
-  run["name"] = name_v.is_string() && !name_v.get<std::string>().empty()
-                    ? name_v
-                    : json(events::run_name(env.ids.next()));
-  run["flow_id"] = flow_id.str();
-  run["state_id"] = nullptr;
-  run["deployment_id"] = deployment_id;
-  run["deployment_version"] = deployment_version;
-  run["work_queue_id"] = where.queue_id;
-  run["work_queue_name"] = where.queue_name;
-  run["flow_version"] = body_value(body, "flow_version", nullptr);
-  run["parameters"] = std::move(parameters);
-  run["idempotency_key"] = key;
-  run["context"] = body_value(body, "context", json::object());
-  run["empirical_policy"] = std::move(policy);
-  run["tags"] = std::move(tags);
-  run["labels"] = std::move(labels);
-  run["parent_task_run_id"] = body_value(body, "parent_task_run_id", nullptr);
-  run["state_type"] = nullptr;
-  run["state_name"] = nullptr;
-  run["run_count"] = 0;
-  run["expected_start_time"] = nullptr;
-  run["next_scheduled_start_time"] = nullptr;
-  run["start_time"] = nullptr;
-  run["end_time"] = nullptr;
-  run["total_run_time"] = 0.0;
-  run["estimated_run_time"] = 0.0;
-  run["estimated_start_time_delta"] = 0.0;
-  run["auto_scheduled"] = false;
-  run["infrastructure_document_id"] = infrastructure;
-  run["infrastructure_pid"] = nullptr;
-  run["created_by"] = nullptr;
-  run["work_pool_id"] = where.pool_id;
-  run["work_pool_name"] = where.pool_name;
-  run["state"] = nullptr;
-  run["job_variables"] = body_value(body, "job_variables", json::object());
-  const json state_in = body_value(
+  run_seed seed;
+  seed.name = body_value(body, "name", nullptr);
+  seed.flow_id = flow_id;
+  seed.deployment_id = deployment_id;
+  seed.deployment_version = deployment_version;
+  seed.where = where;
+  seed.flow_version = body_value(body, "flow_version", nullptr);
+  seed.parameters = std::move(parameters);
+  seed.idempotency_key = key;
+  seed.context = body_value(body, "context", json::object());
+  seed.empirical_policy = std::move(policy);
+  seed.tags = std::move(tags);
+  seed.labels = std::move(labels);
+  seed.parent_task_run_id = body_value(body, "parent_task_run_id", nullptr);
+  seed.infrastructure_document_id = infrastructure;
+  seed.job_variables = body_value(body, "job_variables", json::object());
+  seed.state = body_value(
       body, "state",
       json{{"type", cmd.deployment_id ? "SCHEDULED" : "PENDING"}});
-  events::apply_state(run, events::make_state(state_in, env.ids.next(),
-                                              env.now, id),
-                      env.now);
+  json run = new_run(std::move(seed), env);
   out.push_back(events::resource_created{resource_kind::flow_run, run});
   auto appended = append_and_fold(b, out, command_id, env.now);
   if (!appended)
@@ -491,6 +535,256 @@ command_result handle(const events::record_poll& cmd, storage::write_batch& b,
                                            events::document_diff(before, after)});
   }
   return apply(std::move(out), b, env, command_id, "");
+}
+
+} // namespace deployd::actors
+
+// -- auto-scheduled runs (flow-runs.md §3.3, §11, §12) --------------------------
+
+namespace deployd::actors {
+
+namespace {
+
+// The auto-scheduled run of `d`'s schedule `sched` at `date` (§11.4).
+json auto_run(const events::deployment& d, const events::deployment_schedule& sched,
+              const events::schedule& parsed, events::timestamp date,
+              std::string key, const placement& where, decision_env& env) {
+  run_seed seed;
+  seed.flow_id = d.flow_id;
+  seed.deployment_id = d.id.str();
+  seed.deployment_version = str_or_null(d.version);
+  seed.where = where;
+  // Not hydrated: the deployment's parameters overlaid, top level, with the
+  // schedule's.
+  seed.parameters = d.parameters.is_object() ? d.parameters : json::object();
+  if (sched.parameters.is_object())
+    for (const auto& [k, v] : sched.parameters.items())
+      seed.parameters[k] = v;
+  seed.idempotency_key = std::move(key);
+  seed.tags = json::array({"auto-scheduled"});
+  for (const auto& t : d.tags)
+    seed.tags.push_back(t);
+  if (d.labels.is_object())
+    seed.labels = d.labels;
+  seed.labels["prefect.flow.id"] = d.flow_id.str();
+  seed.labels["prefect.deployment.id"] = d.id.str();
+  seed.infrastructure_document_id = id_or_null(d.infrastructure_document_id);
+  seed.auto_scheduled = true;
+  seed.created_by = json{
+      {"id", sched.id.str()},
+      {"type", "SCHEDULE"},
+      {"display_value",
+       sched.slug ? *sched.slug
+                  : std::string(events::schedule_type_name(parsed))}};
+  seed.state = json{{"type", "SCHEDULED"},
+                    {"message", "Flow run scheduled"},
+                    {"state_details",
+                     {{"scheduled_time", events::format_timestamp(date)}}}};
+  return new_run(std::move(seed), env);
+}
+
+// Appends to `out` the runs of `d`'s active schedules in `w` that do not
+// exist yet (by idempotency key, through the batch); `made` counts them.
+// `only_needed`: only schedules that need runs (§11.2).
+std::expected<void, errc> schedule_deployment(storage::write_batch& b,
+                                              const events::deployment& d,
+                                              const events::schedule_window& w,
+                                              bool only_needed,
+                                              decision_env& env,
+                                              event_list& out,
+                                              std::size_t& made) {
+  std::optional<placement> where;
+  const auto start = w.start_time ? events::timestamp{*w.start_time} : env.now;
+  const auto end = w.end_time
+                       ? events::timestamp{*w.end_time}
+                       : events::timestamp{start.micros + w.max_scheduled_micros};
+  for (const auto& sched : d.schedules) {
+    if (!sched.active)
+      continue;
+    const auto parsed = events::schedule_from_json(sched.schedule);
+    if (!parsed)
+      continue;
+    if (only_needed) {
+      // Future auto-scheduled runs of this schedule: fewer than min_runs,
+      // or the last before now + min_time, means it needs runs.
+      const auto prefix = run_index_prefix(d.id, sched.id);
+      std::int64_t count = 0;
+      std::string last;
+      auto scanned = b.scan_range(
+          storage::table::run_index, prefix + order_bytes(env.now),
+          prefix + std::string(25, '\xff'),
+          [&](std::string_view key, std::string_view value) {
+            if (!value.empty() && value[0] == 'a') {
+              ++count;
+              last = std::string(key.substr(run_index_time_at, 8));
+            }
+            return true;
+          });
+      if (!scanned)
+        return std::unexpected(scanned.error());
+      if (count >= w.min_runs &&
+          last >= order_bytes(events::timestamp{env.now.micros +
+                                                w.min_time_micros}))
+        continue;
+    }
+    for (const auto date : events::window_dates(*parsed, start, end, w)) {
+      auto key = events::scheduled_run_key(d.id, sched.id, *parsed, date);
+      auto existing = b.get(
+          storage::table::resource_names,
+          resource_name_key(resource_kind::flow_run,
+                            json{{"flow_id", d.flow_id.str()},
+                                 {"idempotency_key", key}}));
+      if (!existing)
+        return std::unexpected(existing.error());
+      if (*existing)
+        continue;
+      if (!where) {
+        auto placed = place(b, d, nullptr, out, env);
+        if (!placed)
+          return std::unexpected(placed.error());
+        if (!*placed)
+          return {};
+        where = **placed;
+      }
+      out.push_back(events::resource_created{
+          resource_kind::flow_run,
+          auto_run(d, sched, *parsed, date, std::move(key), *where, env)});
+      ++made;
+    }
+  }
+  return {};
+}
+
+command_result appended(event_list out, storage::write_batch& b,
+                        decision_env& env, const events::uuid& command_id,
+                        std::string body) {
+  events::log_position last;
+  if (!out.empty()) {
+    auto position = append_and_fold(b, out, command_id, env.now);
+    if (!position)
+      return failed(position.error());
+    last = *position;
+  }
+  auto r = no_content(last);
+  r.body = std::move(body);
+  return r;
+}
+
+} // namespace
+
+command_result handle(const events::schedule_flow_runs& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto d = load_deployment(b, cmd.deployment_id);
+  if (!d)
+    return failed(d.error());
+  event_list out;
+  std::size_t made = 0;
+  // An unknown deployment is a 200 `null` that creates nothing (§3.3).
+  if (*d)
+    if (auto done = schedule_deployment(b, **d, cmd.window, false, env, out, made);
+        !done)
+      return failed(done.error());
+  return appended(std::move(out), b, env, command_id, "null");
+}
+
+command_result handle(const events::schedule_due_runs& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  using storage::table;
+  std::vector<events::uuid> ids;
+  if (cmd.recent_micros > 0) {
+    auto scanned = b.scan_range(
+        table::deployment_by_updated,
+        order_bytes(events::timestamp{env.now.micros - cmd.recent_micros}), "",
+        [&](std::string_view key, std::string_view) {
+          ids.push_back(id_from_key_suffix(key));
+          return true;
+        });
+    if (!scanned)
+      return failed(scanned.error());
+  } else {
+    const std::string from =
+        cmd.after ? id_key(*cmd.after) + std::string(1, '\0') : std::string();
+    auto scanned = b.scan_range(
+        table::deployments, from, "",
+        [&](std::string_view key, std::string_view) {
+          ids.push_back(id_from_key_suffix(key));
+          return static_cast<std::int64_t>(ids.size()) < cmd.batch_size;
+        });
+    if (!scanned)
+      return failed(scanned.error());
+  }
+  event_list out;
+  std::size_t made = 0;
+  json next = nullptr;
+  for (const auto& id : ids) {
+    auto d = load_deployment(b, id);
+    if (!d)
+      return failed(d.error());
+    if (*d && !(**d).paused)
+      if (auto done = schedule_deployment(b, **d, cmd.window,
+                                          cmd.recent_micros == 0, env, out,
+                                          made);
+          !done)
+        return failed(done.error());
+    if (static_cast<std::int64_t>(made) >= cmd.insert_batch_size &&
+        id != ids.back()) {
+      next = id.str();
+      break;
+    }
+  }
+  if (next.is_null() && cmd.recent_micros == 0 &&
+      static_cast<std::int64_t>(ids.size()) >= cmd.batch_size)
+    next = ids.back().str();
+  return appended(std::move(out), b, env, command_id,
+                  events::dump_json(json{{"next", next}, {"runs", made}}));
+}
+
+command_result handle(const events::mark_late_runs& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  // Runs named Scheduled whose time is at least `after` ago: the `t` rows
+  // of run_index up to and including now - after.
+  std::vector<events::uuid> ids;
+  const auto cutoff =
+      events::timestamp{env.now.micros - cmd.after_micros + 1};
+  auto scanned = b.scan_range(
+      storage::table::run_index, "t", "t" + order_bytes(cutoff),
+      [&](std::string_view key, std::string_view) {
+        ids.push_back(id_from_key_suffix(key));
+        return static_cast<std::int64_t>(ids.size()) < cmd.limit;
+      });
+  if (!scanned)
+    return failed(scanned.error());
+  event_list out;
+  for (const auto& id : ids) {
+    auto existing = load_resource(b, resource_kind::flow_run, id);
+    if (!existing)
+      return failed(existing.error());
+    if (!*existing)
+      continue;
+    const json& before = **existing;
+    const auto proposed = events::make_state(
+        json{{"type", "SCHEDULED"},
+             {"name", "Late"},
+             {"state_details",
+              {{"scheduled_time", before.at("next_scheduled_start_time")}}}},
+        env.ids.next(), env.now, id);
+    auto decided =
+        events::orchestrate(before, proposed, false, env.now, env.ids.next());
+    if (!decided.write)
+      continue;
+    json after = before;
+    if (decided.empirical_policy)
+      after["empirical_policy"] = *decided.empirical_policy;
+    events::apply_state(after, std::move(*decided.write), env.now);
+    out.push_back(events::resource_updated{
+        resource_kind::flow_run, id, events::document_diff(before, after)});
+  }
+  const auto marked = out.size();
+  return appended(std::move(out), b, env, command_id,
+                  events::dump_json(json{{"marked", marked}}));
 }
 
 } // namespace deployd::actors

@@ -2,6 +2,7 @@
 
 #include "actors/cluster_node.hpp"
 #include "actors/foreman.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/writer_actor.hpp"
 
@@ -46,6 +47,9 @@ struct runtime::impl {
   caf::actor forwarder;
   caf::actor peer;
   caf::actor retention;
+  caf::actor scheduler;
+  caf::actor recent_scheduler;
+  caf::actor late_runs;
 };
 
 runtime::runtime(storage::event_log& log, events::clock& clock,
@@ -92,6 +96,39 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
           submit(std::move(cmd), id, std::move(reply));
         },
         settings.sweep_interval, settings.sweep_rules);
+  // The scheduler and late-runs services write on the leader only (a
+  // follower skips its passes: the leader makes the same runs, and a
+  // change of leader cannot make them twice, by idempotency key).
+  auto leader_submit = [this](command cmd, const events::uuid& id,
+                              reply_fn reply) {
+    if (impl_->node && !impl_->node->leading()) {
+      command_result skipped;
+      skipped.result = command_result::outcome::ok;
+      reply(std::move(skipped));
+      return;
+    }
+    submit(std::move(cmd), id, std::move(reply));
+  };
+  if (settings.scheduler_interval.count() > 0)
+    impl_->scheduler =
+        spawn_scheduler(impl_->system, leader_submit,
+                        settings.scheduler_interval, settings.scheduler_pass);
+  if (settings.recent_scheduler_interval.count() > 0) {
+    auto recent = settings.scheduler_pass;
+    recent.after.reset();
+    // Deployments updated within the loop's interval plus a second
+    // (flow-runs.md §11.2).
+    recent.recent_micros =
+        (settings.recent_scheduler_interval.count() + 1000) * 1000;
+    impl_->recent_scheduler = spawn_periodic(
+        impl_->system, leader_submit, settings.recent_scheduler_interval,
+        std::move(recent), "recent deployments scheduler");
+  }
+  if (settings.late_runs_interval.count() > 0)
+    impl_->late_runs =
+        spawn_periodic(impl_->system, leader_submit,
+                       settings.late_runs_interval, settings.late_runs,
+                       "late runs");
   if (settings.retention_interval.count() > 0 &&
       settings.retention.retention_seconds > 0)
     impl_->retention = spawn_periodic(
@@ -105,7 +142,8 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
 runtime::~runtime() {
   caf::scoped_actor self{impl_->system};
   // The timers first: no sweep is submitted once the writer stops.
-  for (auto* timer : {&impl_->foreman, &impl_->retention}) {
+  for (auto* timer : {&impl_->foreman, &impl_->retention, &impl_->scheduler,
+                      &impl_->recent_scheduler, &impl_->late_runs}) {
     if (!*timer)
       continue;
     self->monitor(*timer);

@@ -47,6 +47,16 @@ struct runtime_settings {
   std::chrono::milliseconds retention_interval{0};
   /// What the retention sweep keeps. Default: 7 days.
   events::expire_client_events retention;
+  /// The scheduler service's main loop; 0 = off. Default: 0 (the
+  /// composition root sets the configured interval). Leader only.
+  std::chrono::milliseconds scheduler_interval{0};
+  /// Its recent-deployments loop; 0 = off. Default: 0.
+  std::chrono::milliseconds recent_scheduler_interval{0};
+  /// Page and insert sizes and the window of both loops.
+  events::schedule_due_runs scheduler_pass;
+  /// The late-runs service; 0 = off. Default: 0. Leader only.
+  std::chrono::milliseconds late_runs_interval{0};
+  events::mark_late_runs late_runs;
 };
 
 /// Owns the actor system and the writer. Create once in the composition

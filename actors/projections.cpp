@@ -311,6 +311,16 @@ drop_relations(storage::write_batch& b, const events::uuid& id,
   return kept;
 }
 
+void put_run_index(storage::write_batch& b, const json& run) {
+  for (const auto& row : run_index_rows(run))
+    b.put(table::run_index, row.key, row.value);
+}
+
+void del_run_index(storage::write_batch& b, const json& run) {
+  for (const auto& row : run_index_rows(run))
+    b.del(table::run_index, row.key);
+}
+
 std::expected<void, errc> fold_resource(storage::write_batch& b,
                                         const events::resource_created& e) {
   const auto id = events::uuid_field(e.value, "id");
@@ -331,6 +341,8 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
   }
   b.put(table::resources, resource_key(e.kind, id), dump(e.value));
   b.put(table::resource_names, resource_name_key(e.kind, e.value), id_key(id));
+  if (e.kind == events::resource_kind::flow_run)
+    put_run_index(b, e.value);
   return {};
 }
 
@@ -343,7 +355,12 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
     return {};
   json doc = std::move(**loaded);
   b.del(table::resource_names, resource_name_key(e.kind, doc));
+  const bool run = e.kind == events::resource_kind::flow_run;
+  if (run)
+    del_run_index(b, doc);
   events::apply_document_changes(doc, e.changes);
+  if (run)
+    put_run_index(b, doc);
   b.put(table::resources, resource_key(e.kind, e.id), dump(doc));
   b.put(table::resource_names, resource_name_key(e.kind, doc), id_key(e.id));
   if (e.kind == events::resource_kind::work_queue && e.changes.contains("name"))
@@ -373,6 +390,8 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
   if (e.kind == events::resource_kind::automation)
     if (auto dropped = drop_relations(b, e.id, false); !dropped)
       return std::unexpected(dropped.error());
+  if (e.kind == events::resource_kind::flow_run)
+    del_run_index(b, **loaded);
   return {};
 }
 
@@ -851,6 +870,51 @@ std::string resource_name_key(events::resource_kind kind, const json& doc) {
       key += '\0' + id("id");
     break;
   }
+  return key;
+}
+
+std::vector<index_row> run_index_rows(const json& run) {
+  std::vector<index_row> rows;
+  const auto text = [&](const char* field) {
+    const auto it = run.find(field);
+    return it != run.end() && it->is_string() ? it->get<std::string>()
+                                              : std::string();
+  };
+  if (text("state_type") != "SCHEDULED")
+    return rows;
+  const auto id = events::uuid::parse(text("id"));
+  if (!id)
+    return rows;
+  const auto at = events::parse_timestamp(text("next_scheduled_start_time"))
+                      .value_or(events::timestamp{});
+  const auto time = order_bytes(at);
+  if (const auto deployment = events::uuid::parse(text("deployment_id"))) {
+    std::optional<events::uuid> schedule;
+    const auto by = run.find("created_by");
+    if (by != run.end() && by->is_object() && by->value("type", json()) == "SCHEDULE" &&
+        by->value("id", json()).is_string())
+      schedule = events::uuid::parse(by->at("id").get<std::string>());
+    const auto count = run.find("run_count");
+    const bool never_ran = count == run.end() || !count->is_number() ||
+                           count->get<std::int64_t>() == 0;
+    std::string value;
+    value += run.value("auto_scheduled", false) == true ? 'a' : 'm';
+    value += never_ran && text("state_name") != "AwaitingConcurrencySlot" ? 'd' : 'k';
+    rows.push_back({run_index_prefix(*deployment, schedule) +
+                        (schedule ? std::string() : std::string(16, '\0')) +
+                        time + id_key(*id),
+                    std::move(value)});
+  }
+  if (text("state_name") == "Scheduled")
+    rows.push_back({"t" + time + id_key(*id), std::string()});
+  return rows;
+}
+
+std::string run_index_prefix(const events::uuid& deployment,
+                             const std::optional<events::uuid>& schedule) {
+  std::string key = "d" + id_key(deployment);
+  if (schedule)
+    key += id_key(*schedule);
   return key;
 }
 

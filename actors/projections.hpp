@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace deployd::actors {
 
@@ -30,7 +31,8 @@ namespace deployd::actors {
 /// 1: written before the stamp existed. 2: numbers as the reference writes
 /// them (issue 12: `"interval":3600.0`, `1.5e-7`, big integers).
 /// 3: the Prefect event feed (`event_*` tables, actors/event_feed.hpp).
-inline constexpr std::uint32_t read_model_format = 3;
+/// 4: `run_index` (scheduled flow runs by deployment and by time).
+inline constexpr std::uint32_t read_model_format = 4;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).
@@ -92,6 +94,27 @@ drop_client_event(storage::write_batch& b, std::string_view key,
 /// block type id + document name).
 [[nodiscard]] std::string resource_name_key(events::resource_kind kind,
                                             const events::json& doc);
+
+/// One row of `run_index`.
+struct index_row {
+  std::string key;
+  std::string value;
+};
+/// The `run_index` rows of a flow run document:
+/// - runs of a deployment in a SCHEDULED state type: `d` + deployment id +
+///   schedule id (`created_by.id` when a SCHEDULE made it, else 16 zero
+///   bytes) + `order_bytes(next_scheduled_start_time)` + run id; the value
+///   is `a` (auto-scheduled) or `m`, then `d` when deletion may remove it
+///   (`run_count` 0, not `AwaitingConcurrencySlot`) or `k`;
+/// - runs named exactly `Scheduled`: `t` + time bytes + run id, value "".
+[[nodiscard]] std::vector<index_row> run_index_rows(const events::json& run);
+/// `d` + deployment id (+ schedule id): prefix of a deployment's rows.
+[[nodiscard]] std::string
+run_index_prefix(const events::uuid& deployment,
+                 const std::optional<events::uuid>& schedule = std::nullopt);
+/// Offset of the time bytes in a `d` row's key, and in a `t` row's key.
+inline constexpr std::size_t run_index_time_at = 33;
+inline constexpr std::size_t run_index_late_time_at = 1;
 
 /// pool id + worker name: key of `worker_names` (value: the worker id;
 /// `worker_keys` maps the id to its `worker_heartbeats` key).

@@ -245,6 +245,54 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.foreman.fallback_heartbeat_interval_seconds);
      }},
+    {"scheduler.enabled",
+     [](service_config& c, const std::string& v) {
+       return parse_bool(v, c.scheduler.enabled);
+     }},
+    {"scheduler.loop_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.loop_seconds);
+     }},
+    {"scheduler.deployment_batch_size",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.deployment_batch_size);
+     }},
+    {"scheduler.max_runs",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.max_runs);
+     }},
+    {"scheduler.min_runs",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.min_runs);
+     }},
+    {"scheduler.max_scheduled_time_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.max_scheduled_time_seconds);
+     }},
+    {"scheduler.min_scheduled_time_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.min_scheduled_time_seconds);
+     }},
+    {"scheduler.insert_batch_size",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.insert_batch_size);
+     }},
+    {"scheduler.recent_deployments_loop_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.scheduler.recent_deployments_loop_seconds);
+     }},
+    {"late_runs.enabled",
+     [](service_config& c, const std::string& v) {
+       return parse_bool(v, c.late_runs.enabled);
+     }},
+    {"late_runs.loop_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.late_runs.loop_seconds);
+     }},
+    {"late_runs.after_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.late_runs.after_seconds);
+     }},
     {"log.level",
      [](service_config& c, const std::string& v) {
        c.log.level = v;
@@ -356,6 +404,30 @@ constexpr std::pair<const char*, const char*> environment[] = {
    "foreman.inactivity_heartbeat_multiple"},
   {"PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS",
    "foreman.fallback_heartbeat_interval_seconds"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED", "scheduler.enabled"},
+  {"PREFECT_API_SERVICES_SCHEDULER_ENABLED", "scheduler.enabled"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "scheduler.loop_seconds"},
+  {"PREFECT_API_SERVICES_SCHEDULER_LOOP_SECONDS", "scheduler.loop_seconds"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_DEPLOYMENT_BATCH_SIZE", "scheduler.deployment_batch_size"},
+  {"PREFECT_API_SERVICES_SCHEDULER_DEPLOYMENT_BATCH_SIZE", "scheduler.deployment_batch_size"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS", "scheduler.max_runs"},
+  {"PREFECT_API_SERVICES_SCHEDULER_MAX_RUNS", "scheduler.max_runs"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS", "scheduler.min_runs"},
+  {"PREFECT_API_SERVICES_SCHEDULER_MIN_RUNS", "scheduler.min_runs"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME", "scheduler.max_scheduled_time_seconds"},
+  {"PREFECT_API_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME", "scheduler.max_scheduled_time_seconds"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME", "scheduler.min_scheduled_time_seconds"},
+  {"PREFECT_API_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME", "scheduler.min_scheduled_time_seconds"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_INSERT_BATCH_SIZE", "scheduler.insert_batch_size"},
+  {"PREFECT_API_SERVICES_SCHEDULER_INSERT_BATCH_SIZE", "scheduler.insert_batch_size"},
+  {"PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS",
+   "scheduler.recent_deployments_loop_seconds"},
+  {"PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED", "late_runs.enabled"},
+  {"PREFECT_API_SERVICES_LATE_RUNS_ENABLED", "late_runs.enabled"},
+  {"PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS", "late_runs.loop_seconds"},
+  {"PREFECT_API_SERVICES_LATE_RUNS_LOOP_SECONDS", "late_runs.loop_seconds"},
+  {"PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS", "late_runs.after_seconds"},
+  {"PREFECT_API_SERVICES_LATE_RUNS_AFTER_SECONDS", "late_runs.after_seconds"},
   {"DEPLOYD_ETCD_ENDPOINTS", "cluster.etcd_endpoints"},
   {"DEPLOYD_NODE", "cluster.node"},
   {"DEPLOYD_METRICS_ENABLED", "metrics.enabled"},
@@ -551,6 +623,24 @@ std::vector<std::string> validate(const service_config& c,
     problems.push_back("log.format must be logfmt or json");
   if (!(c.foreman.loop_seconds > 0) || c.foreman.loop_seconds > 86'400)
     problems.push_back("foreman.loop_seconds must be in (0, 86400]");
+  for (const auto& [name, seconds] :
+       {std::pair{"scheduler.loop_seconds", c.scheduler.loop_seconds},
+        std::pair{"scheduler.recent_deployments_loop_seconds",
+                  c.scheduler.recent_deployments_loop_seconds},
+        std::pair{"late_runs.loop_seconds", c.late_runs.loop_seconds}})
+    if (!(seconds > 0) || seconds > 86'400)
+      problems.push_back(std::string(name) + " must be in (0, 86400]");
+  if (c.scheduler.deployment_batch_size < 1 ||
+      c.scheduler.insert_batch_size < 1)
+    problems.push_back(
+        "scheduler.deployment_batch_size and insert_batch_size must be >= 1");
+  if (c.scheduler.min_runs < 0 || c.scheduler.max_runs < 0)
+    problems.push_back("scheduler.min_runs and max_runs must be >= 0");
+  if (!(c.scheduler.max_scheduled_time_seconds >= 0) ||
+      !(c.scheduler.min_scheduled_time_seconds >= 0) ||
+      !(c.late_runs.after_seconds >= 0))
+    problems.push_back("scheduler.*_scheduled_time_seconds and "
+                       "late_runs.after_seconds must be >= 0");
   if (c.events.retention_seconds < 0)
     problems.push_back("events.retention_seconds must be >= 0");
   if (!(c.events.websocket_backfill_seconds >= 0))

@@ -128,6 +128,55 @@ struct foreman_settings {
   std::int64_t fallback_heartbeat_interval_seconds = 30;
 };
 
+/// The scheduler service (flow-runs.md §11.1; Prefect's environment names,
+/// the PREFECT_API_SERVICES_SCHEDULER_* spellings accepted too). Its two
+/// loops run on the leader only.
+struct scheduler_settings {
+  /// Run the service (PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED).
+  /// Default: true
+  bool enabled = true;
+  /// Seconds between passes of the main loop
+  /// (PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS). Default: 60
+  double loop_seconds = 60.0;
+  /// Deployments looked at per command
+  /// (PREFECT_SERVER_SERVICES_SCHEDULER_DEPLOYMENT_BATCH_SIZE). Default: 100
+  std::int64_t deployment_batch_size = 100;
+  /// Runs per schedule at most (PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS).
+  /// Default: 100
+  std::int64_t max_runs = 100;
+  /// Runs per schedule at least (PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS).
+  /// Default: 3
+  std::int64_t min_runs = 3;
+  /// How far ahead at most, in seconds
+  /// (PREFECT_SERVER_SERVICES_SCHEDULER_MAX_SCHEDULED_TIME). Default:
+  /// 8640000 (100 days)
+  double max_scheduled_time_seconds = 8'640'000.0;
+  /// How far ahead at least, in seconds
+  /// (PREFECT_SERVER_SERVICES_SCHEDULER_MIN_SCHEDULED_TIME). Default: 3600
+  double min_scheduled_time_seconds = 3'600.0;
+  /// Runs made per command at most (a command stops after the deployment
+  /// that reaches it) (PREFECT_SERVER_SERVICES_SCHEDULER_INSERT_BATCH_SIZE).
+  /// Default: 500
+  std::int64_t insert_batch_size = 500;
+  /// Seconds between passes over recently updated deployments
+  /// (PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS).
+  /// Default: 5
+  double recent_deployments_loop_seconds = 5.0;
+};
+
+/// The late-runs service (flow-runs.md §12), on the leader only.
+struct late_runs_settings {
+  /// Run the service (PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED).
+  /// Default: true
+  bool enabled = true;
+  /// Seconds between passes (PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS).
+  /// Default: 5
+  double loop_seconds = 5.0;
+  /// A Scheduled run this many seconds past its time becomes Late
+  /// (PREFECT_SERVER_SERVICES_LATE_RUNS_AFTER_SECONDS). Default: 15
+  double after_seconds = 15.0;
+};
+
 /// The events API (events-api §2): how long client events are kept.
 struct events_settings {
   /// Client events older than this (by `occurred`) are deleted, in seconds;
@@ -213,6 +262,8 @@ struct service_config {
   metrics_settings metrics;
   log_settings log;
   events_settings events;
+  scheduler_settings scheduler;
+  late_runs_settings late_runs;
 };
 
 /// What the command line asked for.

@@ -367,4 +367,31 @@ orchestration orchestrate(const json& run, const json& proposed, bool force,
   return result;
 }
 
+// -- schedules -----------------------------------------------------------------
+
+std::vector<timestamp> window_dates(const schedule& s, timestamp start,
+                                    timestamp end, const schedule_window& w) {
+  std::vector<timestamp> out;
+  if (w.max_runs <= 0)
+    return out;
+  // next_runs answers times strictly after its bound: one microsecond
+  // earlier includes `start` itself.
+  for (const auto t : next_runs(s, timestamp{start.micros - 1},
+                                static_cast<std::size_t>(w.max_runs))) {
+    if (t > end)
+      break;
+    out.push_back(t);
+    if (static_cast<std::int64_t>(out.size()) >= w.min_runs &&
+        t.micros >= start.micros + w.min_time_micros)
+      break;
+  }
+  return out;
+}
+
+std::string scheduled_run_key(const uuid& deployment, const uuid& schedule_id,
+                              const schedule& s, timestamp at) {
+  return "scheduled " + deployment.str() + " " + schedule_id.str() + " " +
+         python_datetime_str(s, at);
+}
+
 } // namespace deployd::events

@@ -11,8 +11,10 @@
 
 #include "events/ids.hpp"
 #include "events/json.hpp"
+#include "events/schedule.hpp"
 #include "events/time.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +63,67 @@ struct record_poll {
   std::vector<uuid> queue_ids;
   bool operator==(const record_poll&) const = default;
 };
+
+/// The rule of `POST /deployments/{id}/schedule` and of the scheduler
+/// (flow-runs.md §3.3, §11.3): for each active schedule, its dates from
+/// `start` on, at most `max_runs` and none after `end`, stopping once
+/// `min_runs` are taken and the last is at least `min_time` after `start`.
+/// Times and durations in microseconds.
+struct schedule_window {
+  std::optional<std::int64_t> start_time; ///< absent: the writer's now
+  std::optional<std::int64_t> end_time;   ///< absent: start + max_scheduled
+  std::int64_t min_time_micros = 3'600'000'000;
+  std::int64_t min_runs = 3;
+  std::int64_t max_runs = 100;
+  std::int64_t max_scheduled_micros = 8'640'000'000'000;
+  bool operator==(const schedule_window&) const = default;
+};
+/// `POST /deployments/{id}/schedule`: the deployment's auto-scheduled runs
+/// in `window`, each once (idempotency key `scheduled <deployment>
+/// <schedule> <date>`); `paused` is not checked, an unknown deployment
+/// does nothing.
+struct schedule_flow_runs {
+  uuid deployment_id;
+  schedule_window window;
+  bool operator==(const schedule_flow_runs&) const = default;
+};
+/// One pass of the scheduler service over a page of deployments (§11.2):
+/// unpaused deployments with an active schedule that needs runs (fewer
+/// than `min_runs` future auto-scheduled runs of that schedule, or the
+/// last before now + `min_time`), in id order after `after`; or, when
+/// `recent_micros` > 0, those updated within that window (the
+/// recent-deployments loop, no "needs runs" test). Stops after
+/// `batch_size` deployments or once `insert_batch_size` runs are made.
+/// Answers `{"next": <last deployment id looked at> | null}`.
+struct schedule_due_runs {
+  std::optional<uuid> after;
+  std::int64_t recent_micros = 0;
+  std::int64_t batch_size = 100;
+  std::int64_t insert_batch_size = 500;
+  schedule_window window;
+  bool operator==(const schedule_due_runs&) const = default;
+};
+/// One pass of the late-runs service (§12): runs named `Scheduled` whose
+/// `next_scheduled_start_time` is at least `after_micros` before now get
+/// the state `Late` (at most `limit` per pass). Answers `{"marked": n}`.
+struct mark_late_runs {
+  std::int64_t after_micros = 15'000'000;
+  std::int64_t limit = 500;
+  bool operator==(const mark_late_runs&) const = default;
+};
+
+/// The fire times of `s` that `w` takes between `start` and `end`
+/// (schedule_window), ascending. Pure.
+[[nodiscard]] std::vector<timestamp> window_dates(const schedule& s,
+                                                  timestamp start,
+                                                  timestamp end,
+                                                  const schedule_window& w);
+
+/// `scheduled <deployment id> <schedule id> <date>`: the idempotency key of
+/// an auto-scheduled run (§11.4).
+[[nodiscard]] std::string scheduled_run_key(const uuid& deployment,
+                                            const uuid& schedule_id,
+                                            const schedule& s, timestamp at);
 
 // -- states -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <expected>
 #include <filesystem>
 #include <fstream>
@@ -1349,6 +1350,25 @@ json interval_seconds_json(std::int64_t micros) {
 
 bool is_known_timezone(std::string_view name) {
   return zones().all.contains(name);
+}
+
+std::string python_datetime_str(const schedule& s, timestamp t) {
+  const auto& tz = std::visit(
+      [](const auto& x) -> const std::optional<std::string>& {
+        return x.timezone;
+      },
+      s);
+  const std::int64_t wall = to_wall(find_zone(tz), t);
+  std::string out = format_timestamp(timestamp{wall});
+  out[10] = ' ';
+  out.pop_back(); // the `Z`
+  const std::int64_t offset_minutes = (wall - t.micros) / (60 * micros_per_second);
+  const std::int64_t magnitude = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%c%02lld:%02lld", offset_minutes < 0 ? '-' : '+',
+                static_cast<long long>(magnitude / 60),
+                static_cast<long long>(magnitude % 60));
+  return out + buf;
 }
 
 std::string_view schedule_type_name(const schedule& s) {

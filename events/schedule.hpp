@@ -120,6 +120,12 @@ validate_schedule(validator& v, const json& input, timestamp now);
 /// interval and cron schedules).
 [[nodiscard]] bool is_known_timezone(std::string_view name);
 
+/// Python's `str()` of the fire time `t` in the schedule's time zone
+/// (UTC when null, empty or unknown): `2026-08-22 09:00:00-04:00`, with
+/// `.ffffff` when the microseconds are not zero. The `<date>` of a
+/// scheduled run's idempotency key (flow-runs.md §11.4). Pure.
+[[nodiscard]] std::string python_datetime_str(const schedule& s, timestamp t);
+
 /// "IntervalSchedule", "CronSchedule" or "RRuleSchedule" (Prefect's class
 /// names, e.g. for a run's `created_by.display_value`).
 [[nodiscard]] std::string_view schedule_type_name(const schedule& s);

@@ -123,6 +123,7 @@ router make_routes() {
         h::post_deployment_create_flow_run);
   r.add("POST", "/api/deployments/{id}/create_flow_run/bulk",
         h::post_deployment_create_flow_run_bulk);
+  r.add("POST", "/api/deployments/{id}/schedule", h::post_deployment_schedule);
   r.add("POST", "/api/deployments/get_scheduled_flow_runs",
         h::post_deployments_get_scheduled_flow_runs);
   r.add("GET", "/api/deployments/{id}/work_queue_check",

@@ -7,6 +7,7 @@
 #include "actors/gateway.hpp"
 #include "actors/projections.hpp"
 #include "config/service_config.hpp"
+#include "events/flow_run.hpp"
 #include "observe/metrics.hpp"
 #include "storage/read_pool.hpp"
 
@@ -38,6 +39,9 @@ struct services {
   actors::event_hub* event_hub = nullptr;
   /// The events websockets' settings (backfill reach and page, buffer).
   config::events_settings event_streams;
+  /// What `POST /deployments/{id}/schedule` takes when its body does not
+  /// say (the scheduler's settings).
+  events::schedule_window schedule_defaults;
 };
 
 } // namespace deployd::http

@@ -57,6 +57,7 @@ constexpr const char* table_names[table_count] = {
   "event_status",
   "client_events",
   "automation_relations",
+  "run_index",
 };
 
 

@@ -83,9 +83,12 @@ enum class table : std::uint8_t {
   /// 'r' + len-prefixed resource id + automation id -> owned ("1"/"0"), and
   /// 'a' + automation id + resource id -> owned.
   automation_relations = 31,
+  /// Scheduled flow runs (actors/projections.hpp `run_index_rows`): by
+  /// deployment, schedule and time; and those named Scheduled by time.
+  run_index = 32,
 };
 
-inline constexpr std::size_t table_count = 32;
+inline constexpr std::size_t table_count = 33;
 
 /// Whether a table is a projection, rebuilt from the log (and the client
 /// events) by replay and compared by verify. `client_events` is not.

@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -331,6 +332,30 @@ void post_deployment_create_flow_run_bulk(services& s, const request& req,
   submit(s,
          events::create_flow_runs_bulk{*events::uuid::parse(params.at(0)),
                                        std::move(items)},
+         on_success::ok, std::move(reply));
+}
+
+void post_deployment_schedule(services& s, const request& req,
+                              path_params params, responder reply) {
+  auto body =
+      query_body(req, "Body_schedule_deployment_deployments__id__schedule_post",
+                 false);
+  if (!body)
+    return reply(std::move(body.error()));
+  // Absent values take the scheduler's settings (flow-runs.md §3.3).
+  events::schedule_window w = s.schedule_defaults;
+  if (const auto t = micros(param(*body, "start_time")))
+    w.start_time = *t;
+  if (const auto t = micros(param(*body, "end_time")))
+    w.end_time = *t;
+  if (const json v = param(*body, "min_time"); v.is_number())
+    w.min_time_micros = std::llround(v.get<double>() * 1e6);
+  if (const json v = param(*body, "min_runs"); v.is_number_integer())
+    w.min_runs = v.get<std::int64_t>();
+  if (const json v = param(*body, "max_runs"); v.is_number_integer())
+    w.max_runs = v.get<std::int64_t>();
+  submit(s,
+         events::schedule_flow_runs{*events::uuid::parse(params.at(0)), w},
          on_success::ok, std::move(reply));
 }
 

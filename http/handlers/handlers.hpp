@@ -145,6 +145,8 @@ void post_flow_runs_paginate(services&, const request&, path_params, responder);
 void patch_flow_run(services&, const request&, path_params, responder);
 void delete_flow_run(services&, const request&, path_params, responder);
 void post_flow_run_set_state(services&, const request&, path_params, responder);
+void post_deployment_schedule(services&, const request&, path_params,
+                              responder);
 void post_deployments_get_scheduled_flow_runs(services&, const request&,
                                               path_params, responder);
 void post_work_pool_get_scheduled_flow_runs(services&, const request&,

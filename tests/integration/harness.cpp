@@ -109,6 +109,13 @@ deployd_process::deployd_process(process_options options) {
   }
   for (const auto& a : options.extra_args)
     args.push_back(a);
+  // The scheduler and late-runs services write on their own; a test that
+  // wants them turns them on (`background_services`), so the others see
+  // only the writes they make.
+  if (!options.background_services)
+    for (const char* name : {"PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED",
+                             "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"})
+      options.extra_env.try_emplace(name, "false");
   pid_ = spawn(args, options.extra_env, -1, options.stderr_file);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(30);

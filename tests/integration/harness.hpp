@@ -53,6 +53,9 @@ struct process_options {
   std::uint64_t id_seed = 42;
   /// When set, the server's stderr (its log) goes to this file.
   std::string stderr_file;
+  /// Run the scheduler and late-runs services (off unless set, or unless
+  /// `extra_env` names their ENABLED variables).
+  bool background_services = false;
 };
 
 /// One running `deployd serve`. Stops it (SIGTERM) when destroyed.

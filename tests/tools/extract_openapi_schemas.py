@@ -41,6 +41,7 @@ ROOT_OPERATIONS = [
     ("post", "/flow_runs/paginate"),
     ("post", "/flow_runs/{id}/set_state"),
     ("post", "/deployments/get_scheduled_flow_runs"),
+    ("post", "/deployments/{id}/schedule"),
     ("post", "/work_pools/{name}/get_scheduled_flow_runs"),
     ("post", "/events/filter"),
     ("post", "/events/count-by/{countable}"),
