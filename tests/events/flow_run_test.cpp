@@ -118,3 +118,56 @@ TEST_CASE("run ids are UUIDv7 in time order", "[events][flow_run]") {
   CHECK(a.str().at(14) == '7');
   CHECK(run_name(a).find('-') != std::string::npos);
 }
+
+TEST_CASE("a schedule window takes dates until min_runs and min_time are "
+          "both met, at most max_runs and none after the end",
+          "[flow_run][schedule]") {
+  const auto hourly = *schedule_from_json(
+      json{{"interval", 3600}, {"anchor_date", "2026-11-28T00:00:00Z"},
+           {"timezone", "UTC"}});
+  const auto start = *parse_timestamp("2026-11-28T12:00:00Z");
+  const auto far = timestamp{start.micros + 100LL * 86'400'000'000};
+  auto hours = [&](const std::vector<timestamp>& dates) {
+    std::vector<std::string> out;
+    for (auto t : dates)
+      out.push_back(format_timestamp(t).substr(11, 5));
+    return out;
+  };
+  schedule_window w; // 3 runs, an hour ahead, 100 at most
+  SECTION("the start itself is a date; three runs reach an hour ahead") {
+    CHECK(hours(window_dates(hourly, start, far, w)) ==
+          std::vector<std::string>{"12:00", "13:00", "14:00"});
+  }
+  SECTION("min_time beyond min_runs takes more") {
+    w.min_time_micros = 5LL * 3'600'000'000;
+    CHECK(window_dates(hourly, start, far, w).size() == 6);
+  }
+  SECTION("max_runs and the end cap it") {
+    w.min_runs = 100;
+    w.max_runs = 4;
+    CHECK(window_dates(hourly, start, far, w).size() == 4);
+    w.max_runs = 100;
+    CHECK(hours(window_dates(hourly, start, *parse_timestamp("2026-11-28T13:30:00Z"),
+                             w)) == std::vector<std::string>{"12:00", "13:00"});
+  }
+}
+
+TEST_CASE("a scheduled run's key carries Python's str() of its date in the "
+          "schedule's zone",
+          "[flow_run][schedule]") {
+  const auto id = uuid::v4_from(7, 7);
+  const auto sid = uuid::v4_from(8, 8);
+  const auto cron = *schedule_from_json(
+      json{{"cron", "0 9 * * *"}, {"timezone", "America/New_York"}, {"day_or", true}});
+  CHECK(scheduled_run_key(id, sid, cron, *parse_timestamp("2026-11-28T14:00:00Z")) ==
+        "scheduled " + id.str() + " " + sid.str() + " 2026-11-28 09:00:00-05:00");
+  const auto utc = *schedule_from_json(
+      json{{"interval", 60}, {"anchor_date", "2026-01-01T00:00:00.5Z"},
+           {"timezone", "UTC"}});
+  CHECK(python_datetime_str(utc, *parse_timestamp("2026-08-22T00:00:00.500000Z")) ==
+        "2026-08-22 00:00:00.500000+00:00");
+  const auto kolkata = *schedule_from_json(
+      json{{"cron", "0 9 * * *"}, {"timezone", "Asia/Kolkata"}, {"day_or", true}});
+  CHECK(python_datetime_str(kolkata, *parse_timestamp("2026-08-22T03:30:00Z")) ==
+        "2026-08-22 09:00:00+05:30");
+}
