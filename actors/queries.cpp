@@ -1,6 +1,7 @@
 #include "actors/queries.hpp"
 
 #include "actors/projections.hpp"
+#include "actors/run_filter.hpp"
 #include "events/json_text.hpp"
 
 #include <algorithm>
@@ -168,9 +169,35 @@ public:
     return any;
   }
 
+  // Whether some run of flow `id` (of `deployment`, when given) matches
+  // `filter`: the reference's EXISTS over flow runs. A flow's runs are
+  // read once per query.
+  std::expected<bool, errc> some_run(const uuid& id,
+                                     const std::optional<uuid>& deployment,
+                                     const json& filter) {
+    auto it = runs_.find(id);
+    if (it == runs_.end()) {
+      auto runs = resources_under(
+          reader_, std::string(1, static_cast<char>(
+                                      events::resource_kind::flow_run)) +
+                       id_key(id));
+      if (!runs)
+        return std::unexpected(runs.error());
+      it = runs_.emplace(id, std::move(*runs)).first;
+    }
+    const json wanted = deployment ? json(deployment->str()) : json();
+    return std::any_of(it->second.begin(), it->second.end(),
+                       [&](const json& run) {
+                         return (!deployment ||
+                                 run.value("deployment_id", json()) == wanted) &&
+                                flow_run_matches(filter, run);
+                       });
+  }
+
 private:
   storage::reader& reader_;
   std::unordered_map<uuid, json> flows_;
+  std::unordered_map<uuid, std::vector<json>> runs_;
 };
 
 std::expected<bool, errc> flow_matches(const json& f, const json& flow,
@@ -328,10 +355,16 @@ std::expected<bool, errc> linked_queue_matches(const deployment_query& q,
 
 std::expected<bool, errc> query_matches(const deployment_query& q,
                                         const summary& s, flow_lookup& flows) {
-  // deployd records no flow runs or task runs, so "there exists a run
-  // matching ..." is false.
-  if (!q.flow_runs.is_null() || !q.task_runs.is_null())
+  // "There exists a run of this deployment matching ...", joined with its
+  // task runs when `task_runs` is given; deployd records no task runs, so
+  // that join is empty.
+  if (!q.task_runs.is_null())
     return false;
+  if (!q.flow_runs.is_null()) {
+    auto some = flows.some_run(s.flow_id, s.id, q.flow_runs);
+    if (!some || !*some)
+      return some;
+  }
   if (!q.work_pools.is_null() || !q.work_pool_queues.is_null()) {
     auto linked = linked_queue_matches(q, s, flows.reader());
     if (!linked || !*linked)
@@ -636,8 +669,14 @@ std::expected<bool, errc> flow_query_matches(storage::reader& r,
                                              const flow_query& q,
                                              const json& flow,
                                              flow_lookup& flows) {
-  if (!q.flow_runs.is_null() || !q.task_runs.is_null())
+  if (!q.task_runs.is_null())
     return false;
+  if (!q.flow_runs.is_null()) {
+    auto some = flows.some_run(*uuid::parse(flow.at("id").get<std::string>()),
+                               std::nullopt, q.flow_runs);
+    if (!some || !*some)
+      return some;
+  }
   auto own = flow_matches(q.flows, flow, flows);
   if (!own || !*own)
     return own;

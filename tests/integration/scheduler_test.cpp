@@ -417,3 +417,47 @@ TEST_CASE("the late-runs service marks Scheduled runs past their time Late",
   }
   verify_clean(options.data_dir);
 }
+
+TEST_CASE("the flow_runs sub-filter of deployment and flow queries matches "
+          "real runs; task_runs matches nothing (there are none)",
+          "[integration][scheduler][queries]") {
+  deployd_process s;
+  scheduled_deployment with_runs(s, "with-runs");
+  scheduled_deployment without(s, "without");
+  REQUIRE(with_runs.schedule(json::object()).status == 200);
+  const auto other_flow = s.post("/api/flows/", json{{"name", "other"}})
+                              .json_body()
+                              .at("id")
+                              .get<std::string>();
+  auto names = [](const json& list) {
+    std::vector<std::string> out;
+    for (const auto& item : list)
+      out.push_back(item.at("name").get<std::string>());
+    return out;
+  };
+  const json scheduled{{"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}};
+  auto r = s.post("/api/deployments/filter", json{{"flow_runs", scheduled}});
+  REQUIRE(r.status == 200);
+  CHECK(names(r.json_body()) == std::vector<std::string>{"with-runs"});
+  CHECK(s.post("/api/deployments/count", json{{"flow_runs", scheduled}}).body ==
+        "1");
+  // Any run at all: `{}`.
+  CHECK(names(s.post("/api/deployments/filter",
+                     json{{"flow_runs", json::object()}})
+                  .json_body()) == std::vector<std::string>{"with-runs"});
+  CHECK(s.post("/api/deployments/filter",
+               json{{"flow_runs",
+                     {{"state", {{"type", {{"any_", {"RUNNING"}}}}}}}}})
+            .json_body() == json::array());
+  CHECK(s.post("/api/deployments/filter", json{{"task_runs", json::object()}})
+            .json_body() == json::array());
+  // Flows: the etl flow has the runs, the other flow none.
+  r = s.post("/api/flows/filter", json{{"flow_runs", scheduled}});
+  REQUIRE(r.status == 200);
+  CHECK(names(r.json_body()) == std::vector<std::string>{"etl"});
+  CHECK(s.post("/api/flows/count", json{{"flow_runs", json::object()}}).body ==
+        "1");
+  CHECK(s.post("/api/flows/filter", json{{"task_runs", json::object()}})
+            .json_body() == json::array());
+  CHECK(!other_flow.empty());
+}
