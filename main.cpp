@@ -443,7 +443,7 @@ int replay(const config::service_config& c) {
   auto log = open_log(c);
   if (!log)
     return 1;
-  auto stats = actors::replay(*log);
+  auto stats = actors::replay(*log, actors::terminal_progress("replay"));
   if (!stats) {
     std::fprintf(stderr, "deployd: replay failed: %s\n",
                  storage::to_string(stats.error()));
@@ -471,7 +471,8 @@ int verify(const config::service_config& c, std::string scratch) {
     scratch = pattern;
     remove_scratch = true;
   }
-  auto report = actors::verify(*log, scratch);
+  auto report =
+      actors::verify(*log, scratch, actors::terminal_progress("verify"));
   if (remove_scratch) {
     std::error_code ignored;
     std::filesystem::remove_all(scratch, ignored);

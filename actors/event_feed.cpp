@@ -155,6 +155,16 @@ json deployment_resource(const events::deployment& d) {
 }
 
 result deployment_event(storage::write_batch& b, const fold_context& at,
+                        const events::deployment& d, const char* name,
+                        json payload = json::object()) {
+  auto related = deployment_related(b, d);
+  if (!related)
+    return std::unexpected(related.error());
+  return announced{event_at(at, name, deployment_resource(d),
+                            std::move(*related), std::move(payload))};
+}
+
+result deployment_event(storage::write_batch& b, const fold_context& at,
                         const events::uuid& id, const char* name,
                         json payload = json::object()) {
   auto d = load_deployment(b, id);
@@ -162,11 +172,7 @@ result deployment_event(storage::write_batch& b, const fold_context& at,
     return std::unexpected(d.error());
   if (!*d)
     return announced{};
-  auto related = deployment_related(b, **d);
-  if (!related)
-    return std::unexpected(related.error());
-  return announced{event_at(at, name, deployment_resource(**d),
-                            std::move(*related), std::move(payload))};
+  return deployment_event(b, at, **d, name, std::move(payload));
 }
 
 // -- flows (events-api §9.2) --------------------------------------------------
@@ -314,7 +320,9 @@ result announcements(storage::write_batch& b, const events::any_event& e,
           [&](const events::deployment_created& x) -> result {
             if (before)
               return announced{};
-            return deployment_event(b, at, x.value.id,
+            // The state row the fold just wrote is this deployment (its
+            // payload): no need to read and parse it back.
+            return deployment_event(b, at, x.value,
                                     "prefect.deployment.created");
           },
           [&](const events::deployment_updated& x) -> result {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace deployd::actors {
@@ -161,10 +162,52 @@ std::expected<void, errc> index_client_events(storage::event_log& target,
 
 } // namespace
 
+progress_fn terminal_progress(std::string what) {
+  if (isatty(STDERR_FILENO) != 1)
+    return {};
+  using clock = std::chrono::steady_clock;
+  struct state {
+    std::string what;
+    clock::time_point start = clock::now();
+    clock::time_point last{};
+    bool drawn = false;
+    ~state() {
+      if (drawn)
+        std::fputc('\n', stderr);
+    }
+  };
+  auto s = std::make_shared<state>();
+  s->what = std::move(what);
+  return [s](std::uint64_t done, std::uint64_t total) {
+    const auto now = clock::now();
+    if (done < total && now - s->last < std::chrono::milliseconds(250))
+      return;
+    s->last = now;
+    const double seconds =
+        std::chrono::duration<double>(now - s->start).count();
+    const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+    char eta[32] = "-";
+    if (rate > 0 && done <= total)
+      std::snprintf(eta, sizeof eta, "%.0f s",
+                    static_cast<double>(total - done) / rate);
+    std::fprintf(stderr,
+                 "\r%s: %llu / %llu events (%.1f%%), %.0f events/s, ETA %s   ",
+                 s->what.c_str(), static_cast<unsigned long long>(done),
+                 static_cast<unsigned long long>(total),
+                 total ? 100.0 * static_cast<double>(done) /
+                             static_cast<double>(total)
+                       : 100.0,
+                 rate, eta);
+    std::fflush(stderr);
+    s->drawn = true;
+  };
+}
+
 std::expected<replay_stats, errc> catch_up(storage::event_log& target,
                                            const storage::event_log& source,
                                            std::size_t batch_events,
-                                           bool durable) {
+                                           bool durable,
+                                           const progress_fn& progress) {
   const auto start = std::chrono::steady_clock::now();
   auto from = target.projected_position();
   if (!from)
@@ -175,6 +218,20 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
     if (auto cleared = target.clear_projections(); !cleared)
       return std::unexpected(cleared.error());
   replay_stats stats;
+  // From nothing, the rows go to sorted table files ingested at the end
+  // (storage/README.md, "bulk rebuild"); the position stays 0 until then.
+  const bool bulk = from->value == 0;
+  if (bulk)
+    if (auto begun = target.begin_bulk_rebuild(); !begun)
+      return std::unexpected(begun.error());
+  struct abandon_bulk {
+    storage::event_log* log;
+    ~abandon_bulk() {
+      if (log)
+        log->abandon_bulk_rebuild();
+    }
+  } abandon{bulk ? &target : nullptr};
+  events::log_position last_folded = *from;
   // Client events are not in the log: a fold from nothing indexes every one
   // the source keeps (their feed rows are projections like the rest).
   if (from->value == 0)
@@ -198,16 +255,23 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
   auto batch = target.begin();
   std::size_t in_batch = 0;
   std::optional<errc> failure;
+  const std::uint64_t total =
+      source.last_position().value > from->value
+          ? source.last_position().value - from->value
+          : 0;
   while (!failure) {
     auto chunk = pipe.pop();
     if (!chunk)
       break;
+    if (progress)
+      progress(stats.events, total);
     for (const auto& d : *chunk) {
       if (auto folded = fold(batch, d.event, d.at, d.payload); !folded) {
         failure = folded.error();
         break;
       }
       batch.set_projected(d.at.position);
+      last_folded = d.at.position;
       ++stats.events;
       if (++in_batch == batch_events) {
         if (auto c = target.commit(batch, false); !c) {
@@ -228,11 +292,18 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
   // can outlive its neighbours in another table: RocksDB flushes tables one
   // by one). The last commit syncs them all; the flush then spares the next
   // start from replaying that WAL.
-  if (auto c = target.commit(batch, durable); !c)
+  if (progress)
+    progress(stats.events, total);
+  if (auto c = target.commit(batch, durable && !bulk); !c)
     return std::unexpected(c.error());
-  if (durable)
+  if (bulk) {
+    abandon.log = nullptr;
+    if (auto f = target.finish_bulk_rebuild(last_folded, durable); !f)
+      return std::unexpected(f.error());
+  } else if (durable) {
     if (auto f = target.flush(); !f)
       return std::unexpected(f.error());
+  }
   // Every row is now in this binary's format only if the fold started from
   // nothing; a partial catch-up leaves the stamp to prepare_read_model.
   if (from->value == 0)
@@ -244,7 +315,8 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
   return stats;
 }
 
-std::expected<replay_stats, errc> replay(storage::event_log& log) {
+std::expected<replay_stats, errc> replay(storage::event_log& log,
+                                         const progress_fn& progress) {
   auto from = log.projected_position();
   if (!from)
     return std::unexpected(from.error());
@@ -252,7 +324,7 @@ std::expected<replay_stats, errc> replay(storage::event_log& log) {
   if (from->value != 0)
     if (auto dropped = log.drop_projections(); !dropped)
       return std::unexpected(dropped.error());
-  return catch_up(log, log);
+  return catch_up(log, log, 512, true, progress);
 }
 
 std::expected<prepared_read_model, errc>
@@ -284,25 +356,25 @@ prepare_read_model(storage::event_log& log) {
 }
 
 std::expected<verify_report, errc> verify(const storage::event_log& log,
-                                          const std::string& scratch_dir) {
+                                          const std::string& scratch_dir,
+                                          const progress_fn& progress) {
   storage::open_options options;
   options.data_dir = scratch_dir;
   options.durable = false;
   auto scratch = storage::event_log::open(options);
   if (!scratch)
     return std::unexpected(scratch.error());
-  auto rebuilt = catch_up(**scratch, log, 2048, false);
+  auto rebuilt = catch_up(**scratch, log, 2048, false, progress);
   if (!rebuilt)
     return std::unexpected(rebuilt.error());
 
-  // Two passes of point lookups instead of loading tables: memory stays
-  // flat however large the read model is.
+  // One merge walk of each table in both databases: memory stays flat
+  // however large the read model is, and every row is read once.
   verify_report report;
   auto live_format = log.read_model_format();
   if (!live_format)
     return std::unexpected(live_format.error());
   report.live_format = *live_format;
-  std::optional<errc> failure;
   for (std::size_t i = 0; i < storage::table_count; ++i) {
     const auto t = static_cast<storage::table>(i);
     // Client events are not rebuilt (the log does not hold them); the feed
@@ -315,30 +387,23 @@ std::expected<verify_report, errc> verify(const storage::event_log& log,
         report.first_difference =
             std::string(storage::table_name(t)) + ": " + what;
     };
-    auto compare = [&](const storage::event_log& a, const storage::event_log& b,
-                       bool count, const char* only) {
-      return a.scan(t, "", [&](std::string_view key, std::string_view value) {
-        if (count)
-          ++report.rows_compared;
-        auto other = b.get(t, key);
-        if (!other) {
-          failure = other.error();
-          return false;
-        }
-        if (!*other)
-          note(std::string(only) + " has key " + printable(key));
-        else if (count && **other != value)
-          note("key " + printable(key) + " differs: live " + printable(value) +
-               " replayed " + printable(**other));
-        return true;
-      });
-    };
-    if (auto done = compare(log, **scratch, true, "only live"); !done)
+    auto done = log.compare_table(
+        t, **scratch,
+        [&](std::string_view key, std::optional<std::string_view> live,
+            std::optional<std::string_view> replayed) {
+          if (live)
+            ++report.rows_compared;
+          if (!replayed)
+            note("only live has key " + printable(key));
+          else if (!live)
+            note("only replay has key " + printable(key));
+          else if (*live != *replayed)
+            note("key " + printable(key) + " differs: live " +
+                 printable(*live) + " replayed " + printable(*replayed));
+          return true;
+        });
+    if (!done)
       return std::unexpected(done.error());
-    if (auto done = compare(**scratch, log, false, "only replay"); !done)
-      return std::unexpected(done.error());
-    if (failure)
-      return std::unexpected(*failure);
   }
   return report;
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <string>
 
 namespace deployd::actors {
@@ -16,19 +17,32 @@ struct replay_stats {
   double seconds = 0.0;
 };
 
+/// Called now and then while a fold runs: events folded so far, and the
+/// events to fold in all.
+using progress_fn =
+    std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+/// A progress line on stderr ("<what>: done / total events, rate, ETA"),
+/// redrawn at most 4 times a second, when stderr is a terminal; an empty
+/// function (no output) when it is not.
+[[nodiscard]] progress_fn terminal_progress(std::string what);
+
 /// Folds every record of `source` after `target`'s projected position into
 /// `target`'s projection tables, committing every `batch_events` records
 /// unsynced; when `durable`, the last commit is synced and the memtables
 /// flushed (a throwaway target skips that). From position 0 it first clears
-/// the tables. The log is decoded on a second thread. `target` may be
-/// `source`.
+/// the tables and then rebuilds them in bulk (`storage::event_log::
+/// begin_bulk_rebuild`: sorted table files, ingested at the end, the
+/// position recorded last). The log is decoded on a second thread. `target`
+/// may be `source`.
 [[nodiscard]] std::expected<replay_stats, storage::errc>
 catch_up(storage::event_log& target, const storage::event_log& source,
-         std::size_t batch_events = 512, bool durable = true);
+         std::size_t batch_events = 512, bool durable = true,
+         const progress_fn& progress = {});
 
 /// Drops every projection and folds the whole log again.
 [[nodiscard]] std::expected<replay_stats, storage::errc>
-replay(storage::event_log& log);
+replay(storage::event_log& log, const progress_fn& progress = {});
 
 /// What `prepare_read_model` did.
 struct prepared_read_model {
@@ -57,6 +71,7 @@ struct verify_report {
 /// Replays `log` into a fresh database under `scratch_dir` and compares every
 /// projection row with the live ones.
 [[nodiscard]] std::expected<verify_report, storage::errc>
-verify(const storage::event_log& log, const std::string& scratch_dir);
+verify(const storage::event_log& log, const std::string& scratch_dir,
+       const progress_fn& progress = {});
 
 } // namespace deployd::actors

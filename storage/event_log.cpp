@@ -6,13 +6,17 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <numeric>
 
 namespace deployd::storage {
 
@@ -77,6 +81,10 @@ public:
   void Logv(const char* format, va_list ap) override {
     char line[1024];
     std::vsnprintf(line, sizeof line, format, ap);
+    // Table files a bulk rebuild built and ingested carry no unique id in
+    // the manifest; RocksDB says so once per file opened.
+    if (std::strstr(line, "without unique ID to verify") != nullptr)
+      return;
     observe::log(observe::level::warn, "rocksdb", {{"detail", line}});
   }
 };
@@ -212,6 +220,74 @@ const char* table_name(table t) {
   return table_names[static_cast<std::size_t>(t)];
 }
 
+// -- bulk rebuild buffers -------------------------------------------------------
+
+// The rows of one table written during a bulk rebuild and not yet visible:
+// an arena of key and value bytes and one entry per write, in write order,
+// plus the run files already spilled (each sorted, one entry per key).
+struct bulk_table {
+  struct entry {
+    std::uint64_t offset;
+    std::uint32_t key_size;
+    std::uint32_t value_size;
+    bool del;
+  };
+  std::string bytes;
+  std::vector<entry> entries;
+  std::vector<std::string> runs;
+
+  std::string_view key(const entry& e) const {
+    return {bytes.data() + e.offset, e.key_size};
+  }
+  std::string_view value(const entry& e) const {
+    return {bytes.data() + e.offset + e.key_size, e.value_size};
+  }
+  void add(std::string_view k, std::string_view v, bool del) {
+    entries.push_back({bytes.size(), static_cast<std::uint32_t>(k.size()),
+                       static_cast<std::uint32_t>(v.size()), del});
+    bytes.append(k);
+    bytes.append(v);
+  }
+  // The entries in key order, the last write of each key only.
+  std::vector<std::uint32_t> sorted() const {
+    std::vector<std::uint32_t> order(entries.size());
+    std::iota(order.begin(), order.end(), 0u);
+    bool in_order = true;
+    for (std::size_t i = 1; i < entries.size() && in_order; ++i)
+      in_order = key(entries[i - 1]) < key(entries[i]);
+    if (in_order)
+      return order;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) {
+                       return key(entries[a]) < key(entries[b]);
+                     });
+    std::vector<std::uint32_t> last;
+    last.reserve(order.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      if (i + 1 == order.size() ||
+          key(entries[order[i]]) != key(entries[order[i + 1]]))
+        last.push_back(order[i]);
+    return last;
+  }
+  void clear() {
+    bytes.clear();
+    bytes.shrink_to_fit();
+    entries.clear();
+    entries.shrink_to_fit();
+  }
+};
+
+struct bulk_rebuild {
+  std::string dir;
+  std::size_t budget = 0;
+  std::size_t buffered = 0;
+  std::size_t files = 0;
+  bool direct[table_count] = {};
+  bulk_table tables[table_count];
+  /// The first failure of a spill (reported by the next commit).
+  std::optional<errc> failure;
+};
+
 // -- event_log::impl -----------------------------------------------------------
 
 struct event_log::impl {
@@ -229,6 +305,10 @@ struct event_log::impl {
   /// A commit failed (full disk, I/O error): RocksDB may be read-only until
   /// resumed. Writer thread only.
   bool write_failed = false;
+  /// The options table files are built with (bulk rebuild).
+  rocksdb::Options sst_options;
+  /// A bulk rebuild in progress, if any. Writer thread only.
+  std::unique_ptr<bulk_rebuild> bulk;
 
   ~impl() {
     if (db) {
@@ -242,7 +322,254 @@ struct event_log::impl {
   rocksdb::ColumnFamilyHandle* cf(table t) const {
     return tables[static_cast<std::size_t>(t)];
   }
+
+  // Whether a write to `t` goes to the bulk buffers.
+  bool buffered(table t) const {
+    return bulk && !bulk->direct[static_cast<std::size_t>(t)];
+  }
+  void buffer(table t, std::string_view key, std::string_view value,
+              bool del) {
+    bulk->tables[static_cast<std::size_t>(t)].add(key, value, del);
+    bulk->buffered += key.size() + value.size() + sizeof(bulk_table::entry);
+    if (bulk->buffered >= bulk->budget && !bulk->failure)
+      if (auto s = spill_all(); !s)
+        bulk->failure = s.error();
+  }
+  std::expected<void, errc> spill_all();
+  std::expected<void, errc> spill(std::size_t t);
+  std::expected<std::vector<std::string>, errc> build_files(std::size_t t);
+  std::expected<void, errc> make_direct(table t);
 };
+
+namespace {
+
+void put_u32(std::string& out, std::uint32_t v) {
+  char b[4];
+  std::memcpy(b, &v, 4);
+  out.append(b, 4);
+}
+
+// Reads a run file written by `spill`, one entry at a time.
+class run_reader {
+public:
+  explicit run_reader(const std::string& path)
+      : file_(std::fopen(path.c_str(), "rb")) {
+    if (file_)
+      std::setvbuf(file_, nullptr, _IOFBF, 1u << 20);
+  }
+  ~run_reader() {
+    if (file_)
+      std::fclose(file_);
+  }
+  run_reader(const run_reader&) = delete;
+  run_reader& operator=(const run_reader&) = delete;
+
+  bool open() const {
+    return file_ != nullptr;
+  }
+  // False at the end (or on a short read: `failed`).
+  bool next() {
+    std::uint32_t sizes[2];
+    const auto n = std::fread(sizes, 4, 2, file_);
+    if (n != 2) {
+      failed_ = n != 0 || std::ferror(file_);
+      return false;
+    }
+    del = (sizes[1] & 0x80000000u) != 0;
+    key.resize(sizes[0]);
+    value.resize(sizes[1] & 0x7fffffffu);
+    if ((!key.empty() && std::fread(key.data(), 1, key.size(), file_) !=
+                             key.size()) ||
+        (!value.empty() && std::fread(value.data(), 1, value.size(), file_) !=
+                               value.size())) {
+      failed_ = true;
+      return false;
+    }
+    return true;
+  }
+  bool failed() const {
+    return failed_;
+  }
+
+  std::string key;
+  std::string value;
+  bool del = false;
+
+private:
+  std::FILE* file_;
+  bool failed_ = false;
+};
+
+} // namespace
+
+// Sorts table `t`'s buffer and writes it as a run file.
+std::expected<void, errc> event_log::impl::spill(std::size_t t) {
+  auto& buffer = bulk->tables[t];
+  if (buffer.entries.empty())
+    return {};
+  const auto order = buffer.sorted();
+  const auto path =
+      bulk->dir + "/run-" + std::to_string(bulk->files++) + ".bin";
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) {
+    observe::log(observe::level::error, "storage error",
+                 {{"op", "bulk spill"}, {"path", path}});
+    return std::unexpected(errc::io_error);
+  }
+  std::string chunk;
+  chunk.reserve(1u << 20);
+  bool ok = true;
+  for (const auto i : order) {
+    const auto& e = buffer.entries[i];
+    put_u32(chunk, e.key_size);
+    put_u32(chunk, e.value_size | (e.del ? 0x80000000u : 0u));
+    chunk.append(buffer.key(e));
+    chunk.append(buffer.value(e));
+    if (chunk.size() >= (1u << 20)) {
+      ok = ok && std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size();
+      chunk.clear();
+    }
+  }
+  ok = ok && std::fwrite(chunk.data(), 1, chunk.size(), f) == chunk.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) {
+    observe::log(observe::level::error, "storage error",
+                 {{"op", "bulk spill"}, {"path", path}});
+    return std::unexpected(errc::io_error);
+  }
+  buffer.runs.push_back(path);
+  buffer.clear();
+  return {};
+}
+
+std::expected<void, errc> event_log::impl::spill_all() {
+  for (std::size_t t = 0; t < table_count; ++t)
+    if (auto s = spill(t); !s)
+      return s;
+  bulk->buffered = 0;
+  return {};
+}
+
+// Merges table `t`'s runs and buffer (the newest write of a key wins; the
+// table was empty, so deletions leave nothing) into sorted table files.
+std::expected<std::vector<std::string>, errc>
+event_log::impl::build_files(std::size_t t) {
+  auto& buffer = bulk->tables[t];
+  std::vector<std::string> files;
+  std::vector<std::unique_ptr<run_reader>> runs;
+  std::vector<bool> live;
+  for (const auto& path : buffer.runs) {
+    runs.push_back(std::make_unique<run_reader>(path));
+    if (!runs.back()->open())
+      return std::unexpected(errc::io_error);
+    live.push_back(runs.back()->next());
+  }
+  const auto order = buffer.sorted();
+  std::size_t at = 0; // next buffered entry (the newest source)
+
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+  std::string path;
+  auto fail = [&](const rocksdb::Status& s) {
+    return std::unexpected(from_status(s, "bulk build"));
+  };
+  std::string key;
+  for (;;) {
+    // The smallest key among the sources.
+    const std::string_view* smallest = nullptr;
+    std::string_view buffered_key;
+    if (at < order.size()) {
+      buffered_key = buffer.key(buffer.entries[order[at]]);
+      smallest = &buffered_key;
+    }
+    std::string_view run_key;
+    for (std::size_t r = 0; r < runs.size(); ++r)
+      if (live[r] && (!smallest || runs[r]->key < *smallest)) {
+        run_key = runs[r]->key;
+        smallest = &run_key;
+      }
+    if (!smallest)
+      break;
+    key.assign(*smallest);
+    // The newest source holding it decides; every source moves past it.
+    bool del = false;
+    std::string_view value;
+    std::string newest;
+    bool found = false;
+    if (at < order.size() && buffer.key(buffer.entries[order[at]]) == key) {
+      const auto& e = buffer.entries[order[at]];
+      del = e.del;
+      value = buffer.value(e);
+      found = true;
+      ++at;
+    }
+    for (std::size_t r = runs.size(); r-- > 0;)
+      if (live[r] && runs[r]->key == key) {
+        if (!found) {
+          del = runs[r]->del;
+          newest = std::move(runs[r]->value);
+          value = newest;
+          found = true;
+        }
+        live[r] = runs[r]->next();
+        if (!live[r] && runs[r]->failed())
+          return std::unexpected(errc::io_error);
+      }
+    if (del)
+      continue;
+    if (!writer) {
+      path = bulk->dir + "/table-" + std::to_string(bulk->files++) + ".sst";
+      writer = std::make_unique<rocksdb::SstFileWriter>(
+          rocksdb::EnvOptions(), sst_options, tables[t]);
+      if (auto s = writer->Open(path); !s.ok())
+        return fail(s);
+    }
+    if (auto s = writer->Put(slice(key), slice(value)); !s.ok())
+      return fail(s);
+    if (writer->FileSize() >= (256u << 20)) {
+      if (auto s = writer->Finish(); !s.ok())
+        return fail(s);
+      writer.reset();
+      files.push_back(path);
+    }
+  }
+  if (writer) {
+    if (auto s = writer->Finish(); !s.ok())
+      return fail(s);
+    files.push_back(path);
+  }
+  runs.clear();
+  for (const auto& run : buffer.runs)
+    std::filesystem::remove(run);
+  buffer.runs.clear();
+  bulk->buffered -= std::min(bulk->buffered,
+                             buffer.bytes.size() +
+                                 buffer.entries.size() * sizeof(bulk_table::entry));
+  buffer.clear();
+  return files;
+}
+
+// Makes table `t`'s buffered rows visible (ingested) before the fold reads
+// it; later writes to it go through the batch.
+std::expected<void, errc> event_log::impl::make_direct(table t) {
+  if (!buffered(t))
+    return {};
+  const auto i = static_cast<std::size_t>(t);
+  if (bulk->failure)
+    return std::unexpected(*bulk->failure);
+  auto files = build_files(i);
+  if (!files)
+    return std::unexpected(files.error());
+  bulk->direct[i] = true;
+  if (files->empty())
+    return {};
+  rocksdb::IngestExternalFileOptions options;
+  options.move_files = true;
+  options.write_global_seqno = false;
+  const auto s = db->IngestExternalFile(tables[i], *files, options);
+  if (!s.ok())
+    return std::unexpected(from_status(s, "bulk ingest"));
+  return {};
+}
 
 // -- write_batch ---------------------------------------------------------------
 
@@ -315,6 +642,10 @@ write_batch::append_at_head(record& r) {
 
 std::expected<events::log_position, errc>
 write_batch::append_after(record& r, events::stream_version head) {
+  if (impl_->log->bulk) {
+    std::fprintf(stderr, "deployd: append during a bulk rebuild\n");
+    std::abort();
+  }
   r.version = {head.value + 1};
   r.position = {impl_->next_position++};
   ++impl_->appended;
@@ -360,12 +691,20 @@ const std::vector<std::string>& write_batch::records() const {
 
 void write_batch::put(table t, std::string_view key, std::string_view value) {
   impl_->touched = true;
+  if (impl_->log->buffered(t)) {
+    impl_->log->buffer(t, key, value, false);
+    return;
+  }
   impl_->batch.Put(impl_->log->cf(t), slice(key), slice(value))
     .PermitUncheckedError();
 }
 
 void write_batch::del(table t, std::string_view key) {
   impl_->touched = true;
+  if (impl_->log->buffered(t)) {
+    impl_->log->buffer(t, key, {}, true);
+    return;
+  }
   impl_->batch.Delete(impl_->log->cf(t), slice(key)).PermitUncheckedError();
 }
 
@@ -387,6 +726,8 @@ bool write_batch::has_writes() const {
 std::expected<void, errc>
 write_batch::scan_range(table t, std::string_view from, std::string_view to,
                         const visitor& visit, scan_order order) {
+  if (auto direct = impl_->log->make_direct(t); !direct)
+    return direct;
   auto* cf = impl_->log->cf(t);
   std::unique_ptr<rocksdb::Iterator> base(
     impl_->log->db->NewIterator(rocksdb::ReadOptions(), cf));
@@ -397,12 +738,16 @@ write_batch::scan_range(table t, std::string_view from, std::string_view to,
 
 std::expected<std::optional<std::string>, errc>
 write_batch::get(table t, std::string_view key) {
+  if (auto direct = impl_->log->make_direct(t); !direct)
+    return std::unexpected(direct.error());
   return impl_->get(impl_->log->cf(t), key);
 }
 
 std::expected<void, errc> write_batch::scan(table t, std::string_view prefix,
                                             const visitor& visit,
                                             scan_order order) {
+  if (auto direct = impl_->log->make_direct(t); !direct)
+    return direct;
   auto* cf = impl_->log->cf(t);
   std::unique_ptr<rocksdb::Iterator> base(
     impl_->log->db->NewIterator(rocksdb::ReadOptions(), cf));
@@ -416,6 +761,12 @@ void write_batch::set_projected(events::log_position p) {
 }
 
 void write_batch::set_save_point() {
+  if (impl_->log->bulk) {
+    // Buffered rows cannot be rolled back: a bulk rebuild folds the log,
+    // whose events are never rejected.
+    std::fprintf(stderr, "deployd: savepoint during a bulk rebuild\n");
+    std::abort();
+  }
   impl_->batch.SetSavePoint();
   impl_->save_points.push_back({impl_->next_position, impl_->appended,
                                 impl_->projected, impl_->records.size(),
@@ -517,6 +868,7 @@ event_log::open(const open_options& options) {
 
   auto state = std::make_unique<impl>();
   state->data_dir = options.data_dir;
+  state->sst_options = rocksdb::Options(db_options, cf_options);
   state->row_cache = db_options.row_cache;
   rocksdb::DB* raw = nullptr;
   const auto s = rocksdb::DB::Open(db_options, options.data_dir, descriptors,
@@ -551,6 +903,19 @@ write_batch event_log::begin(bool keep_records) {
 
 std::expected<void, errc> event_log::commit(write_batch& b, bool sync) {
   auto& state = *b.impl_;
+  if (impl_->bulk) {
+    // A bulk rebuild: the rows the batch holds (tables the fold reads) skip
+    // the WAL, and no position is recorded until finish_bulk_rebuild has
+    // made everything durable.
+    if (impl_->bulk->failure)
+      return std::unexpected(*impl_->bulk->failure);
+    rocksdb::WriteOptions options;
+    options.disableWAL = true;
+    const auto s = impl_->db->Write(options, state.batch.GetWriteBatch());
+    if (!s.ok())
+      return std::unexpected(from_status(s, "bulk commit"));
+    return {};
+  }
   if (state.projected)
     state.batch
       .Put(impl_->meta, slice(projected_key), u64_value(*state.projected))
@@ -623,6 +988,43 @@ event_log::scan_range(table t, std::string_view from, std::string_view to,
   std::unique_ptr<rocksdb::Iterator> it(
     impl_->db->NewIterator(options, impl_->cf(t)));
   return walk_range(*it, from, to, visit, order);
+}
+
+std::expected<void, errc>
+event_log::compare_table(table t, const event_log& other,
+                         const diff_visitor& visit) const {
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  options.readahead_size = 2u << 20;
+  std::unique_ptr<rocksdb::Iterator> a(
+    impl_->db->NewIterator(options, impl_->cf(t)));
+  std::unique_ptr<rocksdb::Iterator> b(
+    other.impl_->db->NewIterator(options, other.impl_->cf(t)));
+  a->SeekToFirst();
+  b->SeekToFirst();
+  while (a->Valid() || b->Valid()) {
+    const int order = !a->Valid()   ? 1
+                      : !b->Valid() ? -1
+                                    : a->key().compare(b->key());
+    bool go_on;
+    if (order == 0) {
+      go_on = visit(view(a->key()), view(a->value()), view(b->value()));
+      a->Next();
+      b->Next();
+    } else if (order < 0) {
+      go_on = visit(view(a->key()), view(a->value()), std::nullopt);
+      a->Next();
+    } else {
+      go_on = visit(view(b->key()), std::nullopt, view(b->value()));
+      b->Next();
+    }
+    if (!go_on)
+      break;
+  }
+  for (auto* it : {a.get(), b.get()})
+    if (!it->status().ok())
+      return std::unexpected(from_status(it->status(), "compare"));
+  return {};
 }
 
 events::log_position event_log::last_position() const {
@@ -768,6 +1170,82 @@ std::expected<void, errc> event_log::clear_projections() {
       return std::unexpected(from_status(s, "drop projections"));
   }
   return {};
+}
+
+std::expected<void, errc>
+event_log::begin_bulk_rebuild(std::size_t memory_budget) {
+  auto bulk = std::make_unique<bulk_rebuild>();
+  bulk->dir = impl_->data_dir + "/rebuild";
+  bulk->budget = memory_budget;
+  // Run and table files a killed rebuild left behind go first.
+  std::error_code ec;
+  std::filesystem::remove_all(bulk->dir, ec);
+  std::filesystem::create_directories(bulk->dir, ec);
+  if (ec) {
+    observe::log(observe::level::error, "storage error",
+                 {{"op", "bulk rebuild"},
+                  {"path", bulk->dir},
+                  {"status", ec.message()}});
+    return std::unexpected(errc::io_error);
+  }
+  impl_->bulk = std::move(bulk);
+  return {};
+}
+
+std::expected<void, errc>
+event_log::finish_bulk_rebuild(events::log_position projected, bool durable) {
+  if (!impl_->bulk)
+    return std::unexpected(errc::invalid_argument);
+  if (impl_->bulk->failure) {
+    const auto failure = *impl_->bulk->failure;
+    abandon_bulk_rebuild();
+    return std::unexpected(failure);
+  }
+  // Every buffered table's files, ingested in one atomic step.
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  for (std::size_t t = 0; t < table_count; ++t) {
+    if (impl_->bulk->direct[t])
+      continue;
+    auto files = impl_->build_files(t);
+    if (!files) {
+      abandon_bulk_rebuild();
+      return std::unexpected(files.error());
+    }
+    if (files->empty())
+      continue;
+    rocksdb::IngestExternalFileArg arg;
+    arg.column_family = impl_->tables[t];
+    arg.external_files = std::move(*files);
+    arg.options.move_files = true;
+    arg.options.write_global_seqno = false;
+    args.push_back(std::move(arg));
+  }
+  if (!args.empty())
+    if (const auto s = impl_->db->IngestExternalFiles(args); !s.ok()) {
+      abandon_bulk_rebuild();
+      return std::unexpected(from_status(s, "bulk ingest"));
+    }
+  abandon_bulk_rebuild();
+  // The rows written through batches skipped the WAL: on disk only once
+  // flushed, before the marker says the read model is complete.
+  if (durable)
+    if (auto f = flush(); !f)
+      return f;
+  rocksdb::WriteOptions options;
+  options.sync = durable;
+  const auto s = impl_->db->Put(options, impl_->meta, slice(projected_key),
+                                u64_value(projected.value));
+  if (!s.ok())
+    return std::unexpected(from_status(s, "bulk rebuild marker"));
+  return {};
+}
+
+void event_log::abandon_bulk_rebuild() {
+  if (!impl_->bulk)
+    return;
+  std::error_code ec;
+  std::filesystem::remove_all(impl_->bulk->dir, ec);
+  impl_->bulk.reset();
 }
 
 std::expected<void, errc> event_log::flush() {

@@ -273,6 +273,17 @@ public:
              const visitor& visit, scan_order order = scan_order::forward,
              read_tier tier = read_tier::any) const;
 
+  /// Visits the keys of table `t` in this database and in `other` side by
+  /// side in key order: `visit(key, mine, theirs)`, where a side that lacks
+  /// the key is empty. One sequential pass over each, flat memory.
+  using diff_visitor =
+      std::function<bool(std::string_view key,
+                         std::optional<std::string_view> mine,
+                         std::optional<std::string_view> theirs)>;
+  [[nodiscard]] std::expected<void, errc>
+  compare_table(table t, const event_log& other,
+                const diff_visitor& visit) const;
+
   /// Position of the last durable record (0 for an empty log).
   [[nodiscard]] events::log_position last_position() const;
   /// A metadata value written by `write_batch::put_meta`.
@@ -298,6 +309,31 @@ public:
   /// Every record of one stream, in version order.
   [[nodiscard]] std::expected<std::vector<record>, errc>
   read_stream(const events::stream_id& s) const;
+
+  // -- bulk rebuild (a fold from position 0) ---------------------------------
+
+  /// Starts a bulk rebuild of the projection tables, which must be empty
+  /// (`clear_projections`) with the projected position at 0. Until
+  /// `finish_bulk_rebuild`, a write batch sends each projection row to a
+  /// per-table buffer instead of the memtables; full buffers are sorted
+  /// and spilled to run files under `<data dir>/rebuild` (`memory_budget`
+  /// bytes in all). A table the fold reads (a batch's `get` or `scan`) is
+  /// first made visible (its rows sorted into a table file and ingested)
+  /// and from then on written through the batch as usual. Commits skip the
+  /// WAL and never record a projected position: a rebuild killed at any
+  /// point leaves position 0, which the next catch-up clears and folds
+  /// again. Single writer only; no savepoints and no appends meanwhile.
+  [[nodiscard]] std::expected<void, errc>
+  begin_bulk_rebuild(std::size_t memory_budget = 256u << 20);
+  /// Merges each buffered table's runs into sorted table files and ingests
+  /// them all at once (atomic across tables), flushes the memtables when
+  /// `durable`, then records `projected` as the projected position (synced
+  /// when `durable`): the "rebuild complete" marker.
+  [[nodiscard]] std::expected<void, errc>
+  finish_bulk_rebuild(events::log_position projected, bool durable);
+  /// Ends a bulk rebuild that failed: drops its buffers and run files (the
+  /// position stays 0).
+  void abandon_bulk_rebuild();
 
   // -- maintenance ----------------------------------------------------------
 

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <map>
+
 using namespace deployd;
 using deployd::testing::temp_event_log;
 
@@ -154,4 +157,114 @@ TEST_CASE("the read-model format stamp is 0 until set and survives a restart",
   CHECK(t.log().read_model_format() == 7u);
   REQUIRE(t.log().drop_projections());
   CHECK(t.log().read_model_format() == 7u); // dropping rows keeps the stamp
+}
+
+namespace {
+
+std::map<std::string, std::string> table_rows(storage::event_log& log,
+                                              storage::table t) {
+  std::map<std::string, std::string> rows;
+  REQUIRE(log.scan(t, "", [&](std::string_view k, std::string_view v) {
+    rows.emplace(k, v);
+    return true;
+  }));
+  return rows;
+}
+
+} // namespace
+
+TEST_CASE("a bulk rebuild lands the last write of every key, spilled or not",
+          "[storage][event_log][bulk]") {
+  temp_event_log t;
+  auto& log = t.log();
+  auto r = make_record("s/a", "e", "{}");
+  auto first = log.begin();
+  REQUIRE(first.append(r, {0}));
+  REQUIRE(log.commit(first, true));
+  REQUIRE(log.drop_projections());
+
+  // A budget of 4 KiB: the buffers spill to run files many times over, so
+  // the final merge reads runs and the buffer together.
+  REQUIRE(log.begin_bulk_rebuild(4096));
+  const storage::table tables[] = {storage::table::deployment_views,
+                                   storage::table::deployment_tags,
+                                   storage::table::flows};
+  std::map<std::string, std::string> expected[3];
+  std::uint64_t seed = 42;
+  auto next = [&] {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return seed >> 33;
+  };
+  for (int round = 0; round < 8; ++round) {
+    auto b = log.begin();
+    for (int i = 0; i < 400; ++i) {
+      const auto which = next() % 3;
+      const auto key = "k" + std::to_string(next() % 700);
+      if (next() % 5 == 0) {
+        b.del(tables[which], key);
+        expected[which].erase(key);
+      } else {
+        const auto value = std::string(next() % 40, 'v') + std::to_string(i);
+        b.put(tables[which], key, value);
+        expected[which][key] = value;
+      }
+    }
+    if (round == 4) {
+      // A read of a buffered table makes its rows visible first; from then
+      // on it is written through the batch, and still reads its own writes.
+      b.put(storage::table::flows, "read-me", "x");
+      expected[2]["read-me"] = "x";
+      const auto seen = b.get(storage::table::flows, "read-me");
+      REQUIRE(seen);
+      CHECK(*seen == std::optional<std::string>("x"));
+      std::size_t visible = 0;
+      REQUIRE(b.scan(storage::table::flows, "",
+                     [&](std::string_view, std::string_view) {
+                       ++visible;
+                       return true;
+                     }));
+      CHECK(visible == expected[2].size());
+    }
+    b.set_projected({1});
+    REQUIRE(log.commit(b, false));
+    // Nothing records a position before the rebuild is finished.
+    CHECK(log.projected_position() == events::log_position{0});
+  }
+  CHECK(std::filesystem::exists(t.dir() / "db" / "rebuild"));
+  REQUIRE(log.finish_bulk_rebuild({1}, true));
+  CHECK_FALSE(std::filesystem::exists(t.dir() / "db" / "rebuild"));
+  CHECK(log.projected_position() == events::log_position{1});
+  for (int i = 0; i < 3; ++i)
+    CHECK(table_rows(log, tables[i]) == expected[i]);
+  t.reopen();
+  CHECK(t.log().projected_position() == events::log_position{1});
+  for (int i = 0; i < 3; ++i)
+    CHECK(table_rows(t.log(), tables[i]) == expected[i]);
+}
+
+TEST_CASE("an unfinished bulk rebuild leaves position 0 and its files go next time",
+          "[storage][event_log][bulk]") {
+  temp_event_log t;
+  auto r = make_record("s/a", "e", "{}");
+  auto first = t.log().begin();
+  REQUIRE(first.append(r, {0}));
+  REQUIRE(t.log().commit(first, true));
+  REQUIRE(t.log().drop_projections());
+  REQUIRE(t.log().begin_bulk_rebuild(64));
+  auto b = t.log().begin();
+  for (int i = 0; i < 50; ++i)
+    b.put(storage::table::deployment_views, "k" + std::to_string(i), "v");
+  REQUIRE(t.log().get(storage::table::flows, "x")); // plain read: no effect
+  REQUIRE(t.log().commit(b, false));
+  const auto runs = t.dir() / "db" / "rebuild";
+  CHECK_FALSE(std::filesystem::is_empty(runs));
+  // A restart without finish (the process died): no read model recorded.
+  t.reopen();
+  CHECK(t.log().projected_position() == events::log_position{0});
+  CHECK(std::filesystem::exists(runs));
+  REQUIRE(t.log().begin_bulk_rebuild());
+  CHECK(std::filesystem::is_empty(runs));
+  t.log().abandon_bulk_rebuild();
+  CHECK_FALSE(std::filesystem::exists(runs));
+  CHECK(t.log().projected_position() == events::log_position{0});
 }
