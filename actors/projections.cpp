@@ -785,8 +785,26 @@ workers_of(storage::reader& r, const events::uuid& pool_id) {
 
 std::expected<std::optional<events::flow>, errc>
 load_flow(storage::write_batch& b, const events::uuid& id) {
-  return load_json_row<events::flow>(b, table::flows, id_key(id),
-                                     events::flow_from_json);
+  // Every deployment event loads its flow (names in the feed), and a log
+  // has far fewer flows than deployments: the last row parsed is kept, per
+  // thread, and reused while the stored bytes are the same.
+  thread_local std::string last_row;
+  thread_local std::optional<events::flow> last_flow;
+  auto row = b.get(table::flows, id_key(id));
+  if (!row)
+    return std::unexpected(row.error());
+  if (!*row)
+    return std::optional<events::flow>{};
+  if (!last_flow || **row != last_row) {
+    try {
+      last_flow = events::flow_from_json(events::parse_json(**row));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "deployd: corrupt flows row: %s\n", e.what());
+      std::abort();
+    }
+    last_row = std::move(**row);
+  }
+  return last_flow;
 }
 
 std::expected<std::optional<events::flow>, errc>

@@ -60,6 +60,8 @@ LABELS = {
                      "value", "events/s"),
     "deployd.upsert.c64": ("deployd upsert POST, c=64", "rps", "req/s"),
     "deployd.replay": ("deployd replay", "value", "events/s"),
+    "deployd.verify": ("deployd verify (rebuild + compare)", "value",
+                       "events/s"),
     "deployd.startup": ("deployd start-up to healthy", "value", "ms"),
     "deployd.rss_idle": ("deployd RSS idle", "value", "MB"),
     "deployd.rss_load": ("deployd RSS under GET+create load", "value", "MB"),
@@ -113,7 +115,7 @@ ORDER = (["ceil.storage.single", "ceil.storage.batch64", "log.make_log"] +
           "deployd.heartbeats.r1", "deployd.create_alone.c64.r2",
           "deployd.create_heartbeats.c64.r2", "deployd.heartbeats.r2",
           "deployd.heartbeat_cost",
-          "deployd.replay", "deployd.startup", "deployd.rss_idle",
+          "deployd.replay", "deployd.verify", "deployd.startup", "deployd.rss_idle",
           "deployd.rss_load"])
 
 
@@ -130,7 +132,7 @@ def ceilings_of(name):
         c = name.rsplit("c", 1)[1]
         return [(f"ceil.nginx.get.c{c}", "nginx GET"),
                 (f"ceil.beast.get.c{c}", "Beast GET")]
-    if name == "deployd.replay":
+    if name in ("deployd.replay", "deployd.verify"):
         return [("log.make_log", "log write")]
     if name.startswith("ceil.beast.post.c"):
         c = name.rsplit("c", 1)[1]
@@ -166,6 +168,8 @@ def targets_of(name, r, figures, deployments, filter_deployments):
         out.append(("≥ 60% of nginx GET", None if q is None else q >= 0.60))
     if name == "deployd.replay":
         out.append(("≥ 300,000 events/s", r["value"] >= 300000))
+    if name == "deployd.verify":
+        out.append(("≥ 150,000 events/s", r["value"] >= 150000))
     if name == "deployd.startup":
         scale = "" if deployments == 1000000 else f" (target is for 1M; {deployments:,} here)"
         out.append(("< 1 s" + scale, r["value"] < 1000 and

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <thread>
 
 namespace deployd::storage {
 
@@ -269,11 +270,15 @@ struct bulk_table {
         last.push_back(order[i]);
     return last;
   }
-  void clear() {
+  // Empties the buffer; `release` gives its memory back (otherwise it is
+  // reused by the next rows, without faulting fresh pages in again).
+  void clear(bool release) {
     bytes.clear();
-    bytes.shrink_to_fit();
     entries.clear();
-    entries.shrink_to_fit();
+    if (release) {
+      bytes.shrink_to_fit();
+      entries.shrink_to_fit();
+    }
   }
 };
 
@@ -438,7 +443,7 @@ std::expected<void, errc> event_log::impl::spill(std::size_t t) {
     return std::unexpected(errc::io_error);
   }
   buffer.runs.push_back(path);
-  buffer.clear();
+  buffer.clear(false);
   return {};
 }
 
@@ -517,9 +522,11 @@ event_log::impl::build_files(std::size_t t) {
     if (del)
       continue;
     if (!writer) {
-      path = bulk->dir + "/table-" + std::to_string(bulk->files++) + ".sst";
+      path = bulk->dir + "/table-" + std::to_string(t) + "-" +
+             std::to_string(files.size()) + ".sst";
+      // The files are read again soon (serving, verify): keep them cached.
       writer = std::make_unique<rocksdb::SstFileWriter>(
-          rocksdb::EnvOptions(), sst_options, tables[t]);
+          rocksdb::EnvOptions(), sst_options, tables[t], false);
       if (auto s = writer->Open(path); !s.ok())
         return fail(s);
     }
@@ -541,10 +548,7 @@ event_log::impl::build_files(std::size_t t) {
   for (const auto& run : buffer.runs)
     std::filesystem::remove(run);
   buffer.runs.clear();
-  bulk->buffered -= std::min(bulk->buffered,
-                             buffer.bytes.size() +
-                                 buffer.entries.size() * sizeof(bulk_table::entry));
-  buffer.clear();
+  buffer.clear(true);
   return files;
 }
 
@@ -556,9 +560,12 @@ std::expected<void, errc> event_log::impl::make_direct(table t) {
   const auto i = static_cast<std::size_t>(t);
   if (bulk->failure)
     return std::unexpected(*bulk->failure);
+  const auto held = bulk->tables[i].bytes.size() +
+                    bulk->tables[i].entries.size() * sizeof(bulk_table::entry);
   auto files = build_files(i);
   if (!files)
     return std::unexpected(files.error());
+  bulk->buffered -= std::min(bulk->buffered, held);
   bulk->direct[i] = true;
   if (files->empty())
     return {};
@@ -1202,11 +1209,24 @@ event_log::finish_bulk_rebuild(events::log_position projected, bool durable) {
     return std::unexpected(failure);
   }
   // Every buffered table's files, ingested in one atomic step.
+  // Tables are merged and written independently: two threads share them
+  // (sorting, encoding and compressing the files is most of this step).
+  std::vector<std::expected<std::vector<std::string>, errc>> built(
+      table_count, std::vector<std::string>{});
+  std::atomic<std::size_t> next_table{0};
+  auto work = [&] {
+    for (std::size_t t; (t = next_table++) < table_count;)
+      if (!impl_->bulk->direct[t])
+        built[t] = impl_->build_files(t);
+  };
+  {
+    std::thread helper(work);
+    work();
+    helper.join();
+  }
   std::vector<rocksdb::IngestExternalFileArg> args;
   for (std::size_t t = 0; t < table_count; ++t) {
-    if (impl_->bulk->direct[t])
-      continue;
-    auto files = impl_->build_files(t);
+    auto& files = built[t];
     if (!files) {
       abandon_bulk_rebuild();
       return std::unexpected(files.error());
