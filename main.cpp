@@ -6,6 +6,7 @@
 // tools: replay, verify and events.
 #include "actors/cluster.hpp"
 #include "actors/gateway.hpp"
+#include "actors/history.hpp"
 #include "actors/projections.hpp"
 #include "actors/replay.hpp"
 #include "config/service_config.hpp"
@@ -269,6 +270,11 @@ int serve(const config::service_config& c) {
                                        const actors::commit_stats& s) {
         m.commit_done(s.commands, s.events, s.seconds);
       };
+    runtime_settings.idempotency_retention =
+        std::chrono::seconds(c.events.idempotency_retention_seconds);
+    runtime_settings.idempotency_sweep_interval =
+        std::chrono::milliseconds(std::max<std::int64_t>(
+            1, std::llround(c.events.retention_sweep_seconds * 1000.0)));
     if (c.events.retention_seconds > 0) {
       runtime_settings.retention_interval =
           std::chrono::milliseconds(std::max<std::int64_t>(
@@ -539,6 +545,67 @@ int print_events(const config::service_config& c, std::uint64_t from,
   return done ? 0 : 1;
 }
 
+// `deployd history`: a deployment's records (one JSON line each), or the
+// deployment as GET answered at a version or a time (exit 1 when it did
+// not exist then; a deleted one prints the 410 body of the HTTP route).
+int print_history(const config::service_config& c, const std::string& id_text,
+                  std::uint64_t version, const std::string& at) {
+  const auto id = events::uuid::parse(id_text);
+  if (!id) {
+    std::fprintf(stderr, "deployd: --deployment must be a deployment id\n");
+    return 2;
+  }
+  if (version != 0 && !at.empty()) {
+    std::fprintf(stderr, "deployd: give --version or --at, not both\n");
+    return 2;
+  }
+  auto log = open_log(c);
+  if (!log)
+    return 1;
+  if (version == 0 && at.empty()) {
+    auto text = actors::history_json(*log, events::deployment_stream(*id));
+    if (!text)
+      return 1;
+    if (!*text) {
+      std::fprintf(stderr, "deployd: no deployment %s in the log\n",
+                   id_text.c_str());
+      return 1;
+    }
+    for (const auto& entry : events::parse_json(**text))
+      std::cout << events::dump_json(entry) << '\n';
+    return 0;
+  }
+  actors::as_of when;
+  if (version != 0)
+    when.version = version;
+  else {
+    when.time = events::parse_timestamp(at);
+    if (!when.time) {
+      std::fprintf(stderr, "deployd: --at must be an ISO 8601 time\n");
+      return 2;
+    }
+  }
+  auto past = actors::deployment_at(*log, *id, when);
+  if (!past)
+    return 1;
+  switch (past->state) {
+  case actors::past_state::status::absent:
+    std::fprintf(stderr, "deployd: deployment %s did not exist then\n",
+                 id_text.c_str());
+    return 1;
+  case actors::past_state::status::present:
+    std::cout << past->body << '\n';
+    return 0;
+  case actors::past_state::status::deleted:
+    break;
+  }
+  std::cout << "{\"detail\":\"Deployment was deleted.\",\"version\":"
+            << past->version << ",\"deleted\":\""
+            << events::format_timestamp(past->deleted_at)
+            << "\",\"last\":" << past->body << "}\n";
+  return 0;
+}
+
 // `deployd version`: what an operator quotes in a bug report.
 std::string version_text() {
   std::string out = "deployd " DEPLOYD_VERSION "\n";
@@ -597,6 +664,9 @@ int main(int argc, char** argv) {
     return verify(inv.config, inv.scratch_dir);
   if (inv.command == "events")
     return print_events(inv.config, inv.from_position, inv.stream);
+  if (inv.command == "history")
+    return print_history(inv.config, inv.deployment, inv.history_version,
+                         inv.history_at);
   if (inv.command == "cluster-status")
     return cluster_status(inv.config);
   std::fprintf(stderr, "deployd: unknown command '%s'\n%s",

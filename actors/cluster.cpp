@@ -113,7 +113,8 @@ void forward(caf::stateful_actor<forwarder_state>* self,
   st.in_flight.emplace(id, req);
   self->request(st.leader, timeout,
                 forward_command{st.cluster_id,
-                                encode_command(req->cmd(), req->command_id())})
+                                encode_write(req->cmd(), req->command_id(),
+                                             req->conditions())})
     .then(
       [self, id, req, positions, timeout](forward_reply& reply) {
         self->state.in_flight.erase(id);
@@ -224,7 +225,7 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, caf::actor writer,
         rp.deliver(forward_reply{encode_result(failed(errc::invalid_argument))});
         return;
       }
-      auto decoded = decode_command(cmd.bytes);
+      auto decoded = decode_write(cmd.bytes);
       if (!decoded) {
         rp.deliver(forward_reply{encode_result(failed(errc::invalid_argument))});
         return;
@@ -236,11 +237,11 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, caf::actor writer,
       // a message, and the promise is delivered from this actor.
       auto me = caf::actor_cast<caf::actor>(self);
       auto req = std::make_shared<const write_request>(
-        std::move(decoded->first), decoded->second,
+        std::move(decoded->cmd), decoded->command_id,
         [me, id](command_result r) {
           caf::anon_send(me, forwarded_atom_v, id, encode_result(r));
         },
-        true);
+        true, std::move(decoded->conditions));
       caf::anon_send(st.writer, std::move(req));
     },
     [=](forwarded_atom, std::uint64_t id, std::string& bytes) {

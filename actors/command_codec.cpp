@@ -257,6 +257,11 @@ void fields(F& f, events::mark_late_runs& x) {
   f("after_micros", x.after_micros);
   f("limit", x.limit);
 }
+template <class F>
+void fields(F& f, events::expire_idempotency_keys& x) {
+  f("retention_seconds", x.retention_seconds);
+  f("max", x.max);
+}
 
 // Stable names of the alternatives of `command`, in variant order. A new
 // command fails the static_assert until it is named here and given `fields`.
@@ -307,6 +312,7 @@ constexpr std::array command_names = {
   "schedule_flow_runs",
   "schedule_due_runs",
   "mark_late_runs",
+  "expire_idempotency_keys",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");
@@ -449,19 +455,53 @@ std::optional<command> decode_alternative(std::string_view name,
   }
 }
 
+json tags_value(const tag_condition& t) {
+  return json{{"any", t.any}, {"versions", t.versions}, {"others", t.others}};
+}
+
+tag_condition tags_from(const json& j) {
+  tag_condition t;
+  t.any = j.at("any").get<bool>();
+  t.versions = j.at("versions").get<std::vector<std::uint64_t>>();
+  t.others = j.at("others").get<bool>();
+  return t;
+}
+
 } // namespace
 
 std::string encode_command(const command& cmd, const events::uuid& command_id) {
-  json out = json::object();
-  out["command"] = command_names[cmd.index()];
-  out["id"] = command_id.str();
-  out["body"] = std::visit([](const auto& c) { return to_value(c); }, cmd);
-  // Big integers and floats exactly as parsed (events/json_text).
-  return events::dump_json(out);
+  return encode_write(cmd, command_id, {});
 }
 
 std::optional<std::pair<command, events::uuid>>
 decode_command(std::string_view bytes) {
+  auto w = decode_write(bytes);
+  if (!w)
+    return std::nullopt;
+  return std::pair{std::move(w->cmd), w->command_id};
+}
+
+std::string encode_write(const command& cmd, const events::uuid& command_id,
+                         const write_conditions& conditions) {
+  json out = json::object();
+  out["command"] = command_names[cmd.index()];
+  out["id"] = command_id.str();
+  out["body"] = std::visit([](const auto& c) { return to_value(c); }, cmd);
+  if (conditions != write_conditions{}) {
+    json c = json::object();
+    if (conditions.if_match)
+      c["if_match"] = tags_value(*conditions.if_match);
+    if (conditions.if_none_match)
+      c["if_none_match"] = tags_value(*conditions.if_none_match);
+    c["idempotency_key"] = conditions.idempotency_key;
+    c["request_hash"] = conditions.request_hash;
+    out["conditions"] = std::move(c);
+  }
+  // Big integers and floats exactly as parsed (events/json_text).
+  return events::dump_json(out);
+}
+
+std::optional<decoded_write> decode_write(std::string_view bytes) {
   try {
     const auto j = events::parse_json(bytes);
     auto id = events::uuid::parse(j.at("id").get<std::string>());
@@ -469,7 +509,17 @@ decode_command(std::string_view bytes) {
       decode_alternative(j.at("command").get<std::string>(), j.at("body"));
     if (!id || !cmd)
       return std::nullopt;
-    return std::pair{std::move(*cmd), *id};
+    decoded_write w{std::move(*cmd), *id, {}};
+    if (const auto it = j.find("conditions"); it != j.end()) {
+      const auto& c = *it;
+      if (c.contains("if_match"))
+        w.conditions.if_match = tags_from(c.at("if_match"));
+      if (c.contains("if_none_match"))
+        w.conditions.if_none_match = tags_from(c.at("if_none_match"));
+      w.conditions.idempotency_key = c.at("idempotency_key").get<std::string>();
+      w.conditions.request_hash = c.at("request_hash").get<std::string>();
+    }
+    return w;
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -484,6 +534,7 @@ std::string encode_result(const command_result& r) {
   out["subject"] = r.reason.subject;
   out["failure"] = static_cast<int>(r.failure);
   out["position"] = r.position.value;
+  out["replayed"] = r.replayed;
   return events::dump_json(out);
 }
 
@@ -502,6 +553,7 @@ std::optional<command_result> decode_result(std::string_view bytes) {
     r.reason.subject = j.at("subject").get<std::string>();
     r.failure = static_cast<storage::errc>(j.at("failure").get<int>());
     r.position.value = j.at("position").get<std::uint64_t>();
+    r.replayed = j.value("replayed", false);
     return r;
   } catch (const std::exception&) {
     return std::nullopt;

@@ -24,6 +24,21 @@ namespace deployd::actors {
 [[nodiscard]] std::optional<std::pair<command, events::uuid>>
 decode_command(std::string_view bytes);
 
+/// A command on its way to the leader: the command, its id, and the
+/// conditions its request carried (If-Match, If-None-Match,
+/// Idempotency-Key), which the leader's writer checks.
+struct decoded_write {
+  command cmd;
+  events::uuid command_id;
+  write_conditions conditions;
+};
+[[nodiscard]] std::string encode_write(const command& cmd,
+                                       const events::uuid& command_id,
+                                       const write_conditions& conditions);
+/// Nothing when the bytes are not an encoded write; a message without
+/// conditions (an older peer) decodes with none.
+[[nodiscard]] std::optional<decoded_write> decode_write(std::string_view bytes);
+
 [[nodiscard]] std::string encode_result(const command_result& r);
 [[nodiscard]] std::optional<command_result> decode_result(std::string_view bytes);
 

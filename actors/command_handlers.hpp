@@ -59,6 +59,8 @@ DEPLOYD_HANDLER(events::delete_variable);
 // --------------------------------------------------------
 DEPLOYD_HANDLER(events::record_client_events);
 DEPLOYD_HANDLER(events::expire_client_events);
+// -- idempotency.cpp
+DEPLOYD_HANDLER(events::expire_idempotency_keys);
 
 // -- flow_run_commands.cpp
 DEPLOYD_HANDLER(events::create_flow_run);

@@ -15,8 +15,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace deployd::actors {
 
@@ -45,7 +47,37 @@ using command =
                  events::delete_automation,
                  events::delete_automations_owned_by,
                  events::schedule_flow_runs,
-                 events::schedule_due_runs, events::mark_late_runs>;
+                 events::schedule_due_runs, events::mark_late_runs,
+                 events::expire_idempotency_keys>;
+
+/// An entity-tag condition of a write (`If-Match` / `If-None-Match`), as
+/// parsed by `http/`. ETags are strong, `"N"` with N the version of the
+/// resource's stream; any other tag is kept in `others` and matches nothing.
+struct tag_condition {
+  bool any = false;                    ///< `*`
+  std::vector<std::uint64_t> versions; ///< the `"N"` tags listed
+  bool others = false;                 ///< other (or weak) tags were listed
+
+  bool operator==(const tag_condition&) const = default;
+};
+
+/// Conditions the writer checks when it decides a command (issue 16 items
+/// 4 and 5), so they are race-free: nothing else decides in between. They
+/// travel with the command (also to a cluster's leader: command_codec).
+struct write_conditions {
+  std::optional<tag_condition> if_match;
+  std::optional<tag_condition> if_none_match;
+  /// `Idempotency-Key`; empty when none was sent.
+  std::string idempotency_key;
+  /// Hex SHA-256 of the request (method, path, body): a key reused with
+  /// another request is refused.
+  std::string request_hash;
+
+  [[nodiscard]] bool has_tags() const {
+    return if_match.has_value() || if_none_match.has_value();
+  }
+  bool operator==(const write_conditions&) const = default;
+};
 
 /// What became of one command.
 struct command_result {
@@ -65,6 +97,9 @@ struct command_result {
   storage::errc failure = storage::errc::io_error;
   /// Position of the command's last event; 0 when it wrote nothing.
   events::log_position position;
+  /// The answer of an earlier request with the same `Idempotency-Key`,
+  /// given again (nothing was written).
+  bool replayed = false;
 };
 
 /// Called exactly once with the result, on the writer's thread: it must not

@@ -50,6 +50,7 @@ struct runtime::impl {
   caf::actor scheduler;
   caf::actor recent_scheduler;
   caf::actor late_runs;
+  caf::actor key_sweep;
 };
 
 runtime::runtime(storage::event_log& log, events::clock& clock,
@@ -59,6 +60,7 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
                                    log.last_position())) {
   writer_settings ws{settings.max_batch, settings.sync, std::nullopt,
                      settings.on_commit};
+  ws.idempotency_retention = settings.idempotency_retention;
   if (settings.cluster) {
     const auto& c = *settings.cluster;
     impl_->node = std::make_unique<cluster_node>(
@@ -137,13 +139,24 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
           submit(std::move(cmd), id, std::move(reply));
         },
         settings.retention_interval, settings.retention, "event retention");
+  if (settings.idempotency_sweep_interval.count() > 0)
+    impl_->key_sweep = spawn_periodic(
+        impl_->system,
+        [this](command cmd, const events::uuid& id, reply_fn reply) {
+          submit(std::move(cmd), id, std::move(reply));
+        },
+        settings.idempotency_sweep_interval,
+        events::expire_idempotency_keys{settings.idempotency_retention.count(),
+                                        10'000},
+        "idempotency key sweep");
 }
 
 runtime::~runtime() {
   caf::scoped_actor self{impl_->system};
   // The timers first: no sweep is submitted once the writer stops.
   for (auto* timer : {&impl_->foreman, &impl_->retention, &impl_->scheduler,
-                      &impl_->recent_scheduler, &impl_->late_runs}) {
+                      &impl_->recent_scheduler, &impl_->late_runs,
+                      &impl_->key_sweep}) {
     if (!*timer)
       continue;
     self->monitor(*timer);
@@ -173,9 +186,9 @@ runtime::start(const std::string& http_address) {
 }
 
 void runtime::submit(command cmd, const events::uuid& command_id,
-                     reply_fn reply) {
-  auto req = std::make_shared<const write_request>(std::move(cmd), command_id,
-                                                   std::move(reply));
+                     reply_fn reply, write_conditions conditions) {
+  auto req = std::make_shared<const write_request>(
+    std::move(cmd), command_id, std::move(reply), false, std::move(conditions));
   if (impl_->node && !impl_->node->leading())
     caf::anon_send(impl_->forwarder, std::move(req));
   else

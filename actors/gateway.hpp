@@ -57,6 +57,12 @@ struct runtime_settings {
   /// The late-runs service; 0 = off. Default: 0. Leader only.
   std::chrono::milliseconds late_runs_interval{0};
   events::mark_late_runs late_runs;
+  /// How long an Idempotency-Key answers its first response again.
+  /// Default: 24 h.
+  std::chrono::seconds idempotency_retention{86'400};
+  /// Time between sweeps of expired idempotency keys; 0 = none. Default: 0
+  /// (the composition root sets the configured interval).
+  std::chrono::milliseconds idempotency_sweep_interval{0};
 };
 
 /// Owns the actor system and the writer. Create once in the composition
@@ -79,7 +85,8 @@ public:
 
   /// Queues `cmd`; `reply` runs once, on the writer's thread (or another
   /// thread of the runtime's: it must not block).
-  void submit(command cmd, const events::uuid& command_id, reply_fn reply);
+  void submit(command cmd, const events::uuid& command_id, reply_fn reply,
+              write_conditions conditions = {});
 
   /// How far this node's read model has applied the log.
   [[nodiscard]] position_tracker& positions();

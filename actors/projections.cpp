@@ -887,6 +887,9 @@ std::string resource_name_key(events::resource_kind kind, const json& doc) {
     else
       key += '\0' + id("id");
     break;
+  case resource_kind::idempotency_key:
+    key += str("key");
+    break;
   }
   return key;
 }

@@ -2,6 +2,8 @@
 
 #include "actors/command_handlers.hpp"
 #include "actors/command_support.hpp"
+#include "actors/idempotency.hpp"
+#include "actors/preconditions.hpp"
 #include "actors/replication.hpp"
 #include "actors/type_ids.hpp"
 #include "observe/log.hpp"
@@ -130,6 +132,42 @@ std::optional<errc> replicate(writer_state& st, storage::write_batch& batch) {
   return std::nullopt;
 }
 
+// One command: its conditions (If-Match / If-None-Match), then its handler,
+// all against the state as the commands before it in the batch left it.
+// With an Idempotency-Key: an earlier answer to the same key comes first
+// (given again, nothing decided), and an ok answer is recorded with the key
+// in the same batch as the write.
+command_result decide(const writer_state& st, const write_request_ptr& req,
+                      storage::write_batch& b, decision_env& env) {
+  const auto& c = req->conditions();
+  std::optional<events::uuid> expired;
+  if (!c.idempotency_key.empty()) {
+    auto recalled =
+      recall_key(b, c, env.now, st.settings.idempotency_retention);
+    if (!recalled)
+      return failed(recalled.error());
+    if (recalled->answer)
+      return std::move(*recalled->answer);
+    expired = recalled->expired;
+  }
+  if (c.has_tags()) {
+    auto refused = check_tags(req->cmd(), c, b);
+    if (!refused)
+      return failed(refused.error());
+    if (*refused)
+      return rejected(std::move(**refused));
+  }
+  auto result = std::visit(
+    [&](const auto& cmd) { return handle(cmd, b, env, req->command_id()); },
+    req->cmd());
+  if (!c.idempotency_key.empty() &&
+      result.result == command_result::outcome::ok)
+    if (auto kept = remember_key(b, c, result, expired, env, req->command_id());
+        !kept)
+      return failed(kept.error());
+  return result;
+}
+
 // Decides, writes and commits pending commands (up to max_batch; in cluster
 // mode also up to an entry's size), then replies to each.
 void flush(writer_state& st) {
@@ -146,11 +184,7 @@ void flush(writer_state& st) {
     const auto records_before = batch.records().size();
     command_result result;
     try {
-      result = std::visit(
-        [&](const auto& cmd) {
-          return handle(cmd, batch, env, req->command_id());
-        },
-        req->cmd());
+      result = decide(st, req, batch, env);
     } catch (const std::exception& e) {
       // A bug in a decision or fold: this command fails alone (its writes
       // are rolled back below) and the writer keeps serving.

@@ -65,6 +65,9 @@ struct writer_settings {
   std::optional<replication_settings> cluster;
   /// Told of every commit that wrote (metrics); may be empty.
   commit_fn on_commit;
+  /// How long an `Idempotency-Key` answers its first response again.
+  /// Default: 24 h.
+  std::chrono::seconds idempotency_retention{86'400};
 };
 
 /// One command on its way to the writer. Its reply runs exactly once: a
@@ -73,9 +76,10 @@ struct writer_settings {
 class write_request {
 public:
   write_request(command cmd, const events::uuid& command_id, reply_fn reply,
-                bool from_peer = false)
+                bool from_peer = false, write_conditions conditions = {})
       : cmd_(std::move(cmd)), command_id_(command_id),
-        reply_(std::move(reply)), from_peer_(from_peer) {
+        reply_(std::move(reply)), from_peer_(from_peer),
+        conditions_(std::move(conditions)) {
   }
   ~write_request();
   write_request(const write_request&) = delete;
@@ -86,6 +90,11 @@ public:
   }
   [[nodiscard]] const events::uuid& command_id() const {
     return command_id_;
+  }
+  /// `If-Match`, `If-None-Match`, `Idempotency-Key` (the writer checks
+  /// them when it decides).
+  [[nodiscard]] const write_conditions& conditions() const {
+    return conditions_;
   }
   /// Forwarded by another node: never forwarded again.
   [[nodiscard]] bool from_peer() const {
@@ -105,6 +114,7 @@ private:
   events::uuid command_id_;
   reply_fn reply_;
   bool from_peer_;
+  write_conditions conditions_;
   mutable std::atomic<bool> replied_{false};
   mutable std::atomic<int> hops_{0};
 };

@@ -331,6 +331,10 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.events.websocket_buffer_events);
      }},
+    {"events.idempotency_retention_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.events.idempotency_retention_seconds);
+     }},
   };
   return table;
 }
@@ -503,6 +507,22 @@ invocation load(int argc, const char* const* argv,
       inv.help = true;
       continue;
     }
+    // `history --version N` is a stream version, not the binary's.
+    if (inv.command == "history" && arg == "--version" && has_value) {
+      if (!parse_number(args[++i], inv.history_version) ||
+          inv.history_version == 0)
+        problems.push_back("invalid --version " + args[i] +
+                           " (a stream version, from 1)");
+      continue;
+    }
+    if (inv.command == "history" && arg == "--deployment" && has_value) {
+      inv.deployment = args[++i];
+      continue;
+    }
+    if (inv.command == "history" && arg == "--at" && has_value) {
+      inv.history_at = args[++i];
+      continue;
+    }
     if (arg == "--version" || arg == "-V") {
       inv.command = "version";
       continue;
@@ -656,6 +676,10 @@ std::vector<std::string> validate(const service_config& c,
   if (!(c.events.retention_sweep_seconds > 0) ||
       c.events.retention_sweep_seconds > 86'400)
     problems.push_back("events.retention_sweep_seconds must be in (0, 86400]");
+  if (c.events.idempotency_retention_seconds < 1 ||
+      c.events.idempotency_retention_seconds > 31'536'000)
+    problems.push_back(
+      "events.idempotency_retention_seconds must be in [1, 31536000]");
   return problems;
 }
 
@@ -687,6 +711,10 @@ constexpr command_help commands[] = {
   {"events",
    "  events  --data-dir D [--from POSITION] [--stream ID]\n"
    "          print the log as JSON lines\n"},
+  {"history",
+   "  history --data-dir D --deployment ID [--version N | --at TIME]\n"
+   "          a deployment's history as JSON lines, or the deployment as\n"
+   "          GET answered at stream version N or ISO 8601 time TIME\n"},
   {"cluster-status",
    "  cluster status --etcd URL[,URL...] [--cluster-prefix P]\n"
    "          print the cluster's leader, head and nodes as JSON\n"},
@@ -712,8 +740,8 @@ bool known_command(const std::string& command) {
 }
 
 std::string usage() {
-  std::string out = "usage: deployd [serve|replay|verify|events|cluster status|"
-                    "version|help] [options]\n";
+  std::string out = "usage: deployd [serve|replay|verify|events|history|"
+                    "cluster status|version|help] [options]\n";
   for (const auto& c : commands)
     out += c.text;
   out += settings_line;

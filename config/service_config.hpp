@@ -195,6 +195,9 @@ struct events_settings {
   /// further behind is closed (1013) and resumes with a backfill.
   /// Default: 1024
   std::int64_t websocket_buffer_events = 1024;
+  /// How long an `Idempotency-Key` answers its first response again, in
+  /// seconds (swept every `retention_sweep_seconds`). Default: 86400
+  std::int64_t idempotency_retention_seconds = 86'400;
 };
 
 struct determinism_settings {
@@ -279,6 +282,10 @@ struct invocation {
   std::string stream;
   /// `verify --scratch-dir`; a temporary directory when empty.
   std::string scratch_dir;
+  /// `history --deployment ID [--version N | --at TIME]`.
+  std::string deployment;
+  std::uint64_t history_version = 0; ///< 0: not given
+  std::string history_at;
 };
 
 /// Parses argv and the environment into an invocation; problems (unknown

@@ -37,7 +37,7 @@ struct catalog_entry {
 
 /// Every (name, version) ever written. A test decodes a golden payload for
 /// each one from tests/data/events/<name>.v<version>.json.
-inline constexpr std::array<catalog_entry, 38> catalog = {{
+inline constexpr std::array<catalog_entry, 40> catalog = {{
     {"flow_created", 1, false},
     {"deployment_created", 1, false},
     {"deployment_updated", 1, false},
@@ -76,6 +76,8 @@ inline constexpr std::array<catalog_entry, 38> catalog = {{
     {"automation_created", 1, false},
     {"automation_updated", 1, false},
     {"automation_deleted", 1, false},
+    {"idempotency_key_created", 1, false},
+    {"idempotency_key_deleted", 1, false},
 }};
 
 /// The stream an event belongs to (`deployment/<id>`, ...).

@@ -30,6 +30,7 @@ enum class rejection_code : std::uint8_t {
   forbidden = 16,          ///< 403 with `subject` as the detail text
   not_found_exception = 17, ///< 404 `{"exception_message": subject}`
   invalid_model = 18, ///< 422 body B: one value_error at loc [], `subject`
+  precondition_failed = 19, ///< 412 with `subject` as the detail text
 };
 
 struct rejection {

@@ -20,6 +20,8 @@ std::string_view kind_name(resource_kind k) {
     return "flow_run";
   case resource_kind::automation:
     return "automation";
+  case resource_kind::idempotency_key:
+    return "idempotency_key";
   }
   return "unknown";
 }
@@ -28,7 +30,8 @@ std::optional<resource_kind> kind_named(std::string_view name) {
   for (auto k : {resource_kind::work_pool, resource_kind::work_queue,
                  resource_kind::block_type, resource_kind::block_schema,
                  resource_kind::block_document, resource_kind::variable,
-                 resource_kind::flow_run, resource_kind::automation})
+                 resource_kind::flow_run, resource_kind::automation,
+                 resource_kind::idempotency_key})
     if (kind_name(k) == name)
       return k;
   return std::nullopt;

@@ -32,6 +32,9 @@ enum class resource_kind : std::uint8_t {
   variable = 6,
   flow_run = 7,
   automation = 8,
+  /// An `Idempotency-Key` and the answer it stands for (issue 16 item 5;
+  /// actors/idempotency.hpp).
+  idempotency_key = 9,
 };
 
 /// `work_pool`, `work_queue`, ... (the stream prefix and event-name stem).
@@ -163,6 +166,14 @@ struct delete_variable {
   std::optional<uuid> id;
   std::optional<std::string> name;
   bool operator==(const delete_variable&) const = default;
+};
+
+/// The periodic sweep of idempotency keys older than the retention: at
+/// most `max` `idempotency_key_deleted` events per command.
+struct expire_idempotency_keys {
+  std::int64_t retention_seconds = 86'400;
+  std::int64_t max = 10'000;
+  bool operator==(const expire_idempotency_keys&) const = default;
 };
 
 /// `<kind>/<id>`.

@@ -43,6 +43,12 @@ struct request {
   std::optional<std::string> websocket_key;
   std::optional<std::string> websocket_version;
   std::string websocket_protocols;
+  /// Conditional and idempotent writes (root README, "Conditional and
+  /// idempotent writes"): If-Match and If-None-Match (several header lines
+  /// joined with ", "), and Idempotency-Key.
+  std::optional<std::string> if_match;
+  std::optional<std::string> if_none_match;
+  std::optional<std::string> idempotency_key;
   std::string scheme = "http"; ///< "https" on a TLS connection
 };
 

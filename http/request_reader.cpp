@@ -124,6 +124,13 @@ private:
     if (!slot)
       slot.emplace(v.data(), v.size());
   }
+  // A list header sent on several lines is one list (RFC 9110 §5.3).
+  static void join_list(std::optional<std::string>& slot, string_view v) {
+    if (!slot)
+      slot.emplace(v.data(), v.size());
+    else
+      slot->append(", ").append(v.data(), v.size());
+  }
 
   void on_field_impl(beast::http::field name, string_view name_string,
                      string_view value, error_code& ec) override {
@@ -169,6 +176,10 @@ private:
           out_.websocket_protocols += ", ";
         out_.websocket_protocols.append(value.data(), value.size());
         return;
+      case field::if_match:
+        return join_list(out_.if_match, value);
+      case field::if_none_match:
+        return join_list(out_.if_none_match, value);
       case field::transfer_encoding:
         ++transfer_encodings_;
         te_chunked_ = beast::iequals(trim({value.data(), value.size()}),
@@ -185,6 +196,8 @@ private:
           keep_first(out_.min_position, value);
         else if (beast::iequals(name_string, "x-request-id"))
           keep_first(out_.request_id, value);
+        else if (beast::iequals(name_string, "idempotency-key"))
+          keep_first(out_.idempotency_key, value);
         return;
       default:
         return;

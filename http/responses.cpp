@@ -59,6 +59,8 @@ std::string_view rejection_name(rejection_code c) {
     return "not_found_exception";
   case rejection_code::invalid_model:
     return "invalid_model";
+  case rejection_code::precondition_failed:
+    return "precondition_failed";
   }
   return "unknown";
 }
@@ -192,6 +194,8 @@ response rejection_response(const events::rejection& why) {
     return exception_message(404, why.subject);
   case rejection_code::invalid_model:
     return model_rejected(why, nullptr);
+  case rejection_code::precondition_failed:
+    return detail(412, why.subject);
   }
   return exception_message(500, "Internal Server Error");
 }

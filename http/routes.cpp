@@ -1,5 +1,6 @@
 #include "http/routes.hpp"
 
+#include "http/handlers/etag.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/openapi.hpp"
 #include "http/responses.hpp"
@@ -11,6 +12,7 @@ namespace deployd::http {
 
 router make_routes() {
   namespace h = handlers;
+  using h::tagged;
   router r;
   // -- server ----------------------------------------------------------------
   r.add("GET", "/api/health", h::get_health);
@@ -21,16 +23,22 @@ router make_routes() {
   r.add("GET", "/api/csrf-token", h::get_csrf_token);
   // -- deployd's own -----------------------------------------------------------
   r.add("GET", "/api/deployd/cluster", h::get_deployd_cluster);
+  r.add("GET", "/api/deployd/deployments/{id}/history",
+        h::get_deployd_deployment_history);
+  r.add("GET", "/api/deployd/deployments/{id}/at", h::get_deployd_deployment_at);
+  r.add("GET", "/api/deployd/flows/{id}/history", h::get_deployd_flow_history);
+  r.add("GET", "/api/deployd/flows/{id}/at", h::get_deployd_flow_at);
   // -- flows -----------------------------------------------------------------
   r.add("POST", "/api/flows/", h::post_flows);
   r.add("POST", "/api/flows/filter", h::post_flows_filter);
   r.add("POST", "/api/flows/count", h::post_flows_count);
   r.add("POST", "/api/flows/paginate", h::post_flows_paginate);
   r.add("POST", "/api/flows/bulk_delete", h::post_flows_bulk_delete);
-  r.add("GET", "/api/flows/{id}", h::get_flow);
+  r.add("GET", "/api/flows/{id}", h::with_etag(tagged::flow, h::get_flow, true));
   r.add("PATCH", "/api/flows/{id}", h::patch_flow);
   r.add("DELETE", "/api/flows/{id}", h::delete_flow);
-  r.add("GET", "/api/flows/name/{name}", h::get_flow_by_name);
+  r.add("GET", "/api/flows/name/{name}",
+        h::with_etag(tagged::flow, h::get_flow_by_name, false));
   // -- deployments
   // -------------------------------------------------------------
   r.add("POST", "/api/deployments/", h::post_deployments);
@@ -39,7 +47,8 @@ router make_routes() {
   r.add("POST", "/api/deployments/paginate", h::post_deployments_paginate);
   r.add("POST", "/api/deployments/bulk_delete",
         h::post_deployments_bulk_delete);
-  r.add("GET", "/api/deployments/{id}", h::get_deployment);
+  r.add("GET", "/api/deployments/{id}",
+        h::with_etag(tagged::deployment, h::get_deployment, true));
   r.add("PATCH", "/api/deployments/{id}", h::patch_deployment);
   r.add("DELETE", "/api/deployments/{id}", h::delete_deployment);
   r.add("POST", "/api/deployments/{id}/pause_deployment",
@@ -51,17 +60,19 @@ router make_routes() {
   r.add("PATCH", "/api/deployments/{id}/schedules/{id}", h::patch_schedule);
   r.add("DELETE", "/api/deployments/{id}/schedules/{id}", h::delete_schedule);
   r.add("GET", "/api/deployments/name/{name}/{name}",
-        h::get_deployment_by_name);
+        h::with_etag(tagged::deployment, h::get_deployment_by_name, false));
   // -- work pools and queues ------------------------------------------------
   r.add("POST", "/api/work_pools/", h::post_work_pools);
   r.add("POST", "/api/work_pools/filter", h::post_work_pools_filter);
-  r.add("GET", "/api/work_pools/{name}", h::get_work_pool);
+  r.add("GET", "/api/work_pools/{name}",
+        h::with_etag(tagged::work_pool, h::get_work_pool, false));
   r.add("PATCH", "/api/work_pools/{name}", h::patch_work_pool);
   r.add("DELETE", "/api/work_pools/{name}", h::delete_work_pool);
   r.add("POST", "/api/work_pools/{name}/queues", h::post_pool_queues);
   r.add("POST", "/api/work_pools/{name}/queues/filter",
         h::post_pool_queues_filter);
-  r.add("GET", "/api/work_pools/{name}/queues/{name}", h::get_pool_queue);
+  r.add("GET", "/api/work_pools/{name}/queues/{name}",
+        h::with_etag(tagged::work_queue, h::get_pool_queue, false));
   r.add("POST", "/api/work_pools/{name}/workers/heartbeat",
         h::post_worker_heartbeat);
   r.add("POST", "/api/work_pools/{name}/workers/filter",
@@ -69,13 +80,17 @@ router make_routes() {
   r.add("GET", "/api/work_pools/{name}/workers/connect", h::get_worker_channel);
   r.add("DELETE", "/api/work_pools/{name}/workers/{name}", h::delete_worker);
   r.add("POST", "/api/work_queues/", h::post_work_queues);
-  r.add("GET", "/api/work_queues/{id}", h::get_work_queue);
-  r.add("GET", "/api/work_queues/name/{name}", h::get_work_queue_by_name);
+  r.add("GET", "/api/work_queues/{id}",
+        h::with_etag(tagged::work_queue, h::get_work_queue, true));
+  r.add("GET", "/api/work_queues/name/{name}",
+        h::with_etag(tagged::work_queue, h::get_work_queue_by_name, false));
   // -- global concurrency limits (v2) ----------------------------------------
   r.add("POST", "/api/v2/concurrency_limits/", h::post_concurrency_limits);
   r.add("POST", "/api/v2/concurrency_limits/filter",
         h::post_concurrency_limits_filter);
-  r.add("GET", "/api/v2/concurrency_limits/{name}", h::get_concurrency_limit);
+  r.add("GET", "/api/v2/concurrency_limits/{name}",
+        h::with_etag(tagged::concurrency_limit, h::get_concurrency_limit,
+                     false));
   r.add("PATCH", "/api/v2/concurrency_limits/{name}",
         h::patch_concurrency_limit);
   r.add("DELETE", "/api/v2/concurrency_limits/{name}",
@@ -89,7 +104,8 @@ router make_routes() {
   r.add("GET", "/api/block_schemas/checksum/{name}",
         h::get_block_schema_by_checksum);
   r.add("POST", "/api/block_documents/", h::post_block_documents);
-  r.add("GET", "/api/block_documents/{id}", h::get_block_document);
+  r.add("GET", "/api/block_documents/{id}",
+        h::with_etag(tagged::block_document, h::get_block_document, true));
   r.add("DELETE", "/api/block_documents/{id}", h::delete_block_document);
   // -- automations (stored, never run) -----------------------------------
   r.add("POST", "/api/automations/", h::post_automations);
@@ -99,7 +115,8 @@ router make_routes() {
         h::get_automations_related_to);
   r.add("DELETE", "/api/automations/owned-by/{name}",
         h::delete_automations_owned_by);
-  r.add("GET", "/api/automations/{id}", h::get_automation);
+  r.add("GET", "/api/automations/{id}",
+        h::with_etag(tagged::automation, h::get_automation, true));
   r.add("PUT", "/api/automations/{id}", h::put_automation);
   r.add("PATCH", "/api/automations/{id}", h::patch_automation);
   r.add("DELETE", "/api/automations/{id}", h::delete_automation);
@@ -107,10 +124,12 @@ router make_routes() {
   r.add("POST", "/api/variables/", h::post_variables);
   r.add("POST", "/api/variables/filter", h::post_variables_filter);
   r.add("POST", "/api/variables/count", h::post_variables_count);
-  r.add("GET", "/api/variables/{id}", h::get_variable);
+  r.add("GET", "/api/variables/{id}",
+        h::with_etag(tagged::variable, h::get_variable, true));
   r.add("PATCH", "/api/variables/{id}", h::patch_variable);
   r.add("DELETE", "/api/variables/{id}", h::delete_variable);
-  r.add("GET", "/api/variables/name/{name}", h::get_variable_by_name);
+  r.add("GET", "/api/variables/name/{name}",
+        h::with_etag(tagged::variable, h::get_variable_by_name, false));
   r.add("PATCH", "/api/variables/name/{name}", h::patch_variable_by_name);
   r.add("DELETE", "/api/variables/name/{name}", h::delete_variable_by_name);
   // -- operations ------------------------------------------------------------
@@ -134,7 +153,8 @@ router make_routes() {
   r.add("POST", "/api/flow_runs/filter", h::post_flow_runs_filter);
   r.add("POST", "/api/flow_runs/count", h::post_flow_runs_count);
   r.add("POST", "/api/flow_runs/paginate", h::post_flow_runs_paginate);
-  r.add("GET", "/api/flow_runs/{id}", h::get_flow_run);
+  r.add("GET", "/api/flow_runs/{id}",
+        h::with_etag(tagged::flow_run, h::get_flow_run, true));
   r.add("PATCH", "/api/flow_runs/{id}", h::patch_flow_run);
   r.add("DELETE", "/api/flow_runs/{id}", h::delete_flow_run);
   r.add("POST", "/api/flow_runs/{id}/set_state", h::post_flow_run_set_state);

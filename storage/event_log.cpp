@@ -1141,6 +1141,23 @@ event_log::read_stream(const events::stream_id& s) const {
   return out;
 }
 
+std::expected<events::stream_version, errc>
+event_log::stream_version(const events::stream_id& s, read_tier tier) const {
+  rocksdb::ReadOptions options;
+  if (tier == read_tier::cache_only)
+    options.read_tier = rocksdb::kBlockCacheTier;
+  std::string value;
+  const auto st =
+    impl_->db->Get(options, impl_->streams, slice(s.value), &value);
+  if (st.IsNotFound())
+    return events::stream_version{0};
+  if (st.IsIncomplete())
+    return std::unexpected(errc::would_block);
+  if (!st.ok())
+    return std::unexpected(from_status(st, "stream version"));
+  return events::stream_version{u64_of(value)};
+}
+
 std::expected<void, errc> event_log::drop_projections() {
   rocksdb::WriteOptions sync;
   sync.sync = true;

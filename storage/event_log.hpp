@@ -309,6 +309,11 @@ public:
   /// Every record of one stream, in version order.
   [[nodiscard]] std::expected<std::vector<record>, errc>
   read_stream(const events::stream_id& s) const;
+  /// Current version of a stream (0 when it has no record): the ETag of
+  /// the resource it holds.
+  [[nodiscard]] std::expected<events::stream_version, errc>
+  stream_version(const events::stream_id& s,
+                 read_tier tier = read_tier::any) const;
 
   // -- bulk rebuild (a fold from position 0) ---------------------------------
 

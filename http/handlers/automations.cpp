@@ -510,7 +510,7 @@ void post_automations(services& s, const request& req, path_params,
   auto body = automation_body(req, true);
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::create_automation{std::move(*body)}, on_success::created,
+  submit(s, req, events::create_automation{std::move(*body)}, on_success::created,
          std::move(reply));
 }
 
@@ -532,7 +532,7 @@ void put_automation(services& s, const request& req, path_params params,
   auto body = automation_body(req, false);
   if (!body)
     return reply(std::move(body.error()));
-  submit(s,
+  submit(s, req,
          events::replace_automation{*events::uuid::parse(params.at(0)),
                                     std::move(*body)},
          on_success::no_content, std::move(reply));
@@ -546,7 +546,7 @@ void patch_automation(services& s, const request& req, path_params params,
   // The loop check's 422 echoes the request body.
   json echo = *body;
   submit_with(
-      s,
+      s, req,
       events::patch_automation{*events::uuid::parse(params.at(0)),
                                std::move(*body)},
       [echo = std::move(echo)](const actors::command_result& r) {
@@ -558,16 +558,16 @@ void patch_automation(services& s, const request& req, path_params params,
       std::move(reply));
 }
 
-void delete_automation(services& s, const request&, path_params params,
+void delete_automation(services& s, const request& req, path_params params,
                        responder reply) {
-  submit(s, events::delete_automation{*events::uuid::parse(params.at(0))},
+  submit(s, req, events::delete_automation{*events::uuid::parse(params.at(0))},
          on_success::no_content, std::move(reply));
 }
 
-void delete_automations_owned_by(services& s, const request&,
+void delete_automations_owned_by(services& s, const request& req,
                                  path_params params, responder reply) {
   submit_with(
-      s, events::delete_automations_owned_by{std::move(params.at(0))},
+      s, req, events::delete_automations_owned_by{std::move(params.at(0))},
       [](const actors::command_result& r) {
         if (r.result == actors::command_result::outcome::ok)
           return json_text(202, "null");

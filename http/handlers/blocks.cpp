@@ -71,7 +71,7 @@ void post_block_types(services& s, const request& req, path_params,
                   body->at("slug"));
     return reply(validation_failed(v.errors(), *body));
   }
-  submit(s, events::create_block_type{std::move(*body)},
+  submit(s, req, events::create_block_type{std::move(*body)},
          on_success::created_or_ok, std::move(reply));
 }
 
@@ -92,7 +92,7 @@ void patch_block_type(services& s, const request& req, path_params params,
   auto body = model_body(req, "BlockTypeUpdate");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s,
+  submit(s, req,
          events::update_block_type{*events::uuid::parse(params.at(0)),
                                    std::move(*body)},
          on_success::no_content, std::move(reply));
@@ -103,7 +103,7 @@ void post_block_schemas(services& s, const request& req, path_params,
   auto body = model_body(req, "BlockSchemaCreate");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::create_block_schema{std::move(*body)},
+  submit(s, req, events::create_block_schema{std::move(*body)},
          on_success::created_or_ok, std::move(reply));
 }
 
@@ -148,7 +148,7 @@ void post_block_documents(services& s, const request& req, path_params,
   }
   if (!v.ok())
     return reply(validation_failed(v.errors(), *body));
-  submit(s, events::create_block_document{std::move(*body)},
+  submit(s, req, events::create_block_document{std::move(*body)},
          on_success::created_or_ok, std::move(reply));
 }
 
@@ -167,9 +167,9 @@ void get_block_document(services& s, const request& req, path_params params,
       std::move(reply));
 }
 
-void delete_block_document(services& s, const request&, path_params params,
+void delete_block_document(services& s, const request& req, path_params params,
                            responder reply) {
-  submit(s, events::delete_block_document{*events::uuid::parse(params.at(0))},
+  submit(s, req, events::delete_block_document{*events::uuid::parse(params.at(0))},
          on_success::no_content, std::move(reply));
 }
 

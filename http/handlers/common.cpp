@@ -1,5 +1,6 @@
 #include "http/handlers/common.hpp"
 
+#include "http/conditions.hpp"
 #include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
 #include "observe/log.hpp"
@@ -19,6 +20,27 @@ response from_row(const actors::read_model::text& row,
   if (!*row)
     return detail(404, not_found_detail);
   return json_text(200, **row);
+}
+
+// Every write goes to the writer here, with its request's conditions (none
+// for the server's own writes).
+void send(services& s, actors::command cmd, actors::write_conditions conditions,
+          std::function<response(const actors::command_result&)> render,
+          responder reply) {
+  s.writer.submit(
+      std::move(cmd), new_command_id(),
+      [reply = std::move(reply), render = std::move(render),
+       &positions = s.writer.positions()](actors::command_result r) {
+        auto answer = render(r);
+        const auto at =
+            r.position.value != 0 ? r.position : positions.applied();
+        answer.headers.emplace_back(position_header,
+                                    std::to_string(at.value));
+        if (r.replayed)
+          answer.headers.emplace_back("Idempotent-Replayed", "true");
+        reply(std::move(answer));
+      },
+      std::move(conditions));
 }
 
 } // namespace
@@ -72,17 +94,29 @@ void submit(services& s, actors::command cmd, on_success success,
 void submit_with(services& s, actors::command cmd,
                  std::function<response(const actors::command_result&)> render,
                  responder reply) {
-  s.writer.submit(
-      std::move(cmd), new_command_id(),
-      [reply = std::move(reply), render = std::move(render),
-       &positions = s.writer.positions()](actors::command_result r) {
-        auto answer = render(r);
-        const auto at =
-            r.position.value != 0 ? r.position : positions.applied();
-        answer.headers.emplace_back(position_header,
-                                    std::to_string(at.value));
-        reply(std::move(answer));
-      });
+  send(s, std::move(cmd), {}, std::move(render), std::move(reply));
+}
+
+void submit_with(services& s, const request& req, actors::command cmd,
+                 std::function<response(const actors::command_result&)> render,
+                 responder reply) {
+  auto conditions = write_conditions_of(req);
+  if (!conditions) {
+    reply(std::move(conditions.error()));
+    return;
+  }
+  send(s, std::move(cmd), std::move(*conditions), std::move(render),
+       std::move(reply));
+}
+
+void submit(services& s, const request& req, actors::command cmd,
+            on_success success, responder reply) {
+  submit_with(
+      s, req, std::move(cmd),
+      [success](const actors::command_result& r) {
+        return write_response(r, success);
+      },
+      std::move(reply));
 }
 
 void run_query(services& s, std::function<response(storage::reader&)> work,

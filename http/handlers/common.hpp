@@ -37,12 +37,23 @@ write_response(const actors::command_result& r,
                on_success success = on_success::created_or_ok);
 
 /// Submits `cmd` and answers with `write_response(result, success)`.
+/// Writes of the server's own (a poll's record) use this; a client's write
+/// uses the overload with its request.
 void submit(services& s, actors::command cmd, on_success success,
             responder reply);
+/// Submits a client's write with the conditions of its request (If-Match,
+/// If-None-Match, Idempotency-Key; 400 when one is malformed). A replayed
+/// answer carries `Idempotent-Replayed: true`.
+void submit(services& s, const request& req, actors::command cmd,
+            on_success success, responder reply);
 
 /// Submits `cmd` and answers with what `render` makes of the result (on the
 /// writer's thread: `render` must not block).
 void submit_with(services& s, actors::command cmd,
+                 std::function<response(const actors::command_result&)> render,
+                 responder reply);
+/// The same for a client's write, with its request's conditions.
+void submit_with(services& s, const request& req, actors::command cmd,
                  std::function<response(const actors::command_result&)> render,
                  responder reply);
 

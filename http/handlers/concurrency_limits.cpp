@@ -30,7 +30,7 @@ void post_concurrency_limits(services& s, const request& req, path_params,
   auto body = model_body(req, "ConcurrencyLimitV2Create");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::create_concurrency_limit{std::move(*body)},
+  submit(s, req, events::create_concurrency_limit{std::move(*body)},
          on_success::created_or_ok, std::move(reply));
 }
 
@@ -50,13 +50,13 @@ void patch_concurrency_limit(services& s, const request& req,
   auto body = model_body(req, "ConcurrencyLimitV2Update");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::update_concurrency_limit{params.at(0), std::move(*body)},
+  submit(s, req, events::update_concurrency_limit{params.at(0), std::move(*body)},
          on_success::no_content, std::move(reply));
 }
 
-void delete_concurrency_limit(services& s, const request&, path_params params,
+void delete_concurrency_limit(services& s, const request& req, path_params params,
                               responder reply) {
-  submit(s, events::delete_concurrency_limit{params.at(0)},
+  submit(s, req, events::delete_concurrency_limit{params.at(0)},
          on_success::no_content, std::move(reply));
 }
 

@@ -37,7 +37,7 @@ void post_deployments(services& s, const request& req, path_params,
     reply(std::move(cmd.error()));
     return;
   }
-  submit(s, std::move(*cmd), on_success::created_or_ok, std::move(reply));
+  submit(s, req, std::move(*cmd), on_success::created_or_ok, std::move(reply));
 }
 
 void patch_deployment(services& s, const request& req, path_params params,
@@ -53,27 +53,27 @@ void patch_deployment(services& s, const request& req, path_params params,
     reply(std::move(cmd.error()));
     return;
   }
-  submit(s, std::move(*cmd), on_success::no_content, std::move(reply));
+  submit(s, req, std::move(*cmd), on_success::no_content, std::move(reply));
 }
 
-void delete_deployment(services& s, const request&, path_params params,
+void delete_deployment(services& s, const request& req, path_params params,
                        responder reply) {
-  submit(s, events::delete_deployment{*events::uuid::parse(params.at(0))},
+  submit(s, req, events::delete_deployment{*events::uuid::parse(params.at(0))},
          on_success::no_content, std::move(reply));
 }
 
-void post_pause_deployment(services& s, const request&, path_params params,
+void post_pause_deployment(services& s, const request& req, path_params params,
                            responder reply) {
   submit(
-      s,
+      s, req,
       events::set_deployment_paused{*events::uuid::parse(params.at(0)), true},
       on_success::ok, std::move(reply));
 }
 
-void post_resume_deployment(services& s, const request&, path_params params,
+void post_resume_deployment(services& s, const request& req, path_params params,
                             responder reply) {
   submit(
-      s,
+      s, req,
       events::set_deployment_paused{*events::uuid::parse(params.at(0)), false},
       on_success::ok, std::move(reply));
 }
@@ -125,7 +125,7 @@ void post_deployments_bulk_delete(services& s, const request& req, path_params,
     return;
   }
   const auto limit = param(*body, "limit");
-  submit(s,
+  submit(s, req,
          events::bulk_delete_deployments{
              param(*body, "deployments"),
              limit.is_number_integer() ? limit.get<std::int64_t>() : 50},

@@ -217,7 +217,7 @@ void post_events(services& s, const request& req, path_params,
     return reply(validation_failed(v.errors(), body));
   if (cmd.events.empty())
     return reply(no_content());
-  submit(s, std::move(cmd), on_success::no_content, std::move(reply));
+  submit(s, req, std::move(cmd), on_success::no_content, std::move(reply));
 }
 
 } // namespace deployd::http::handlers

@@ -164,7 +164,7 @@ void post_deployment_create_flow_run(services& s, const request& req,
   auto body = model_body(req, "DeploymentFlowRunCreate");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s,
+  submit(s, req,
          events::create_flow_run{*events::uuid::parse(params.at(0)),
                                  std::move(*body)},
          on_success::created_or_ok, std::move(reply));
@@ -193,7 +193,7 @@ void post_deployment_create_flow_run_bulk(services& s, const request& req,
   }
   if (!v.ok())
     return reply(validation_failed(v.errors(), raw->value));
-  submit(s,
+  submit(s, req,
          events::create_flow_runs_bulk{*events::uuid::parse(params.at(0)),
                                        std::move(items)},
          on_success::ok, std::move(reply));
@@ -228,7 +228,7 @@ void post_flow_runs(services& s, const request& req, path_params,
   auto body = model_body(req, "FlowRunCreate");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::create_flow_run{std::nullopt, std::move(*body)},
+  submit(s, req, events::create_flow_run{std::nullopt, std::move(*body)},
          on_success::created_or_ok, std::move(reply));
 }
 
@@ -316,15 +316,15 @@ void patch_flow_run(services& s, const request& req, path_params params,
   auto body = model_body(req, "FlowRunUpdate");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s,
+  submit(s, req,
          events::update_flow_run{*events::uuid::parse(params.at(0)),
                                  std::move(*body)},
          on_success::no_content, std::move(reply));
 }
 
-void delete_flow_run(services& s, const request&, path_params params,
+void delete_flow_run(services& s, const request& req, path_params params,
                      responder reply) {
-  submit(s, events::delete_flow_run{*events::uuid::parse(params.at(0))},
+  submit(s, req, events::delete_flow_run{*events::uuid::parse(params.at(0))},
          on_success::no_content, std::move(reply));
 }
 
@@ -340,7 +340,7 @@ void post_flow_run_set_state(services& s, const request& req,
   if (!valid)
     return reply(std::move(valid.error()));
   const json force = param(*valid, "force");
-  submit(s,
+  submit(s, req,
          events::set_flow_run_state{*events::uuid::parse(params.at(0)),
                                     param(*valid, "state"),
                                     force.is_boolean() && force.get<bool>()},

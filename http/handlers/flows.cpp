@@ -35,7 +35,7 @@ void post_flows(services& s, const request& req, path_params, responder reply) {
     reply(std::move(cmd.error()));
     return;
   }
-  submit(s, std::move(*cmd), on_success::created_or_ok, std::move(reply));
+  submit(s, req, std::move(*cmd), on_success::created_or_ok, std::move(reply));
 }
 
 void patch_flow(services& s, const request& req, path_params params,
@@ -59,12 +59,12 @@ void patch_flow(services& s, const request& req, path_params params,
   events::update_flow cmd{*events::uuid::parse(params.at(0)), std::nullopt};
   if (const auto tags = param(*coerced, "tags"); tags.is_array())
     cmd.tags = tags.get<std::vector<std::string>>();
-  submit(s, std::move(cmd), on_success::no_content, std::move(reply));
+  submit(s, req, std::move(cmd), on_success::no_content, std::move(reply));
 }
 
-void delete_flow(services& s, const request&, path_params params,
+void delete_flow(services& s, const request& req, path_params params,
                  responder reply) {
-  submit(s, events::delete_flow{*events::uuid::parse(params.at(0))},
+  submit(s, req, events::delete_flow{*events::uuid::parse(params.at(0))},
          on_success::no_content, std::move(reply));
 }
 
@@ -114,7 +114,7 @@ void post_flows_bulk_delete(services& s, const request& req, path_params,
     return;
   }
   const auto limit = param(*body, "limit");
-  submit(s,
+  submit(s, req,
          events::bulk_delete_flows{
              param(*body, "flows"),
              limit.is_number_integer() ? limit.get<std::int64_t>() : 50},

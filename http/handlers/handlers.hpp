@@ -17,6 +17,15 @@ void get_admin_version(services&, const request&, path_params, responder);
 void get_csrf_token(services&, const request&, path_params, responder);
 void get_deployd_cluster(services&, const request&, path_params, responder);
 
+// -- history and time travel (handlers/history.cpp) ---------------------------
+void get_deployd_deployment_history(services&, const request&, path_params,
+                                    responder);
+void get_deployd_deployment_at(services&, const request&, path_params,
+                               responder);
+void get_deployd_flow_history(services&, const request&, path_params,
+                              responder);
+void get_deployd_flow_at(services&, const request&, path_params, responder);
+
 // -- flows (handlers/flows.cpp) -----------------------------------------------
 void post_flows(services&, const request&, path_params, responder);
 void get_flow(services&, const request&, path_params, responder);

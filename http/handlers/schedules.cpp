@@ -28,7 +28,7 @@ void post_schedules(services& s, const request& req, path_params params,
     reply(std::move(cmd.error()));
     return;
   }
-  submit(s, std::move(*cmd), on_success::created, std::move(reply));
+  submit(s, req, std::move(*cmd), on_success::created, std::move(reply));
 }
 
 void patch_schedule(services& s, const request& req, path_params params,
@@ -45,12 +45,12 @@ void patch_schedule(services& s, const request& req, path_params params,
     reply(std::move(cmd.error()));
     return;
   }
-  submit(s, std::move(*cmd), on_success::no_content, std::move(reply));
+  submit(s, req, std::move(*cmd), on_success::no_content, std::move(reply));
 }
 
-void delete_schedule(services& s, const request&, path_params params,
+void delete_schedule(services& s, const request& req, path_params params,
                      responder reply) {
-  submit(s,
+  submit(s, req,
          events::delete_schedule{*events::uuid::parse(params.at(0)),
                                  *events::uuid::parse(params.at(1))},
          on_success::no_content, std::move(reply));

@@ -221,7 +221,7 @@ void post_variables(services& s, const request& req, path_params,
   auto body = variable_body(req, true);
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::create_variable{std::move(*body)}, on_success::created,
+  submit(s, req, events::create_variable{std::move(*body)}, on_success::created,
          std::move(reply));
 }
 
@@ -251,7 +251,7 @@ void patch_variable(services& s, const request& req, path_params params,
   auto body = variable_body(req, false);
   if (!body)
     return reply(std::move(body.error()));
-  submit(s,
+  submit(s, req,
          events::update_variable{*events::uuid::parse(params.at(0)),
                                  std::nullopt, std::move(*body)},
          on_success::no_content, std::move(reply));
@@ -262,23 +262,23 @@ void patch_variable_by_name(services& s, const request& req, path_params params,
   auto body = variable_body(req, false);
   if (!body)
     return reply(std::move(body.error()));
-  submit(s,
+  submit(s, req,
          events::update_variable{std::nullopt, std::move(params.at(0)),
                                  std::move(*body)},
          on_success::no_content, std::move(reply));
 }
 
-void delete_variable(services& s, const request&, path_params params,
+void delete_variable(services& s, const request& req, path_params params,
                      responder reply) {
   submit(
-      s,
+      s, req,
       events::delete_variable{*events::uuid::parse(params.at(0)), std::nullopt},
       on_success::no_content, std::move(reply));
 }
 
-void delete_variable_by_name(services& s, const request&, path_params params,
+void delete_variable_by_name(services& s, const request& req, path_params params,
                              responder reply) {
-  submit(s, events::delete_variable{std::nullopt, std::move(params.at(0))},
+  submit(s, req, events::delete_variable{std::nullopt, std::move(params.at(0))},
          on_success::no_content, std::move(reply));
 }
 

@@ -214,7 +214,7 @@ void post_work_pools(services& s, const request& req, path_params,
     return reply(detail(
         403,
         "Work pools starting with 'Prefect' are reserved for internal use."));
-  submit(s, events::create_work_pool{std::move(*body)},
+  submit(s, req, events::create_work_pool{std::move(*body)},
          on_success::created_or_ok, pool_responder(req, std::move(reply)));
 }
 
@@ -236,13 +236,13 @@ void patch_work_pool(services& s, const request& req, path_params params,
     return reply(std::move(body.error()));
   if (auto bad = pool_body_problem(*body, *body))
     return reply(std::move(*bad));
-  submit(s, events::update_work_pool{params.at(0), std::move(*body)},
+  submit(s, req, events::update_work_pool{params.at(0), std::move(*body)},
          on_success::no_content, std::move(reply));
 }
 
-void delete_work_pool(services& s, const request&, path_params params,
+void delete_work_pool(services& s, const request& req, path_params params,
                       responder reply) {
-  submit(s, events::delete_work_pool{params.at(0)}, on_success::no_content,
+  submit(s, req, events::delete_work_pool{params.at(0)}, on_success::no_content,
          std::move(reply));
 }
 
@@ -277,7 +277,7 @@ void post_pool_queues(services& s, const request& req, path_params params,
   auto body = model_body(req, "WorkQueueCreate");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::create_work_queue{params.at(0), std::move(*body)},
+  submit(s, req, events::create_work_queue{params.at(0), std::move(*body)},
          on_success::created_or_ok, std::move(reply));
 }
 
@@ -286,7 +286,7 @@ void post_work_queues(services& s, const request& req, path_params,
   auto body = model_body(req, "WorkQueueCreate");
   if (!body)
     return reply(std::move(body.error()));
-  submit(s, events::create_work_queue{std::nullopt, std::move(*body)},
+  submit(s, req, events::create_work_queue{std::nullopt, std::move(*body)},
          on_success::created_or_ok, std::move(reply));
 }
 

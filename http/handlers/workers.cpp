@@ -30,7 +30,7 @@ void post_worker_heartbeat(services& s, const request& req, path_params params,
   if (const auto interval = param(*body, "heartbeat_interval_seconds");
       interval.is_number_integer())
     cmd.heartbeat_interval_seconds = interval.get<std::int64_t>();
-  submit(s, std::move(cmd), on_success::no_content, std::move(reply));
+  submit(s, req, std::move(cmd), on_success::no_content, std::move(reply));
 }
 
 void post_workers_filter(services& s, const request& req, path_params params,
@@ -67,9 +67,9 @@ void post_workers_filter(services& s, const request& req, path_params params,
       std::move(reply));
 }
 
-void delete_worker(services& s, const request&, path_params params,
+void delete_worker(services& s, const request& req, path_params params,
                    responder reply) {
-  submit(s, events::delete_worker{params.at(0), params.at(1)},
+  submit(s, req, events::delete_worker{params.at(0), params.at(1)},
          on_success::no_content, std::move(reply));
 }
 

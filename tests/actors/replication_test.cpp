@@ -183,6 +183,7 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
                                json{{"type", "PENDING"}}, true},
     events::record_poll{{events::uuid::v4_from(9, 4)},
                         {events::uuid::v4_from(9, 5)}},
+    events::expire_idempotency_keys{3600, 10},
   };
   for (const auto& cmd : commands) {
     const auto id = events::uuid::v4_from(cmd.index(), 42);
@@ -196,6 +197,24 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
   CHECK_FALSE(actors::decode_command("{}").has_value());
   CHECK_FALSE(actors::decode_command(R"({"command":"nope","id":"x","body":{}})").has_value());
   CHECK_FALSE(actors::decode_command("not json").has_value());
+
+  // A write's conditions (If-Match, If-None-Match, Idempotency-Key) travel
+  // with it to the leader; none is the old form.
+  actors::write_conditions conditions;
+  conditions.if_match = actors::tag_condition{false, {3, 4}, true};
+  conditions.if_none_match = actors::tag_condition{true, {}, false};
+  conditions.idempotency_key = "retry-1";
+  conditions.request_hash = "ab12";
+  const auto write =
+    actors::encode_write(commands.front(), events::uuid::v4_from(1, 2),
+                         conditions);
+  const auto back = actors::decode_write(write);
+  REQUIRE(back.has_value());
+  CHECK(back->conditions == conditions);
+  CHECK((back->cmd == commands.front()));
+  CHECK(actors::decode_write(actors::encode_command(commands.front(),
+                                                    events::uuid::v4_from(1, 2)))
+          ->conditions == actors::write_conditions{});
 
   actors::command_result r;
   r.result = actors::command_result::outcome::rejected;
