@@ -208,10 +208,10 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
   const auto write =
     actors::encode_write(commands.front(), events::uuid::v4_from(1, 2),
                          conditions);
-  const auto back = actors::decode_write(write);
-  REQUIRE(back.has_value());
-  CHECK(back->conditions == conditions);
-  CHECK((back->cmd == commands.front()));
+  const auto sent = actors::decode_write(write);
+  REQUIRE(sent.has_value());
+  CHECK(sent->conditions == conditions);
+  CHECK((sent->cmd == commands.front()));
   CHECK(actors::decode_write(actors::encode_command(commands.front(),
                                                     events::uuid::v4_from(1, 2)))
           ->conditions == actors::write_conditions{});
@@ -223,6 +223,7 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
   r.reason = {events::rejection_code::conflict, "taken"};
   r.failure = storage::errc::no_space;
   r.position = {99};
+  r.replayed = true;
   auto back = actors::decode_result(actors::encode_result(r));
   REQUIRE(back);
   CHECK(back->result == r.result);
@@ -231,6 +232,7 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
   CHECK(back->reason == r.reason);
   CHECK(back->failure == r.failure);
   CHECK(back->position == r.position);
+  CHECK(back->replayed);
 }
 
 TEST_CASE("position waiters run once, when applied or at their deadline",
