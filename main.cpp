@@ -521,8 +521,64 @@ events::json record_json(const storage::record& r) {
   return j;
 }
 
+// `events --follow`: the log opened as a RocksDB secondary beside the
+// running server, read again every 200 ms from where it stopped, until
+// SIGINT or SIGTERM.
+int follow_events(const config::service_config& c, std::uint64_t from,
+                  const std::string& stream) {
+  std::string scratch =
+      (std::filesystem::temp_directory_path() / "deployd-follow-XXXXXX")
+          .string();
+  if (mkdtemp(scratch.data()) == nullptr) {
+    std::perror("deployd: mkdtemp");
+    return 1;
+  }
+  struct cleanup {
+    std::string dir;
+    ~cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_scratch{scratch};
+  storage::open_options options;
+  options.data_dir = c.storage.data_dir;
+  options.secondary_dir = scratch;
+  options.create_if_missing = false;
+  options.durable = false;
+  auto log = storage::event_log::open(options);
+  if (!log) {
+    std::fprintf(stderr, "deployd: cannot follow %s: %s\n",
+                 c.storage.data_dir.c_str(), storage::to_string(log.error()));
+    return 1;
+  }
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const timespec pause{0, 200'000'000};
+  std::uint64_t next = std::max<std::uint64_t>(from, 1);
+  for (;;) {
+    auto read = (*log)->for_each_from({next}, [&](const storage::record& r) {
+      next = r.position.value + 1;
+      if (stream.empty() || r.stream.value == stream)
+        std::cout << events::dump_json(record_json(r)) << '\n';
+      return true;
+    });
+    if (!read)
+      return 1;
+    std::cout.flush();
+    if (sigtimedwait(&stop_signals, nullptr, &pause) > 0)
+      return 0;
+    if (auto caught = (*log)->catch_up(); !caught)
+      return 1;
+  }
+}
+
 int print_events(const config::service_config& c, std::uint64_t from,
-                 const std::string& stream) {
+                 const std::string& stream, bool follow) {
+  if (follow)
+    return follow_events(c, from, stream);
   auto log = open_log(c);
   if (!log)
     return 1;
@@ -663,7 +719,8 @@ int main(int argc, char** argv) {
   if (inv.command == "verify")
     return verify(inv.config, inv.scratch_dir);
   if (inv.command == "events")
-    return print_events(inv.config, inv.from_position, inv.stream);
+    return print_events(inv.config, inv.from_position, inv.stream,
+                        inv.follow);
   if (inv.command == "history")
     return print_history(inv.config, inv.deployment, inv.history_version,
                          inv.history_at);

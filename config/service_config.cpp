@@ -540,6 +540,10 @@ invocation load(int argc, const char* const* argv,
         problems.push_back("invalid --from " + args[i]);
       continue;
     }
+    if (arg == "--follow") {
+      inv.follow = true;
+      continue;
+    }
     if (arg == "--stream" && has_value) {
       inv.stream = args[++i];
       continue;
@@ -709,8 +713,9 @@ constexpr command_help commands[] = {
    "          replay into a scratch database and compare; exit 1 on "
    "any difference\n"},
   {"events",
-   "  events  --data-dir D [--from POSITION] [--stream ID]\n"
-   "          print the log as JSON lines\n"},
+   "  events  --data-dir D [--from POSITION] [--stream ID] [--follow]\n"
+   "          print the log as JSON lines; --follow keeps printing what a\n"
+   "          running server appends (until SIGINT or SIGTERM)\n"},
   {"history",
    "  history --data-dir D --deployment ID [--version N | --at TIME]\n"
    "          a deployment's history as JSON lines, or the deployment as\n"

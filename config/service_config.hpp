@@ -280,6 +280,8 @@ struct invocation {
   std::uint64_t from_position = 1;
   /// `events --stream`.
   std::string stream;
+  /// `events --follow`.
+  bool follow = false;
   /// `verify --scratch-dir`; a temporary directory when empty.
   std::string scratch_dir;
   /// `history --deployment ID [--version N | --at TIME]`.

@@ -218,13 +218,9 @@ using duration_result = std::expected<duration, std::string_view>;
 constexpr std::string_view too_short = "input is too short";
 constexpr std::string_view extra_characters =
   "unexpected extra characters at the end of the input";
-constexpr std::string_view invalid_char_time_sep =
-  "invalid time separator, expected `:`";
 constexpr std::string_view invalid_char_hour = "invalid character in hour";
 constexpr std::string_view invalid_char_minute = "invalid character in minute";
 constexpr std::string_view invalid_char_second = "invalid character in second";
-constexpr std::string_view out_of_range_hour =
-  "hour value is outside expected range of 0-23";
 constexpr std::string_view out_of_range_minute =
   "minute value is outside expected range of 0-59";
 constexpr std::string_view out_of_range_second =

@@ -406,8 +406,7 @@ std::string uuid_parse_error(std::string_view input) {
   }
   std::size_t hyphens = 0;
   std::size_t bounds[4] = {0, 0, 0, 0};
-  std::size_t char_index = 0;
-  for (std::size_t i = 0; i < body.size(); ++char_index) {
+  for (std::size_t i = 0; i < body.size();) {
     const auto c = static_cast<unsigned char>(body[i]);
     std::size_t len = 1;
     if (c >= 0x80) {

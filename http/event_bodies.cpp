@@ -1,6 +1,7 @@
 #include "http/event_bodies.hpp"
 
 #include "events/json_text.hpp"
+#include "http/base64.hpp"
 #include "http/openapi_validator.hpp"
 
 #include <array>
@@ -10,65 +11,6 @@ namespace deployd::http {
 namespace {
 
 using events::json;
-
-// -- base64url ----------------------------------------------------------------
-
-constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (const unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(alphabet[(acc >> bits) & 0x3f]);
-    }
-  }
-  if (bits > 0)
-    out.push_back(alphabet[(acc << (6 - bits)) & 0x3f]);
-  return out;
-}
-
-int base64url_value(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
-}
-
-std::optional<std::string> unbase64url(std::string_view text) {
-  while (!text.empty() && text.back() == '=')
-    text.remove_suffix(1);
-  if (text.size() % 4 == 1)
-    return std::nullopt;
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const int v = base64url_value(c);
-    if (v < 0)
-      return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
-}
 
 // -- resource labels
 // ------------------------------------------------------------
@@ -236,11 +178,11 @@ std::string encode_page_token(const page_token& t) {
                   {"page_size", t.page_size},
                   {"offset", t.offset},
                   {"head", head}};
-  return base64url(events::dump_json(j));
+  return base64_encode(events::dump_json(j), base64_alphabet::url);
 }
 
 std::optional<page_token> decode_page_token(std::string_view text) {
-  const auto bytes = unbase64url(text);
+  const auto bytes = base64_decode(text, base64_alphabet::url);
   if (!bytes || bytes->empty())
     return std::nullopt;
   json j;

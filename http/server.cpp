@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/base64.hpp"
 #include "http/cors.hpp"
 #include "http/event_socket.hpp"
 #include "http/request_reader.hpp"
@@ -111,63 +112,6 @@ bool version_exempt(std::string_view path) {
          path == "/api/ready";
 }
 
-// -- basic auth ------------------------------------------------------------------
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+')
-    return 62;
-  if (c == '/')
-    return 63;
-  return -1;
-}
-
-// Python's base64.b64decode without validate=True: characters outside the
-// alphabet are skipped, decoding stops at padding, and a final group of one
-// character, or two or three without enough `=`, is "Incorrect padding".
-std::optional<std::string> base64_decode(std::string_view text) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int have = 0;
-  std::size_t padding = 0;
-  for (const char c : text) {
-    if (c == '=') {
-      ++padding;
-      if (have >= 2 && padding >= static_cast<std::size_t>(4 - have))
-        break;
-      continue;
-    }
-    const int v = base64_value(c);
-    if (v < 0)
-      continue;
-    padding = 0;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    if (++have == 4) {
-      out.push_back(static_cast<char>((acc >> 16) & 0xff));
-      out.push_back(static_cast<char>((acc >> 8) & 0xff));
-      out.push_back(static_cast<char>(acc & 0xff));
-      acc = 0;
-      have = 0;
-    }
-  }
-  if (have == 0)
-    return out;
-  if (have == 1 || padding < static_cast<std::size_t>(4 - have))
-    return std::nullopt;
-  if (have == 2) {
-    out.push_back(static_cast<char>((acc >> 4) & 0xff));
-  } else {
-    out.push_back(static_cast<char>((acc >> 10) & 0xff));
-    out.push_back(static_cast<char>((acc >> 2) & 0xff));
-  }
-  return out;
-}
-
 bool python_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
          c == '\f' || (c >= '\x1c' && c <= '\x1f');
@@ -211,7 +155,7 @@ bool basic_auth_matches(const std::optional<std::string>& authorization,
   }
   if (words.size() != 2 || words[0] != "Basic")
     return false;
-  const auto decoded = base64_decode(words[1]);
+  const auto decoded = base64_decode_lenient(words[1]);
   return decoded && constant_time_equal(*decoded, auth_string);
 }
 

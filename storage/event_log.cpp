@@ -878,8 +878,16 @@ event_log::open(const open_options& options) {
   state->sst_options = rocksdb::Options(db_options, cf_options);
   state->row_cache = db_options.row_cache;
   rocksdb::DB* raw = nullptr;
-  const auto s = rocksdb::DB::Open(db_options, options.data_dir, descriptors,
-                                   &state->handles, &raw);
+  rocksdb::Status s;
+  if (options.secondary_dir.empty()) {
+    s = rocksdb::DB::Open(db_options, options.data_dir, descriptors,
+                          &state->handles, &raw);
+  } else {
+    db_options.max_open_files = -1; // a secondary keeps every file open
+    s = rocksdb::DB::OpenAsSecondary(db_options, options.data_dir,
+                                     options.secondary_dir, descriptors,
+                                     &state->handles, &raw);
+  }
   if (!s.ok())
     return std::unexpected(from_status(s, "open"));
   state->db.reset(raw);
@@ -1283,6 +1291,21 @@ void event_log::abandon_bulk_rebuild() {
   std::error_code ec;
   std::filesystem::remove_all(impl_->bulk->dir, ec);
   impl_->bulk.reset();
+}
+
+
+std::expected<void, errc> event_log::catch_up() {
+  const auto s = impl_->db->TryCatchUpWithPrimary();
+  if (!s.ok())
+    return std::unexpected(from_status(s, "catch up with primary"));
+  std::unique_ptr<rocksdb::Iterator> it(
+    impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
+  it->SeekToLast();
+  if (!it->status().ok())
+    return std::unexpected(from_status(it->status(), "seek last"));
+  if (it->Valid())
+    impl_->last_position = position_from_key(view(it->key())).value;
+  return {};
 }
 
 std::expected<void, errc> event_log::flush() {

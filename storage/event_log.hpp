@@ -139,6 +139,11 @@ struct open_options {
   /// False for throwaway databases (verify's scratch copy): closing skips
   /// the final memtable flush.
   bool durable = true;
+  /// Non-empty: open read-only as a RocksDB secondary beside a running
+  /// primary (`deployd events --follow`), keeping its own files in this
+  /// directory; `catch_up` reads what the primary wrote since. Nothing may
+  /// be committed through it.
+  std::string secondary_dir;
 };
 
 class event_log;
@@ -352,6 +357,10 @@ public:
 
   /// Flushes memtables (used before copying or at shutdown).
   [[nodiscard]] std::expected<void, errc> flush();
+
+  /// A secondary (`open_options::secondary_dir`): makes what the primary
+  /// has written since visible, and the last position with it.
+  [[nodiscard]] std::expected<void, errc> catch_up();
 
   [[nodiscard]] const std::string& data_dir() const;
 

@@ -1,8 +1,11 @@
 // A small blocking HTTP/1.1 client over plain POSIX sockets, for tests that
 // must see exactly what a server does on the wire: every step has a
 // deadline (poll), nothing throws, a closed or reset connection is a value,
-// and a request is sent byte for byte as given. Used by the crash test and
-// the hardening integration tests; loopback only. No Beast, no Catch2.
+// and a request is sent byte for byte as given (the hardening tests send
+// malformed ones on purpose, which is why the socket side stays ours).
+// Responses are parsed by Beast's response_parser. Used by the crash test,
+// bench/cluster_probe and the hardening integration tests; loopback only.
+// No Catch2.
 #pragma once
 
 #include <chrono>

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <poll.h>
 #include <sstream>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -274,6 +275,58 @@ bool run_tool_killed(const std::vector<std::string>& args,
   ::kill(pid, SIGKILL);
   wait_for(pid);
   return true;
+}
+
+tool_process::tool_process(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {DEPLOYD_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  pid_ = spawn(argv, {}, fds[1]);
+  close(fds[1]);
+  out_ = fds[0];
+}
+
+tool_process::~tool_process() {
+  stop();
+}
+
+std::optional<std::string>
+tool_process::read_line(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (const auto nl = pending_.find('\n'); nl != std::string::npos) {
+      auto line = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      return line;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || out_ < 0)
+      return std::nullopt;
+    pollfd p{out_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      continue;
+    char buf[4096];
+    const auto n = ::read(out_, buf, sizeof buf);
+    if (n <= 0)
+      return std::nullopt;
+    pending_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+int tool_process::stop() {
+  int status = 0;
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    status = wait_for(pid_);
+    pid_ = -1;
+  }
+  if (out_ >= 0) {
+    close(out_);
+    out_ = -1;
+  }
+  return status;
 }
 
 json load_sample(const std::string& name) {

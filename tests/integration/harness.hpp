@@ -111,6 +111,26 @@ tool_result run_tool_stderr(const std::vector<std::string>& args);
 bool run_tool_killed(const std::vector<std::string>& args,
                      std::chrono::milliseconds after);
 
+/// `deployd <args>` running in the background with its stdout on a pipe,
+/// read a line at a time; SIGTERM (then wait) when destroyed.
+class tool_process {
+public:
+  explicit tool_process(const std::vector<std::string>& args);
+  ~tool_process();
+  tool_process(const tool_process&) = delete;
+  tool_process& operator=(const tool_process&) = delete;
+  /// The next line of its stdout (without the newline), or nothing when
+  /// none came within `timeout` or the output ended.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  /// SIGTERM and wait; returns the exit status.
+  int stop();
+
+private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string pending_;
+};
+
 /// Loads a recorded sample from tests/data/samples.
 json load_sample(const std::string& name);
 

@@ -326,3 +326,28 @@ TEST_CASE("a replay killed half-way leaves a log the next start rebuilds",
   INFO("a full replay took " << full.count() << " ms");
   CHECK(killed >= 6);
 }
+
+TEST_CASE("deployd events --follow prints what a running server appends",
+          "[integration][log]") {
+  temp_dir dir;
+  auto options = data_dir_in(dir);
+  deployd_process server(options);
+  REQUIRE(server.post("/api/flows/", json{{"name", "first"}}).status == 201);
+  tool_process follow({"events", "--data-dir", options.data_dir, "--follow"});
+  const auto first = follow.read_line(std::chrono::seconds(10));
+  REQUIRE(first);
+  const auto j1 = json::parse(*first);
+  CHECK(j1["position"] == 1);
+  CHECK(j1["event"] == "flow_created");
+  CHECK(j1["payload"]["name"] == "first");
+  // Written after the follower started: it appears within a moment.
+  REQUIRE(server.post("/api/flows/", json{{"name", "second"}}).status == 201);
+  const auto second = follow.read_line(std::chrono::seconds(10));
+  REQUIRE(second);
+  const auto j2 = json::parse(*second);
+  CHECK(j2["position"] == 2);
+  CHECK(j2["payload"]["name"] == "second");
+  CHECK(follow.stop() == 0); // SIGTERM ends it cleanly
+  // The server was never disturbed.
+  CHECK(server.get("/api/health").status == 200);
+}
