@@ -184,6 +184,15 @@ TEST_CASE("every command survives the trip to the leader byte for byte",
     events::record_poll{{events::uuid::v4_from(9, 4)},
                         {events::uuid::v4_from(9, 5)}},
     events::expire_idempotency_keys{3600, 10},
+    events::create_automation{
+        json{{"name", "a"},
+             {"trigger", {{"type", "event"}, {"within", 0.0}}},
+             {"owner_resource", "prefect.deployment.x"}}},
+    events::replace_automation{events::uuid::v4_from(10, 1),
+                               json{{"name", "b"}, {"actions", json::array()}}},
+    events::patch_automation{events::uuid::v4_from(10, 2), json::object()},
+    events::delete_automation{events::uuid::v4_from(10, 3)},
+    events::delete_automations_owned_by{"prefect.deployment.x"},
   };
   for (const auto& cmd : commands) {
     const auto id = events::uuid::v4_from(cmd.index(), 42);
