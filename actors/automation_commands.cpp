@@ -200,8 +200,9 @@ command_result handle(const events::delete_automations_owned_by& cmd,
                          .value_or(events::timestamp{})
                          .micros > env.now.micros)
       continue;
+    // The reference announces no prefect.automation.deleted for these.
     deleted.push_back(
-        events::resource_deleted{resource_kind::automation, id, env.now});
+        events::resource_deleted{resource_kind::automation, id, env.now, true});
   }
   if (deleted.empty())
     return no_content({});

@@ -252,7 +252,8 @@ json queue_related(storage::reader& r, const json& queue,
 result resource_event(storage::write_batch& b, const fold_context& at,
                       resource_kind kind, const events::uuid& id,
                       const char* verb, const json* changes) {
-  if (kind != resource_kind::work_pool && kind != resource_kind::work_queue)
+  if (kind != resource_kind::work_pool && kind != resource_kind::work_queue &&
+      kind != resource_kind::automation)
     return announced{};
   auto loaded = load_resource(b, kind, id);
   if (!loaded)
@@ -261,6 +262,15 @@ result resource_event(storage::write_batch& b, const fold_context& at,
     return announced{};
   const json& doc = **loaded;
   announced out;
+  if (kind == resource_kind::automation) {
+    // workers-automations §3.7: the automation itself is the payload.
+    out.push_back(event_at(
+        at, std::string("prefect.automation.") + verb,
+        json{{"prefect.resource.id", "prefect.automation." + id.str()},
+             {"prefect.resource.name", doc.value("name", std::string())}},
+        json::array(), doc));
+    return out;
+  }
   if (kind == resource_kind::work_pool) {
     const std::string name = std::string("prefect.work-pool.") + verb;
     if (std::string_view(verb) == "updated") {
@@ -383,7 +393,7 @@ result announcements(storage::write_batch& b, const events::any_event& e,
             return resource_event(b, at, x.kind, x.id, "updated", &x.changes);
           },
           [&](const events::resource_deleted& x) -> result {
-            if (!before)
+            if (!before || x.quiet)
               return announced{};
             return resource_event(b, at, x.kind, x.id, "deleted", nullptr);
           },

@@ -32,7 +32,8 @@ namespace deployd::actors {
 /// them (issue 12: `"interval":3600.0`, `1.5e-7`, big integers).
 /// 3: the Prefect event feed (`event_*` tables, actors/event_feed.hpp).
 /// 4: `run_index` (scheduled flow runs by deployment and by time).
-inline constexpr std::uint32_t read_model_format = 4;
+/// 5: `prefect.automation.*` events in the feed.
+inline constexpr std::uint32_t read_model_format = 5;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).

@@ -45,7 +45,7 @@ any_event decode_current(std::string_view name, const json& j) {
     return resource_updated{*k, uuid_field(j, "id"), j.at("changes")};
   if (auto k = resource_of<resource_deleted>(name))
     return resource_deleted{*k, uuid_field(j, "id"),
-                            timestamp_field(j, "deleted")};
+                            timestamp_field(j, "deleted"), quiet_field(j)};
   if (name == concurrency_limit_updated::stored_name)
     return concurrency_limit_updated{uuid_field(j, "id"), j.at("changes")};
   if (name == flow_created::stored_name)
@@ -123,6 +123,12 @@ const auto payload_document = overloaded{
       return j;
     },
     [](const deployment_deleted& x) {
+      json j = {{"id", x.id.str()}, {"deleted", format_timestamp(x.deleted)}};
+      if (x.quiet)
+        j["quiet"] = true;
+      return j;
+    },
+    [](const resource_deleted& x) {
       json j = {{"id", x.id.str()}, {"deleted", format_timestamp(x.deleted)}};
       if (x.quiet)
         j["quiet"] = true;

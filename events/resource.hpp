@@ -72,6 +72,9 @@ struct resource_deleted {
   resource_kind kind = resource_kind::work_pool;
   uuid id;
   timestamp deleted;
+  /// Announces no Prefect event (an automation removed by an owned-by
+  /// delete); `"quiet": true` only when set, absent in older records.
+  bool quiet = false;
 
   bool operator==(const resource_deleted&) const = default;
 };

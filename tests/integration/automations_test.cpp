@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+
 using namespace deployd::testing;
 
 namespace {
@@ -249,6 +251,8 @@ TEST_CASE("automations are created, read, replaced, patched, listed and "
   INFO(verified.out);
   CHECK(verified.status == 0);
   const auto log = run_tool({"events", "--data-dir", options.data_dir});
+  // One quiet deletion is still to come (owned-by, below); this one is the
+  // DELETE by id, which announces prefect.automation.deleted.
   CHECK(log.out.find("\"automation_created\"") != std::string::npos);
   CHECK(log.out.find("\"automation_updated\"") != std::string::npos);
   CHECK(log.out.find("\"automation_deleted\"") != std::string::npos);
@@ -265,6 +269,18 @@ TEST_CASE("automations are created, read, replaced, patched, listed and "
   CHECK(r.status == 202);
   CHECK(names_of(s.post("/api/automations/filter", json::object())
                      .json_body()) == json{"b-renamed"});
+  // The feed after replay: 3 creates, the PUT and 2 PATCHes (one rejected
+  // attempt wrote nothing), 1 DELETE by id, no owned-by deletion.
+  std::map<std::string, int> announced;
+  const auto feed =
+      s.post("/api/events/filter", json{{"limit", 50}}).json_body();
+  for (const auto& e : feed.at("events"))
+    if (e.at("event").get<std::string>().starts_with("prefect.automation."))
+      ++announced[e.at("event")];
+  CHECK(announced ==
+        std::map<std::string, int>{{"prefect.automation.created", 3},
+                                   {"prefect.automation.updated", 2},
+                                   {"prefect.automation.deleted", 1}});
 }
 
 TEST_CASE("automation bodies get the reference's 422s and 404s and append "
@@ -548,4 +564,31 @@ TEST_CASE("the Python client's deploy path: owned-by delete on every deploy, "
   // Deleting the deployment does not delete its automations (no cascade).
   CHECK(s.request("DELETE", "/api/deployments/" + d).status == 204);
   CHECK(s.post("/api/automations/count", json::object()).body == "3");
+
+  // The events feed: prefect.automation.created for each create (the
+  // automation as payload), and nothing for owned-by deletions.
+  std::map<std::string, int> announced;
+  json created_payload;
+  const auto feed = s.post("/api/events/filter",
+                           json{{"limit", 50}, {"filter", {{"order", "ASC"}}}});
+  INFO(feed.body);
+  const auto feed_body = feed.json_body();
+  for (const auto& e : feed_body.at("events")) {
+    const std::string name = e.at("event");
+    if (!name.starts_with("prefect.automation."))
+      continue;
+    ++announced[name];
+    if (name == "prefect.automation.created" && created_payload.is_null()) {
+      created_payload = e.at("payload");
+      CHECK(e.at("resource").at("prefect.resource.id") ==
+            "prefect.automation." + created_payload.at("id").get<std::string>());
+      CHECK(e.at("resource").at("prefect.resource.name") ==
+            created_payload.at("name"));
+      CHECK(e.at("related") == json::array());
+    }
+  }
+  CHECK(announced == std::map<std::string, int>{
+                         {"prefect.automation.created", 5}});
+  CHECK(created_payload.at("name") == "hand-made");
+  CHECK_FALSE(created_payload.contains("owner_resource"));
 }
