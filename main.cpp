@@ -526,6 +526,13 @@ events::json record_json(const storage::record& r) {
 // SIGINT or SIGTERM.
 int follow_events(const config::service_config& c, std::uint64_t from,
                   const std::string& stream) {
+  // Blocked before RocksDB starts its threads (they inherit the mask), so
+  // SIGINT/SIGTERM reach only the wait below and end the loop cleanly.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::string scratch =
       (std::filesystem::temp_directory_path() / "deployd-follow-XXXXXX")
           .string();
@@ -551,11 +558,6 @@ int follow_events(const config::service_config& c, std::uint64_t from,
                  c.storage.data_dir.c_str(), storage::to_string(log.error()));
     return 1;
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   const timespec pause{0, 200'000'000};
   std::uint64_t next = std::max<std::uint64_t>(from, 1);
   for (;;) {
