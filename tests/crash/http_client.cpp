@@ -42,12 +42,31 @@ std::optional<std::pair<reply, std::size_t>>
 parse_response(std::string_view buffer, bool head) {
   namespace http = boost::beast::http;
   http::response_parser<http::string_body> parser;
-  parser.eager(true);
   parser.skip(head);
   parser.header_limit(1u << 20);
   parser.body_limit(boost::none);
   boost::beast::error_code ec;
   std::size_t used = 0;
+  // The header first: a reply whose Content-Length is not all here yet is
+  // not parsed further, so a caller that retries after every read does not
+  // copy a 12 MB body once per 16 kB it receives.
+  while (!parser.is_header_done() && used < buffer.size()) {
+    const auto n = parser.put(
+        boost::asio::buffer(buffer.data() + used, buffer.size() - used), ec);
+    used += n;
+    if (ec == http::error::need_more)
+      return std::nullopt;
+    if (ec)
+      return std::pair{reply{}, buffer.size()};
+    if (n == 0)
+      break;
+  }
+  if (!parser.is_header_done())
+    return std::nullopt;
+  if (const auto length = parser.content_length();
+      !head && length && buffer.size() - used < *length)
+    return std::nullopt;
+  parser.eager(true);
   while (!parser.is_done() && used < buffer.size()) {
     const auto n = parser.put(
         boost::asio::buffer(buffer.data() + used, buffer.size() - used), ec);
