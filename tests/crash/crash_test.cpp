@@ -13,6 +13,13 @@
 // to one worker thread, so its writes are sequential and at most one is in
 // doubt at a kill. Only 127.0.0.1, only the process this program started.
 //
+// Flow runs are in the mix too (4 writes in 10): each worker creates runs
+// of a deployment of its own (create_flow_run) and moves them along
+// Scheduled -> Pending -> Running -> Completed (set_state), with proposals
+// that must change nothing among them (ABORT, 422). After each restart every
+// acknowledged run must be there in its acknowledged state (the one write
+// in doubt: before or after it), with no run the test did not create.
+//
 // With `--cluster N` the same runs against N deployd nodes on a 3-member
 // etcd (tests/support/etcd_cluster): workers spread over the nodes, each
 // cycle SIGKILLs one node (the leader every other cycle) while the others
@@ -241,9 +248,63 @@ struct slot {
   std::string doubt_kind;
 };
 
-enum op_kind { op_create, op_patch, op_upsert, op_pause, op_delete, op_count };
-constexpr const char* op_names[op_count] = {"create", "patch", "upsert",
-                                            "pause", "delete"};
+enum op_kind {
+  op_create,
+  op_patch,
+  op_upsert,
+  op_pause,
+  op_delete,
+  // Flow runs: create_flow_run, set_state along the worker's path, and
+  // proposals that must change nothing (ABORT, 422).
+  op_run_create,
+  op_run_pending,
+  op_run_running,
+  op_run_completed,
+  op_run_abort,
+  op_run_invalid,
+  op_count
+};
+constexpr const char* op_names[op_count] = {
+  "create",          "patch",         "upsert",        "pause",
+  "delete",          "create_flow_run", "set_state:Pending",
+  "set_state:Running", "set_state:Completed", "set_state:ABORT",
+  "set_state:422"};
+
+// A run's place on the worker's path; each step is one accepted set_state.
+enum run_stage : int {
+  stage_scheduled,
+  stage_pending,
+  stage_running,
+  stage_completed
+};
+constexpr const char* stage_types[] = {"SCHEDULED", "PENDING", "RUNNING",
+                                       "COMPLETED"};
+
+std::optional<int> stage_of(const json& state_type) {
+  for (int k = stage_scheduled; k <= stage_completed; ++k)
+    if (state_type == stage_types[k])
+      return k;
+  return std::nullopt;
+}
+
+// One flow run as the test acknowledged it. Its name (unique, also its
+// idempotency key) finds it when its creation is in doubt.
+struct run_rec {
+  std::string name;
+  std::string id;       ///< empty while its creation is in doubt
+  int acked = stage_scheduled;
+  bool created = true;  ///< false: the create_flow_run is in doubt
+  std::optional<int> doubt;  ///< the stage after the write in doubt
+  bool touched = false;      ///< written to since the last check
+};
+
+// A worker's runs, all of one deployment that the deployment mix never
+// touches (deleting a deployment deletes its scheduled runs).
+struct run_lane {
+  std::string deployment_name;
+  std::string deployment_id;
+  std::vector<run_rec> runs;
+};
 
 struct stats {
   std::atomic<std::uint64_t> acked[op_count] = {};
@@ -255,6 +316,7 @@ struct stats {
 
 struct worker {
   std::vector<slot*> slots;
+  run_lane* lane = nullptr;
   std::mt19937_64 rng;
   std::uint64_t counter = 0;
   std::string error;  ///< a wrong answer (not an I/O failure)
@@ -266,10 +328,141 @@ std::string fresh_tag(worker& w) {
 
 // Sends one random write for one random slot and applies its answer to the
 // journal; returns false when the connection failed (the server is gone).
+// The answer to one write, or nothing when it is in doubt: sent (maybe in
+// part) and never answered, or (in a cluster) answered "unavailable" while
+// its outcome was unknown.
+std::optional<raw::reply> exchange(raw::connection& c,
+                                   const std::string& request, bool clustered) {
+  const bool sent = c.send(request, 10s);
+  auto reply = sent ? c.read_reply(30s) : std::nullopt;
+  if (!reply || (clustered && reply->status == 503)) {
+    c.close();
+    return std::nullopt;
+  }
+  return reply;
+}
+
+void keep_alive_or_close(raw::connection& c, const raw::reply& reply) {
+  if (reply.headers.contains("connection") &&
+      reply.headers.at("connection") == "close")
+    c.close();
+}
+
+// One flow-run write of the worker's lane: a create_flow_run (a new run in
+// Scheduled, its scheduled time long past), the next step of a run on
+// Scheduled -> Pending -> Running -> Completed, or a proposal that must
+// change nothing (Pending again: ABORT; Crashed after Completed: ABORT; a
+// state with a `timestamp`: 422). Returns false as `step` does.
+bool run_step(worker& w, raw::connection& c, stats& st,
+              const std::string& worker_tag, bool clustered) {
+  run_lane& lane = *w.lane;
+  std::vector<std::size_t> active;
+  std::vector<std::size_t> done;
+  for (std::size_t i = 0; i < lane.runs.size(); ++i)
+    (lane.runs[i].acked == stage_completed ? done : active).push_back(i);
+  const auto roll = w.rng() % 100;
+  op_kind kind = op_run_create;
+  std::size_t index = lane.runs.size();
+  if (active.size() >= 3 && (roll >= 20 || active.size() >= 12)) {
+    index = active[w.rng() % active.size()];
+    const int stage = lane.runs[index].acked;
+    const auto twist = w.rng() % 100;
+    if (twist < 6 && !done.empty()) {
+      index = done[w.rng() % done.size()];
+      kind = op_run_abort; // terminal -> Crashed
+    } else if (twist < 12 && stage != stage_scheduled) {
+      kind = op_run_abort; // Pending/Running -> Pending
+    } else if (twist < 16) {
+      kind = op_run_invalid;
+    } else {
+      kind = static_cast<op_kind>(op_run_pending + stage);
+    }
+  }
+  std::string request;
+  int after = stage_scheduled;
+  unsigned ok_status = 201;
+  if (kind == op_run_create) {
+    run_rec r;
+    r.name = "run-" + worker_tag + "-" + std::to_string(++w.counter);
+    r.created = false;
+    lane.runs.push_back(std::move(r));
+    json body = {{"name", lane.runs.back().name},
+                 {"idempotency_key", lane.runs.back().name},
+                 {"tags", json::array({"crash"})},
+                 {"parameters", {{"n", w.counter}}},
+                 {"state",
+                  {{"type", "SCHEDULED"},
+                   {"state_details",
+                    {{"scheduled_time", "2026-01-01T00:00:00Z"}}}}}};
+    request = raw::format_request(
+      "POST", "/api/deployments/" + lane.deployment_id + "/create_flow_run",
+      body.dump());
+  } else {
+    run_rec& r = lane.runs[index];
+    after = r.acked;
+    json state;
+    if (kind == op_run_abort) {
+      state = {{"type", r.acked == stage_completed ? "CRASHED" : "PENDING"}};
+      ok_status = 200;
+    } else if (kind == op_run_invalid) {
+      state = {{"type", stage_types[std::min(r.acked + 1, 3)]},
+               {"timestamp", "2026-01-01T00:00:00Z"}};
+      ok_status = 422;
+    } else {
+      after = r.acked + 1;
+      state = {{"type", stage_types[after]}};
+    }
+    request = raw::format_request("POST", "/api/flow_runs/" + r.id + "/set_state",
+                                  json{{"state", state}}.dump());
+  }
+  run_rec& r = kind == op_run_create ? lane.runs.back() : lane.runs[index];
+  const auto reply = exchange(c, request, clustered);
+  r.touched = true;
+  if (!reply) {
+    r.doubt = after;
+    return false;
+  }
+  if (reply->status != ok_status) {
+    w.error = "run " + r.name + ": " + op_names[kind] + " answered " +
+              std::to_string(reply->status) + " " + reply->body;
+    return false;
+  }
+  if (kind == op_run_invalid) {
+    ++st.acked[kind];
+    keep_alive_or_close(c, *reply);
+    return true;
+  }
+  const auto body = json::parse(reply->body);
+  if (kind == op_run_create) {
+    if (body.at("name") != r.name || body.at("state_type") != "SCHEDULED" ||
+        body.at("deployment_id") != lane.deployment_id) {
+      w.error = "run " + r.name + ": create_flow_run acknowledged " +
+                reply->body;
+      return false;
+    }
+    r.id = body.at("id").get<std::string>();
+    r.created = true;
+  } else {
+    const char* status = kind == op_run_abort ? "ABORT" : "ACCEPT";
+    if (body.at("status") != status ||
+        body.at("state").at("type") != stage_types[after]) {
+      w.error = "run " + r.name + ": " + op_names[kind] + " from " +
+                stage_types[r.acked] + " answered " + reply->body;
+      return false;
+    }
+    r.acked = after;
+  }
+  ++st.acked[kind];
+  keep_alive_or_close(c, *reply);
+  return true;
+}
+
 bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
           const std::string& worker_tag, bool clustered) {
   if (!c.is_open() && !c.open(port, 1s))
     return false;
+  if (w.lane && w.rng() % 100 < 40)
+    return run_step(w, c, st, worker_tag, clustered);
   slot& s = *w.slots[w.rng() % w.slots.size()];
   const auto n = worker_tag + "-" + std::to_string(++w.counter);
   op_kind kind = op_create;
@@ -330,17 +523,14 @@ bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
         raw::format_request("DELETE", "/api/deployments/" + s.acked.id);
       ok_status = 204;
       break;
-    case op_count:
+    default: // flow runs: run_step
       break;
   }
-  const bool sent = c.send(request, 10s);
-  const auto reply = sent ? c.read_reply(30s) : std::nullopt;
-  if (!reply || (clustered && reply->status == 503)) {
-    // Sent (maybe in part) and never answered, or (in a cluster) answered
-    // "unavailable" while its outcome was unknown: in doubt until the check.
+  const auto reply = exchange(c, request, clustered);
+  if (!reply) {
+    // In doubt until the check.
     s.doubt = after;
     s.doubt_kind = op_names[kind];
-    c.close();
     return false;
   }
   if (reply->status != ok_status) {
@@ -363,9 +553,7 @@ bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
   }
   s.acked = std::move(after);
   ++st.acked[kind];
-  if (reply->headers.contains("connection") &&
-      reply->headers.at("connection") == "close")
-    c.close();
+  keep_alive_or_close(c, *reply);
   return true;
 }
 
@@ -386,8 +574,11 @@ std::optional<json> get_json(std::uint16_t port, const std::string& target,
   return json::parse(r->body);
 }
 
-void check(std::uint16_t port, std::vector<slot>& slots, stats& st, int cycle) {
+void check(std::uint16_t port, std::vector<slot>& slots,
+           const std::vector<run_lane>& lanes, stats& st, int cycle) {
   std::set<std::string> expected_names;
+  for (const auto& lane : lanes)
+    expected_names.insert(lane.deployment_name);
   for (auto& s : slots) {
     const auto by_name =
       get_json(port, "/api/deployments/name/" + s.flow_name + "/" + s.name);
@@ -452,6 +643,99 @@ void check(std::uint16_t port, std::vector<slot>& slots, stats& st, int cycle) {
   if (!count || count->body != std::to_string(expected_names.size()))
     die("count " + (count ? count->body : std::string("?")) + " != " +
         std::to_string(expected_names.size()));
+}
+
+// Every acknowledged run is there in its acknowledged state (or, for the one
+// write of a worker in doubt, in the state before or after it); no run the
+// test did not create; the count agrees; a run read by id agrees with the
+// listing. Resolves what was in doubt, like `check`.
+void check_runs(std::uint16_t port, std::vector<run_lane>& lanes, stats& st,
+                int cycle) {
+  for (auto& lane : lanes) {
+    const json related = {{"id", {{"any_", json::array({lane.deployment_id})}}}};
+    std::map<std::string, json> listed;
+    for (int offset = 0;; offset += 200) {
+      const auto r = raw::request(
+        port, "POST", "/api/flow_runs/filter",
+        json{{"deployments", related},
+             {"limit", 200},
+             {"offset", offset},
+             {"sort", "NAME_ASC"}}
+          .dump());
+      if (!r || r->status != 200)
+        die("flow_runs/filter failed: " + (r ? r->body : std::string("?")));
+      const auto page = json::parse(r->body);
+      for (const auto& run : page) {
+        if (run.at("state").at("type") != run.at("state_type"))
+          die("run " + run.dump() + ": state and state_type differ");
+        if (!listed.emplace(run.at("name").get<std::string>(), run).second)
+          die("run listed twice: " + run.at("name").get<std::string>());
+      }
+      if (page.size() < 200)
+        break;
+    }
+    const std::string where = "cycle " + std::to_string(cycle) + ", run ";
+    std::vector<run_rec> kept;
+    kept.reserve(lane.runs.size());
+    for (auto& r : lane.runs) {
+      const auto it = listed.find(r.name);
+      const json* seen = it == listed.end() ? nullptr : &it->second;
+      std::optional<int> stage;
+      if (seen)
+        stage = stage_of(seen->at("state_type"));
+      if (seen && !r.id.empty() && seen->at("id") != r.id)
+        die(where + r.name + ": its id changed: " + seen->dump());
+      if (r.doubt) {
+        ++st.doubts;
+        if (!r.created) {
+          // A create_flow_run in doubt: there whole (Scheduled) or not at all.
+          if (!seen) {
+            listed.erase(r.name);
+            continue; // never created
+          }
+          if (stage != stage_scheduled)
+            die(where + r.name + ": a create in doubt left " + seen->dump());
+          ++st.doubts_applied;
+          r.id = seen->at("id").get<std::string>();
+          r.created = true;
+          r.acked = stage_scheduled;
+        } else if (!seen) {
+          die(where + r.name + ": a set_state in doubt lost the run");
+        } else if (stage == *r.doubt) {
+          if (*r.doubt != r.acked)
+            ++st.doubts_applied;
+          r.acked = *r.doubt;
+        } else if (stage != r.acked) {
+          die(where + r.name + ": a set_state in doubt left neither " +
+              stage_types[r.acked] + " nor " + stage_types[*r.doubt] + ": " +
+              seen->dump());
+        }
+        r.doubt.reset();
+      } else if (!seen || stage != r.acked) {
+        die(where + r.name + ": acknowledged " + stage_types[r.acked] +
+            " lost: found " + (seen ? seen->dump() : std::string("absent")));
+      }
+      if (r.touched) {
+        // The run by id is the run in the listing.
+        const auto by_id = get_json(port, "/api/flow_runs/" + r.id);
+        if (!by_id || by_id->at("state") != seen->at("state") ||
+            by_id->at("name") != r.name)
+          die(where + r.name + ": by id and in the listing differ");
+      }
+      listed.erase(r.name);
+      kept.push_back(std::move(r));
+    }
+    lane.runs = std::move(kept);
+    if (!listed.empty())
+      die("cycle " + std::to_string(cycle) + ": phantom run " +
+          listed.begin()->second.dump());
+    const auto count =
+      raw::request(port, "POST", "/api/flow_runs/count",
+                   json{{"deployments", related}}.dump());
+    if (!count || count->body != std::to_string(lane.runs.size()))
+      die("flow_runs/count " + (count ? count->body : std::string("?")) +
+          " != " + std::to_string(lane.runs.size()));
+  }
 }
 
 options parse_args(int argc, char** argv) {
@@ -603,8 +887,10 @@ int main(int argc, char** argv) {
     wait_settled(ports);
   }
 
-  // One flow per worker, created before any kill.
+  // One flow per worker, created before any kill, and the deployment its
+  // runs belong to.
   std::vector<slot> slots;
+  std::vector<run_lane> lanes;
   for (int w = 0; w < o.workers; ++w) {
     const auto flow_name = "crash-flow-" + std::to_string(w);
     const auto r = raw::request(ports[0], "POST", "/api/flows/",
@@ -612,6 +898,14 @@ int main(int argc, char** argv) {
     if (!r || (r->status != 201 && r->status != 200))
       die("cannot create " + flow_name);
     const auto flow_id = json::parse(r->body).at("id").get<std::string>();
+    const auto lane_name = "w" + std::to_string(w) + "-runs";
+    const auto d = raw::request(
+      ports[0], "POST", "/api/deployments/",
+      json{{"name", lane_name}, {"flow_id", flow_id}}.dump());
+    if (!d || d->status != 201)
+      die("cannot create " + lane_name);
+    lanes.push_back(run_lane{
+      lane_name, json::parse(d->body).at("id").get<std::string>(), {}});
     for (int k = 0; k < o.slots_per_worker; ++k)
       slots.push_back(slot{"w" + std::to_string(w) + "-s" + std::to_string(k),
                            flow_id, flow_name, state{}, std::nullopt, {}});
@@ -626,6 +920,7 @@ int main(int argc, char** argv) {
     std::vector<worker> workers(static_cast<std::size_t>(o.workers));
     for (int w = 0; w < o.workers; ++w) {
       workers[w].rng.seed(rng());
+      workers[w].lane = &lanes[static_cast<std::size_t>(w)];
       for (int k = 0; k < o.slots_per_worker; ++k)
         workers[w].slots.push_back(&slots[w * o.slots_per_worker + k]);
     }
@@ -673,6 +968,9 @@ int main(int argc, char** argv) {
     std::size_t in_doubt = 0;
     for (const auto& s : slots)
       in_doubt += s.doubt ? 1 : 0;
+    for (const auto& lane : lanes)
+      for (const auto& r : lane.runs)
+        in_doubt += r.doubt ? 1 : 0;
 
     std::string out;
     const auto t_verify = steady::now();
@@ -691,19 +989,27 @@ int main(int argc, char** argv) {
     max_restart_ms = std::max(max_restart_ms, restart_ms);
     // Every node answers the same: the check resolves what was in doubt on
     // the first and holds the others to it.
-    for (const auto port : ports)
-      check(port, slots, st, cycle);
+    for (const auto port : ports) {
+      check(port, slots, lanes, st, cycle);
+      check_runs(port, lanes, st, cycle);
+    }
     std::size_t existing = 0;
     for (const auto& s : slots)
       existing += s.acked.exists ? 1 : 0;
+    std::size_t runs = 0;
+    for (auto& lane : lanes)
+      for (auto& r : lane.runs) {
+        r.touched = false;
+        ++runs;
+      }
     std::printf("cycle %d: SIGKILL of %s after %d ms, %llu writes "
                 "acknowledged, %zu in doubt; verify ok (%lld ms); restart "
-                "%lld ms; check ok (%zu deployments)\n",
+                "%lld ms; check ok (%zu deployments, %zu flow runs)\n",
                 cycle,
                 clustered ? ("n" + std::to_string(victim + 1)).c_str()
                           : "deployd",
                 kill_after, static_cast<unsigned long long>(after - before),
-                in_doubt, verify_ms, restart_ms, existing);
+                in_doubt, verify_ms, restart_ms, existing, runs);
     std::fflush(stdout);
   }
   // A last clean stop must exit 0 and leave logs that verify and, in a
