@@ -4,6 +4,7 @@
 #include "actors/command_support.hpp"
 #include "actors/event_feed.hpp"
 #include "actors/projections.hpp"
+#include "actors/replication.hpp"
 
 #include <vector>
 
@@ -63,12 +64,11 @@ command_result handle(const events::record_client_events& cmd,
     ++sequence;
     const auto key =
         event_key(e.occurred, feed_key(head, client_feed_index | sequence));
-    b.put(table::client_events, key, text);
-    if (auto folded = fold_client_event(b, key, text); !folded)
-      return failed(folded.error());
+    if (auto kept = store_client_event(b, key, text); !kept)
+      return failed(kept.error());
   }
   if (sequence != first)
-    b.put_meta(client_sequence_key, u64_bytes(sequence));
+    put_shared_meta(b, client_sequence_key, u64_bytes(sequence));
   return no_content({});
 }
 
@@ -89,7 +89,7 @@ command_result handle(const events::expire_client_events& cmd,
   if (!scanned)
     return failed(scanned.error());
   for (const auto& [key, value] : expired)
-    if (auto dropped = drop_client_event(b, key, value); !dropped)
+    if (auto dropped = expire_client_event(b, key, value); !dropped)
       return failed(dropped.error());
   return no_content({});
 }

@@ -68,12 +68,27 @@ void lose_ready(writer_state& st) {
     st.cluster().on_lost_lead();
 }
 
-// Sizes of the records appended since `from` (their share of an entry).
-std::size_t record_bytes(const storage::write_batch& b, std::size_t from) {
+// What one command adds to an entry: where the batch's records and side
+// writes stood before it.
+struct entry_mark {
+  std::size_t records = 0;
+  std::size_t side_writes = 0;
+};
+
+entry_mark mark(const storage::write_batch& b) {
+  return {b.records().size(), b.side_writes().size()};
+}
+
+// Sizes of the records and side writes made since `from` (their share of
+// an entry).
+std::size_t entry_bytes_since(const storage::write_batch& b, entry_mark from) {
   std::size_t n = 0;
   const auto& records = b.records();
-  for (auto i = from; i < records.size(); ++i)
+  for (auto i = from.records; i < records.size(); ++i)
     n += records[i].size() + 4;
+  const auto& writes = b.side_writes();
+  for (auto i = from.side_writes; i < writes.size(); ++i)
+    n += 1 + 4 + writes[i].key.size() + 4 + writes[i].value.size();
   return n;
 }
 
@@ -86,7 +101,7 @@ std::optional<errc> replicate(writer_state& st, storage::write_batch& batch) {
   record_applied(batch, at.next_seq);
   const auto entry = storage::encode_log_entry(
     st.commit_prefix + std::to_string(++st.batches), at.next_position,
-    batch.records());
+    batch.records(), batch.side_writes());
   const auto appended = c.log->append(at, next, entry, st.leader_revision,
                                       c.attempt, c.budget);
   switch (appended.outcome) {
@@ -181,7 +196,7 @@ void flush(writer_state& st) {
     const auto& req = st.pending[i];
     decision_env env{st.clock->now(), *st.ids};
     batch.set_save_point();
-    const auto records_before = batch.records().size();
+    const auto before = mark(batch);
     command_result result;
     try {
       result = decide(st, req, batch, env);
@@ -193,7 +208,7 @@ void flush(writer_state& st) {
       result = failed(errc::corruption);
     }
     if (result.result == command_result::outcome::ok && clustered) {
-      const auto bytes = record_bytes(batch, records_before);
+      const auto bytes = entry_bytes_since(batch, before);
       if (entry_bytes + bytes > st.cluster().max_entry_bytes) {
         batch.rollback_to_save_point();
         if (entry_bytes > 0)
@@ -216,17 +231,12 @@ void flush(writer_state& st) {
                    st.pending.begin() + static_cast<std::ptrdiff_t>(decided));
 
   if (batch.has_writes()) {
-    // A batch of client events alone appends no record. In cluster mode it
-    // is committed on this node only (client events are not replicated
-    // yet: root README, "Reading the log").
+    // In cluster mode every batch is an entry, even one of client events
+    // alone (no record, side writes only): every node stores them.
     const auto t0 = std::chrono::steady_clock::now();
     std::optional<errc> failure;
-    if (clustered && batch.appended() > 0) {
+    if (clustered) {
       failure = replicate(st, batch);
-    } else if (clustered) {
-      if (auto committed = st.log->commit(batch, st.settings.sync);
-          !committed)
-        failure = committed.error();
     } else if (auto committed = st.log->commit(batch, st.settings.sync);
                !committed) {
       failure = committed.error();

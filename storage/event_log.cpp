@@ -588,6 +588,7 @@ struct write_batch::impl {
   std::optional<std::uint64_t> projected;
   bool keep_records = false;
   std::vector<std::string> records;
+  std::vector<side_write> side_writes;
   /// Rows or meta were written (a batch of client events appends nothing
   /// to the log and must still be committed).
   bool touched = false;
@@ -596,6 +597,7 @@ struct write_batch::impl {
     std::size_t appended;
     std::optional<std::uint64_t> projected;
     std::size_t records;
+    std::size_t side_writes;
     bool touched;
   };
   std::vector<save_point> save_points;
@@ -696,6 +698,17 @@ const std::vector<std::string>& write_batch::records() const {
   return impl_->records;
 }
 
+void write_batch::add_side_write(std::uint8_t kind, std::string_view key,
+                                 std::string_view value) {
+  if (impl_->keep_records)
+    impl_->side_writes.push_back(
+        {kind, std::string(key), std::string(value)});
+}
+
+const std::vector<side_write>& write_batch::side_writes() const {
+  return impl_->side_writes;
+}
+
 void write_batch::put(table t, std::string_view key, std::string_view value) {
   impl_->touched = true;
   if (impl_->log->buffered(t)) {
@@ -777,7 +790,7 @@ void write_batch::set_save_point() {
   impl_->batch.SetSavePoint();
   impl_->save_points.push_back({impl_->next_position, impl_->appended,
                                 impl_->projected, impl_->records.size(),
-                                impl_->touched});
+                                impl_->side_writes.size(), impl_->touched});
 }
 
 void write_batch::rollback_to_save_point() {
@@ -788,6 +801,7 @@ void write_batch::rollback_to_save_point() {
   impl_->appended = sp.appended;
   impl_->projected = sp.projected;
   impl_->records.resize(sp.records);
+  impl_->side_writes.resize(sp.side_writes);
   impl_->touched = sp.touched;
 }
 

@@ -12,6 +12,7 @@
 
 #include "events/ids.hpp"
 #include "events/time.hpp"
+#include "storage/log_entry.hpp"
 #include "storage/record.hpp"
 
 #include <cstdint>
@@ -208,6 +209,13 @@ public:
   /// The encoded records appended so far, in position order, when the batch
   /// was begun with `keep_records` (what a cluster leader ships to etcd).
   [[nodiscard]] const std::vector<std::string>& records() const;
+  /// Keeps a write the records do not imply (a client event, its sweep),
+  /// when the batch was begun with `keep_records`, for the leader to ship
+  /// beside the records (`log_entry`); a no-op otherwise. The caller also
+  /// makes the write itself. Undone by `rollback_to_save_point`.
+  void add_side_write(std::uint8_t kind, std::string_view key,
+                      std::string_view value);
+  [[nodiscard]] const std::vector<side_write>& side_writes() const;
 
   void set_save_point();
   void rollback_to_save_point();

@@ -4,8 +4,10 @@
 // whose value is a log entry: the commit id of the writer that appended it
 // and the batch's records, each encoded exactly as the local log stores it
 // (`encode_record`), so every node's RocksDB holds the same bytes at the same
-// positions. The byte layout is ours and versioned by its first byte. Knows
-// nothing of etcd, RocksDB, CAF or HTTP.
+// positions, and the batch's side writes: what it wrote that its records do
+// not imply (client events, their sweep), which each node applies the same
+// way. The byte layout is ours and versioned by its first byte (1: records;
+// 2: records, then side writes). Knows nothing of etcd, RocksDB, CAF or HTTP.
 #pragma once
 
 #include "events/ids.hpp"
@@ -18,8 +20,24 @@
 
 namespace deployd::storage {
 
-/// Entry format written today.
+/// Entry formats written today: without side writes (the bytes of every
+/// entry before they existed) and with them.
 inline constexpr std::uint8_t log_entry_format = 1;
+inline constexpr std::uint8_t log_entry_format_side_writes = 2;
+
+/// A write of a batch that its records do not imply. `kind` belongs to
+/// whoever applies it (actors/replication); storage only carries it.
+struct side_write {
+  std::uint8_t kind = 0;
+  std::string key;
+  std::string value;
+};
+
+struct side_write_view {
+  std::uint8_t kind = 0;
+  std::string_view key;
+  std::string_view value;
+};
 
 /// A decoded entry; `records` are views into the bytes it was decoded from.
 struct log_entry_view {
@@ -29,12 +47,15 @@ struct log_entry_view {
   events::log_position first_position;
   /// Encoded records (`encode_record`), in position order.
   std::vector<std::string_view> records;
+  /// In the order they were made, after the records.
+  std::vector<side_write_view> side_writes;
 };
 
 /// The value of one replicated-log key.
 [[nodiscard]] std::string encode_log_entry(std::string_view commit_id,
                                            events::log_position first,
-                                           const std::vector<std::string>& records);
+                                           const std::vector<std::string>& records,
+                                           const std::vector<side_write>& side_writes = {});
 
 /// Nothing when the bytes are not an entry of a known format.
 [[nodiscard]] std::optional<log_entry_view>

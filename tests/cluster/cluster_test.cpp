@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -675,4 +676,117 @@ TEST_CASE("every node streams the events it applies to its websocket "
   for (const auto& e : body.at("events"))
     leader_ids.push_back(e.at("id").get<std::string>());
   CHECK(leader_ids == ids);
+}
+
+namespace {
+
+// Now, as the events API writes times (the nodes run on the real clock).
+std::string utc_now() {
+  const auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+json client_event(int n, const std::string& occurred = utc_now()) {
+  char id[40];
+  std::snprintf(id, sizeof id, "0192f5e0-0000-7000-8000-%012d", n);
+  return {{"occurred", occurred},
+          {"event", "my.client.event." + std::to_string(n)},
+          {"resource", {{"prefect.resource.id", "my.thing." + std::to_string(n)}}},
+          {"id", id}};
+}
+
+// The client events a node serves (oldest first), whole.
+std::vector<json> client_events_of(node& n) {
+  auto r = n.http().post(
+    "/api/events/filter",
+    json{{"filter",
+          {{"order", "ASC"},
+           {"occurred",
+            {{"since", "2000-01-01T00:00:00Z"}, {"until", "2100-01-01T00:00:00Z"}}},
+           {"event", {{"prefix", {"my.client."}}}}}},
+         {"limit", 50}});
+  if (r.status != 200)
+    return {};
+  return r.json_body().at("events").get<std::vector<json>>();
+}
+
+} // namespace
+
+TEST_CASE("client events and Idempotency-Key answers are the same on every "
+          "node, through a failover (issue 16)",
+          "[cluster][integration][events]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  const auto ini = root.path() / "deployd.ini";
+  std::ofstream(ini) << "[events]\nretention_seconds = 86400\n"
+                        "retention_sweep_seconds = 0.2\n";
+  auto nodes = start_nodes(etcd, root, 3, {"--config", ini.string()});
+  const auto leader = wait_leader(nodes);
+  const auto a = (leader + 1) % nodes.size();
+  const auto b = (leader + 2) % nodes.size();
+
+  // Sent to a follower, then again (a client unsure it arrived) with one
+  // more to the other follower: stored once, in the order decided.
+  json first = json::array({client_event(1), client_event(2), client_event(3)});
+  REQUIRE(nodes[a]->http().post("/api/events", first).status == 204);
+  json again = first;
+  again.push_back(client_event(4));
+  REQUIRE(nodes[b]->http().post("/api/events", again).status == 204);
+
+  // A keyed write answered by the leader.
+  const std::map<std::string, std::string> keyed = {
+    {"Content-Type", "application/json"}, {"Idempotency-Key", "retry-me-1"}};
+  const auto made = nodes[leader]->http().request(
+    "POST", "/api/flows/", R"({"name":"keyed"})", keyed);
+  REQUIRE(made.status == 201);
+
+  std::vector<json> seen;
+  for (auto& n : nodes) {
+    INFO(n->name() << " serves the client events");
+    REQUIRE(eventually([&] { return client_events_of(*n).size() == 4; }, 10s));
+    const auto mine = client_events_of(*n);
+    if (seen.empty())
+      seen = mine;
+    else
+      CHECK(mine == seen); // ids, order and `received`: one decision
+  }
+  REQUIRE(seen.size() == 4);
+  for (int i = 0; i < 4; ++i)
+    CHECK(seen[static_cast<std::size_t>(i)].at("event") ==
+          "my.client.event." + std::to_string(i + 1));
+
+  // The leader dies; the retry of the keyed write on another node answers
+  // the first response, and appends nothing.
+  nodes[leader]->kill();
+  const auto next = wait_leader(nodes);
+  const auto retried =
+    nodes[a]->http().request("POST", "/api/flows/", R"({"name":"keyed"})", keyed);
+  CHECK(retried.status == made.status);
+  CHECK(retried.json_body() == made.json_body());
+  // The new leader stores client events everyone serves, after the others;
+  // one that is past the retention is swept on every node.
+  REQUIRE(nodes[next]->http()
+            .post("/api/events",
+                  json::array({client_event(5), client_event(1),
+                               client_event(6, "2020-01-01T00:00:00Z")}))
+            .status == 204);
+  nodes[leader]->start();
+  REQUIRE(eventually([&] { return nodes[leader]->ready(); }, 30s));
+  std::vector<json> after;
+  for (auto& n : nodes) {
+    INFO(n->name() << " serves the new leader's client event");
+    REQUIRE(eventually([&] { return client_events_of(*n).size() == 5; }, 10s));
+    const auto mine = client_events_of(*n);
+    if (after.empty())
+      after = mine;
+    else
+      CHECK(mine == after);
+  }
+  CHECK(std::vector<json>(after.begin(), after.begin() + 4) == seen);
+  CHECK(after.back().at("event") == "my.client.event.5");
+  check_replicas(nodes);
 }

@@ -52,6 +52,47 @@ TEST_CASE("log entries round-trip and reject malformed bytes",
     storage::encode_log_entry("c", {0}, records)));
 }
 
+TEST_CASE("log entries carry side writes after the records; an entry "
+          "without any keeps the first format's bytes",
+          "[storage][log_entry]") {
+  const std::vector<std::string> records = {
+    storage::encode_record(make_record("flow/a", 5, 1))};
+  const auto plain = storage::encode_log_entry("n1/1f/3", {5}, records);
+  CHECK(plain == storage::encode_log_entry("n1/1f/3", {5}, records, {}));
+  CHECK(static_cast<std::uint8_t>(plain[0]) == storage::log_entry_format);
+
+  const std::vector<storage::side_write> writes = {
+    {'c', "key-1", R"({"event":"a"})"}, {'x', "key-0", ""}, {'m', "seq", "7"}};
+  const auto bytes =
+    storage::encode_log_entry("n1/1f/4", {5}, records, writes);
+  CHECK(static_cast<std::uint8_t>(bytes[0]) ==
+        storage::log_entry_format_side_writes);
+  const auto entry = storage::decode_log_entry(bytes);
+  REQUIRE(entry);
+  REQUIRE(entry->records.size() == 1);
+  CHECK(entry->records[0] == records[0]);
+  REQUIRE(entry->side_writes.size() == 3);
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    CHECK(entry->side_writes[i].kind == writes[i].kind);
+    CHECK(entry->side_writes[i].key == writes[i].key);
+    CHECK(entry->side_writes[i].value == writes[i].value);
+  }
+  // Side writes alone: a batch of client events appends no record.
+  const auto alone = storage::encode_log_entry("n1/1f/5", {6}, {}, writes);
+  const auto alone_entry = storage::decode_log_entry(alone);
+  REQUIRE(alone_entry);
+  CHECK(alone_entry->records.empty());
+  CHECK(alone_entry->side_writes.size() == 3);
+
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    CHECK_FALSE(storage::decode_log_entry(bytes.substr(0, n)));
+  CHECK_FALSE(storage::decode_log_entry(bytes + "x"));
+  // The second format with an empty section is not written, nor accepted.
+  auto empty_section = plain;
+  empty_section[0] = static_cast<char>(storage::log_entry_format_side_writes);
+  CHECK_FALSE(storage::decode_log_entry(empty_section + std::string(4, '\0')));
+}
+
 TEST_CASE("replicated records land only at the log's head, after their "
           "stream's head",
           "[storage][log_entry]") {
