@@ -314,10 +314,14 @@ drop_relations(storage::write_batch& b, const events::uuid& id,
 void put_run_index(storage::write_batch& b, const json& run) {
   for (const auto& row : run_index_rows(run))
     b.put(table::run_index, row.key, row.value);
+  for (const auto& row : run_query_rows(run))
+    b.put(table::run_index, row.key, row.value);
 }
 
 void del_run_index(storage::write_batch& b, const json& run) {
   for (const auto& row : run_index_rows(run))
+    b.del(table::run_index, row.key);
+  for (const auto& row : run_query_rows(run))
     b.del(table::run_index, row.key);
 }
 
@@ -930,6 +934,83 @@ std::vector<index_row> run_index_rows(const json& run) {
     rows.push_back({"t" + time + id_key(*id), std::string()});
   return rows;
 }
+
+std::vector<index_row> run_query_rows(const json& run) {
+  std::vector<index_row> rows;
+  const auto text = [&](const char* field) {
+    const auto it = run.find(field);
+    return it != run.end() && it->is_string() ? it->get<std::string>()
+                                              : std::string();
+  };
+  // Only ids in their canonical spelling: the queries compare the text.
+  const auto uuid_of = [&](const char* field) -> std::optional<events::uuid> {
+    const auto value = text(field);
+    auto parsed = events::uuid::parse(value);
+    if (parsed && parsed->str() == value)
+      return parsed;
+    return std::nullopt;
+  };
+  const auto id = events::uuid::parse(text("id"));
+  if (!id)
+    return rows;
+  const std::string run_id = id_key(*id);
+  const auto state = text("state_type");
+  rows.push_back({run_keys::state_prefix(state) + run_id, std::string()});
+  const auto deployment = uuid_of("deployment_id");
+  if (deployment)
+    rows.push_back({run_keys::deployment_prefix(*deployment) + run_id,
+                    std::string()});
+  const auto pool = uuid_of("work_pool_id");
+  const auto queue = uuid_of("work_queue_id");
+  if ((state == "PENDING" || state == "RUNNING") && pool)
+    rows.push_back({run_keys::busy_prefix(*pool) +
+                        (queue ? id_key(*queue) : std::string(16, '\0')) +
+                        run_id,
+                    std::string()});
+  if (state != "SCHEDULED")
+    return rows;
+  // After the time: the run's unique name key (flow id, then its
+  // idempotency key or id), the order in which runs were read before these
+  // rows existed, so runs due at the same time keep their order; the id last.
+  const std::string tail =
+      resource_name_key(events::resource_kind::flow_run, run).substr(1) + run_id;
+  const auto next = events::parse_timestamp(text("next_scheduled_start_time"));
+  if (deployment)
+    rows.push_back({run_keys::poll_prefix(*deployment) +
+                        (next ? order_bytes(*next) : std::string(8, '\0')) +
+                        tail,
+                    std::string()});
+  const auto policy = run.find("empirical_policy");
+  const bool in_process =
+      policy != run.end() && policy->is_object() &&
+      policy->value("retry_type", json()) == "in_process";
+  if (queue && !in_process)
+    rows.push_back({run_keys::queue_prefix(*queue) +
+                        order_bytes(next.value_or(events::timestamp{})) + tail,
+                    std::string()});
+  return rows;
+}
+
+namespace run_keys {
+
+std::string state_prefix(std::string_view state_type) {
+  std::string key = "s";
+  key += state_type;
+  key.push_back('\0');
+  return key;
+}
+std::string deployment_prefix(const events::uuid& deployment) {
+  return "e" + id_key(deployment);
+}
+std::string busy_prefix(const events::uuid& pool) { return "b" + id_key(pool); }
+std::string poll_prefix(const events::uuid& deployment) {
+  return "w" + id_key(deployment);
+}
+std::string queue_prefix(const events::uuid& queue) {
+  return "q" + id_key(queue);
+}
+
+} // namespace run_keys
 
 std::string run_index_prefix(const events::uuid& deployment,
                              const std::optional<events::uuid>& schedule) {

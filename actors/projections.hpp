@@ -33,7 +33,8 @@ namespace deployd::actors {
 /// 3: the Prefect event feed (`event_*` tables, actors/event_feed.hpp).
 /// 4: `run_index` (scheduled flow runs by deployment and by time).
 /// 5: `prefect.automation.*` events in the feed.
-inline constexpr std::uint32_t read_model_format = 5;
+/// 6: `run_index` rows for polls and run queries (`run_query_rows`).
+inline constexpr std::uint32_t read_model_format = 6;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).
@@ -116,6 +117,29 @@ run_index_prefix(const events::uuid& deployment,
 /// Offset of the time bytes in a `d` row's key, and in a `t` row's key.
 inline constexpr std::size_t run_index_time_at = 33;
 inline constexpr std::size_t run_index_late_time_at = 1;
+
+/// The other `run_index` rows of a flow run (what polls and run queries
+/// read instead of every run; keys start with a letter of their own):
+/// - every run: `s` + state type + \0 + run id, and, with a deployment,
+///   `e` + deployment id + run id;
+/// - PENDING / RUNNING runs of a work pool (the slots they hold):
+///   `b` + pool id + queue id (16 zero bytes without one) + run id;
+/// - SCHEDULED runs: `w` + deployment id + next scheduled start time
+///   (8 zero bytes when null: first) + tail, and `q` + work queue id +
+///   time (null as 1970-01-01) + tail, not for a run retried in process;
+///   the tail is the run's name key after its kind byte (flow id, then
+///   idempotency key or id) and the run id: the order the polls answer in.
+/// Values are empty.
+[[nodiscard]] std::vector<index_row> run_query_rows(const events::json& run);
+namespace run_keys {
+[[nodiscard]] std::string state_prefix(std::string_view state_type);
+[[nodiscard]] std::string deployment_prefix(const events::uuid& deployment);
+[[nodiscard]] std::string busy_prefix(const events::uuid& pool);
+[[nodiscard]] std::string poll_prefix(const events::uuid& deployment);
+[[nodiscard]] std::string queue_prefix(const events::uuid& queue);
+/// Offset of the time bytes in a `w` or `q` key.
+inline constexpr std::size_t time_at = 17;
+} // namespace run_keys
 
 /// pool id + worker name: key of `worker_names` (value: the worker id;
 /// `worker_keys` maps the id to its `worker_heartbeats` key).

@@ -5,8 +5,13 @@
 // `POST /deployments/get_scheduled_flow_runs`,
 // `GET /deployments/{id}/work_queue_check`).
 //
-// Queries scan every run (one document each); there is no secondary index
-// for runs yet.
+// The polls read the `run_index` rows of SCHEDULED runs by deployment and by
+// work queue (actors/projections.hpp `run_query_rows`), in the order they
+// answer, and load only the runs they return. `/flow_runs/filter`, `/count`
+// and `/paginate` take their candidates from the rows by state type and by
+// deployment when the filter requires one of them (`run_plan`), and count
+// rows without loading a run when that is all the filter asks; any other
+// filter reads every run.
 #include "actors/projections.hpp"
 #include "actors/queries.hpp"
 #include "actors/run_filter.hpp"
@@ -108,21 +113,300 @@ void sort_runs(std::vector<json>& runs, const std::string& sort) {
     });
 }
 
-std::expected<std::vector<json>, storage::errc>
-matching_runs(storage::reader& r, const json& body) {
-  auto all = all_runs(r);
-  if (!all)
-    return std::unexpected(all.error());
-  const json filter = param(body, "flow_runs");
-  std::vector<json> out;
-  for (auto& run : *all)
-    if (actors::flow_run_matches(filter, run) && related_matches(body, run))
-      out.push_back(std::move(run));
-  return out;
-}
 
 events::timestamp now() {
   return request_time();
+}
+
+// -- what the run index answers ---------------------------------------------
+
+// Criteria of a FlowRunFilter (`actors::flow_run_matches`).
+constexpr const char* run_criteria[] = {
+    "id",         "name",
+    "tags",       "deployment_id",
+    "work_queue_name", "state",
+    "flow_version", "start_time",
+    "end_time",   "expected_start_time",
+    "next_scheduled_start_time", "parent_task_run_id",
+    "idempotency_key", "created_by"};
+
+std::vector<std::string> present_criteria(const json& f) {
+  std::vector<std::string> out;
+  for (const char* key : run_criteria)
+    if (present(f, key))
+      out.emplace_back(key);
+  return out;
+}
+
+bool uses_or(const json& f) {
+  return f.is_object() && f.value("operator", "and_") == "or_";
+}
+
+// Whether `related_matches` tests anything of filter `key`.
+bool related_constrains(const json& body, const char* key, bool by_name) {
+  const json f = param(body, key);
+  if (!f.is_object())
+    return false;
+  return (present(f, "id") && present(f.at("id"), "any_")) ||
+         (by_name && present(f, "name") && present(f.at("name"), "any_"));
+}
+
+// The index rows a query's candidates come from: the runs of some
+// deployments, or of some state types, or (neither) every run.
+struct run_plan {
+  enum class source { all, deployments, states } from = source::all;
+  std::set<std::string> values; // deployment id keys, or state types
+  // Whether the rows are exactly the matches (no run need be loaded).
+  bool exact = false;
+};
+
+run_plan plan_of(const json& body) {
+  run_plan plan;
+  const json f = param(body, "flow_runs");
+  const auto criteria = present_criteria(f);
+  const bool others = related_constrains(body, "flows", false) ||
+                      related_constrains(body, "work_pools", true) ||
+                      related_constrains(body, "work_pool_queues", true);
+  // A criterion every match meets: the filter's only one, or all are.
+  const bool required = criteria.size() == 1 || !uses_or(f);
+  auto ids_of = [&](const json& list) {
+    for (const auto& v : list) {
+      if (!v.is_string())
+        continue;
+      const auto id = events::uuid::parse(v.get<std::string>());
+      // Runs hold canonical ids; any other spelling matches none.
+      if (id && id->str() == v.get<std::string>())
+        plan.values.insert(actors::id_key(*id));
+    }
+  };
+  if (related_constrains(body, "deployments", false)) {
+    plan.from = run_plan::source::deployments;
+    ids_of(param(body, "deployments").at("id").at("any_"));
+    plan.exact = !others && criteria.empty();
+    return plan;
+  }
+  if (required && present(f, "deployment_id")) {
+    const json& c = f.at("deployment_id");
+    const bool not_any = present(c, "not_any_") && !c.at("not_any_").empty();
+    const int parts = int(present(c, "any_")) + int(not_any) +
+                      int(present(c, "is_null_"));
+    if (present(c, "any_") && (parts == 1 || !uses_or(c))) {
+      plan.from = run_plan::source::deployments;
+      ids_of(c.at("any_"));
+      plan.exact = !others && criteria.size() == 1 && parts == 1;
+      return plan;
+    }
+  }
+  if (required && present(f, "state")) {
+    const json& c = f.at("state");
+    const bool by_name = present(c, "name");
+    if (present(c, "type") && present(c.at("type"), "any_") &&
+        (!by_name || !uses_or(c))) {
+      const json& t = c.at("type");
+      plan.from = run_plan::source::states;
+      for (const auto& v : t.at("any_"))
+        if (v.is_string())
+          plan.values.insert(v.get<std::string>());
+      const bool only_any = !(present(t, "not_any_") && !t.at("not_any_").empty()) &&
+                            !present(t, "is_null_");
+      plan.exact = !others && criteria.size() == 1 && !by_name && only_any;
+      return plan;
+    }
+  }
+  plan.exact = !others && criteria.empty();
+  return plan;
+}
+
+// The candidates' run id keys, ascending (every run's for `source::all`).
+std::expected<std::vector<std::string>, storage::errc>
+candidates(storage::reader& r, const run_plan& plan) {
+  std::vector<std::string> ids;
+  auto collect = [&](const std::string& prefix) {
+    return r.scan(storage::table::run_index, prefix,
+                  [&](std::string_view key, std::string_view) {
+                    ids.emplace_back(key.substr(key.size() - 16));
+                    return true;
+                  });
+  };
+  std::vector<std::string> prefixes;
+  if (plan.from == run_plan::source::all)
+    prefixes.emplace_back("s");
+  for (const auto& v : plan.values)
+    prefixes.push_back(plan.from == run_plan::source::states
+                           ? actors::run_keys::state_prefix(v)
+                           : "e" + v);
+  for (const auto& p : prefixes)
+    if (auto scanned = collect(p); !scanned)
+      return std::unexpected(scanned.error());
+  if (prefixes.size() > 1)
+    std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+bool run_matches(const json& body, const json& run) {
+  return actors::flow_run_matches(param(body, "flow_runs"), run) &&
+         related_matches(body, run);
+}
+
+// The number of runs a query matches.
+std::expected<std::int64_t, storage::errc> count_runs(storage::reader& r,
+                                                      const json& body) {
+  const auto plan = plan_of(body);
+  auto ids = candidates(r, plan);
+  if (!ids)
+    return std::unexpected(ids.error());
+  if (plan.exact)
+    return static_cast<std::int64_t>(ids->size());
+  std::int64_t n = 0;
+  for (const auto& key : *ids) {
+    auto run = actors::load_resource(r, resource_kind::flow_run,
+                                     actors::id_from_key_suffix(key));
+    if (!run)
+      return std::unexpected(run.error());
+    if (*run && run_matches(body, **run))
+      ++n;
+  }
+  return n;
+}
+
+// The matches of a query sorted by `ID_DESC` (newest first), from `offset`,
+// at most `limit`: read newest first, stopping once the page is full.
+std::expected<std::vector<json>, storage::errc>
+newest_runs(storage::reader& r, const json& body, std::int64_t offset,
+            std::int64_t limit) {
+  std::vector<json> out;
+  if (limit <= 0)
+    return out;
+  const auto plan = plan_of(body);
+  std::int64_t skipped = 0;
+  // Takes one candidate; false once the page is full.
+  auto take = [&](json run) {
+    if (!run_matches(body, run))
+      return true;
+    if (skipped < offset) {
+      ++skipped;
+      return true;
+    }
+    out.push_back(std::move(run));
+    return static_cast<std::int64_t>(out.size()) < limit;
+  };
+  if (plan.from == run_plan::source::all) {
+    // Every run, newest first, straight from the documents.
+    const std::string kind(1, static_cast<char>(resource_kind::flow_run));
+    std::optional<storage::errc> failed;
+    auto scanned = r.scan(
+        storage::table::resources, kind,
+        [&](std::string_view, std::string_view value) {
+          if (plan.exact && skipped < offset) {
+            ++skipped;
+            return true;
+          }
+          return take(events::parse_json(value));
+        },
+        storage::scan_order::reverse);
+    if (!scanned)
+      return std::unexpected(scanned.error());
+    return out;
+  }
+  auto ids = candidates(r, plan);
+  if (!ids)
+    return std::unexpected(ids.error());
+  for (auto it = ids->rbegin(); it != ids->rend(); ++it) {
+    if (plan.exact && skipped < offset) {
+      ++skipped;
+      continue;
+    }
+    auto run = actors::load_resource(r, resource_kind::flow_run,
+                                     actors::id_from_key_suffix(*it));
+    if (!run)
+      return std::unexpected(run.error());
+    if (*run && !take(std::move(**run)))
+      break;
+  }
+  return out;
+}
+
+// Every match of a query, unsorted: the plan's candidates that match.
+std::expected<std::vector<json>, storage::errc>
+matching_runs(storage::reader& r, const json& body) {
+  const auto plan = plan_of(body);
+  std::vector<json> out;
+  if (plan.from == run_plan::source::all) {
+    auto all = all_runs(r);
+    if (!all)
+      return std::unexpected(all.error());
+    for (auto& run : *all)
+      if (run_matches(body, run))
+        out.push_back(std::move(run));
+    return out;
+  }
+  auto ids = candidates(r, plan);
+  if (!ids)
+    return std::unexpected(ids.error());
+  std::vector<std::pair<std::string, json>> keyed;
+  for (const auto& key : *ids) {
+    auto run = actors::load_resource(r, resource_kind::flow_run,
+                                     actors::id_from_key_suffix(key));
+    if (!run)
+      return std::unexpected(run.error());
+    if (*run && run_matches(body, **run))
+      keyed.emplace_back(actors::resource_name_key(resource_kind::flow_run, **run),
+                         std::move(**run));
+  }
+  // In the order `all_runs` reads (by name key), so that the stable sorts
+  // break ties as they do over every run.
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [key, run] : keyed)
+    out.push_back(std::move(run));
+  return out;
+}
+
+// The SCHEDULED runs of `deployments` due by `cutoff` (all when none;
+// a run without a next scheduled start time only then, first), soonest
+// first, at most `limit`: each deployment's `w` rows in order, merged.
+std::expected<std::vector<json>, storage::errc>
+due_runs(storage::reader& r, const std::vector<events::uuid>& deployments,
+         std::optional<std::int64_t> cutoff, std::int64_t limit) {
+  std::vector<json> out;
+  if (limit <= 0)
+    return out;
+  const std::string zero(8, '\0');
+  const std::string last =
+      cutoff ? actors::order_bytes(events::timestamp{*cutoff}) : std::string();
+  std::set<std::string> distinct;
+  for (const auto& id : deployments)
+    distinct.insert(actors::id_key(id));
+  std::vector<std::string> due; // keys after the deployment id
+  const auto at = actors::run_keys::time_at;
+  for (const auto& id : distinct) {
+    std::int64_t taken = 0;
+    auto scanned = r.scan(
+        storage::table::run_index, "w" + id,
+        [&](std::string_view key, std::string_view) {
+          const auto time = key.substr(at, 8);
+          if (cutoff && time == zero)
+            return true;
+          if (cutoff && time > last)
+            return false;
+          due.emplace_back(key.substr(at));
+          return ++taken < limit;
+        });
+    if (!scanned)
+      return std::unexpected(scanned.error());
+  }
+  std::sort(due.begin(), due.end());
+  for (const auto& key : due) {
+    if (static_cast<std::int64_t>(out.size()) >= limit)
+      break;
+    auto run = actors::load_resource(r, resource_kind::flow_run,
+                                     actors::id_from_key_suffix(key));
+    if (!run)
+      return std::unexpected(run.error());
+    if (*run)
+      out.push_back(std::move(**run));
+  }
+  return out;
 }
 
 std::string render_list(const std::vector<json>& runs, std::int64_t offset,
@@ -262,6 +546,12 @@ void post_flow_runs_filter(services& s, const request& req, path_params,
   run_query(
       s,
       [b = std::move(*body), offset](storage::reader& r) {
+        if (sort_of(b) == "ID_DESC") {
+          auto page = newest_runs(r, b, offset, limit_of(b));
+          if (!page)
+            return storage_failed(page.error());
+          return json_text(200, render_list(*page, 0, limit_of(b)));
+        }
         auto found = matching_runs(r, b);
         if (!found)
           return storage_failed(found.error());
@@ -280,10 +570,10 @@ void post_flow_runs_count(services& s, const request& req, path_params,
   run_query(
       s,
       [b = std::move(*body)](storage::reader& r) {
-        auto found = matching_runs(r, b);
-        if (!found)
-          return storage_failed(found.error());
-        return json_text(200, std::to_string(found->size()));
+        auto n = count_runs(r, b);
+        if (!n)
+          return storage_failed(n.error());
+        return json_text(200, std::to_string(*n));
       },
       std::move(reply));
 }
@@ -296,12 +586,21 @@ void post_flow_runs_paginate(services& s, const request& req, path_params,
   run_query(
       s,
       [b = std::move(*body)](storage::reader& r) {
+        const auto limit = limit_of(b);
+        const auto page = page_of(b);
+        if (sort_of(b) == "ID_DESC") {
+          auto n = count_runs(r, b);
+          if (!n)
+            return storage_failed(n.error());
+          auto runs = newest_runs(r, b, (page - 1) * limit, limit);
+          if (!runs)
+            return storage_failed(runs.error());
+          return page_response(render_list(*runs, 0, limit), *n, limit, page);
+        }
         auto found = matching_runs(r, b);
         if (!found)
           return storage_failed(found.error());
         sort_runs(*found, sort_of(b));
-        const auto limit = limit_of(b);
-        const auto page = page_of(b);
         return page_response(render_list(*found, (page - 1) * limit, limit),
                              static_cast<std::int64_t>(found->size()), limit,
                              page);
@@ -366,27 +665,11 @@ void post_deployments_get_scheduled_flow_runs(services& s, const request& req,
   run_query(
       s,
       [&s, ids, before, limit](storage::reader& r) {
-        auto all = all_runs(r);
-        if (!all)
-          return storage_failed(all.error());
-        std::set<std::string> wanted;
-        for (const auto& id : ids)
-          wanted.insert(id.str());
-        const auto cutoff = micros(before);
-        std::vector<json> runs;
-        for (auto& run : *all) {
-          if (run.at("state_type") != "SCHEDULED" ||
-              !run.at("deployment_id").is_string() ||
-              !wanted.contains(run.at("deployment_id").get<std::string>()))
-            continue;
-          if (cutoff && micros(run.at("next_scheduled_start_time"))
-                                .value_or(INT64_MAX) > *cutoff)
-            continue;
-          runs.push_back(std::move(run));
-        }
-        sort_runs(runs, "NEXT_SCHEDULED_START_TIME_ASC");
+        auto runs = due_runs(r, ids, micros(before), limit);
+        if (!runs)
+          return storage_failed(runs.error());
         record_poll(s, ids, {});
-        return json_text(200, render_list(runs, 0, limit));
+        return json_text(200, render_list(*runs, 0, limit));
       },
       std::move(reply));
 }
@@ -451,59 +734,76 @@ void post_work_pool_get_scheduled_flow_runs(services& s, const request& req,
         json out = json::array();
         if (p.value("is_paused", false))
           return json_text(200, "[]");
-        auto all = all_runs(r);
-        if (!all)
-          return storage_failed(all.error());
         const auto before = micros(param(b, "scheduled_before"));
         const auto after = micros(param(b, "scheduled_after"));
+        const auto pool_id = events::uuid_field(p, "id");
         // Open slots per queue and for the pool (PENDING and RUNNING runs
-        // hold one each).
+        // hold one each), counted from the `b` rows when a limit asks.
+        bool limited = p.at("concurrency_limit").is_number_integer();
+        for (const auto& q : polled)
+          limited = limited || (!q.value("is_paused", false) &&
+                                q.at("concurrency_limit").is_number_integer());
         std::map<std::string, std::int64_t> busy;
         std::int64_t pool_busy = 0;
-        for (const auto& run : *all) {
-          const auto& type = run.at("state_type");
-          if ((type == "PENDING" || type == "RUNNING") &&
-              run.at("work_pool_id") == p.at("id")) {
-            ++pool_busy;
-            if (run.at("work_queue_id").is_string())
-              ++busy[run.at("work_queue_id").get<std::string>()];
-          }
+        if (limited) {
+          const std::string none(16, '\0');
+          auto scanned = r.scan(
+              storage::table::run_index, actors::run_keys::busy_prefix(pool_id),
+              [&](std::string_view key, std::string_view) {
+                ++pool_busy;
+                const auto queue = key.substr(17, 16);
+                if (queue != none)
+                  ++busy[actors::id_from_key_suffix(queue).str()];
+                return true;
+              });
+          if (!scanned)
+            return storage_failed(scanned.error());
         }
         struct candidate {
           std::int64_t priority;
-          std::int64_t when;
-          const json* run;
+          std::string when; // time bytes, then the key's tail
+          events::uuid run;
         };
         std::vector<candidate> picked;
-        std::map<std::string, std::int64_t> per_queue;
+        const std::string from =
+            after ? actors::order_bytes(events::timestamp{*after}) : std::string();
+        const std::string to =
+            before ? actors::order_bytes(events::timestamp{*before}) : std::string();
         for (const auto& q : polled) {
           if (q.value("is_paused", false))
             continue;
           const auto qid = q.at("id").get<std::string>();
-          std::int64_t room = INT64_MAX;
+          std::int64_t room = limit;
           if (q.at("concurrency_limit").is_number_integer())
-            room = std::max<std::int64_t>(
-                0, q.at("concurrency_limit").get<std::int64_t>() - busy[qid]);
-          std::vector<candidate> mine;
-          for (const auto& run : *all) {
-            if (run.at("state_type") != "SCHEDULED" || run.at("work_queue_id") != qid ||
-                run.at("empirical_policy").value("retry_type", json()) == "in_process")
-              continue;
-            const auto when =
-                micros(run.at("next_scheduled_start_time")).value_or(0);
-            if ((before && when > *before) || (after && when < *after))
-              continue;
-            mine.push_back({q.value("priority", std::int64_t{1}), when, &run});
-          }
-          std::sort(mine.begin(), mine.end(), [](const auto& x, const auto& y) {
-            return x.when < y.when;
-          });
-          if (static_cast<std::int64_t>(mine.size()) > room)
-            mine.resize(static_cast<std::size_t>(room));
-          picked.insert(picked.end(), mine.begin(), mine.end());
+            room = std::min(room, std::max<std::int64_t>(
+                                      0, q.at("concurrency_limit").get<std::int64_t>() -
+                                             busy[qid]));
+          if (room <= 0)
+            continue;
+          // The queue's due runs, soonest first, from `after` to `before`.
+          const auto prefix =
+              actors::run_keys::queue_prefix(events::uuid_field(q, "id"));
+          const auto priority = q.value("priority", std::int64_t{1});
+          std::int64_t taken = 0;
+          auto scanned = r.scan_range(
+              storage::table::run_index, prefix + from, {},
+              [&](std::string_view key, std::string_view) {
+                if (!key.starts_with(prefix))
+                  return false;
+                const auto tail = key.substr(actors::run_keys::time_at);
+                if (before && tail.substr(0, 8) > to)
+                  return false;
+                picked.push_back({priority, std::string(tail),
+                                  actors::id_from_key_suffix(key)});
+                return ++taken < room;
+              });
+          if (!scanned)
+            return storage_failed(scanned.error());
         }
         std::stable_sort(picked.begin(), picked.end(), [](const auto& x, const auto& y) {
-          return x.priority != y.priority ? x.priority < y.priority : x.when < y.when;
+          return x.priority != y.priority
+                     ? x.priority < y.priority
+                     : x.when.compare(0, 8, y.when, 0, 8) < 0;
         });
         std::int64_t room = limit;
         if (p.at("concurrency_limit").is_number_integer())
@@ -514,7 +814,11 @@ void post_work_pool_get_scheduled_flow_runs(services& s, const request& req,
         for (const auto& c : picked) {
           if (static_cast<std::int64_t>(out.size()) >= room)
             break;
-          out.push_back(events::worker_flow_run(*c.run, t));
+          auto run = actors::load_resource(r, resource_kind::flow_run, c.run);
+          if (!run)
+            return storage_failed(run.error());
+          if (*run)
+            out.push_back(events::worker_flow_run(**run, t));
         }
         return json_text(200, events::dump_json(out));
       },

@@ -8,6 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <string>
+#include <vector>
+
 using namespace deployd::testing;
 
 namespace {
@@ -491,4 +495,187 @@ TEST_CASE("deleting a deployment deletes its scheduled never-run runs; "
   const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
   INFO(verified.out);
   CHECK(verified.status == 0);
+}
+
+TEST_CASE("polls and run queries read the run index: it follows state "
+          "changes, queue limits, deletions, verify and replay",
+          "[integration][flow_runs][run_index]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  std::string d1;
+  std::string d2;
+  std::map<std::string, std::string> id; // run name -> id
+  auto names_of = [&](const json& runs) {
+    std::map<std::string, std::string> name_of;
+    for (const auto& [n, i] : id)
+      name_of[i] = n;
+    std::vector<std::string> out;
+    for (const auto& run : runs) {
+      const json& r = run.contains("flow_run") ? run.at("flow_run") : run;
+      out.push_back(name_of[r.at("id").get<std::string>()]);
+    }
+    return out;
+  };
+  using names = std::vector<std::string>;
+  // What the index answers; the same after verify and replay.
+  auto answers = [&](deployd_process& s) {
+    json out = json::object();
+    out["deployments"] = names_of(
+        s.post("/api/deployments/get_scheduled_flow_runs",
+               json{{"deployment_ids", {d1, d2, d1}}})
+            .json_body());
+    out["pool"] = names_of(
+        s.post("/api/work_pools/pool/get_scheduled_flow_runs", json::object())
+            .json_body());
+    out["newest"] = names_of(s.post("/api/flow_runs/filter", json::object())
+                                 .json_body());
+    out["count"] = s.post("/api/flow_runs/count", json::object()).body;
+    out["scheduled"] =
+        s.post("/api/flow_runs/count",
+               json{{"flow_runs", {{"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}}}})
+            .body;
+    out["of d1"] =
+        s.post("/api/flow_runs/count",
+               json{{"flow_runs", {{"deployment_id", {{"any_", {d1}}}}}}})
+            .body;
+    return out;
+  };
+  json kept;
+  {
+    deployd_process s(options);
+    fixture f(s);
+    d1 = f.deployment_id;
+    REQUIRE(s.post("/api/work_pools/pool/queues",
+                   json{{"name", "second"}, {"priority", 2}, {"concurrency_limit", 1}})
+                .status == 201);
+    auto r = s.post("/api/deployments/",
+                    json{{"name", "d2"},
+                         {"flow_id", f.flow_id},
+                         {"work_pool_name", "pool"},
+                         {"work_queue_name", "second"}});
+    REQUIRE(r.status == 201);
+    d2 = r.json_body().at("id").get<std::string>();
+    auto at = [&](const std::string& deployment, const std::string& name,
+                  const std::string& time) {
+      auto created = s.post(
+          "/api/deployments/" + deployment + "/create_flow_run",
+          json{{"name", name},
+               {"state",
+                {{"type", "SCHEDULED"},
+                 {"state_details", {{"scheduled_time", time}}}}}});
+      INFO(created.body);
+      REQUIRE(created.status == 201);
+      id[name] = created.json_body().at("id").get<std::string>();
+    };
+    at(d1, "a", "2030-01-01T03:00:00Z");
+    at(d1, "b", "2030-01-01T01:00:00Z");
+    at(d2, "c", "2030-01-01T02:00:00Z");
+    at(d2, "e", "2030-01-01T01:00:00Z"); // due with b: b was read first
+    at(d1, "g", "2030-01-01T05:00:00Z");
+    auto by_deployments = [&](json body) {
+      body["deployment_ids"] = {d1, d2, d1};
+      auto polled = s.post("/api/deployments/get_scheduled_flow_runs", body);
+      REQUIRE(polled.status == 200);
+      return names_of(polled.json_body());
+    };
+    auto by_pool = [&](const json& body) {
+      auto polled = s.post("/api/work_pools/pool/get_scheduled_flow_runs", body);
+      REQUIRE(polled.status == 200);
+      return names_of(polled.json_body());
+    };
+    CHECK(by_deployments(json::object()) == names{"b", "e", "c", "a", "g"});
+    CHECK(by_deployments({{"limit", 3}}) == names{"b", "e", "c"});
+    CHECK(by_deployments({{"scheduled_before", "2030-01-01T02:00:00Z"}}) ==
+          names{"b", "e", "c"});
+    CHECK(by_deployments({{"scheduled_before", "2000-01-01T00:00:00Z"}}).empty());
+    CHECK(by_deployments({{"limit", 0}}).empty());
+    // Queue `default` (priority 1) before `second` (priority 2, one slot).
+    CHECK(by_pool(json::object()) == names{"b", "a", "g", "e"});
+    CHECK(by_pool({{"limit", 2}}) == names{"b", "a"});
+    CHECK(by_pool({{"scheduled_after", "2030-01-01T02:00:00Z"}}) ==
+          names{"a", "g", "c"});
+    CHECK(by_pool({{"scheduled_after", "2030-01-01T02:00:00Z"},
+                   {"scheduled_before", "2030-01-01T03:00:00Z"}}) ==
+          names{"a", "c"});
+    CHECK(by_pool({{"work_queue_names", {"second"}}}) == names{"e"});
+
+    // Scheduled -> Pending: out of both polls; a Pending run holds a slot.
+    REQUIRE(f.set_state(id["b"], json{{"type", "PENDING"}}).status == 201);
+    CHECK(by_deployments(json::object()) == names{"e", "c", "a", "g"});
+    CHECK(by_pool(json::object()) == names{"a", "g", "e"});
+    REQUIRE(f.set_state(id["e"], json{{"type", "PENDING"}}).status == 201);
+    CHECK(by_deployments(json::object()) == names{"c", "a", "g"});
+    CHECK(by_pool(json::object()) == names{"a", "g"}); // `second` is full
+    REQUIRE(s.request("PATCH", "/api/work_pools/pool",
+                      json{{"concurrency_limit", 3}}.dump())
+                .status == 204);
+    CHECK(by_pool(json::object()) == names{"a"}); // b and e hold two
+    REQUIRE(s.request("PATCH", "/api/work_pools/pool",
+                      json{{"concurrency_limit", nullptr}}.dump())
+                .status == 204);
+    CHECK(by_pool(json::object()) == names{"a", "g"});
+    // Back to Scheduled (a new time): polled again, in its new place.
+    REQUIRE(f.set_state(id["b"],
+                        json{{"type", "SCHEDULED"},
+                             {"state_details",
+                              {{"scheduled_time", "2030-01-01T04:00:00Z"}}}},
+                        true)
+                .status == 201);
+    CHECK(by_deployments(json::object()) == names{"c", "a", "b", "g"});
+    CHECK(by_pool(json::object()) == names{"a", "b", "g"});
+
+    // Counts and pages from the rows, against the same filters read
+    // through every run (an `or_` the index cannot answer).
+    auto count = [&](const json& body) {
+      return s.post("/api/flow_runs/count", body).body;
+    };
+    auto scanned = [&](json flow_runs) {
+      flow_runs["operator"] = "or_";
+      flow_runs["name"] = {{"any_", {"no such run"}}};
+      return count(json{{"flow_runs", flow_runs}});
+    };
+    const json scheduled{{"state", {{"type", {{"any_", {"SCHEDULED", "PENDING"}}}}}}};
+    const json of_d2{{"deployment_id", {{"any_", {d2}}}}};
+    CHECK(count(json::object()) == "5");
+    CHECK(count({{"flow_runs", scheduled}}) == "5");
+    CHECK(count({{"flow_runs", scheduled}}) == scanned(scheduled));
+    CHECK(count({{"flow_runs", of_d2}}) == "2");
+    CHECK(count({{"flow_runs", of_d2}}) == scanned(of_d2));
+    CHECK(count({{"deployments", {{"id", {{"any_", {d1}}}}}}}) == "3");
+    CHECK(count({{"deployments", {{"id", {{"any_", {d1}}}}}},
+                 {"flow_runs", {{"name", {{"any_", {"a", "e"}}}}}}}) == "1");
+    auto newest = [&](const json& body) {
+      return names_of(s.post("/api/flow_runs/filter", body).json_body());
+    };
+    CHECK(newest(json::object()) == names{"g", "e", "c", "b", "a"});
+    CHECK(newest({{"offset", 1}, {"limit", 2}}) == names{"e", "c"});
+    CHECK(newest({{"flow_runs", of_d2}, {"offset", 1}}) == names{"c"});
+    CHECK(newest({{"flow_runs", of_d2}, {"sort", "NAME_DESC"}}) ==
+          names{"e", "c"});
+    r = s.post("/api/flow_runs/paginate",
+               json{{"deployments", {{"id", {{"any_", {d1}}}}}},
+                    {"limit", 2},
+                    {"page", 2}});
+    CHECK(r.json_body().at("count") == 3);
+    CHECK(names_of(r.json_body().at("results")) == names{"a"});
+
+    // Deleting d2 deletes its scheduled never-run run (c): its poll is
+    // empty; its Pending run (e) stays.
+    REQUIRE(s.request("DELETE", "/api/deployments/" + d2).status == 204);
+    CHECK(s.post("/api/deployments/get_scheduled_flow_runs",
+                 json{{"deployment_ids", {d2}}})
+              .json_body() == json::array());
+    CHECK(count({{"flow_runs", of_d2}}) == scanned(of_d2));
+    CHECK(by_pool(json::object()) == names{"a", "b", "g"});
+    kept = answers(s);
+    CHECK(kept.at("count") == "4");
+    REQUIRE(s.stop() == 0);
+  }
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
+  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  deployd_process s(options);
+  CHECK(answers(s) == kept);
 }
