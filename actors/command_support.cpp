@@ -49,6 +49,14 @@ append_and_fold(storage::write_batch& b, const event_list& list,
   return last;
 }
 
+std::size_t entry_bytes_of(const events::any_event& e) {
+  const auto encoded = events::encode(e);
+  // encode_record: format 1, position 8, version 8, time 8, command id 16,
+  // schema 2, name 2 + n, stream 2 + n, payload; 4 more in the entry.
+  return 51 + encoded.name.size() + events::stream_of(e).value.size() +
+         encoded.payload.size();
+}
+
 command_result ok_with(std::expected<std::optional<std::string>, errc> body,
                        bool created, events::log_position position) {
   if (!body)

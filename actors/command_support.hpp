@@ -25,6 +25,11 @@ namespace deployd::actors {
 append_and_fold(storage::write_batch& b, const event_list& events,
                 const events::uuid& command_id, events::timestamp now);
 
+/// The bytes `e` takes as a record of a replicated-log entry (its encoded
+/// record and length prefix), as the writer counts them against
+/// `decision_env::entry_bytes`.
+[[nodiscard]] std::size_t entry_bytes_of(const events::any_event& e);
+
 /// Applies a decision's events (or its rejection) and answers `body`.
 [[nodiscard]] command_result
 apply(std::expected<event_list, events::rejection> decision,

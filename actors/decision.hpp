@@ -7,7 +7,9 @@
 #include "events/clock.hpp"
 #include "events/rejection.hpp"
 
+#include <cstddef>
 #include <expected>
+#include <limits>
 #include <vector>
 
 namespace deployd::actors {
@@ -16,6 +18,11 @@ namespace deployd::actors {
 struct decision_env {
   events::timestamp now;
   events::id_source& ids;
+  /// Bytes of records one command may append: in a cluster one entry's
+  /// (`cluster.max_entry_bytes`; the writer refuses a command above it with
+  /// 413). Work that can be split (the schedule paths) stops before it and
+  /// says where to go on; unlimited on a single node.
+  std::size_t entry_bytes = std::numeric_limits<std::size_t>::max();
 };
 
 /// Events a command produced, in the order they must be appended.

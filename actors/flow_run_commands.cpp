@@ -10,6 +10,7 @@
 #include "events/json_fields.hpp"
 #include "events/json_schema.hpp"
 #include "events/json_text.hpp"
+#include "observe/log.hpp"
 
 #include <algorithm>
 
@@ -583,16 +584,45 @@ json auto_run(const events::deployment& d, const events::deployment_schedule& sc
   return new_run(std::move(seed), env);
 }
 
+// Room kept in an entry for what a command appends besides its runs (a
+// work queue created for them, an Idempotency-Key's record).
+constexpr std::size_t entry_reserve_bytes = 64 * 1024;
+
+// What is left of one command's share of an entry (decision_env::
+// entry_bytes) for runs, and what the runs took so far.
+struct run_budget {
+  std::size_t limit;
+  std::size_t used = 0;
+
+  explicit run_budget(const decision_env& env)
+      : limit(env.entry_bytes > entry_reserve_bytes
+                  ? env.entry_bytes - entry_reserve_bytes
+                  : 0) {
+  }
+  [[nodiscard]] bool unlimited() const {
+    return limit == std::numeric_limits<std::size_t>::max() - entry_reserve_bytes;
+  }
+};
+
+enum class scheduled : std::uint8_t {
+  all,       ///< every run of the window is there or in `out`
+  stopped,   ///< the next run did not fit in the entry: go on in another command
+  too_large  ///< the next run alone is larger than an entry
+};
+
 // Appends to `out` the runs of `d`'s active schedules in `w` that do not
 // exist yet (by idempotency key, through the batch); `made` counts them.
-// `only_needed`: only schedules that need runs (§11.2).
-std::expected<void, errc> schedule_deployment(storage::write_batch& b,
-                                              const events::deployment& d,
-                                              const events::schedule_window& w,
-                                              bool only_needed,
-                                              decision_env& env,
-                                              event_list& out,
-                                              std::size_t& made) {
+// `only_needed`: only schedules that need runs (§11.2). Stops before a run
+// that would take `budget` past its limit: the runs are idempotent by key,
+// so another command goes on where this one stopped.
+std::expected<scheduled, errc> schedule_deployment(storage::write_batch& b,
+                                                   const events::deployment& d,
+                                                   const events::schedule_window& w,
+                                                   bool only_needed,
+                                                   decision_env& env,
+                                                   event_list& out,
+                                                   std::size_t& made,
+                                                   run_budget& budget) {
   std::optional<placement> where;
   const auto start = w.start_time ? events::timestamp{*w.start_time} : env.now;
   const auto end = w.end_time
@@ -643,16 +673,25 @@ std::expected<void, errc> schedule_deployment(storage::write_batch& b,
         if (!placed)
           return std::unexpected(placed.error());
         if (!*placed)
-          return {};
+          return scheduled::all;
         where = **placed;
       }
-      out.push_back(events::resource_created{
+      events::any_event run = events::resource_created{
           resource_kind::flow_run,
-          auto_run(d, sched, *parsed, date, std::move(key), *where, env)});
+          auto_run(d, sched, *parsed, date, std::move(key), *where, env)};
+      if (!budget.unlimited()) {
+        const auto bytes = entry_bytes_of(run);
+        if (bytes > budget.limit)
+          return scheduled::too_large;
+        if (budget.used + bytes > budget.limit)
+          return scheduled::stopped;
+        budget.used += bytes;
+      }
+      out.push_back(std::move(run));
       ++made;
     }
   }
-  return {};
+  return scheduled::all;
 }
 
 command_result appended(event_list out, storage::write_batch& b,
@@ -680,12 +719,30 @@ command_result handle(const events::schedule_flow_runs& cmd,
     return failed(d.error());
   event_list out;
   std::size_t made = 0;
+  run_budget budget(env);
   // An unknown deployment is a 200 `null` that creates nothing (§3.3).
-  if (*d)
-    if (auto done = schedule_deployment(b, **d, cmd.window, false, env, out, made);
-        !done)
-      return failed(done.error());
-  return appended(std::move(out), b, env, command_id, "null");
+  if (!*d)
+    return appended(std::move(out), b, env, command_id, "null");
+  auto done = schedule_deployment(b, **d, cmd.window, false, env, out, made,
+                                  budget);
+  if (!done)
+    return failed(done.error());
+  switch (*done) {
+    case scheduled::all:
+      return appended(std::move(out), b, env, command_id, "null");
+    case scheduled::stopped:
+      // The runs that fit in one entry; the caller sends the command again
+      // for the rest (events::schedule_flow_runs).
+      return appended(
+          std::move(out), b, env, command_id,
+          events::dump_json(json{
+              {"more", true},
+              {"runs", made},
+              {"start_time", cmd.window.start_time.value_or(env.now.micros)}}));
+    case scheduled::too_large:
+      break;
+  }
+  return failed(errc::too_large);
 }
 
 command_result handle(const events::schedule_due_runs& cmd,
@@ -718,16 +775,37 @@ command_result handle(const events::schedule_due_runs& cmd,
   event_list out;
   std::size_t made = 0;
   json next = nullptr;
+  run_budget budget(env);
+  std::optional<events::uuid> last_done;
   for (const auto& id : ids) {
     auto d = load_deployment(b, id);
     if (!d)
       return failed(d.error());
-    if (*d && !(**d).paused)
-      if (auto done = schedule_deployment(b, **d, cmd.window,
-                                          cmd.recent_micros == 0, env, out,
-                                          made);
-          !done)
+    if (*d && !(**d).paused) {
+      auto done = schedule_deployment(b, **d, cmd.window,
+                                      cmd.recent_micros == 0, env, out, made,
+                                      budget);
+      if (!done)
         return failed(done.error());
+      if (*done == scheduled::too_large) {
+        // A run larger than an entry: the rest of this deployment's runs
+        // cannot be made in a cluster; the other deployments' are.
+        observe::log(observe::level::error,
+                     "scheduler: a run of this deployment is larger than one "
+                     "entry of the replicated log (cluster.max_entry_bytes)",
+                     {{"deployment_id", id.str()}});
+      } else if (*done == scheduled::stopped && cmd.recent_micros == 0) {
+        // The entry is full (it holds at least one run: progress). The
+        // next page starts with this deployment; or, when it is the first
+        // of this page (it made those runs), after it: the next pass makes
+        // its remaining runs (it still needs runs).
+        next = last_done ? last_done->str() : id.str();
+        break;
+      }
+      // The recent loop goes on: later deployments' runs may still fit;
+      // what did not fit, the main loop makes.
+    }
+    last_done = id;
     if (static_cast<std::int64_t>(made) >= cmd.insert_batch_size &&
         id != ids.back()) {
       next = id.str();

@@ -5,6 +5,7 @@
 #include "actors/scheduler.hpp"
 #include "actors/type_ids.hpp"
 #include "actors/writer_actor.hpp"
+#include "observe/log.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
@@ -101,20 +102,26 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
   // The scheduler and late-runs services write on the leader only (a
   // follower skips its passes: the leader makes the same runs, and a
   // change of leader cannot make them twice, by idempotency key).
-  auto leader_submit = [this](command cmd, const events::uuid& id,
-                              reply_fn reply) {
-    if (impl_->node && !impl_->node->leading()) {
-      command_result skipped;
-      skipped.result = command_result::outcome::ok;
-      reply(std::move(skipped));
-      return;
-    }
-    submit(std::move(cmd), id, std::move(reply));
+  // Each pass a node submits is logged at debug level (what the cluster
+  // test counts to see that only the leader runs them).
+  auto leader_submit = [this](const char* service) {
+    return [this, service](command cmd, const events::uuid& id,
+                           reply_fn reply) {
+      if (impl_->node && !impl_->node->leading()) {
+        command_result skipped;
+        skipped.result = command_result::outcome::ok;
+        reply(std::move(skipped));
+        return;
+      }
+      observe::log(observe::level::debug, "service pass",
+                   {{"service", service}});
+      submit(std::move(cmd), id, std::move(reply));
+    };
   };
   if (settings.scheduler_interval.count() > 0)
-    impl_->scheduler =
-        spawn_scheduler(impl_->system, leader_submit,
-                        settings.scheduler_interval, settings.scheduler_pass);
+    impl_->scheduler = spawn_scheduler(impl_->system, leader_submit("scheduler"),
+                                       settings.scheduler_interval,
+                                       settings.scheduler_pass);
   if (settings.recent_scheduler_interval.count() > 0) {
     auto recent = settings.scheduler_pass;
     recent.after.reset();
@@ -123,12 +130,13 @@ runtime::runtime(storage::event_log& log, events::clock& clock,
     recent.recent_micros =
         (settings.recent_scheduler_interval.count() + 1000) * 1000;
     impl_->recent_scheduler = spawn_periodic(
-        impl_->system, leader_submit, settings.recent_scheduler_interval,
+        impl_->system, leader_submit("recent deployments scheduler"),
+        settings.recent_scheduler_interval,
         std::move(recent), "recent deployments scheduler");
   }
   if (settings.late_runs_interval.count() > 0)
     impl_->late_runs =
-        spawn_periodic(impl_->system, leader_submit,
+        spawn_periodic(impl_->system, leader_submit("late runs"),
                        settings.late_runs_interval, settings.late_runs,
                        "late runs");
   if (settings.retention_interval.count() > 0 &&

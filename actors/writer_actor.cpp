@@ -195,6 +195,8 @@ void flush(writer_state& st) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto& req = st.pending[i];
     decision_env env{st.clock->now(), *st.ids};
+    if (clustered)
+      env.entry_bytes = st.cluster().max_entry_bytes;
     batch.set_save_point();
     const auto before = mark(batch);
     command_result result;

@@ -43,7 +43,37 @@ void send(services& s, actors::command cmd, actors::write_conditions conditions,
       std::move(conditions));
 }
 
+void submit_round(services& s, actors::command cmd, next_command_fn next,
+                  std::size_t rounds_left, on_success success,
+                  responder reply) {
+  s.writer.submit(
+      std::move(cmd), new_command_id(),
+      [&s, next = std::move(next), rounds_left, success,
+       reply = std::move(reply)](actors::command_result r) mutable {
+        std::optional<actors::command> more;
+        if (r.result == actors::command_result::outcome::ok)
+          more = next(r);
+        if (more && rounds_left > 1)
+          return submit_round(s, std::move(*more), std::move(next),
+                              rounds_left - 1, success, std::move(reply));
+        auto answer = more ? storage_failed(storage::errc::too_large)
+                           : write_response(r, success);
+        const auto at = r.position.value != 0 ? r.position
+                                              : s.writer.positions().applied();
+        answer.headers.emplace_back(position_header, std::to_string(at.value));
+        reply(std::move(answer));
+      },
+      {});
+}
+
 } // namespace
+
+void submit_until(services& s, actors::command cmd, next_command_fn next,
+                  std::size_t max_rounds, on_success success,
+                  responder reply) {
+  submit_round(s, std::move(cmd), std::move(next), max_rounds, success,
+               std::move(reply));
+}
 
 void answer_read(services& s, read_fn read, std::string_view not_found_detail,
                  responder reply) {

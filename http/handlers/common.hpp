@@ -47,6 +47,18 @@ void submit(services& s, actors::command cmd, on_success success,
 void submit(services& s, const request& req, actors::command cmd,
             on_success success, responder reply);
 
+/// What to submit after a command's ok result, if anything.
+using next_command_fn =
+    std::function<std::optional<actors::command>(const actors::command_result&)>;
+
+/// Submits `cmd`, then what `next(result)` gives after each ok result (a
+/// new command id each time) until it gives nothing: work split over
+/// several entries of the replicated log, each command idempotent and
+/// making progress. Answers with `write_response(last result, success)`,
+/// or 413 when `max_rounds` did not finish it.
+void submit_until(services& s, actors::command cmd, next_command_fn next,
+                  std::size_t max_rounds, on_success success, responder reply);
+
 /// Submits `cmd` and answers with what `render` makes of the result (on the
 /// writer's thread: `render` must not block).
 void submit_with(services& s, actors::command cmd,

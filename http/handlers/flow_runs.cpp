@@ -39,6 +39,9 @@ using events::json;
 using events::resource_kind;
 
 constexpr std::size_t max_bulk_runs = 100;
+// Commands one `POST /deployments/{id}/schedule` may take in a cluster
+// (each makes at least one run).
+constexpr std::size_t max_schedule_rounds = 100'000;
 
 using actors::filter_terms::combine;
 using actors::filter_terms::in_list;
@@ -502,9 +505,23 @@ void post_deployment_schedule(services& s, const request& req,
     w.min_runs = v.get<std::int64_t>();
   if (const json v = param(*body, "max_runs"); v.is_number_integer())
     w.max_runs = v.get<std::int64_t>();
-  submit(s,
-         events::schedule_flow_runs{*events::uuid::parse(params.at(0)), w},
-         on_success::ok, std::move(reply));
+  // In a cluster a command makes the runs that fit in one entry of the
+  // replicated log and answers {"more": true, "start_time": <the window's
+  // start, µs>}: the same command again, with that start, goes on (the runs
+  // are idempotent by key) until all are there.
+  const auto id = *events::uuid::parse(params.at(0));
+  submit_until(
+      s, events::schedule_flow_runs{id, w},
+      [id, w](const actors::command_result& r)
+          -> std::optional<actors::command> {
+        if (r.body == "null")
+          return std::nullopt;
+        auto again = w;
+        again.start_time =
+            events::parse_json(r.body).at("start_time").get<std::int64_t>();
+        return events::schedule_flow_runs{id, again};
+      },
+      max_schedule_rounds, on_success::ok, std::move(reply));
 }
 
 void post_flow_runs(services& s, const request& req, path_params,

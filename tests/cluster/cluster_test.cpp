@@ -30,9 +30,11 @@ namespace {
 class node {
 public:
   node(std::string name, const etcd_cluster& etcd, const temp_dir& root,
-       std::vector<std::string> extra = {})
+       std::vector<std::string> extra = {},
+       std::map<std::string, std::string> env = {})
       : name_(std::move(name)), endpoints_(etcd.endpoints_csv()),
-        data_dir_((root.path() / name_).string()), extra_(std::move(extra)) {
+        data_dir_((root.path() / name_).string()), extra_(std::move(extra)),
+        env_(std::move(env)) {
     start();
   }
 
@@ -45,6 +47,12 @@ public:
     o.id_seed = 0;
     o.extra_args = {"--etcd", endpoints_, "--node", name_, "--peer-port", "0"};
     o.extra_args.insert(o.extra_args.end(), extra_.begin(), extra_.end());
+    // Settings in the environment turn the background services on; the
+    // node's log then goes to <data dir>.log.
+    o.extra_env = env_;
+    o.background_services = !env_.empty();
+    if (!env_.empty())
+      o.stderr_file = data_dir_ + ".log";
     process_.emplace(o);
   }
   void restart() {
@@ -98,6 +106,7 @@ private:
   std::string endpoints_;
   std::string data_dir_;
   std::vector<std::string> extra_;
+  std::map<std::string, std::string> env_;
   std::optional<deployd_process> process_;
 };
 
@@ -140,14 +149,14 @@ std::size_t wait_leader(std::vector<std::unique_ptr<node>>& nodes,
   return *found;
 }
 
-std::vector<std::unique_ptr<node>> start_nodes(const etcd_cluster& etcd,
-                                               const temp_dir& root,
-                                               std::size_t count,
-                                               std::vector<std::string> extra = {}) {
+std::vector<std::unique_ptr<node>> start_nodes(
+  const etcd_cluster& etcd, const temp_dir& root, std::size_t count,
+  std::vector<std::string> extra = {},
+  std::map<std::string, std::string> env = {}) {
   std::vector<std::unique_ptr<node>> nodes;
   for (std::size_t i = 0; i < count; ++i)
-    nodes.push_back(
-      std::make_unique<node>("n" + std::to_string(i + 1), etcd, root, extra));
+    nodes.push_back(std::make_unique<node>("n" + std::to_string(i + 1), etcd,
+                                           root, extra, env));
   for (auto& n : nodes)
     REQUIRE(eventually([&] { return n->ready(); }, 30s));
   return nodes;
@@ -716,6 +725,39 @@ std::vector<json> client_events_of(node& n) {
 
 } // namespace
 
+namespace {
+
+// The flow runs of deployment `id` that `n` has once it applied `position`.
+std::int64_t runs_of(node& n, const std::string& id, std::uint64_t position) {
+  auto r = n.http().request(
+    "POST", "/api/flow_runs/count",
+    json{{"deployments", {{"id", {{"any_", {id}}}}}}}.dump(),
+    {{"X-Deployd-Min-Position", std::to_string(position)}});
+  REQUIRE(r.status == 200);
+  return r.json_body().get<std::int64_t>();
+}
+
+// The size of the largest entry in etcd's log, and how many there are.
+std::pair<std::size_t, std::size_t> entry_sizes(const etcd_cluster& etcd) {
+  auto client = storage::etcd::client::connect(etcd.endpoints());
+  REQUIRE(client);
+  storage::etcd::replicated_log rlog(**client, "/deployd");
+  auto page = rlog.read(1, 0, 0, 10s);
+  REQUIRE(page);
+  std::size_t largest = 0;
+  for (const auto& e : page->entries)
+    largest = std::max(largest, e.value.size());
+  return {largest, page->entries.size()};
+}
+
+std::string write_ini(const temp_dir& root, const std::string& text) {
+  const auto path = (root.path() / "cluster.ini").string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+} // namespace
+
 TEST_CASE("client events and Idempotency-Key answers are the same on every "
           "node, through a failover (issue 16)",
           "[cluster][integration][events]") {
@@ -788,5 +830,344 @@ TEST_CASE("client events and Idempotency-Key answers are the same on every "
   }
   CHECK(std::vector<json>(after.begin(), after.begin() + 4) == seen);
   CHECK(after.back().at("event") == "my.client.event.5");
+  check_replicas(nodes);
+}
+
+TEST_CASE("POST /deployments/{id}/schedule with more runs than one entry "
+          "holds: split into several fenced appends at run boundaries; a run "
+          "alone larger than an entry is a 413 that writes nothing",
+          "[cluster][integration][schedule]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  // A small entry, so that a few thousand runs take several.
+  constexpr std::size_t entry_limit = 400'000;
+  const auto ini = write_ini(
+    root, "[cluster]\nmax_entry_bytes = " + std::to_string(entry_limit) + "\n");
+  auto nodes = start_nodes(etcd, root, 3, {"--config", ini});
+  const auto leader = wait_leader(nodes);
+  auto& follower = *nodes[(leader + 1) % nodes.size()];
+  auto& s = follower.http();
+  auto flow = s.post("/api/flows/", json{{"name", "many"}});
+  REQUIRE(flow.status == 201);
+  const auto flow_id = flow.json_body()["id"].get<std::string>();
+  // Paused: the scheduler would not touch it anyway; /schedule does not
+  // check it (flow-runs.md §3.3).
+  auto dep = s.post("/api/deployments/",
+                    json{{"name", "minutely"},
+                         {"flow_id", flow_id},
+                         {"paused", true},
+                         {"schedules", {{{"schedule", {{"interval", 60}}}}}}});
+  REQUIRE(dep.status == 201);
+  const auto id = dep.json_body()["id"].get<std::string>();
+  const auto before = entry_sizes(etcd);
+
+  const json window = {{"start_time", "2030-01-01T00:00:00Z"},
+                       {"end_time", "2031-01-01T00:00:00Z"},
+                       {"min_runs", 3000},
+                       {"max_runs", 3000}};
+  auto r = s.post("/api/deployments/" + id + "/schedule", window);
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  CHECK(r.body == "null");
+  const auto at = position_of(r);
+  for (auto& n : nodes)
+    CHECK(runs_of(*n, id, at) == 3000);
+  const auto [largest, entries] = entry_sizes(etcd);
+  // Several entries, none above the limit (the commit id and the record
+  // framing are the only bytes besides the records).
+  CHECK(entries - before.second >= 3000 * 1000 / entry_limit);
+  CHECK(largest <= entry_limit + 1024);
+  WARN("schedule of 3000 runs: " << entries - before.second
+                                 << " entries, the largest " << largest
+                                 << " bytes (max_entry_bytes " << entry_limit
+                                 << ")");
+  // Every date once: the runs' expected start times are 3000 minutes (of
+  // the schedule's anchor, the deployment's creation) from the start on.
+  std::set<std::string> dates;
+  for (int offset = 0; offset < 3000; offset += 200) {
+    auto page = s.post("/api/flow_runs/filter",
+                       json{{"deployments", {{"id", {{"any_", {id}}}}}},
+                            {"limit", 200},
+                            {"offset", offset}});
+    REQUIRE(page.status == 200);
+    for (const auto& run : page.json_body())
+      dates.insert(run["expected_start_time"].get<std::string>());
+  }
+  CHECK(dates.size() == 3000);
+  CHECK(dates.begin()->starts_with("2030-01-01T00:00:"));
+  CHECK(dates.rbegin()->starts_with("2030-01-03T01:59:"));
+  // Again: nothing new (idempotent by key), through another node.
+  auto again = nodes[leader]->http().post("/api/deployments/" + id + "/schedule",
+                                          window);
+  REQUIRE(again.status == 200);
+  for (auto& n : nodes)
+    CHECK(runs_of(*n, id, position_of(again)) == 3000);
+
+  // A run alone larger than an entry (the deployment's parameters and its
+  // schedule's, each written by a change that fits): 413 with a clear
+  // detail, no run.
+  auto big = s.post("/api/deployments/",
+                    json{{"name", "big"},
+                         {"flow_id", flow_id},
+                         {"paused", true},
+                         {"parameters", {{"a", std::string(250'000, 'a')}}}});
+  REQUIRE(big.status == 201);
+  const auto big_id = big.json_body()["id"].get<std::string>();
+  auto added = s.post("/api/deployments/" + big_id + "/schedules",
+                      json::array({{{"schedule", {{"interval", 3600}}},
+                                    {"parameters",
+                                     {{"b", std::string(200'000, 'b')}}}}}));
+  INFO(added.body);
+  REQUIRE(added.status == 201);
+  r = s.post("/api/deployments/" + big_id + "/schedule", json::object());
+  CHECK(r.status == 413);
+  CHECK(r.json_body() ==
+        json{{"detail", "The change is larger than the replicated log accepts "
+                        "in one entry (cluster.max_entry_bytes)."}});
+  // The leader goes on committing.
+  auto after = s.post("/api/flows/", json{{"name", "after"}});
+  REQUIRE(after.status == 201);
+  for (auto& n : nodes)
+    CHECK(runs_of(*n, big_id, position_of(after)) == 0);
+  check_replicas(nodes);
+}
+
+TEST_CASE("an entry etcd refuses as too large (its --max-request-bytes below "
+          "cluster.max_entry_bytes) is a 413 that writes nothing, and the "
+          "leader goes on committing",
+          "[cluster][integration][schedule]") {
+  etcd_cluster etcd{3, {"--max-request-bytes=262144"}};
+  temp_dir root;
+  auto nodes = start_nodes(etcd, root, 2);
+  const auto leader = wait_leader(nodes);
+  auto& s = nodes[(leader + 1) % nodes.size()]->http();
+  auto flow = s.post("/api/flows/", json{{"name", "f"}});
+  REQUIRE(flow.status == 201);
+  auto dep = s.post(
+    "/api/deployments/",
+    json{{"name", "minutely"},
+         {"flow_id", flow.json_body()["id"]},
+         {"paused", true},
+         {"schedules", {{{"schedule", {{"interval", 60}}}}}}});
+  REQUIRE(dep.status == 201);
+  const auto id = dep.json_body()["id"].get<std::string>();
+  // About 1.3 MB of runs: one entry by deployd's limit, too large for etcd.
+  auto r = s.post("/api/deployments/" + id + "/schedule",
+                  json{{"start_time", "2030-01-01T00:00:00Z"},
+                       {"end_time", "2031-01-01T00:00:00Z"},
+                       {"min_runs", 900},
+                       {"max_runs", 900}});
+  INFO(r.body);
+  CHECK(r.status == 413);
+  auto after = s.post("/api/flows/", json{{"name", "after"}});
+  REQUIRE(after.status == 201);
+  for (auto& n : nodes)
+    CHECK(runs_of(*n, id, position_of(after)) == 0);
+  CHECK(agreed_leader(nodes) == leader);
+  check_replicas(nodes);
+}
+
+namespace {
+
+// The runs of deployment `id` on `n` (at `position`): how many share each
+// expected start time.
+std::map<std::string, int> runs_by_time(node& n, const std::string& id,
+                                        std::uint64_t position) {
+  std::map<std::string, int> out;
+  for (int offset = 0;; offset += 200) {
+    auto r = n.http().request(
+      "POST", "/api/flow_runs/filter",
+      json{{"deployments", {{"id", {{"any_", {id}}}}}},
+           {"limit", 200},
+           {"offset", offset}}
+        .dump(),
+      {{"X-Deployd-Min-Position", std::to_string(position)}});
+    REQUIRE(r.status == 200);
+    const auto page = r.json_body();
+    for (const auto& run : page)
+      ++out[run["expected_start_time"].get<std::string>()];
+    if (page.size() < 200)
+      return out;
+  }
+}
+
+// Lines of `service`'s passes in a node's log (logfmt: a value is quoted
+// only when it has a space).
+std::size_t passes_in(const std::string& log, const std::string& service) {
+  const auto field = service.find(' ') == std::string::npos
+                       ? "service=" + service
+                       : "service=\"" + service + "\"";
+  std::ifstream in(log);
+  std::size_t n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("msg=\"service pass\"") != std::string::npos &&
+        (line.ends_with(field) || line.find(field + " ") != std::string::npos))
+      ++n;
+  return n;
+}
+
+std::uint64_t head_of(node& n) {
+  return n.status().value("log_head", std::uint64_t{0});
+}
+
+} // namespace
+
+TEST_CASE("the scheduler and late-runs services run on the leader only; after "
+          "the leader is killed the new leader's scheduler makes no run twice",
+          "[cluster][integration][scheduler]") {
+  etcd_cluster etcd;
+  temp_dir root;
+  // Entries of 400 kB, so that a deployment with large parameters takes
+  // more than one of the scheduler's commands.
+  const auto ini = write_ini(root, "[cluster]\nmax_entry_bytes = 400000\n");
+  const std::map<std::string, std::string> services = {
+    {"PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED", "true"},
+    {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "1"},
+    {"PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS", "1"},
+    {"PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED", "true"},
+    {"PREFECT_SERVER_SERVICES_LATE_RUNS_LOOP_SECONDS", "1"}};
+  auto nodes = start_nodes(etcd, root, 3,
+                           {"--config", ini, "--log-level", "debug"}, services);
+  const auto leader = wait_leader(nodes);
+  const auto via = (leader + 1) % nodes.size();
+  auto& s = *nodes[via];
+  auto flow = s.http().post("/api/flows/", json{{"name", "scheduled"}});
+  REQUIRE(flow.status == 201);
+  const auto flow_id = flow.json_body()["id"].get<std::string>();
+
+  // Hourly schedules: the rule (at least 3 runs, the last at least an hour
+  // ahead) gives exactly 3 runs each, whoever makes them and however often.
+  std::vector<std::string> deployments;
+  std::uint64_t newest = 0;
+  auto create = [&](node& n, const std::string& name, json parameters) {
+    auto r = n.http().post(
+      "/api/deployments/",
+      json{{"name", name},
+           {"flow_id", flow_id},
+           {"parameters", std::move(parameters)},
+           {"schedules", {{{"schedule", {{"interval", 3600}}}}}}});
+    REQUIRE(r.status == 201);
+    newest = std::max(newest, position_of(r));
+    deployments.push_back(r.json_body()["id"].get<std::string>());
+  };
+  for (int i = 0; i < 8; ++i)
+    create(*nodes[static_cast<std::size_t>(i) % nodes.size()],
+           "d" + std::to_string(i), json::object());
+  // Three runs of 150 kB parameters: more than one command's share.
+  create(s, "large", json{{"blob", std::string(150'000, 'x')}});
+  // A run 20 minutes late: the late-runs service marks it Late.
+  auto late = s.http().post("/api/deployments/" + deployments[0] + "/create_flow_run",
+                     json{{"state",
+                           {{"type", "SCHEDULED"},
+                            {"state_details",
+                             {{"scheduled_time", "2026-01-01T00:00:00Z"}}}}}});
+  REQUIRE(late.status == 201);
+  const auto late_id = late.json_body()["id"].get<std::string>();
+
+  auto all_scheduled = [&](node& n) {
+    const auto at = std::max(newest, head_of(n));
+    for (std::size_t i = 0; i < deployments.size(); ++i) {
+      auto runs = runs_by_time(n, deployments[i], at);
+      runs.erase("2026-01-01T00:00:00Z"); // the late ones
+      if (runs.size() < 3)
+        return false;
+    }
+    return true;
+  };
+  REQUIRE(eventually([&] { return all_scheduled(s); }, 30s));
+  REQUIRE(eventually(
+    [&] {
+      return s.http().get("/api/flow_runs/" + late_id).json_body().value(
+               "state_name", "") == "Late";
+    },
+    30s));
+
+  // Every node: each deployment has its 3 dates, each once.
+  auto check_once = [&](node& n) {
+    const auto at = std::max(newest, head_of(n));
+    for (std::size_t i = 0; i < deployments.size(); ++i) {
+      auto runs = runs_by_time(n, deployments[i], at);
+      runs.erase("2026-01-01T00:00:00Z"); // the late ones
+      INFO(n.name() << ", deployment " << i);
+      CHECK(runs.size() == 3);
+      for (const auto& [time, count] : runs) {
+        INFO(time);
+        CHECK(count == 1);
+      }
+    }
+  };
+  for (auto& n : nodes)
+    check_once(*n);
+
+  // Only the leader ran passes; each follower skipped every one of its own.
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto log = nodes[i]->data_dir() + ".log";
+    INFO(nodes[i]->name() << (i == leader ? " (leader)" : " (follower)"));
+    for (const char* service :
+         {"scheduler", "recent deployments scheduler", "late runs"}) {
+      INFO(service);
+      if (i == leader)
+        CHECK(passes_in(log, service) > 0);
+      else
+        CHECK(passes_in(log, service) == 0);
+    }
+  }
+
+  // New deployments, and at once the leader is killed: their runs are made
+  // by the old leader, the new one, or partly by each, never twice.
+  for (int i = 0; i < 6; ++i)
+    create(*nodes[via], "after" + std::to_string(i), json::object());
+  nodes[leader]->kill();
+  std::optional<std::size_t> next;
+  REQUIRE(eventually(
+    [&] {
+      next = agreed_leader(nodes);
+      return next && *next != leader;
+    },
+    20s));
+  auto& now_leading = *nodes[*next];
+  REQUIRE(eventually([&] { return all_scheduled(now_leading); }, 30s));
+  // A second late run: the new leader's late-runs service marks it.
+  auto late2 = now_leading.http().post(
+    "/api/deployments/" + deployments[1] + "/create_flow_run",
+    json{{"state",
+          {{"type", "SCHEDULED"},
+           {"state_details", {{"scheduled_time", "2026-01-01T00:00:00Z"}}}}}});
+  REQUIRE(late2.status == 201);
+  const auto late2_id = late2.json_body()["id"].get<std::string>();
+  REQUIRE(eventually(
+    [&] {
+      return now_leading.http()
+               .get("/api/flow_runs/" + late2_id)
+               .json_body()
+               .value("state_name", "") == "Late";
+    },
+    30s));
+  // A few more passes of the new leader over deployments that have their
+  // runs: none made twice.
+  const auto passes_before = passes_in(now_leading.data_dir() + ".log", "scheduler");
+  REQUIRE(eventually(
+    [&] {
+      return passes_in(now_leading.data_dir() + ".log", "scheduler") >=
+             passes_before + 3;
+    },
+    30s));
+  for (auto& n : nodes)
+    if (n->running()) {
+      INFO("after the failover");
+      check_once(*n);
+    }
+  // The node that did not lead still ran no pass.
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    if (i != leader && i != *next) {
+      INFO(nodes[i]->name() << " never led");
+      CHECK(passes_in(nodes[i]->data_dir() + ".log", "scheduler") == 0);
+      CHECK(passes_in(nodes[i]->data_dir() + ".log", "late runs") == 0);
+    }
+  CHECK(passes_in(now_leading.data_dir() + ".log", "late runs") > 0);
+  // The old leader comes back as a follower and agrees.
+  nodes[leader]->start();
+  REQUIRE(eventually([&] { return nodes[leader]->ready(); }, 30s));
+  check_once(*nodes[leader]);
   check_replicas(nodes);
 }
