@@ -535,7 +535,7 @@ TEST_CASE("SIGKILL of the etcd leader under load: writes resume and nothing "
 }
 
 TEST_CASE("with etcd down writes answer 503 within the request timeout and "
-          "reads go on; writes come back with etcd",
+          "reads go on, and writes come back with etcd",
           "[cluster][integration][failover]") {
   etcd_cluster etcd;
   temp_dir root;
@@ -834,7 +834,7 @@ TEST_CASE("client events and Idempotency-Key answers are the same on every "
 }
 
 TEST_CASE("POST /deployments/{id}/schedule with more runs than one entry "
-          "holds: split into several fenced appends at run boundaries; a run "
+          "holds: split into several fenced appends at run boundaries, and a run "
           "alone larger than an entry is a 413 that writes nothing",
           "[cluster][integration][schedule]") {
   etcd_cluster etcd;
@@ -1012,7 +1012,7 @@ std::uint64_t head_of(node& n) {
 
 } // namespace
 
-TEST_CASE("the scheduler and late-runs services run on the leader only; after "
+TEST_CASE("the scheduler and late-runs services run on the leader only, and after "
           "the leader is killed the new leader's scheduler makes no run twice",
           "[cluster][integration][scheduler]") {
   etcd_cluster etcd;
