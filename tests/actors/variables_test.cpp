@@ -71,7 +71,7 @@ TEST_CASE("a variable is created once per name, even within one commit",
   CHECK(f.variable("v")->at("value") == 1);
 }
 
-TEST_CASE("PATCH writes only the keys sent; null name or tags and a taken "
+TEST_CASE("PATCH writes only the keys sent, null name or tags and a taken "
           "name are integrity conflicts",
           "[actors][variables]") {
   fixture f;

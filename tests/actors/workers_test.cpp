@@ -130,7 +130,7 @@ TEST_CASE("a worker renders as the bytes of its JSON document, status last",
   }
 }
 
-TEST_CASE("a first heartbeat creates the worker ONLINE; later ones record "
+TEST_CASE("a first heartbeat creates the worker ONLINE, later ones record "
           "the time",
           "[actors][workers][decide]") {
   env_fixture f;

@@ -55,7 +55,7 @@ TEST_CASE("make_state fills every state detail and the default name",
             .at("name") == "Cancelling");
 }
 
-TEST_CASE("a repeated transition id is rejected; late marking only of "
+TEST_CASE("a repeated transition id is rejected, late marking only of "
           "scheduled runs, once",
           "[events][flow_run]") {
   auto run = run_in(json{{"type", "PENDING"},

@@ -20,7 +20,7 @@ TEST_CASE("entity-tag lists parse into versions, * and other tags",
   CHECK_FALSE(http::parse_tag_list("\"a b\""));
 }
 
-TEST_CASE("a write's conditions come from its headers; malformed ones are a "
+TEST_CASE("a write's conditions come from its headers, malformed ones are a "
           "400",
           "[http][conditions]") {
   http::request req;

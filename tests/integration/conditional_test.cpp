@@ -101,7 +101,7 @@ TEST_CASE("GETs of single resources carry the stream version as a strong "
   }
 }
 
-TEST_CASE("If-Match guards PATCH, DELETE, pause/resume and schedule changes; "
+TEST_CASE("If-Match guards PATCH, DELETE, pause/resume and schedule changes, "
           "a 412 appends nothing",
           "[integration][conditional]") {
   temp_dir dir;

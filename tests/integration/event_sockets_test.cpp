@@ -91,7 +91,7 @@ TEST_CASE("events out: backfill, then live events in log order, once each",
   CHECK(stored_ids == ids);
 }
 
-TEST_CASE("events out: without backfill only what comes later; the filter "
+TEST_CASE("events out: without backfill only what comes later, the filter "
           "applies to live events",
           "[integration][events][websocket]") {
   deployd_process server(live_clock());
@@ -174,7 +174,7 @@ TEST_CASE("events websockets: the handshake's refusals and close codes",
 }
 
 TEST_CASE("events in: events are recorded before the next one is read, "
-          "deduplicated by id; a bad one closes the socket",
+          "deduplicated by id, a bad one closes the socket",
           "[integration][events][websocket]") {
   deployd_process server(live_clock());
   {

@@ -330,7 +330,7 @@ TEST_CASE("set_state waits for the scheduled time, forces, bypasses cancel "
         422);
 }
 
-TEST_CASE("flow runs are filtered, counted, paged, patched and deleted; "
+TEST_CASE("flow runs are filtered, counted, paged, patched and deleted, "
           "idempotency, bulk and create errors",
           "[integration][flow_runs]") {
   deployd_process s;
@@ -465,7 +465,7 @@ TEST_CASE("flow runs are filtered, counted, paged, patched and deleted; "
             .json_body() == json{{"detail", "Deployment not found"}});
 }
 
-TEST_CASE("deleting a deployment deletes its scheduled never-run runs; "
+TEST_CASE("deleting a deployment deletes its scheduled never-run runs, "
           "deleting the flow deletes all its runs",
           "[integration][flow_runs][delete]") {
   temp_dir dir;

@@ -419,7 +419,7 @@ TEST_CASE("the late-runs service marks Scheduled runs past their time Late",
 }
 
 TEST_CASE("the flow_runs sub-filter of deployment and flow queries matches "
-          "real runs; task_runs matches nothing (there are none)",
+          "real runs, task_runs matches nothing (there are none)",
           "[integration][scheduler][queries]") {
   deployd_process s;
   scheduled_deployment with_runs(s, "with-runs");

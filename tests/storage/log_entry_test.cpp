@@ -52,7 +52,7 @@ TEST_CASE("log entries round-trip and reject malformed bytes",
     storage::encode_log_entry("c", {0}, records)));
 }
 
-TEST_CASE("log entries carry side writes after the records; an entry "
+TEST_CASE("log entries carry side writes after the records, an entry "
           "without any keeps the first format's bytes",
           "[storage][log_entry]") {
   const std::vector<std::string> records = {
