@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <cstring>
+#include <set>
 #include <utility>
 
 namespace deployd::actors {
@@ -249,9 +250,219 @@ json queue_related(storage::reader& r, const json& queue,
   return related;
 }
 
+// -- flow runs (events-api §9.5) -----------------------------------------------
+
+/// The reference truncates state messages in events to this many characters.
+constexpr std::size_t max_state_message = 100'000;
+/// Related resources an event may carry (PREFECT_SERVER_EVENTS_MAXIMUM_RELATED_RESOURCES).
+constexpr std::size_t max_related = 100;
+/// `follows` links two states whose times are closer than this.
+constexpr std::int64_t tight_timing_micros = 5 * 60 * 1'000'000LL;
+
+// A state's timestamp as Python's `isoformat()` writes an aware UTC time.
+std::string python_isoformat(events::timestamp t) {
+  auto out = events::format_timestamp(t);
+  out.pop_back(); // the `Z`
+  return out + "+00:00";
+}
+
+// Truncated to a number of characters (code points), as Python slices.
+std::string truncated(const std::string& message, std::size_t characters) {
+  std::size_t seen = 0;
+  for (std::size_t i = 0; i < message.size(); ++i)
+    if ((static_cast<unsigned char>(message[i]) & 0xC0) != 0x80 &&
+        seen++ == characters)
+      return message.substr(0, i);
+  return message;
+}
+
+std::string state_message(const json& state) {
+  return truncated(text(state, "message"), max_state_message);
+}
+
+// `state_payload`: the type, then the name and message when set, and for a
+// paused state whether it reschedules.
+json state_payload(const json& state) {
+  if (!state.is_object())
+    return nullptr;
+  json out = {{"type", text(state, "type")}};
+  if (!text(state, "name").empty())
+    out["name"] = text(state, "name");
+  if (!state_message(state).empty())
+    out["message"] = state_message(state);
+  if (text(state, "type") == "PAUSED") {
+    const auto details = state.find("state_details");
+    const bool reschedule = details != state.end() && details->is_object() &&
+                            details->value("pause_reschedule", false) == true;
+    out["pause_reschedule"] = reschedule ? "true" : "false";
+  }
+  return out;
+}
+
+std::optional<events::timestamp> state_time(const json& state) {
+  return state.is_object() ? events::parse_timestamp(text(state, "timestamp"))
+                           : std::nullopt;
+}
+
+void add_tags(std::set<std::string>& tags, const json& list) {
+  if (list.is_array())
+    for (const auto& t : list)
+      if (t.is_string())
+        tags.insert(t.get<std::string>());
+}
+
+// The run's related resources: flow, deployment, work queue, work pool
+// (id, role, name in that order), the tags of the run, its flow and its
+// deployment (sorted, as many as fit), then who created it.
+std::expected<json, errc> flow_run_related(storage::write_batch& b,
+                                           const json& run) {
+  json related = json::array();
+  std::set<std::string> tags;
+  add_tags(tags, run.value("tags", json::array()));
+  const auto related_one = [](std::string id, const char* role,
+                              std::string name) {
+    return labels({{"prefect.resource.id", std::move(id)},
+                   {"prefect.resource.role", role},
+                   {"prefect.resource.name", std::move(name)}});
+  };
+  if (const auto flow_id = events::uuid::parse(text(run, "flow_id"))) {
+    auto flow = load_flow(b, *flow_id);
+    if (!flow)
+      return std::unexpected(flow.error());
+    if (*flow) {
+      related.push_back(related_one("prefect.flow." + flow_id->str(), "flow",
+                                    (*flow)->name));
+      for (const auto& t : (*flow)->tags)
+        tags.insert(t);
+    }
+  }
+  if (const auto id = events::uuid::parse(text(run, "deployment_id"))) {
+    auto d = load_deployment(b, *id);
+    if (!d)
+      return std::unexpected(d.error());
+    if (*d) {
+      related.push_back(related_one("prefect.deployment." + id->str(),
+                                    "deployment", (*d)->name));
+      for (const auto& t : (*d)->tags)
+        tags.insert(t);
+    }
+  }
+  if (const auto id = events::uuid::parse(text(run, "work_queue_id"))) {
+    auto queue = load_resource(b, resource_kind::work_queue, *id);
+    if (!queue)
+      return std::unexpected(queue.error());
+    if (*queue) {
+      related.push_back(related_one("prefect.work-queue." + id->str(),
+                                    "work-queue", text(**queue, "name")));
+      auto pool = pool_of_queue(b, **queue);
+      if (!pool)
+        return std::unexpected(pool.error());
+      if (*pool) {
+        auto labels_of_pool =
+            related_one("prefect.work-pool." + text(**pool, "id"), "work-pool",
+                        text(**pool, "name"));
+        labels_of_pool["prefect.work-pool.type"] = text(**pool, "type");
+        related.push_back(std::move(labels_of_pool));
+      }
+    }
+  }
+  // (No task runs in deployd: a parent task run is never found.)
+  const auto room = max_related > related.size() + 1
+                        ? max_related - related.size() - 1
+                        : 0;
+  std::size_t added = 0;
+  for (const auto& t : tags) {
+    if (added++ == room)
+      break;
+    related.push_back(labels(
+        {{"prefect.resource.id", "prefect.tag." + t},
+         {"prefect.resource.role", "tag"}}));
+  }
+  const auto creator = run.find("created_by");
+  if (creator != run.end() && creator->is_object()) {
+    const auto type = text(*creator, "type");
+    if (type == "DEPLOYMENT" || type == "AUTOMATION") {
+      json labels_of_creator = labels(
+          {{"prefect.resource.id",
+            (type == "DEPLOYMENT" ? "prefect.deployment." : "prefect.automation.") +
+                text(*creator, "id")},
+           {"prefect.resource.role", "creator"}});
+      if (!text(*creator, "display_value").empty())
+        labels_of_creator["prefect.resource.name"] =
+            text(*creator, "display_value");
+      related.push_back(std::move(labels_of_creator));
+    }
+  }
+  return related;
+}
+
+// `prefect.flow-run.<state name>` when a run got a state through
+// orchestration: its creation with a state (but not a run the scheduler
+// inserted), or a change of state. Its id is the new state's, its time the
+// state's; `follows` is the state before when the two are close in time.
+result flow_run_event(storage::write_batch& b, const fold_context& at,
+                      const events::uuid& id, const json* changes) {
+  const json* initial = nullptr;
+  if (changes) {
+    const auto state = changes->find("state");
+    if (state == changes->end())
+      return announced{};
+    initial = &state->at("from");
+  }
+  auto loaded = load_resource(b, resource_kind::flow_run, id);
+  if (!loaded)
+    return std::unexpected(loaded.error());
+  if (!*loaded)
+    return announced{};
+  const json& run = **loaded;
+  if (!changes && run.value("auto_scheduled", false) == true)
+    return announced{};
+  const auto state = run.find("state");
+  if (state == run.end() || !state->is_object())
+    return announced{};
+  const auto state_id = events::uuid::parse(text(*state, "id"));
+  const auto occurred = state_time(*state);
+  if (!state_id || !occurred)
+    return announced{};
+  auto related = flow_run_related(b, run);
+  if (!related)
+    return std::unexpected(related.error());
+  const auto name = text(*state, "name");
+  json resource = labels(
+      {{"prefect.resource.id", "prefect.flow-run." + id.str()},
+       {"prefect.resource.name", text(run, "name")},
+       {"prefect.run-count",
+        std::to_string(run.value("run_count", std::int64_t{0}))},
+       {"prefect.state-message", state_message(*state)},
+       {"prefect.state-name", name},
+       {"prefect.state-timestamp", python_isoformat(*occurred)},
+       {"prefect.state-type", text(*state, "type")}});
+  const bool has_initial = initial && initial->is_object();
+  json payload = {
+      {"intended",
+       {{"from", has_initial ? json(text(*initial, "type")) : json(nullptr)},
+        {"to", text(*state, "type")}}},
+      {"initial_state", has_initial ? state_payload(*initial) : json(nullptr)},
+      {"validated_state", state_payload(*state)}};
+  auto e = event_at(at, "prefect.flow-run." + name, std::move(resource),
+                    std::move(*related), std::move(payload));
+  e.id = *state_id;
+  e.occurred = *occurred;
+  if (has_initial)
+    if (const auto before = state_time(*initial);
+        before && occurred->micros - before->micros < tight_timing_micros &&
+        before->micros - occurred->micros < tight_timing_micros)
+      e.follows = events::uuid::parse(text(*initial, "id"));
+  return announced{std::move(e)};
+}
+
 result resource_event(storage::write_batch& b, const fold_context& at,
                       resource_kind kind, const events::uuid& id,
                       const char* verb, const json* changes) {
+  if (kind == resource_kind::flow_run)
+    return std::string_view(verb) == "deleted"
+               ? result{announced{}}
+               : flow_run_event(b, at, id, changes);
   if (kind != resource_kind::work_pool && kind != resource_kind::work_queue &&
       kind != resource_kind::automation)
     return announced{};
@@ -486,9 +697,12 @@ std::expected<void, errc> announce(storage::write_batch& b,
   if (!list)
     return std::unexpected(list.error());
   for (auto& ev : *list) {
-    ev.id = events::announced_event_id(at.command_id, at.position,
-                                       static_cast<unsigned>(index),
-                                       at.recorded_at);
+    // Flow-run state events carry their state's id (events-api §9.5); the
+    // rest get one derived from their record.
+    if (ev.id.is_nil())
+      ev.id = events::announced_event_id(at.command_id, at.position,
+                                         static_cast<unsigned>(index),
+                                         at.recorded_at);
     if (const auto pool = status_pool(ev)) {
       auto previous = b.get(table::event_status, id_key(*pool));
       if (!previous)

@@ -5,7 +5,9 @@
 // every record, live and in replay, and these functions are the only code
 // that writes the `event_*` tables, so a replay rebuilds the feed byte for
 // byte. An announced event's id, time and place in the feed come from its
-// record (position, recorded-at, command id); nothing reads a clock.
+// record (position, recorded-at, command id), or, for a flow-run state
+// event, from the state the record carries (its id and timestamp, as the
+// reference); nothing reads a clock.
 //
 // Keys. A feed key is 16 bytes: the log position (8, big-endian) and an
 // index (8): the event's rank among those its record announced, or, for a

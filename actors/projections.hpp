@@ -34,7 +34,8 @@ namespace deployd::actors {
 /// 4: `run_index` (scheduled flow runs by deployment and by time).
 /// 5: `prefect.automation.*` events in the feed.
 /// 6: `run_index` rows for polls and run queries (`run_query_rows`).
-inline constexpr std::uint32_t read_model_format = 6;
+/// 7: `prefect.flow-run.<state>` events in the feed.
+inline constexpr std::uint32_t read_model_format = 7;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).

@@ -679,3 +679,130 @@ TEST_CASE("polls and run queries read the run index: it follows state "
   deployd_process s(options);
   CHECK(answers(s) == kept);
 }
+
+namespace {
+
+// The feed's flow-run state events, oldest first.
+json flow_run_events(const deployd_process& s) {
+  auto r = s.post(
+      "/api/events/filter",
+      json{{"filter",
+            {{"order", "ASC"},
+             {"occurred",
+              {{"since", "2000-01-01T00:00:00Z"},
+               {"until", "2100-01-01T00:00:00Z"}}},
+             {"event", {{"prefix", {"prefect.flow-run."}}}}}},
+           {"limit", 50}});
+  REQUIRE(r.status == 200);
+  return r.json_body().at("events");
+}
+
+} // namespace
+
+TEST_CASE("each state a run gets through orchestration is a prefect.flow-run "
+          "event with the state's id, and runs the scheduler inserts announce "
+          "nothing (events-api §9.5)",
+          "[integration][flow_runs][events]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  json before;
+  {
+    deployd_process s(options);
+    fixture f(s, json{{"schedules",
+                       {{{"schedule",
+                          {{"interval", 3600},
+                           {"anchor_date", "2026-11-28T00:00:00Z"}}}}}}});
+    auto r = f.create(json{{"tags", {"manual", "prod"}}});
+    REQUIRE(r.status == 201);
+    const auto run_id = r.json_body().at("id").get<std::string>();
+    json states = json::array({r.json_body().at("state")});
+    for (const char* type : {"PENDING", "RUNNING", "COMPLETED"}) {
+      if (std::string_view(type) == "COMPLETED") {
+        // A proposal the rules turn down writes no state and announces
+        // nothing: only Scheduled runs may be marked late.
+        r = f.set_state(run_id, json{{"type", "SCHEDULED"}, {"name", "Late"}});
+        REQUIRE(r.status == 200);
+        REQUIRE(r.json_body().at("status") == "REJECT");
+      }
+      r = f.set_state(run_id, json{{"type", type}, {"message", "m"}});
+      INFO(r.body);
+      REQUIRE(r.status == 201);
+      states.push_back(r.json_body().at("state"));
+    }
+    // Runs the scheduler inserts get their state directly: no event.
+    REQUIRE(s.post("/api/deployments/" + f.deployment_id + "/schedule",
+                   json::object())
+                .status == 200);
+    REQUIRE(s.post("/api/flow_runs/count", json::object()).json_body() > 1);
+
+    const auto events = flow_run_events(s);
+    REQUIRE(events.size() == 4);
+    const std::vector<std::string> names = {"Scheduled", "Pending", "Running",
+                                            "Completed"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      const auto& e = events.at(i);
+      const auto& state = states.at(i);
+      INFO(e.dump());
+      CHECK(e.at("event") == "prefect.flow-run." + names[i]);
+      CHECK(e.at("id") == state.at("id"));
+      CHECK(e.at("occurred") == state.at("timestamp"));
+      CHECK(e.at("follows") ==
+            (i == 0 ? json(nullptr) : states.at(i - 1).at("id")));
+      const auto& resource = e.at("resource");
+      CHECK(keys_of(resource) ==
+            std::vector<std::string>{
+                "prefect.resource.id", "prefect.resource.name",
+                "prefect.run-count", "prefect.state-message",
+                "prefect.state-name", "prefect.state-timestamp",
+                "prefect.state-type"});
+      CHECK(resource.at("prefect.resource.id") == "prefect.flow-run." + run_id);
+      CHECK(resource.at("prefect.state-name") == names[i]);
+      CHECK(resource.at("prefect.state-type") == state.at("type"));
+      CHECK(resource.at("prefect.state-message") == (i == 0 ? "" : "m"));
+      CHECK(resource.at("prefect.run-count") == (i < 2 ? "0" : "1"));
+      const auto stamp = resource.at("prefect.state-timestamp").get<std::string>();
+      CHECK(stamp.ends_with("+00:00"));
+      CHECK(stamp.substr(0, 19) ==
+            state.at("timestamp").get<std::string>().substr(0, 19));
+      CHECK(e.at("payload").at("intended").at("to") == state.at("type"));
+      CHECK(e.at("payload").at("intended").at("from") ==
+            (i == 0 ? json(nullptr) : states.at(i - 1).at("type")));
+    }
+    CHECK(events.at(0).at("payload") ==
+          json{{"intended", {{"from", nullptr}, {"to", "SCHEDULED"}}},
+               {"initial_state", nullptr},
+               {"validated_state", {{"type", "SCHEDULED"}, {"name", "Scheduled"}}}});
+    CHECK(events.at(2).at("payload").at("initial_state") ==
+          json{{"type", "PENDING"}, {"name", "Pending"}, {"message", "m"}});
+    const auto& related = events.at(0).at("related");
+    std::vector<std::string> ids, roles;
+    for (const auto& rel : related) {
+      ids.push_back(rel.at("prefect.resource.id").get<std::string>());
+      roles.push_back(rel.at("prefect.resource.role").get<std::string>());
+    }
+    const auto run = s.get("/api/flow_runs/" + run_id).json_body();
+    CHECK(ids == std::vector<std::string>{
+                     "prefect.flow." + f.flow_id,
+                     "prefect.deployment." + f.deployment_id,
+                     "prefect.work-queue." +
+                         run.at("work_queue_id").get<std::string>(),
+                     "prefect.work-pool." +
+                         run.at("work_pool_id").get<std::string>(),
+                     "prefect.tag.manual", "prefect.tag.prod"});
+    CHECK(roles == std::vector<std::string>{"flow", "deployment", "work-queue",
+                                            "work-pool", "tag", "tag"});
+    CHECK(keys_of(related.at(3)) ==
+          std::vector<std::string>{"prefect.resource.id",
+                                   "prefect.resource.role",
+                                   "prefect.resource.name",
+                                   "prefect.work-pool.type"});
+    CHECK(related.at(3).at("prefect.work-pool.type") == "process");
+    CHECK(related.at(0).at("prefect.resource.name") == "etl");
+    before = events;
+  }
+  // The same events, ids and bytes after a replay.
+  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  deployd_process s(options);
+  CHECK(flow_run_events(s) == before);
+}
