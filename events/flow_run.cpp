@@ -1,9 +1,13 @@
 #include "events/flow_run.hpp"
 
+#include "events/json_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace deployd::events {
 
@@ -177,6 +181,176 @@ json worker_flow_run(const json& run, timestamp now) {
   return json{{"work_pool_id", run.at("work_pool_id")},
               {"work_queue_id", queue_id},
               {"flow_run", std::move(flow_run)}};
+}
+
+namespace {
+
+// The end of the JSON value starting at `i` in `text`, or npos.
+std::size_t skip_value(std::string_view text, std::size_t i) {
+  if (i >= text.size())
+    return std::string_view::npos;
+  if (text[i] == '"') {
+    for (++i; i < text.size(); ++i) {
+      if (text[i] == '\\')
+        ++i;
+      else if (text[i] == '"')
+        return i + 1;
+    }
+    return std::string_view::npos;
+  }
+  if (text[i] == '{' || text[i] == '[') {
+    int depth = 0;
+    for (; i < text.size(); ++i) {
+      const char c = text[i];
+      if (c == '"') {
+        i = skip_value(text, i);
+        if (i == std::string_view::npos)
+          return i;
+        --i;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0)
+          return i + 1;
+      }
+    }
+    return std::string_view::npos;
+  }
+  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']')
+    ++i;
+  return i;
+}
+
+struct member {
+  std::string_view key; // with its quotes
+  std::string_view value;
+};
+
+// The top-level members of a compact JSON object, in order.
+bool members_of(std::string_view text, std::vector<member>& out) {
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}')
+    return false;
+  std::size_t i = 1;
+  if (text[i] == '}')
+    return i + 1 == text.size();
+  while (true) {
+    const auto key_end = skip_value(text, i);
+    if (text[i] != '"' || key_end == std::string_view::npos ||
+        key_end >= text.size() || text[key_end] != ':')
+      return false;
+    const auto value_end = skip_value(text, key_end + 1);
+    if (value_end == std::string_view::npos || value_end >= text.size() ||
+        value_end == key_end + 1)
+      return false;
+    out.push_back({text.substr(i, key_end - i),
+                   text.substr(key_end + 1, value_end - key_end - 1)});
+    if (text[value_end] == '}')
+      return value_end + 1 == text.size();
+    if (text[value_end] != ',')
+      return false;
+    i = value_end + 1;
+  }
+}
+
+// A timestamp member's value: nothing for null or anything else.
+std::optional<timestamp> time_text(std::string_view v) {
+  if (v.size() < 2 || v.front() != '"' ||
+      v.find('\\') != std::string_view::npos)
+    return std::nullopt;
+  return parse_timestamp(std::string(v.substr(1, v.size() - 2)));
+}
+
+} // namespace
+
+bool append_rendered_flow_run(std::string& out, std::string_view stored,
+                              timestamp now, bool worker) {
+  thread_local std::vector<member> ms;
+  ms.clear();
+  if (!members_of(stored, ms))
+    return false;
+  const member* total = nullptr;
+  const member* type = nullptr;
+  const member* expected_at = nullptr;
+  const member* start_at = nullptr;
+  const member* pool = nullptr;
+  const member* queue = nullptr;
+  int computed = 0;
+  for (const auto& m : ms) {
+    if (m.key == "\"total_run_time\"")
+      total = &m;
+    else if (m.key == "\"state_type\"")
+      type = &m;
+    else if (m.key == "\"expected_start_time\"")
+      expected_at = &m;
+    else if (m.key == "\"start_time\"")
+      start_at = &m;
+    else if (m.key == "\"work_pool_id\"")
+      pool = &m;
+    else if (m.key == "\"work_queue_id\"")
+      queue = &m;
+    else if (m.key == "\"estimated_run_time\"" ||
+             m.key == "\"estimated_start_time_delta\"")
+      ++computed;
+  }
+  if (!type || !expected_at || !start_at || computed != 2 ||
+      (worker && (!pool || !queue)))
+    return false;
+  std::string state_type;
+  if (type->value.size() >= 2 && type->value.front() == '"')
+    state_type = type->value.substr(1, type->value.size() - 2);
+  if (state_type == "RUNNING" ||
+      (type->value != "null" && type->value.front() != '"'))
+    return false;
+  double estimated = 0.0;
+  if (total) {
+    const json t = json::parse(total->value, nullptr, false);
+    if (!t.is_number())
+      return false;
+    estimated = t.get<double>();
+  }
+  double delta = 0.0;
+  const auto expected = time_text(expected_at->value);
+  const auto start = time_text(start_at->value);
+  const bool terminal = !state_type.empty() && is_terminal_state(state_type);
+  if (expected && start && *start > *expected)
+    delta = seconds_between(*expected, *start);
+  else if (expected && !start && !terminal && *expected < now)
+    delta = seconds_between(*expected, now);
+  if (worker) {
+    out += "{\"work_pool_id\":";
+    out += pool->value;
+    out += ",\"work_queue_id\":";
+    out += queue->value;
+    out += ",\"flow_run\":";
+  }
+  out.push_back('{');
+  bool first = true;
+  auto put = [&](std::string_view key) {
+    if (!first)
+      out.push_back(',');
+    first = false;
+    out += key;
+    out.push_back(':');
+  };
+  for (const auto& m : ms) {
+    if (worker && (&m == pool || m.key == "\"work_pool_name\"" || &m == queue))
+      continue;
+    put(m.key);
+    if (m.key == "\"estimated_run_time\"")
+      append_json(out, json(estimated));
+    else if (m.key == "\"estimated_start_time_delta\"")
+      append_json(out, json(delta));
+    else
+      out += m.value;
+    if (worker && m.key == "\"created_by\"") {
+      put("\"work_queue_id\"");
+      out += queue->value;
+    }
+  }
+  out.push_back('}');
+  if (worker)
+    out.push_back('}');
+  return true;
 }
 
 void apply_state(json& run, json state, timestamp now) {

@@ -151,6 +151,14 @@ struct mark_late_runs {
 [[nodiscard]] json render_flow_run(json run, timestamp now);
 /// The WorkerFlowRunResponse item (§2.2).
 [[nodiscard]] json worker_flow_run(const json& run, timestamp now);
+/// `render_flow_run` (or, with `worker`, `worker_flow_run`) of a stored
+/// run document's compact text, appended to `out` without building a DOM:
+/// the stored members are copied and the two computed ones written. False
+/// (and `out` unchanged) when the text is not such a document or the run
+/// is RUNNING (its estimate needs the state): render the parsed document.
+[[nodiscard]] bool append_rendered_flow_run(std::string& out,
+                                            std::string_view stored,
+                                            timestamp now, bool worker = false);
 
 /// Writes `state` as the run's current state, with the global transforms
 /// (§7.4): unique timestamp, derived times, counts, `updated`.

@@ -368,10 +368,10 @@ matching_runs(storage::reader& r, const json& body) {
 // The SCHEDULED runs of `deployments` due by `cutoff` (all when none;
 // a run without a next scheduled start time only then, first), soonest
 // first, at most `limit`: each deployment's `w` rows in order, merged.
-std::expected<std::vector<json>, storage::errc>
+std::expected<std::vector<events::uuid>, storage::errc>
 due_runs(storage::reader& r, const std::vector<events::uuid>& deployments,
          std::optional<std::int64_t> cutoff, std::int64_t limit) {
-  std::vector<json> out;
+  std::vector<events::uuid> out;
   if (limit <= 0)
     return out;
   const std::string zero(8, '\0');
@@ -402,13 +402,49 @@ due_runs(storage::reader& r, const std::vector<events::uuid>& deployments,
   for (const auto& key : due) {
     if (static_cast<std::int64_t>(out.size()) >= limit)
       break;
-    auto run = actors::load_resource(r, resource_kind::flow_run,
-                                     actors::id_from_key_suffix(key));
-    if (!run)
-      return std::unexpected(run.error());
-    if (*run)
-      out.push_back(std::move(**run));
+    out.push_back(actors::id_from_key_suffix(key));
   }
+  return out;
+}
+
+// Appends run `id` as the API answers it at `t` (a WorkerFlowRunResponse
+// item with `worker`), from its stored text; false when it is gone.
+std::expected<bool, storage::errc> append_run(storage::reader& r,
+                                              const events::uuid& id,
+                                              std::string& out,
+                                              events::timestamp t,
+                                              bool worker) {
+  auto row = r.get(storage::table::resources,
+                   actors::resource_key(resource_kind::flow_run, id));
+  if (!row)
+    return std::unexpected(row.error());
+  if (!*row)
+    return false;
+  if (!events::append_rendered_flow_run(out, **row, t, worker)) {
+    const json doc = events::parse_json(**row);
+    events::append_json(out, worker ? events::worker_flow_run(doc, t)
+                                    : events::render_flow_run(doc, t));
+  }
+  return true;
+}
+
+// The runs `ids` as a JSON list.
+std::expected<std::string, storage::errc>
+render_ids(storage::reader& r, const std::vector<events::uuid>& ids,
+           bool worker) {
+  const auto t = request_time();
+  std::string out = "[";
+  for (const auto& id : ids) {
+    const auto mark = out.size();
+    if (out.size() > 1)
+      out.push_back(',');
+    auto added = append_run(r, id, out, t, worker);
+    if (!added)
+      return std::unexpected(added.error());
+    if (!*added)
+      out.resize(mark);
+  }
+  out.push_back(']');
   return out;
 }
 
@@ -685,8 +721,11 @@ void post_deployments_get_scheduled_flow_runs(services& s, const request& req,
         auto runs = due_runs(r, ids, micros(before), limit);
         if (!runs)
           return storage_failed(runs.error());
+        auto text = render_ids(r, *runs, false);
+        if (!text)
+          return storage_failed(text.error());
         record_poll(s, ids, {});
-        return json_text(200, render_list(*runs, 0, limit));
+        return json_text(200, std::move(*text));
       },
       std::move(reply));
 }
@@ -748,7 +787,6 @@ void post_work_pool_get_scheduled_flow_runs(services& s, const request& req,
         record_poll(s, std::move(deployment_ids), std::move(queue_ids));
 
         const auto limit = limit_of(b);
-        json out = json::array();
         if (p.value("is_paused", false))
           return json_text(200, "[]");
         const auto before = micros(param(b, "scheduled_before"));
@@ -827,17 +865,16 @@ void post_work_pool_get_scheduled_flow_runs(services& s, const request& req,
           room = std::min(room, std::max<std::int64_t>(
                                     0, p.at("concurrency_limit").get<std::int64_t>() -
                                            pool_busy));
-        const auto t = now();
+        std::vector<events::uuid> chosen;
         for (const auto& c : picked) {
-          if (static_cast<std::int64_t>(out.size()) >= room)
+          if (static_cast<std::int64_t>(chosen.size()) >= room)
             break;
-          auto run = actors::load_resource(r, resource_kind::flow_run, c.run);
-          if (!run)
-            return storage_failed(run.error());
-          if (*run)
-            out.push_back(events::worker_flow_run(**run, t));
+          chosen.push_back(c.run);
         }
-        return json_text(200, events::dump_json(out));
+        auto text = render_ids(r, chosen, true);
+        if (!text)
+          return storage_failed(text.error());
+        return json_text(200, std::move(*text));
       },
       std::move(reply));
 }

@@ -1,4 +1,6 @@
 #include "events/flow_run.hpp"
+#include "events/json_text.hpp"
+#include "events/time.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -170,4 +172,49 @@ TEST_CASE("a scheduled run's key carries Python's str() of its date in the "
       json{{"cron", "0 9 * * *"}, {"timezone", "Asia/Kolkata"}, {"day_or", true}});
   CHECK(python_datetime_str(kolkata, *parse_timestamp("2026-08-22T03:30:00Z")) ==
         "2026-08-22 09:00:00+05:30");
+}
+
+TEST_CASE("a stored run renders from its text as from its document",
+          "[events][flow_run][render]") {
+  const auto now = at(0);
+  json run = json::parse(R"({"id":"0193f0a0-0000-7000-8000-000000000001",
+    "name":"a \"quoted\" run","flow_id":"0193f0a0-0000-7000-8000-000000000002",
+    "work_queue_id":"0193f0a0-0000-7000-8000-000000000003",
+    "work_queue_name":"default","parameters":{"estimated_run_time":[1,{"x":"}"}],
+    "s":"\u00e9\\","n":1.5e-7,"big":12345678901234567890},"tags":["a"],
+    "state_type":"SCHEDULED","state_name":"Scheduled","run_count":0,
+    "expected_start_time":null,"start_time":null,"total_run_time":0.0,
+    "estimated_run_time":0.0,"estimated_start_time_delta":0.0,
+    "created_by":{"id":null,"type":"SCHEDULE","display_value":"x"},
+    "work_pool_id":"0193f0a0-0000-7000-8000-000000000004",
+    "work_pool_name":"pool","state":{"type":"SCHEDULED"},"job_variables":{}})");
+  auto same = [&](const json& doc) {
+    const auto stored = dump_json(doc);
+    for (const bool worker : {false, true}) {
+      std::string out = "x";
+      INFO(stored << " worker " << worker);
+      REQUIRE(append_rendered_flow_run(out, stored, now, worker));
+      CHECK(out == "x" + dump_json(worker ? worker_flow_run(doc, now)
+                                          : render_flow_run(doc, now)));
+    }
+  };
+  same(run);
+  run["expected_start_time"] = "2027-01-15T10:00:00.000000Z"; // late
+  same(run);
+  run["start_time"] = "2027-01-15T10:00:03.500000Z";
+  run["state_type"] = "COMPLETED";
+  run["total_run_time"] = 2.25;
+  same(run);
+  run["expected_start_time"] = format_timestamp(at(60)); // in the future
+  run["start_time"] = nullptr;
+  run["state_type"] = "SCHEDULED";
+  same(run);
+  // RUNNING needs its state's time; a text that is not a run is refused.
+  run["state_type"] = "RUNNING";
+  std::string out;
+  CHECK(!append_rendered_flow_run(out, dump_json(run), now));
+  CHECK(!append_rendered_flow_run(out, "[1]", now));
+  CHECK(!append_rendered_flow_run(out, R"({"id":1})", now));
+  CHECK(!append_rendered_flow_run(out, R"({"id":)", now));
+  CHECK(out.empty());
 }
