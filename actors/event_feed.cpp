@@ -464,7 +464,7 @@ result resource_event(storage::write_batch& b, const fold_context& at,
                ? result{announced{}}
                : flow_run_event(b, at, id, changes);
   if (kind != resource_kind::work_pool && kind != resource_kind::work_queue &&
-      kind != resource_kind::automation)
+      kind != resource_kind::automation && kind != resource_kind::variable)
     return announced{};
   auto loaded = load_resource(b, kind, id);
   if (!loaded)
@@ -473,6 +473,20 @@ result resource_event(storage::write_batch& b, const fold_context& at,
     return announced{};
   const json& doc = **loaded;
   announced out;
+  if (kind == resource_kind::variable) {
+    // The reference's lifecycle events: the variable's post-state (its
+    // state before a deletion), every write announced.
+    const auto name = doc.value("name", std::string());
+    out.push_back(event_at(
+        at, std::string("prefect.variable.") + verb,
+        labels({{"prefect.resource.id", "prefect.variable." + id.str()},
+                {"prefect.resource.name", name}}),
+        json::array(),
+        json{{"name", name},
+             {"value", doc.contains("value") ? doc.at("value") : json(nullptr)},
+             {"tags", doc.contains("tags") ? doc.at("tags") : json::array()}}));
+    return out;
+  }
   if (kind == resource_kind::automation) {
     // workers-automations §3.7: the automation itself is the payload.
     out.push_back(event_at(

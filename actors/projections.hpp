@@ -35,7 +35,8 @@ namespace deployd::actors {
 /// 5: `prefect.automation.*` events in the feed.
 /// 6: `run_index` rows for polls and run queries (`run_query_rows`).
 /// 7: `prefect.flow-run.<state>` events in the feed.
-inline constexpr std::uint32_t read_model_format = 7;
+/// 8: `prefect.variable.*` events in the feed.
+inline constexpr std::uint32_t read_model_format = 8;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).

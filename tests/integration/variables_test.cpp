@@ -244,3 +244,44 @@ TEST_CASE("PATCH /deployments/{id} hydrates workspace_variable parameters",
   CHECK(s.get(target).json_body().at("parameters") ==
         json{{"where", {{"zone", "eu-1"}}}, {"n", 1}});
 }
+
+TEST_CASE("every variable write announces prefect.variable.created, updated "
+          "or deleted with the variable's name, value and tags",
+          "[integration][variables][events]") {
+  deployd_process s;
+  auto r = s.post("/api/variables/",
+                  json{{"name", "greeting"}, {"value", "hello"}, {"tags", {"a", "b"}}});
+  REQUIRE(r.status == 201);
+  const auto id = r.json_body().at("id").get<std::string>();
+  REQUIRE(patch(s, "/api/variables/name/greeting", json{{"value", 2}}).status ==
+          204);
+  REQUIRE(s.request("DELETE", "/api/variables/" + id).status == 204);
+  // A rejected write announces nothing.
+  REQUIRE(s.request("DELETE", "/api/variables/" + id).status == 404);
+
+  r = s.post("/api/events/filter",
+             json{{"filter",
+                   {{"order", "ASC"},
+                    {"occurred",
+                     {{"since", "2000-01-01T00:00:00Z"},
+                      {"until", "2100-01-01T00:00:00Z"}}},
+                    {"event", {{"prefix", {"prefect.variable."}}}}}},
+                  {"limit", 50}});
+  REQUIRE(r.status == 200);
+  const auto events = r.json_body().at("events");
+  REQUIRE(events.size() == 3);
+  const json resource = {{"prefect.resource.id", "prefect.variable." + id},
+                         {"prefect.resource.name", "greeting"}};
+  CHECK(events.at(0).at("event") == "prefect.variable.created");
+  CHECK(events.at(0).at("payload") ==
+        json{{"name", "greeting"}, {"value", "hello"}, {"tags", {"a", "b"}}});
+  CHECK(events.at(1).at("event") == "prefect.variable.updated");
+  CHECK(events.at(1).at("payload") ==
+        json{{"name", "greeting"}, {"value", 2}, {"tags", {"a", "b"}}});
+  CHECK(events.at(2).at("event") == "prefect.variable.deleted");
+  CHECK(events.at(2).at("payload") == events.at(1).at("payload"));
+  for (const auto& e : events) {
+    CHECK(e.at("resource") == resource);
+    CHECK(e.at("related") == json::array());
+  }
+}
