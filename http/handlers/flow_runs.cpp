@@ -29,6 +29,8 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 #include <set>
 
 namespace deployd::http::handlers {
@@ -470,10 +472,34 @@ std::string sort_of(const json& body) {
 
 // Records a poll after the answer has left (the reference does it in a
 // background task); its result is not awaited by the client.
+// The same deployments and queues submitted less than a second ago are not
+// submitted again: the writer would load each and find it READY and polled
+// under a second ago (its coalescing), and a pool's poll names every
+// deployment of its queues, so a busy poller would keep the writer loading.
 void record_poll(services& s, std::vector<events::uuid> deployments,
                  std::vector<events::uuid> queues) {
   if (deployments.empty() && queues.empty())
     return;
+  {
+    std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(&s)) + ':';
+    for (const auto& id : deployments)
+      key += actors::id_key(id);
+    key += ':';
+    for (const auto& id : queues)
+      key += actors::id_key(id);
+    const auto now_micros = request_time().micros;
+    static std::mutex guard;
+    static std::unordered_map<std::string, std::int64_t> recent;
+    const std::lock_guard lock(guard);
+    if (recent.size() > 4096)
+      recent.clear();
+    auto [it, added] = recent.try_emplace(std::move(key), now_micros);
+    if (!added) {
+      if (now_micros - it->second < 1'000'000)
+        return;
+      it->second = now_micros;
+    }
+  }
   submit(s, events::record_poll{std::move(deployments), std::move(queues)},
          on_success::no_content, [](response) {});
 }
