@@ -469,7 +469,19 @@ TEST_CASE("NOSPACE refuses writes as no_space until space is freed and the "
   // Reads go on.
   CHECK(get_value(*c, "fill/0").size() == value.size());
 
-  auto statuses = must(c->status(deadline));
+  // The member that hit the quota raises the alarm through raft: the
+  // others report it once they have applied that entry, a moment later.
+  std::vector<etcd::member_status> statuses;
+  const auto alarm_until = steady::now() + 10s;
+  const auto all_alarmed = [&] {
+    statuses = must(c->status(deadline));
+    for (const auto& s : statuses)
+      if (s.alarms != std::vector<std::string>{"NOSPACE"})
+        return false;
+    return true;
+  };
+  while (!all_alarmed() && steady::now() < alarm_until)
+    std::this_thread::sleep_for(50ms);
   REQUIRE(statuses.size() == 3);
   for (const auto& s : statuses) {
     INFO(s.endpoint);
