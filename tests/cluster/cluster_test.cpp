@@ -839,10 +839,13 @@ TEST_CASE("POST /deployments/{id}/schedule with more runs than one entry "
           "[cluster][integration][schedule]") {
   etcd_cluster etcd;
   temp_dir root;
-  // A small entry, so that a few thousand runs take several.
+  // A small entry, so that a few thousand runs take several; a request
+  // timeout that the rounds of 3,000 runs fit in under ASan too (they took
+  // more than the default 10 s there, and the call answered 503).
   constexpr std::size_t entry_limit = 400'000;
   const auto ini = write_ini(
-    root, "[cluster]\nmax_entry_bytes = " + std::to_string(entry_limit) + "\n");
+    root, "[cluster]\nmax_entry_bytes = " + std::to_string(entry_limit) +
+              "\n[http]\nrequest_timeout_ms = 120000\n");
   auto nodes = start_nodes(etcd, root, 3, {"--config", ini});
   const auto leader = wait_leader(nodes);
   auto& follower = *nodes[(leader + 1) % nodes.size()];
