@@ -8,7 +8,7 @@
 #include "actors/work_pools.hpp"
 #include "events/automation.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 namespace deployd::actors {
 

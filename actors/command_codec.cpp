@@ -1,7 +1,7 @@
 #include "actors/command_codec.hpp"
 
 #include "events/json.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <array>
 #include <type_traits>
@@ -497,7 +497,7 @@ std::string encode_write(const command& cmd, const events::uuid& command_id,
     c["request_hash"] = conditions.request_hash;
     out["conditions"] = std::move(c);
   }
-  // Big integers and floats exactly as parsed (events/json_text).
+  // Big integers and floats exactly as parsed (events/python/json_text).
   return events::dump_json(out);
 }
 

@@ -1,7 +1,7 @@
 #include "actors/deployment_aggregate.hpp"
 
-#include "events/json_schema.hpp"
-#include "events/python_repr.hpp"
+#include "events/python/json_schema.hpp"
+#include "events/python/python_repr.hpp"
 
 #include <algorithm>
 #include <map>

@@ -7,7 +7,7 @@
 #include "actors/queries.hpp"
 #include "actors/work_pools.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <functional>
 

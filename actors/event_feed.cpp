@@ -1,7 +1,7 @@
 #include "actors/event_feed.hpp"
 
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <array>
 #include <cctype>

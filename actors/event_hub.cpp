@@ -2,7 +2,7 @@
 
 #include "actors/event_feed.hpp"
 #include "actors/event_queries.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "observe/log.hpp"
 
 #include <atomic>

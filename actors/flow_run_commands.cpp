@@ -8,8 +8,8 @@
 #include "actors/work_pools.hpp"
 #include "events/flow_run.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_schema.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_schema.hpp"
+#include "events/python/json_text.hpp"
 #include "observe/log.hpp"
 
 #include <algorithm>

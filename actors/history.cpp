@@ -4,7 +4,7 @@
 #include "events/codec.hpp"
 #include "events/deployment.hpp"
 #include "events/flow.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/resource.hpp"
 
 #include <cstdio>

@@ -4,8 +4,8 @@
 #include "actors/command_support.hpp"
 #include "actors/projections.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
-#include "events/python_repr.hpp"
+#include "events/python/json_text.hpp"
+#include "events/python/python_repr.hpp"
 
 namespace deployd::actors {
 

@@ -3,7 +3,7 @@
 #include "actors/event_feed.hpp"
 #include "events/automation.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/json_writer.hpp"
 
 #include <algorithm>

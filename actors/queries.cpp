@@ -2,7 +2,7 @@
 
 #include "actors/projections.hpp"
 #include "actors/run_filter.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -7,7 +7,7 @@
 #include "actors/workers.hpp"
 #include "events/checksum.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>

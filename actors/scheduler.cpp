@@ -1,7 +1,7 @@
 #include "actors/scheduler.hpp"
 
 #include "actors/type_ids.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "observe/log.hpp"
 
 #include <caf/all.hpp>

@@ -1,6 +1,6 @@
 #include "actors/work_pools.hpp"
 
-#include "events/json_schema.hpp"
+#include "events/python/json_schema.hpp"
 
 #include <algorithm>
 

@@ -1,7 +1,7 @@
 #include "events/checksum.hpp"
 
-#include "events/json_text.hpp"
-#include "events/python_repr.hpp"
+#include "events/python/json_text.hpp"
+#include "events/python/python_repr.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 #include "events/codec.hpp"
 
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <type_traits>
 

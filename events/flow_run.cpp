@@ -1,6 +1,6 @@
 #include "events/flow_run.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <algorithm>
 #include <array>

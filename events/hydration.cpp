@@ -1,8 +1,8 @@
 #include "events/hydration.hpp"
 
-#include "events/json_body.hpp"
-#include "events/json_text.hpp"
-#include "events/python_repr.hpp"
+#include "events/python/json_body.hpp"
+#include "events/python/json_text.hpp"
+#include "events/python/python_repr.hpp"
 
 #include <charconv>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Writes JSON text straight into a string without building a document first,
-// byte for byte what `append_json` (events/json_text.hpp) writes for the same
+// byte for byte what `append_json` (events/python/json_text.hpp) writes for the same
 // value: the reference's number formats, nlohmann's string escaping. For the
 // hot paths that serialise our own structs (deployment state, views, index
 // summaries).
@@ -7,7 +7,7 @@
 
 #include "events/ids.hpp"
 #include "events/json.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/time.hpp"
 
 #include <charconv>

@@ -2,7 +2,7 @@
 
 #include "events/checksum.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <stdexcept>
 

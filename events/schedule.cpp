@@ -1,7 +1,7 @@
 #include "events/schedule.hpp"
 
-#include "events/cron.hpp"
-#include "events/json_text.hpp"
+#include "events/python/cron.hpp"
+#include "events/python/json_text.hpp"
 #include "events/time.hpp"
 
 #include <date/date.h>

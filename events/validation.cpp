@@ -1,6 +1,6 @@
 #include "events/validation.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <cctype>
 #include <cmath>

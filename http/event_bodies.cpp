@@ -1,6 +1,6 @@
 #include "http/event_bodies.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "http/base64.hpp"
 #include "http/openapi_validator.hpp"
 

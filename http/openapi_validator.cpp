@@ -1,7 +1,7 @@
 #include "http/openapi_validator.hpp"
 
-#include "events/json_text.hpp"
-#include "events/python_repr.hpp"
+#include "events/python/json_text.hpp"
+#include "events/python/python_repr.hpp"
 #include "events/time.hpp"
 
 #include <array>

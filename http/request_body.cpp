@@ -1,10 +1,10 @@
 #include "http/request_body.hpp"
 
-#include "events/json_schema.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_schema.hpp"
+#include "events/python/json_text.hpp"
 #include "events/schedule.hpp"
 #include "events/validation.hpp"
-#include "events/json_body.hpp"
+#include "events/python/json_body.hpp"
 #include "http/responses.hpp"
 
 #include <algorithm>

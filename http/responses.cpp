@@ -1,6 +1,6 @@
 #include "http/responses.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 namespace deployd::http {
 

@@ -11,7 +11,7 @@
 // templates and parameter placeholders are stored as given (never run).
 #include "actors/projections.hpp"
 #include "events/automation.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/resource.hpp"
 #include "events/validation.hpp"
 #include "http/handlers/common.hpp"

@@ -1,7 +1,7 @@
 // Block type, block schema and block document endpoints: the minimal set a
 // client uses to create a document that deployments reference.
 #include "actors/projections.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/responses.hpp"

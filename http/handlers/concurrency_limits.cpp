@@ -1,7 +1,7 @@
 // Global concurrency limit (v2) endpoints.
 #include "actors/projections.hpp"
 #include "events/concurrency_limit.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/responses.hpp"

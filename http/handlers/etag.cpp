@@ -1,6 +1,6 @@
 #include "http/handlers/etag.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/resource.hpp"
 #include "http/conditions.hpp"
 #include "http/services.hpp"

@@ -1,7 +1,7 @@
 // Prefect's events API (events-api §2-§7): client events in, the feed out
 // as pages and counts. The feed is read on the blocking-read pool.
 #include "actors/event_queries.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "http/event_bodies.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"

@@ -17,7 +17,7 @@
 #include "actors/run_filter.hpp"
 #include "events/flow_run.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/resource.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"

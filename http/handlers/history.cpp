@@ -3,7 +3,7 @@
 // log on the blocking-read pool (`run_query`): never on an I/O thread, never
 // through the writer.
 #include "actors/history.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 

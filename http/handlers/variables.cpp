@@ -2,7 +2,7 @@
 // name, PATCH and DELETE by id or name, filter and count.
 #include "actors/projections.hpp"
 #include "actors/queries.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/resource.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"

@@ -2,8 +2,8 @@
 #include "actors/work_pools.hpp"
 
 #include "actors/projections.hpp"
-#include "events/json_schema.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_schema.hpp"
+#include "events/python/json_text.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/openapi_validator.hpp"

@@ -6,7 +6,7 @@
 #include "actors/gateway.hpp"
 #include "actors/positions.hpp"
 #include "events/json.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "storage/log_entry.hpp"
 #include "storage/record.hpp"
 #include "tests/support/temp_event_log.hpp"

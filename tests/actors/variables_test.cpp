@@ -6,7 +6,7 @@
 #include "actors/projections.hpp"
 #include "actors/replay.hpp"
 #include "events/json_fields.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "tests/support/run_commands.hpp"
 #include "tests/support/temp_event_log.hpp"
 

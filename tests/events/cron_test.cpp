@@ -1,4 +1,4 @@
-#include "events/cron.hpp"
+#include "events/python/cron.hpp"
 
 #include "events/time.hpp"
 

@@ -1,5 +1,5 @@
 #include "events/event_filter.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <catch2/catch.hpp>
 

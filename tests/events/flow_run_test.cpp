@@ -1,5 +1,5 @@
 #include "events/flow_run.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "events/time.hpp"
 
 #include <catch2/catch.hpp>

@@ -3,7 +3,7 @@
 // with `N` and `I` replaced by `x` so that NaN and Infinity are unknown
 // (which changes nothing else: neither letter is valid outside strings, and
 // both are plain or invalid-escape characters inside them).
-#include "events/json_body.hpp"
+#include "events/python/json_body.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // Parameter schema checks and Python repr(), against texts produced by the
 // reference stack (CPython 3.11, jsonschema 4.26, Prefect 3's validators).
-#include "events/json_schema.hpp"
+#include "events/python/json_schema.hpp"
 
-#include "events/json_text.hpp"
-#include "events/python_repr.hpp"
+#include "events/python/json_text.hpp"
+#include "events/python/python_repr.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
-#include "events/python_repr.hpp"
+#include "events/python/python_repr.hpp"
 
 #include <catch2/catch.hpp>
 

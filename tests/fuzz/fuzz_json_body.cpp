@@ -6,9 +6,9 @@
 // accepts (plus integers beyond double range, minus literals beyond Python's
 // 4300 digits), build the same document when no integer exceeds 64 bits, and
 // read back its own dump_json text as the same document.
-#include "events/json_body.hpp"
+#include "events/python/json_body.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <cstddef>
 #include <cstdint>

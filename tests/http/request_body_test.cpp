@@ -1,6 +1,6 @@
 #include "http/request_body.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <catch2/catch.hpp>
 

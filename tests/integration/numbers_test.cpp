@@ -3,7 +3,7 @@
 // the request, the log, the projections, replay and the response. The
 // checks are on response text, never on parsed values (a parse would hide
 // both problems). A database an older binary rendered is rebuilt on start.
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "storage/event_log.hpp"
 #include "tests/integration/harness.hpp"
 

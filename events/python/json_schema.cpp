@@ -12,10 +12,10 @@
 // meaning (see `draft7_translator`). When it cannot (2020-12-only keywords,
 // `multipleOf` with its different float rule, Python-only regex syntax,
 // loops through `$ref`), the evaluator decides alone.
-#include "events/json_schema.hpp"
+#include "events/python/json_schema.hpp"
 
-#include "events/json_text.hpp"
-#include "events/python_repr.hpp"
+#include "events/python/json_text.hpp"
+#include "events/python/python_repr.hpp"
 
 // valijson is header-only and not clean under our warning flags; it throws
 // (instead of aborting the process) only with VALIJSON_USE_EXCEPTIONS.

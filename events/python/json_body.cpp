@@ -1,4 +1,4 @@
-#include "events/json_body.hpp"
+#include "events/python/json_body.hpp"
 
 #include <expected>
 #include <string_view>

@@ -1,7 +1,7 @@
 // Python `repr()` of JSON values; see python_repr.hpp.
-#include "events/python_repr.hpp"
+#include "events/python/python_repr.hpp"
 
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 
 #include <algorithm>
 #include <array>
