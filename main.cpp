@@ -12,7 +12,7 @@
 #include "config/service_config.hpp"
 #include "events/clock.hpp"
 #include "events/codec.hpp"
-#include "events/json_text.hpp"
+#include "events/python/json_text.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
