@@ -263,7 +263,9 @@ int serve(const config::service_config& c) {
               1, std::llround(c.foreman.loop_seconds * 1000.0)));
       runtime_settings.sweep_rules = {
           c.foreman.inactivity_heartbeat_multiple,
-          c.foreman.fallback_heartbeat_interval_seconds};
+          c.foreman.fallback_heartbeat_interval_seconds,
+          std::llround(c.foreman.deployment_last_polled_timeout_seconds * 1e6),
+          std::llround(c.foreman.work_queue_last_polled_timeout_seconds * 1e6)};
     }
     if (metrics)
       runtime_settings.on_commit = [&m = *metrics](

@@ -174,6 +174,10 @@ void fields(F& f, events::sweep_workers& x) {
   f("inactivity_heartbeat_multiple", x.inactivity_heartbeat_multiple);
   f("fallback_heartbeat_interval_seconds",
     x.fallback_heartbeat_interval_seconds);
+  f("deployment_last_polled_timeout_micros",
+    x.deployment_last_polled_timeout_micros);
+  f("work_queue_last_polled_timeout_micros",
+    x.work_queue_last_polled_timeout_micros);
 }
 
 template <class F>

@@ -563,6 +563,20 @@ result announcements(storage::write_batch& b, const events::any_event& e,
           [&](const events::deployment_updated& x) -> result {
             if (before || x.quiet)
               return announced{};
+            announced out;
+            // deployments-api.md §14: a poll's READY and the foreman's
+            // NOT_READY (only `status` and `last_polled` move then).
+            if (const auto s = x.changes.find("status");
+                s != x.changes.end() && s->is_object() &&
+                s->value("to", json()).is_string()) {
+              auto status = deployment_event(
+                  b, at, x.id,
+                  s->at("to") == "READY" ? "prefect.deployment.ready"
+                                         : "prefect.deployment.not-ready");
+              if (!status)
+                return status;
+              out = std::move(*status);
+            }
             json payload = updates_payload(
                 x.changes,
                 {{"description", "description"},
@@ -581,9 +595,14 @@ result announcements(storage::write_batch& b, const events::any_event& e,
                  {"concurrency_limit_id", "concurrency_limit_id"},
                  {"concurrency_options", "concurrency_options"}});
             if (payload.is_null())
-              return announced{};
-            return deployment_event(b, at, x.id, "prefect.deployment.updated",
-                                    std::move(payload));
+              return out;
+            auto updated = deployment_event(
+                b, at, x.id, "prefect.deployment.updated", std::move(payload));
+            if (!updated)
+              return updated;
+            for (auto& status_event : out)
+              updated->push_back(std::move(status_event));
+            return updated;
           },
           [&](const events::deployment_deleted& x) -> result {
             if (!before || x.quiet)

@@ -37,8 +37,9 @@ events::uuid uuid_from_key(std::string_view bytes) {
 
 // -- secondary index keys -----------------------------------------------------
 
-// {"n","f","t","p","q","w","c","u"}: what filters read without loading the
-// deployment (the same bytes nlohmann would dump for that object).
+// {"n","f","t","p","q","w","c","u","r"}: what filters (and the foreman's
+// staleness sweep: "r", `last_polled` in microseconds while READY, else
+// null; always last) read without loading the deployment.
 std::string summary_of(const events::deployment& d) {
   std::string out;
   out.reserve(160);
@@ -51,6 +52,11 @@ std::string summary_of(const events::deployment& d) {
   w.key("w").optional(d.work_queue_id);
   w.key("c").number(d.created.micros);
   w.key("u").number(d.updated.micros);
+  w.key("r");
+  if (d.status == "READY" && d.last_polled)
+    w.number(d.last_polled->micros);
+  else
+    w.null();
   w.close();
   return out;
 }

@@ -36,7 +36,9 @@ namespace deployd::actors {
 /// 6: `run_index` rows for polls and run queries (`run_query_rows`).
 /// 7: `prefect.flow-run.<state>` events in the feed.
 /// 8: `prefect.variable.*` events in the feed.
-inline constexpr std::uint32_t read_model_format = 8;
+/// 9: `prefect.deployment.ready` / `.not-ready` in the feed; a READY
+/// deployment's `last_polled` ("r") in its summary.
+inline constexpr std::uint32_t read_model_format = 9;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).

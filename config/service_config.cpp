@@ -245,6 +245,14 @@ const std::map<std::string, setter>& setters() {
      [](service_config& c, const std::string& v) {
        return parse_number(v, c.foreman.fallback_heartbeat_interval_seconds);
      }},
+    {"foreman.deployment_last_polled_timeout_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.foreman.deployment_last_polled_timeout_seconds);
+     }},
+    {"foreman.work_queue_last_polled_timeout_seconds",
+     [](service_config& c, const std::string& v) {
+       return parse_number(v, c.foreman.work_queue_last_polled_timeout_seconds);
+     }},
     {"scheduler.enabled",
      [](service_config& c, const std::string& v) {
        return parse_bool(v, c.scheduler.enabled);
@@ -408,6 +416,10 @@ constexpr std::pair<const char*, const char*> environment[] = {
    "foreman.inactivity_heartbeat_multiple"},
   {"PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS",
    "foreman.fallback_heartbeat_interval_seconds"},
+  {"PREFECT_SERVER_SERVICES_FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS",
+   "foreman.deployment_last_polled_timeout_seconds"},
+  {"PREFECT_SERVER_SERVICES_FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS",
+   "foreman.work_queue_last_polled_timeout_seconds"},
   {"PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED", "scheduler.enabled"},
   {"PREFECT_API_SERVICES_SCHEDULER_ENABLED", "scheduler.enabled"},
   {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "scheduler.loop_seconds"},
@@ -647,6 +659,13 @@ std::vector<std::string> validate(const service_config& c,
     problems.push_back("log.format must be logfmt or json");
   if (!(c.foreman.loop_seconds > 0) || c.foreman.loop_seconds > 86'400)
     problems.push_back("foreman.loop_seconds must be in (0, 86400]");
+  for (const auto& [name, seconds] :
+       {std::pair{"foreman.deployment_last_polled_timeout_seconds",
+                  c.foreman.deployment_last_polled_timeout_seconds},
+        std::pair{"foreman.work_queue_last_polled_timeout_seconds",
+                  c.foreman.work_queue_last_polled_timeout_seconds}})
+    if (!(seconds >= 0) || seconds > 31'536'000)
+      problems.push_back(std::string(name) + " must be in [0, 31536000]");
   for (const auto& [name, seconds] :
        {std::pair{"scheduler.loop_seconds", c.scheduler.loop_seconds},
         std::pair{"scheduler.recent_deployments_loop_seconds",

@@ -126,6 +126,15 @@ struct foreman_settings {
   /// (PREFECT_SERVER_SERVICES_FOREMAN_FALLBACK_HEARTBEAT_INTERVAL_SECONDS).
   /// Default: 30
   std::int64_t fallback_heartbeat_interval_seconds = 30;
+  /// A READY deployment not polled for this long (nor its queue, when that
+  /// was ever polled) becomes NOT_READY, in seconds
+  /// (PREFECT_SERVER_SERVICES_FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS).
+  /// Default: 60
+  double deployment_last_polled_timeout_seconds = 60.0;
+  /// A READY work queue not polled for this long becomes NOT_READY
+  /// (PREFECT_SERVER_SERVICES_FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS).
+  /// Default: 60
+  double work_queue_last_polled_timeout_seconds = 60.0;
 };
 
 /// The scheduler service (flow-runs.md §11.1; Prefect's environment names,

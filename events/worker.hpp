@@ -69,10 +69,17 @@ struct delete_worker {
 /// One pass of the sweep (the reference's foreman loop): ONLINE workers
 /// whose last heartbeat is more than (interval, or the fallback) × multiple
 /// seconds old become OFFLINE, then READY pools without an ONLINE worker
-/// become NOT_READY. Sent by a timer; decided at the writer's "now".
+/// become NOT_READY, then READY deployments polled longer ago than their
+/// timeout (and whose linked queue, when polled at all, too) and READY
+/// queues polled longer ago than theirs become NOT_READY
+/// (deployments-api.md §13). Sent by a timer; decided at the writer's "now".
 struct sweep_workers {
   std::int64_t inactivity_heartbeat_multiple = 3;
   std::int64_t fallback_heartbeat_interval_seconds = 30;
+  /// PREFECT_SERVER_SERVICES_FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS
+  /// and ..._WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS, in microseconds.
+  std::int64_t deployment_last_polled_timeout_micros = 60'000'000;
+  std::int64_t work_queue_last_polled_timeout_micros = 60'000'000;
 
   bool operator==(const sweep_workers&) const = default;
 };

@@ -3,6 +3,7 @@
 // status transitions heartbeats and the timed sweep drive, bad input, and
 // `deployd verify` / `replay` over a log with workers in it.
 #include "tests/integration/harness.hpp"
+#include "events/time.hpp"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -452,4 +453,169 @@ TEST_CASE("the timed sweep marks workers OFFLINE and pools NOT_READY, and "
   deployd_process server(options);
   CHECK(server.post("/api/work_pools/fast/workers/filter", json::object())
             .json_body() == before);
+}
+
+TEST_CASE("the foreman marks deployments and queues NOT_READY once their "
+          "polls are older than the timeouts, a queue polled since holding "
+          "its deployments, with the reference's events",
+          "[integration][workers][foreman]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  options.clock.clear(); // the timeouts are real seconds
+  options.extra_args = {"--foreman-loop-seconds", "0.05"};
+  constexpr std::int64_t timeout_micros = 3'000'000;
+  options.extra_env = {
+      {"PREFECT_SERVER_SERVICES_FOREMAN_DEPLOYMENT_LAST_POLLED_TIMEOUT_SECONDS",
+       "3"},
+      {"PREFECT_SERVER_SERVICES_FOREMAN_WORK_QUEUE_LAST_POLLED_TIMEOUT_SECONDS",
+       "3"}};
+  const json status_events = {
+      {"filter",
+       {{"event", {{"prefix", {"prefect.deployment.", "prefect.work-queue."}}}}}},
+      {"limit", 50}};
+  std::string a;
+  std::string b;
+  json events_before;
+  {
+    deployd_process s(options);
+    REQUIRE(s.post("/api/work_pools/", json{{"name", "p"}, {"type", "process"}})
+                .status == 201);
+    REQUIRE(s.post("/api/work_pools/p/queues", json{{"name", "other"}})
+                .status == 201);
+    const std::string flow =
+        s.post("/api/flows/", json{{"name", "f"}}).json_body().at("id");
+    a = s.post("/api/deployments/", json{{"name", "a"},
+                                         {"flow_id", flow},
+                                         {"work_pool_name", "p"}})
+            .json_body()
+            .at("id");
+    b = s.post("/api/deployments/", json{{"name", "b"}, {"flow_id", flow}})
+            .json_body()
+            .at("id");
+    auto deployment = [&](const std::string& id) {
+      return s.get("/api/deployments/" + id).json_body();
+    };
+    auto queue = [&](const std::string& name) {
+      return s.get("/api/work_pools/p/queues/" + name).json_body();
+    };
+    // The pool's poll makes its queue and the deployment on it READY; the
+    // runner's poll makes b READY.
+    REQUIRE(s.post("/api/work_pools/p/get_scheduled_flow_runs",
+                   json{{"work_queue_names", {"default"}}})
+                .status == 200);
+    REQUIRE(s.post("/api/deployments/get_scheduled_flow_runs",
+                   json{{"deployment_ids", {b}}})
+                .status == 200);
+    REQUIRE(eventually([&] {
+      return deployment(a).at("status") == "READY" &&
+             deployment(b).at("status") == "READY" &&
+             queue("default").at("status") == "READY";
+    }));
+    // a moves to the other queue and "default" is polled alone (more than
+    // a second later: polls within a second are coalesced), then a comes
+    // back: its queue was polled after it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    REQUIRE(s.request("PATCH", "/api/deployments/" + a,
+                      json{{"work_pool_name", "p"},
+                           {"work_queue_name", "other"}}.dump())
+                .status == 204);
+    const auto a_polled = deployment(a).at("last_polled");
+    REQUIRE(s.post("/api/work_pools/p/get_scheduled_flow_runs",
+                   json{{"work_queue_names", {"default"}}})
+                .status == 200);
+    REQUIRE(eventually(
+        [&] { return queue("default").at("last_polled") != a_polled; }));
+    REQUIRE(s.request("PATCH", "/api/deployments/" + a,
+                      json{{"work_pool_name", "p"},
+                           {"work_queue_name", "default"}}.dump())
+                .status == 204);
+    CHECK(deployment(a).at("last_polled") == a_polled);
+    CHECK(deployment(a).at("status") == "READY");
+    // Both go, b first; then the queue.
+    REQUIRE(eventually([&] {
+      return deployment(a).at("status") == "NOT_READY" &&
+             queue("default").at("status") == "NOT_READY";
+    }));
+    CHECK(deployment(b).at("status") == "NOT_READY");
+    CHECK(queue("other").at("status") == "NOT_READY"); // never polled
+    CHECK(queue("other").at("last_polled").is_null());
+
+    const auto feed = s.post("/api/events/filter", status_events)
+                          .json_body()
+                          .at("events");
+    std::map<std::string, std::vector<json>> by_key;
+    for (const auto& e : feed) {
+      const std::string name = e.at("event");
+      if (name.ends_with("ready"))
+        by_key[name + " " +
+               e.at("resource").at("prefect.resource.name").get<std::string>()]
+            .push_back(e);
+    }
+    REQUIRE(by_key["prefect.deployment.ready a"].size() == 1);
+    REQUIRE(by_key["prefect.deployment.ready b"].size() == 1);
+    REQUIRE(by_key["prefect.deployment.not-ready a"].size() == 1);
+    REQUIRE(by_key["prefect.deployment.not-ready b"].size() == 1);
+    REQUIRE(by_key["prefect.work-queue.ready default"].size() == 1);
+    REQUIRE(by_key["prefect.work-queue.not-ready default"].size() == 1);
+    CHECK(by_key["prefect.work-queue.not-ready other"].empty());
+    auto micros_of = [](const json& t) {
+      return deployd::events::parse_timestamp(t.get<std::string>())->micros;
+    };
+    const auto not_ready_a = by_key["prefect.deployment.not-ready a"][0];
+    const auto when_a = micros_of(not_ready_a.at("occurred"));
+    const auto when_b =
+        micros_of(by_key["prefect.deployment.not-ready b"][0].at("occurred"));
+    const auto queue_polled = micros_of(queue("default").at("last_polled"));
+    // a waited for its queue's poll to age too, b did not wait for a.
+    CHECK(when_a - micros_of(a_polled) >= timeout_micros);
+    CHECK(when_a - queue_polled >= timeout_micros);
+    CHECK(when_b < when_a);
+    CHECK(micros_of(by_key["prefect.work-queue.not-ready default"][0].at(
+              "occurred")) -
+              queue_polled >=
+          timeout_micros);
+    // The event's shape (deployments-api.md §14, events-api.md).
+    CHECK(not_ready_a.at("resource") ==
+          json{{"prefect.resource.id", "prefect.deployment." + a},
+               {"prefect.resource.name", "a"}});
+    const auto related = not_ready_a.at("related");
+    REQUIRE(related.size() == 3);
+    CHECK(related[0].at("prefect.resource.role") == "flow");
+    CHECK(related[1].at("prefect.resource.role") == "work-queue");
+    CHECK(related[1].at("prefect.resource.name") == "default");
+    CHECK(related[2].at("prefect.resource.role") == "work-pool");
+    CHECK(not_ready_a.at("payload") == json::object());
+    const auto queue_event = by_key["prefect.work-queue.not-ready default"][0];
+    CHECK(queue_event.at("related").at(0).at("prefect.resource.role") ==
+          "work-pool");
+
+    // A poll after NOT_READY is announced again; repeated polls of a READY
+    // deployment are not.
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(s.post("/api/deployments/get_scheduled_flow_runs",
+                     json{{"deployment_ids", {b}}})
+                  .status == 200);
+    REQUIRE(eventually([&] { return deployment(b).at("status") == "READY"; }));
+    events_before = s.post("/api/events/filter", status_events)
+                        .json_body()
+                        .at("events");
+    std::size_t ready_b = 0;
+    for (const auto& e : events_before)
+      ready_b += e.at("event") == "prefect.deployment.ready" &&
+                 e.at("resource").at("prefect.resource.name") == "b";
+    CHECK(ready_b == 2);
+    REQUIRE(s.stop() == 0);
+  }
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
+  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  options.extra_args = {"--foreman-loop-seconds", "3600"};
+  deployd_process s(options);
+  CHECK(s.get("/api/deployments/" + a).json_body().at("status") ==
+        "NOT_READY");
+  CHECK(s.post("/api/events/filter", status_events)
+            .json_body()
+            .at("events") == events_before);
 }
