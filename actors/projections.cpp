@@ -7,6 +7,7 @@
 #include "events/json_writer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -317,6 +318,30 @@ drop_relations(storage::write_batch& b, const events::uuid& id,
   return kept;
 }
 
+std::string state_type_of(const json& run) {
+  const auto it = run.find("state_type");
+  return it != run.end() && it->is_string() ? it->get<std::string>()
+                                            : std::string();
+}
+
+// Adds `delta` to the count of runs in `run`'s state type (a row gone at 0).
+std::expected<void, errc> count_run(storage::write_batch& b, const json& run,
+                                    std::int64_t delta) {
+  const auto key = run_keys::count_key(state_type_of(run));
+  auto row = b.get(table::run_index, key);
+  if (!row)
+    return std::unexpected(row.error());
+  std::int64_t n = 0;
+  if (*row)
+    std::from_chars((*row)->data(), (*row)->data() + (*row)->size(), n);
+  n += delta;
+  if (n <= 0)
+    b.del(table::run_index, key);
+  else
+    b.put(table::run_index, key, std::to_string(n));
+  return {};
+}
+
 void put_run_index(storage::write_batch& b, const json& run) {
   for (const auto& row : run_index_rows(run))
     b.put(table::run_index, row.key, row.value);
@@ -351,8 +376,10 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
   }
   b.put(table::resources, resource_key(e.kind, id), dump(e.value));
   b.put(table::resource_names, resource_name_key(e.kind, e.value), id_key(id));
-  if (e.kind == events::resource_kind::flow_run)
+  if (e.kind == events::resource_kind::flow_run) {
     put_run_index(b, e.value);
+    return count_run(b, e.value, 1);
+  }
   return {};
 }
 
@@ -368,9 +395,19 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
   const bool run = e.kind == events::resource_kind::flow_run;
   if (run)
     del_run_index(b, doc);
+  const auto state_before = run ? state_type_of(doc) : std::string();
   events::apply_document_changes(doc, e.changes);
-  if (run)
+  if (run) {
     put_run_index(b, doc);
+    if (const auto state_after = state_type_of(doc);
+        state_after != state_before) {
+      json was{{"state_type", state_before}};
+      if (auto counted = count_run(b, was, -1); !counted)
+        return counted;
+      if (auto counted = count_run(b, doc, 1); !counted)
+        return counted;
+    }
+  }
   b.put(table::resources, resource_key(e.kind, e.id), dump(doc));
   b.put(table::resource_names, resource_name_key(e.kind, doc), id_key(e.id));
   if (e.kind == events::resource_kind::work_queue && e.changes.contains("name"))
@@ -400,8 +437,10 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
   if (e.kind == events::resource_kind::automation)
     if (auto dropped = drop_relations(b, e.id, false); !dropped)
       return std::unexpected(dropped.error());
-  if (e.kind == events::resource_kind::flow_run)
+  if (e.kind == events::resource_kind::flow_run) {
     del_run_index(b, **loaded);
+    return count_run(b, **loaded, -1);
+  }
   return {};
 }
 
@@ -998,6 +1037,10 @@ std::vector<index_row> run_query_rows(const json& run) {
 }
 
 namespace run_keys {
+
+std::string count_key(std::string_view state_type) {
+  return "n" + std::string(state_type);
+}
 
 std::string state_prefix(std::string_view state_type) {
   std::string key = "s";

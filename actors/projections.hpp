@@ -38,7 +38,8 @@ namespace deployd::actors {
 /// 8: `prefect.variable.*` events in the feed.
 /// 9: `prefect.deployment.ready` / `.not-ready` in the feed; a READY
 /// deployment's `last_polled` ("r") in its summary.
-inline constexpr std::uint32_t read_model_format = 9;
+/// 10: `run_index` counts of runs by state type (`n` rows).
+inline constexpr std::uint32_t read_model_format = 10;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).
@@ -133,9 +134,12 @@ inline constexpr std::size_t run_index_late_time_at = 1;
 ///   time (null as 1970-01-01) + tail, not for a run retried in process;
 ///   the tail is the run's name key after its kind byte (flow id, then
 ///   idempotency key or id) and the run id: the order the polls answer in.
-/// Values are empty.
+/// Values are empty. Besides these rows, `n` + state type holds the number
+/// of runs in that state type (decimal; no row at 0), kept by the folds.
 [[nodiscard]] std::vector<index_row> run_query_rows(const events::json& run);
 namespace run_keys {
+/// `n` + state type: the row counting the runs in that state type.
+[[nodiscard]] std::string count_key(std::string_view state_type);
 [[nodiscard]] std::string state_prefix(std::string_view state_type);
 [[nodiscard]] std::string deployment_prefix(const events::uuid& deployment);
 [[nodiscard]] std::string busy_prefix(const events::uuid& pool);

@@ -10,8 +10,9 @@
 // answer, and load only the runs they return. `/flow_runs/filter`, `/count`
 // and `/paginate` take their candidates from the rows by state type and by
 // deployment when the filter requires one of them (`run_plan`), and count
-// rows without loading a run when that is all the filter asks; any other
-// filter reads every run.
+// rows without loading a run when that is all the filter asks (every run,
+// or some state types: the kept `n` counts, no scan); any other filter
+// reads every run.
 #include "actors/projections.hpp"
 #include "actors/queries.hpp"
 #include "actors/run_filter.hpp"
@@ -26,6 +27,7 @@
 #include "http/responses.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -257,6 +259,31 @@ bool run_matches(const json& body, const json& run) {
 std::expected<std::int64_t, storage::errc> count_runs(storage::reader& r,
                                                       const json& body) {
   const auto plan = plan_of(body);
+  if (plan.exact && plan.from != run_plan::source::deployments) {
+    // Every run, or those of some state types: the folds keep their counts
+    // (`n` rows), so nothing is scanned but those few rows.
+    std::int64_t n = 0;
+    auto add = [&](std::string_view, std::string_view value) {
+      std::int64_t k = 0;
+      std::from_chars(value.data(), value.data() + value.size(), k);
+      n += k;
+      return true;
+    };
+    if (plan.from == run_plan::source::all) {
+      if (auto scanned = r.scan(storage::table::run_index, "n", add); !scanned)
+        return std::unexpected(scanned.error());
+      return n;
+    }
+    for (const auto& type : plan.values) {
+      auto row = r.get(storage::table::run_index,
+                       actors::run_keys::count_key(type));
+      if (!row)
+        return std::unexpected(row.error());
+      if (*row)
+        add({}, **row);
+    }
+    return n;
+  }
   auto ids = candidates(r, plan);
   if (!ids)
     return std::unexpected(ids.error());
@@ -311,6 +338,36 @@ newest_runs(storage::reader& r, const json& body, std::int64_t offset,
         storage::scan_order::reverse);
     if (!scanned)
       return std::unexpected(scanned.error());
+    return out;
+  }
+  if (plan.values.size() == 1) {
+    // One state type or one deployment: its rows end with the run id, so a
+    // reverse scan reads them newest first and stops once the page is full.
+    const auto& v = *plan.values.begin();
+    const auto prefix = plan.from == run_plan::source::states
+                            ? actors::run_keys::state_prefix(v)
+                            : "e" + v;
+    std::optional<storage::errc> failed;
+    auto scanned = r.scan(
+        storage::table::run_index, prefix,
+        [&](std::string_view key, std::string_view) {
+          if (plan.exact && skipped < offset) {
+            ++skipped;
+            return true;
+          }
+          auto run = actors::load_resource(r, resource_kind::flow_run,
+                                           actors::id_from_key_suffix(key));
+          if (!run) {
+            failed = run.error();
+            return false;
+          }
+          return !*run || take(std::move(**run));
+        },
+        storage::scan_order::reverse);
+    if (!scanned)
+      return std::unexpected(scanned.error());
+    if (failed)
+      return std::unexpected(*failed);
     return out;
   }
   auto ids = candidates(r, plan);
@@ -470,38 +527,50 @@ std::string sort_of(const json& body) {
   return s.is_string() ? s.get<std::string>() : std::string("ID_DESC");
 }
 
+// Whether a poll of `deployments` and `queues` should be recorded now: not
+// when the same ones were recorded less than a second ago. The writer would
+// load each and find it READY and polled under a second ago (its
+// coalescing), and a pool's poll names every deployment of its queues, so a
+// busy poller would keep the writer loading.
+bool poll_due(services& s, const std::vector<events::uuid>& deployments,
+              const std::vector<events::uuid>& queues) {
+  std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(&s)) + ':';
+  for (const auto& id : deployments)
+    key += actors::id_key(id);
+  key += ':';
+  for (const auto& id : queues)
+    key += actors::id_key(id);
+  const auto now_micros = request_time().micros;
+  static std::mutex guard;
+  static std::unordered_map<std::string, std::int64_t> recent;
+  const std::lock_guard lock(guard);
+  if (recent.size() > 4096)
+    recent.clear();
+  auto [it, added] = recent.try_emplace(std::move(key), now_micros);
+  if (!added) {
+    if (now_micros - it->second < 1'000'000)
+      return false;
+    it->second = now_micros;
+  }
+  return true;
+}
+
 // Records a poll after the answer has left (the reference does it in a
 // background task); its result is not awaited by the client.
-// The same deployments and queues submitted less than a second ago are not
-// submitted again: the writer would load each and find it READY and polled
-// under a second ago (its coalescing), and a pool's poll names every
-// deployment of its queues, so a busy poller would keep the writer loading.
-void record_poll(services& s, std::vector<events::uuid> deployments,
+void submit_poll(services& s, std::vector<events::uuid> deployments,
                  std::vector<events::uuid> queues) {
   if (deployments.empty() && queues.empty())
     return;
-  {
-    std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(&s)) + ':';
-    for (const auto& id : deployments)
-      key += actors::id_key(id);
-    key += ':';
-    for (const auto& id : queues)
-      key += actors::id_key(id);
-    const auto now_micros = request_time().micros;
-    static std::mutex guard;
-    static std::unordered_map<std::string, std::int64_t> recent;
-    const std::lock_guard lock(guard);
-    if (recent.size() > 4096)
-      recent.clear();
-    auto [it, added] = recent.try_emplace(std::move(key), now_micros);
-    if (!added) {
-      if (now_micros - it->second < 1'000'000)
-        return;
-      it->second = now_micros;
-    }
-  }
   submit(s, events::record_poll{std::move(deployments), std::move(queues)},
          on_success::no_content, [](response) {});
+}
+
+void record_poll(services& s, std::vector<events::uuid> deployments,
+                 std::vector<events::uuid> queues) {
+  if ((deployments.empty() && queues.empty()) ||
+      !poll_due(s, deployments, queues))
+    return;
+  submit_poll(s, std::move(deployments), std::move(queues));
 }
 
 } // namespace
@@ -797,20 +866,25 @@ void post_work_pool_get_scheduled_flow_runs(services& s, const request& req,
           polled = *queues;
         }
         std::vector<events::uuid> queue_ids;
-        std::vector<events::uuid> deployment_ids;
-        for (const auto& q : polled) {
-          const auto qid = events::uuid_field(q, "id");
-          queue_ids.push_back(qid);
-          auto scanned = r.scan(storage::table::queue_links, actors::id_key(qid),
-                                [&](std::string_view key, std::string_view) {
-                                  deployment_ids.push_back(
-                                      actors::id_from_key_suffix(key));
-                                  return true;
-                                });
-          if (!scanned)
-            return storage_failed(scanned.error());
+        for (const auto& q : polled)
+          queue_ids.push_back(events::uuid_field(q, "id"));
+        // The deployments linked to the polled queues are read only when
+        // the poll is recorded (at most once a second for the same queues):
+        // a queue may hold thousands.
+        if (!queue_ids.empty() && poll_due(s, {}, queue_ids)) {
+          std::vector<events::uuid> deployment_ids;
+          for (const auto& qid : queue_ids) {
+            auto scanned = r.scan(storage::table::queue_links, actors::id_key(qid),
+                                  [&](std::string_view key, std::string_view) {
+                                    deployment_ids.push_back(
+                                        actors::id_from_key_suffix(key));
+                                    return true;
+                                  });
+            if (!scanned)
+              return storage_failed(scanned.error());
+          }
+          submit_poll(s, std::move(deployment_ids), std::move(queue_ids));
         }
-        record_poll(s, std::move(deployment_ids), std::move(queue_ids));
 
         const auto limit = limit_of(b);
         if (p.value("is_paused", false))

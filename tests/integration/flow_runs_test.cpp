@@ -642,6 +642,12 @@ TEST_CASE("polls and run queries read the run index: it follows state "
     CHECK(count({{"flow_runs", scheduled}}) == scanned(scheduled));
     CHECK(count({{"flow_runs", of_d2}}) == "2");
     CHECK(count({{"flow_runs", of_d2}}) == scanned(of_d2));
+    // The kept counts by state type (`n` rows) against the runs read.
+    for (const auto* type : {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED"}) {
+      const json one{{"state", {{"type", {{"any_", {type}}}}}}};
+      INFO(type);
+      CHECK(count({{"flow_runs", one}}) == scanned(one));
+    }
     CHECK(count({{"deployments", {{"id", {{"any_", {d1}}}}}}}) == "3");
     CHECK(count({{"deployments", {{"id", {{"any_", {d1}}}}}},
                  {"flow_runs", {{"name", {{"any_", {"a", "e"}}}}}}}) == "1");
@@ -650,6 +656,19 @@ TEST_CASE("polls and run queries read the run index: it follows state "
     };
     CHECK(newest(json::object()) == names{"g", "e", "c", "b", "a"});
     CHECK(newest({{"offset", 1}, {"limit", 2}}) == names{"e", "c"});
+    {
+      // One state type: read newest first from its rows, as through
+      // every run (the `or_` the rows cannot answer).
+      const json one{{"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}};
+      json every = one;
+      every["operator"] = "or_";
+      every["name"] = {{"any_", {"no such run"}}};
+      for (const auto offset : {0, 1, 3})
+        CHECK(newest({{"flow_runs", one}, {"offset", offset}}) ==
+              newest({{"flow_runs", every}, {"offset", offset}}));
+      CHECK(newest({{"flow_runs", one}, {"limit", 2}}) ==
+            newest({{"flow_runs", every}, {"limit", 2}}));
+    }
     CHECK(newest({{"flow_runs", of_d2}, {"offset", 1}}) == names{"c"});
     CHECK(newest({{"flow_runs", of_d2}, {"sort", "NAME_DESC"}}) ==
           names{"e", "c"});
@@ -668,6 +687,12 @@ TEST_CASE("polls and run queries read the run index: it follows state "
               .json_body() == json::array());
     CHECK(count({{"flow_runs", of_d2}}) == scanned(of_d2));
     CHECK(by_pool(json::object()) == names{"a", "b", "g"});
+    // The kept counts by state type (`n` rows) against the runs read.
+    for (const auto* type : {"SCHEDULED", "PENDING", "RUNNING", "COMPLETED"}) {
+      const json one{{"state", {{"type", {{"any_", {type}}}}}}};
+      INFO(type);
+      CHECK(count({{"flow_runs", one}}) == scanned(one));
+    }
     kept = answers(s);
     CHECK(kept.at("count") == "4");
     REQUIRE(s.stop() == 0);
