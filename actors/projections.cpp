@@ -868,8 +868,10 @@ load_flow_by_name(storage::write_batch& b, std::string_view name) {
 
 std::expected<std::optional<events::deployment>, errc>
 load_deployment(storage::write_batch& b, const events::uuid& id) {
-  return load_json_row<events::deployment>(b, table::deployments, id_key(id),
-                                           events::deployment_from_json);
+  return load_json_row<events::deployment>(
+      b, table::deployments, id_key(id), [](events::json&& j) {
+        return events::deployment_from_json(std::move(j));
+      });
 }
 
 std::expected<std::optional<events::deployment>, errc>

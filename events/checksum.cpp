@@ -150,18 +150,23 @@ json without_secret_fields(const json& v) {
 
 } // namespace
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+std::array<std::uint8_t, 32> sha256(std::string_view data) {
+  std::array<std::uint8_t, 32> digest{};
   unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(),
-                 nullptr) != 1)
+  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(),
+                 nullptr) != 1 ||
+      size != digest.size())
     throw std::runtime_error("OpenSSL SHA-256 failed");
+  return digest;
+}
+
+std::string sha256_hex(std::string_view data) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * size);
-  for (unsigned int i = 0; i < size; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0x0f]);
+  out.reserve(64);
+  for (const std::uint8_t b : sha256(data)) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 0x0f]);
   }
   return out;
 }

@@ -5,10 +5,15 @@
 
 #include "events/json.hpp"
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace deployd::events {
+
+/// SHA-256 of `data`.
+[[nodiscard]] std::array<std::uint8_t, 32> sha256(std::string_view data);
 
 /// Lowercase hex SHA-256 of `data`.
 [[nodiscard]] std::string sha256_hex(std::string_view data);

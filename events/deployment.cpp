@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdlib>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 namespace deployd::events {
 
@@ -147,7 +149,12 @@ json field_value(const deployment& d, deployment_field f) {
   std::abort();
 }
 
-void set_field(deployment& d, deployment_field f, const json& v) {
+namespace {
+
+// set_field for a document the caller may give up (`J` = json: its values
+// are moved into the deployment, not copied).
+template <class J>
+void assign_field(deployment& d, deployment_field f, J&& v) {
   using enum deployment_field;
   switch (f) {
   case id:
@@ -160,7 +167,7 @@ void set_field(deployment& d, deployment_field f, const json& v) {
     d.updated = time_of(v);
     return;
   case name:
-    d.name = v.get<std::string>();
+    d.name = v.template get<std::string>();
     return;
   case version:
     d.version = string_or_null(v);
@@ -172,7 +179,7 @@ void set_field(deployment& d, deployment_field f, const json& v) {
     d.flow_id = *uuid_or_null(v);
     return;
   case paused:
-    d.paused = v.get<bool>();
+    d.paused = v.template get<bool>();
     return;
   case schedules:
     d.schedules.clear();
@@ -183,19 +190,19 @@ void set_field(deployment& d, deployment_field f, const json& v) {
     d.concurrency_limit_id = uuid_or_null(v);
     return;
   case concurrency_options:
-    d.concurrency_options = v;
+    d.concurrency_options = std::forward<J>(v);
     return;
   case job_variables:
-    d.job_variables = v;
+    d.job_variables = std::forward<J>(v);
     return;
   case parameters:
-    d.parameters = v;
+    d.parameters = std::forward<J>(v);
     return;
   case tags:
-    d.tags = v.get<std::vector<std::string>>();
+    d.tags = v.template get<std::vector<std::string>>();
     return;
   case labels:
-    d.labels = v;
+    d.labels = std::forward<J>(v);
     return;
   case work_queue_name:
     d.work_queue_name = string_or_null(v);
@@ -208,13 +215,13 @@ void set_field(deployment& d, deployment_field f, const json& v) {
         v.is_null() ? std::optional<timestamp>{} : std::optional{time_of(v)};
     return;
   case parameter_openapi_schema:
-    d.parameter_openapi_schema = v;
+    d.parameter_openapi_schema = std::forward<J>(v);
     return;
   case path:
     d.path = string_or_null(v);
     return;
   case pull_steps:
-    d.pull_steps = v;
+    d.pull_steps = std::forward<J>(v);
     return;
   case entrypoint:
     d.entrypoint = string_or_null(v);
@@ -226,18 +233,53 @@ void set_field(deployment& d, deployment_field f, const json& v) {
     d.infrastructure_document_id = uuid_or_null(v);
     return;
   case created_by:
-    d.created_by = v;
+    d.created_by = std::forward<J>(v);
     return;
   case updated_by:
-    d.updated_by = v;
+    d.updated_by = std::forward<J>(v);
     return;
   case status:
-    d.status = v.get<std::string>();
+    d.status = v.template get<std::string>();
     return;
   case enforce_parameter_schema:
-    d.enforce_parameter_schema = v.get<bool>();
+    d.enforce_parameter_schema = v.template get<bool>();
     return;
   }
+}
+
+// deployment_from_json: each stored field found where to_json puts it (the
+// same position), else by name.
+template <class J>
+deployment deployment_from(J&& j) {
+  deployment d;
+  const auto& items = static_cast<const json::object_t::Container&>(
+      j.template get_ref<const json::object_t&>());
+  for (std::size_t i = 0; i < deployment_field_count; ++i) {
+    const auto f = static_cast<deployment_field>(i);
+    const auto name = field_name(f);
+    const json* v = nullptr;
+    if (i < items.size() && items[i].first == name) {
+      v = &items[i].second;
+    } else {
+      const auto it = j.find(name);
+      if (it == j.end())
+        throw std::invalid_argument("stored deployment lacks '" +
+                                    std::string(name) + "'");
+      v = &*it;
+    }
+    if constexpr (std::is_const_v<std::remove_reference_t<J>> ||
+                  std::is_lvalue_reference_v<J>)
+      assign_field(d, f, *v);
+    else
+      assign_field(d, f, std::move(*const_cast<json*>(v)));
+  }
+  return d;
+}
+
+} // namespace
+
+void set_field(deployment& d, deployment_field f, const json& v) {
+  assign_field(d, f, v);
 }
 
 json to_json(const deployment& d) {
@@ -250,16 +292,11 @@ json to_json(const deployment& d) {
 }
 
 deployment deployment_from_json(const json& j) {
-  deployment d;
-  for (std::size_t i = 0; i < deployment_field_count; ++i) {
-    const auto f = static_cast<deployment_field>(i);
-    const auto it = j.find(field_name(f));
-    if (it == j.end())
-      throw std::invalid_argument("stored deployment lacks '" +
-                                  std::string(field_name(f)) + "'");
-    set_field(d, f, *it);
-  }
-  return d;
+  return deployment_from(j);
+}
+
+deployment deployment_from_json(json&& j) {
+  return deployment_from(std::move(j));
 }
 
 json to_json(const deployment_schedule& s) {

@@ -125,6 +125,8 @@ void set_field(deployment& d, deployment_field f, const json& value);
 [[nodiscard]] std::string stored_text(const deployment& d);
 /// Inverse of `to_json`; throws on a malformed document.
 [[nodiscard]] deployment deployment_from_json(const json& j);
+/// The same, moving the document's values into the deployment.
+[[nodiscard]] deployment deployment_from_json(json&& j);
 
 /// Stored form of one schedule (the interval as `to_json(schedule)` writes
 /// it).

@@ -2,8 +2,10 @@
 
 #include "events/checksum.hpp"
 #include "events/json_fields.hpp"
+#include "events/json_writer.hpp"
 #include "events/python/json_text.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace deployd::events {
@@ -22,7 +24,21 @@ json to_json(const prefect_event& e) {
 }
 
 std::string render_event(const prefect_event& e) {
-  return dump_json(to_json(e));
+  // The bytes of dump_json(to_json(e)), without copying the labels and the
+  // payload into a new document first.
+  std::string out;
+  out.reserve(512);
+  json_writer w(out);
+  w.key("occurred").plain(format_timestamp(e.occurred));
+  w.key("event").value(std::string_view(e.event));
+  w.key("resource").value(e.resource);
+  w.key("related").value(e.related);
+  w.key("payload").value(e.payload);
+  w.key("id").plain(e.id.str());
+  w.key("follows").optional(e.follows);
+  w.key("received").plain(format_timestamp(e.received));
+  w.close();
+  return out;
 }
 
 prefect_event prefect_event_from_json(const json& j) {
@@ -55,11 +71,9 @@ uuid announced_event_id(const uuid& command_id, log_position position,
   seed += std::to_string(position.value);
   seed += ':';
   seed += std::to_string(index);
-  const auto hex = sha256_hex(seed);
+  const auto digest = sha256(seed);
   uuid id;
-  for (std::size_t i = 0; i < 16; ++i)
-    id.bytes[i] =
-        static_cast<std::uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  std::copy_n(digest.begin(), id.bytes.size(), id.bytes.begin());
   // 48 bits of Unix milliseconds, version 7, variant 10 (RFC 9562).
   const auto ms = static_cast<std::uint64_t>(
       recorded_at.micros < 0 ? 0 : recorded_at.micros / 1000);

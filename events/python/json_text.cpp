@@ -204,6 +204,195 @@ private:
   bool integer_overflow_ = false;
 };
 
+// -- the common case ----------------------------------------------------------
+
+/// Parses the documents deployd writes and most clients send (ASCII strings
+/// without escapes, integers of up to 18 digits, nesting up to 64 levels, no
+/// duplicate keys) straight into the document, as `exact_builder` would
+/// build it, without nlohmann's lexer. Anything else (escapes, non-ASCII,
+/// floats, long integers, errors) answers false and is left to the full
+/// parser, whose typing and messages stay the reference.
+class simple_parser {
+public:
+  explicit simple_parser(std::string_view text)
+      : p_(text.data()), end_(text.data() + text.size()) {
+  }
+
+  bool parse(json& root) {
+    skip_space();
+    if (!value(root, 0))
+      return false;
+    skip_space();
+    return p_ == end_;
+  }
+
+private:
+  static constexpr int max_depth = 64;
+
+  void skip_space() {
+    while (p_ != end_ &&
+           (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t'))
+      ++p_;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::string_view(p_, word.size()) != word)
+      return false;
+    p_ += word.size();
+    return true;
+  }
+
+  // The text of a string without escapes or non-ASCII bytes; `p_` is on
+  // its opening quote.
+  bool string_text(std::string_view& out) {
+    const char* start = ++p_;
+    while (p_ != end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out = std::string_view(start, static_cast<std::size_t>(p_ - start));
+        ++p_;
+        return true;
+      }
+      if (c < 0x20 || c >= 0x80 || c == '\\')
+        return false;
+      ++p_;
+    }
+    return false;
+  }
+
+  bool number(json& out) {
+    const char* start = p_;
+    const bool negative = *p_ == '-';
+    if (negative)
+      ++p_;
+    const char* digits = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9')
+      ++p_;
+    const auto count = static_cast<std::size_t>(p_ - digits);
+    if (count == 0 || count > 18 || (*digits == '0' && count > 1))
+      return false;
+    if (p_ != end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E'))
+      return false;
+    if (negative) {
+      std::int64_t n = 0;
+      if (std::from_chars(start, p_, n).ptr != p_)
+        return false;
+      out = json(n);
+    } else {
+      std::uint64_t n = 0;
+      if (std::from_chars(start, p_, n).ptr != p_)
+        return false;
+      out = json(n);
+    }
+    return true;
+  }
+
+  bool value(json& out, int depth) {
+    if (p_ == end_)
+      return false;
+    switch (*p_) {
+    case '{':
+      return object(out, depth + 1);
+    case '[':
+      return array(out, depth + 1);
+    case '"': {
+      std::string_view text;
+      if (!string_text(text))
+        return false;
+      out = json(std::string(text));
+      return true;
+    }
+    case 't':
+      out = json(true);
+      return literal("true");
+    case 'f':
+      out = json(false);
+      return literal("false");
+    case 'n':
+      out = json(nullptr);
+      return literal("null");
+    default:
+      return (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) && number(out);
+    }
+  }
+
+  bool array(json& out, int depth) {
+    if (depth > max_depth)
+      return false;
+    ++p_;
+    out = json(json::value_t::array);
+    auto& items = out.get_ref<json::array_t&>();
+    skip_space();
+    if (p_ != end_ && *p_ == ']') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      skip_space();
+      items.emplace_back();
+      if (!value(items.back(), depth))
+        return false;
+      skip_space();
+      if (p_ == end_)
+        return false;
+      if (*p_ == ']') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',')
+        return false;
+      ++p_;
+    }
+  }
+
+  bool object(json& out, int depth) {
+    if (depth > max_depth)
+      return false;
+    ++p_;
+    out = json(json::value_t::object);
+    auto& members = static_cast<json::object_t::Container&>(
+        out.get_ref<json::object_t&>());
+    skip_space();
+    if (p_ != end_ && *p_ == '}') {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      skip_space();
+      std::string_view key;
+      if (p_ == end_ || *p_ != '"' || !string_text(key))
+        return false;
+      // A duplicate key (nlohmann keeps the first position, the last
+      // value) is left to the full parser.
+      for (const auto& m : members)
+        if (m.first.size() == key.size() && m.first == key)
+          return false;
+      skip_space();
+      if (p_ == end_ || *p_ != ':')
+        return false;
+      ++p_;
+      skip_space();
+      members.emplace_back(std::string(key), json());
+      if (!value(members.back().second, depth))
+        return false;
+      skip_space();
+      if (p_ == end_)
+        return false;
+      if (*p_ == '}') {
+        ++p_;
+        return true;
+      }
+      if (*p_ != ',')
+        return false;
+      ++p_;
+    }
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
 // -- writing ------------------------------------------------------------------
 
 bool plain_ascii(std::string_view s) {
@@ -286,6 +475,9 @@ void append_integer(std::string& out, Number n) {
 
 json parse_json(std::string_view text) {
   json root;
+  if (simple_parser(text).parse(root))
+    return root;
+  root = json();
   {
     exact_builder builder(root, nullptr);
     if (json::sax_parse(text, &builder) || !builder.integer_overflow())
