@@ -1,395 +1,186 @@
 #include "config/service_config.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <charconv>
 #include <fstream>
-#include <functional>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <algorithm>
+#include <type_traits>
 
 namespace deployd::config {
 
 namespace {
 
-std::string trim(std::string s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos)
-    return {};
-  const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
+// Flags, the environment and the INI file are parsed with CLI11: every setting
+// is one option of the top-level app named `--section.key` (and a short alias
+// for the common ones), so all three sources convert and check a value the
+// same way. CLI11 gives a config file precedence over the environment; ours is
+// the other way round (defaults, file, environment, flags), so the file and the
+// environment are applied here, after the command line, to the options the
+// command line left alone.
+
+// Integers and floats as `std::from_chars` reads them: CLI11's own conversion
+// (strtoull with base 0) would read `010` as 8, `-1` as 2^64-1 and ignore
+// overflow.
+template <class T>
+CLI::Validator decimal() {
+  return CLI::Validator(
+    [](std::string& text) -> std::string {
+      T value{};
+      const auto* end = text.data() + text.size();
+      const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+      if (ec != std::errc() || ptr != end || text.empty())
+        return "not a number in range: '" + text + "'";
+      return {};
+    },
+    "NUMBER");
 }
+
+const CLI::Validator non_empty(
+  [](std::string& text) -> std::string {
+    return text.empty() ? "must not be empty" : std::string();
+  },
+  "TEXT");
 
 template <class T>
-bool parse_number(const std::string& text, T& out) {
-  const auto* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc() && ptr == end;
+CLI::Option* setting(CLI::App& app, const std::string& names, T& field,
+                  const std::optional<CLI::Validator>& check = {}) {
+  auto* option = app.add_option(names, field)->multi_option_policy(
+    CLI::MultiOptionPolicy::TakeLast);
+  if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>)
+    option->check(decimal<T>());
+  if (check)
+    option->check(*check);
+  return option;
 }
 
-bool parse_bool(const std::string& text, bool& out) {
-  if (text == "true" || text == "1" || text == "yes" || text == "on") {
-    out = true;
-    return true;
-  }
-  if (text == "false" || text == "0" || text == "no" || text == "off") {
-    out = false;
-    return true;
-  }
-  return false;
+// One option per `section.key`: the INI file, the environment and the flags
+// all set a setting through it, so the three can never disagree.
+void add_settings(CLI::App& app, service_config& c) {
+  setting(app, "--http.host,--host", c.http.host, non_empty);
+  setting(app, "--http.port,--port", c.http.port);
+  setting(app, "--http.threads,--threads", c.http.threads);
+  setting(app, "--http.body_limit_bytes", c.http.body_limit_bytes);
+  setting(app, "--http.header_limit_bytes", c.http.header_limit_bytes);
+  setting(app, "--http.request_timeout_ms", c.http.request_timeout_ms);
+  setting(app, "--http.idle_timeout_ms", c.http.idle_timeout_ms);
+  setting(app, "--http.header_timeout_ms", c.http.header_timeout_ms);
+  setting(app, "--http.body_timeout_ms", c.http.body_timeout_ms);
+  setting(app, "--http.write_timeout_ms", c.http.write_timeout_ms);
+  setting(app, "--http.target_limit_bytes", c.http.target_limit_bytes);
+  setting(app, "--http.chunk_line_limit_bytes", c.http.chunk_line_limit_bytes);
+  setting(app, "--http.response_queue_limit_bytes", c.http.response_queue_limit_bytes);
+  setting(app, "--http.response_queue_total_bytes", c.http.response_queue_total_bytes);
+  setting(app, "--http.max_connections,--max-connections", c.http.max_connections);
+  setting(app, "--http.shutdown_drain_ms", c.http.shutdown_drain_ms);
+  setting(app, "--http.tls_cert_file,--tls-cert", c.http.tls_cert_file);
+  setting(app, "--http.tls_key_file,--tls-key", c.http.tls_key_file);
+  setting(app, "--http.port_file,--port-file", c.http.port_file);
+  setting(app, "--storage.data_dir,--data-dir", c.storage.data_dir);
+  setting(app, "--storage.block_cache_mb,--block-cache-mb", c.storage.block_cache_mb);
+  setting(app, "--storage.row_cache_mb", c.storage.row_cache_mb);
+  setting(app, "--storage.read_threads", c.storage.read_threads);
+  setting(app, "--storage.sync", c.storage.sync);
+  setting(app, "--actors.scheduler_threads", c.actors.scheduler_threads);
+  setting(app, "--actors.max_batch,--max-batch", c.actors.max_batch);
+  setting(app, "--api.auth_string", c.api.auth_string);
+  setting(app, "--api.server_version", c.api.server_version, non_empty);
+  setting(app, "--api.max_parameter_size", c.api.max_parameter_size);
+  setting(app, "--api.cors_allowed_origins", c.api.cors_allowed_origins);
+  setting(app, "--api.cors_allowed_methods", c.api.cors_allowed_methods);
+  setting(app, "--api.cors_allowed_headers", c.api.cors_allowed_headers);
+  setting(app, "--cluster.etcd_endpoints,--etcd", c.cluster.etcd_endpoints);
+  setting(app, "--cluster.node,--node", c.cluster.node);
+  setting(app, "--cluster.peer_host,--peer-host", c.cluster.peer_host, non_empty);
+  setting(app, "--cluster.peer_port,--peer-port", c.cluster.peer_port);
+  setting(app, "--cluster.prefix,--cluster-prefix", c.cluster.prefix);
+  setting(app, "--cluster.lease_ttl_ms", c.cluster.lease_ttl_ms);
+  setting(app, "--cluster.append_attempt_ms", c.cluster.append_attempt_ms);
+  setting(app, "--cluster.append_budget_ms", c.cluster.append_budget_ms);
+  setting(app, "--cluster.max_entry_bytes", c.cluster.max_entry_bytes);
+  setting(app, "--determinism.clock,--clock", c.determinism.clock);
+  setting(app, "--determinism.id_seed,--id-seed", c.determinism.id_seed);
+  setting(app, "--foreman.enabled", c.foreman.enabled);
+  setting(app, "--foreman.loop_seconds,--foreman-loop-seconds", c.foreman.loop_seconds);
+  setting(app, "--foreman.inactivity_heartbeat_multiple", c.foreman.inactivity_heartbeat_multiple);
+  setting(app, "--foreman.fallback_heartbeat_interval_seconds", c.foreman.fallback_heartbeat_interval_seconds);
+  setting(app, "--foreman.deployment_last_polled_timeout_seconds", c.foreman.deployment_last_polled_timeout_seconds);
+  setting(app, "--foreman.work_queue_last_polled_timeout_seconds", c.foreman.work_queue_last_polled_timeout_seconds);
+  setting(app, "--scheduler.enabled", c.scheduler.enabled);
+  setting(app, "--scheduler.loop_seconds", c.scheduler.loop_seconds);
+  setting(app, "--scheduler.deployment_batch_size", c.scheduler.deployment_batch_size);
+  setting(app, "--scheduler.max_runs", c.scheduler.max_runs);
+  setting(app, "--scheduler.min_runs", c.scheduler.min_runs);
+  setting(app, "--scheduler.max_scheduled_time_seconds", c.scheduler.max_scheduled_time_seconds);
+  setting(app, "--scheduler.min_scheduled_time_seconds", c.scheduler.min_scheduled_time_seconds);
+  setting(app, "--scheduler.insert_batch_size", c.scheduler.insert_batch_size);
+  setting(app, "--scheduler.recent_deployments_loop_seconds", c.scheduler.recent_deployments_loop_seconds);
+  setting(app, "--late_runs.enabled", c.late_runs.enabled);
+  setting(app, "--late_runs.loop_seconds", c.late_runs.loop_seconds);
+  setting(app, "--late_runs.after_seconds", c.late_runs.after_seconds);
+  setting(app, "--log.level,--log-level", c.log.level);
+  setting(app, "--log.format,--log-format", c.log.format);
+  setting(app, "--log.requests", c.log.requests);
+  setting(app, "--metrics.enabled", c.metrics.enabled);
+  setting(app, "--events.retention_seconds", c.events.retention_seconds);
+  setting(app, "--events.retention_sweep_seconds", c.events.retention_sweep_seconds);
+  setting(app, "--events.websocket_backfill_seconds", c.events.websocket_backfill_seconds);
+  setting(app, "--events.websocket_backfill_page_size", c.events.websocket_backfill_page_size);
+  setting(app, "--events.websocket_buffer_events", c.events.websocket_buffer_events);
+  setting(app, "--events.idempotency_retention_seconds", c.events.idempotency_retention_seconds);
 }
 
-// One setter per `section.key`, shared by the INI file, the environment and
-// the command line so the three can never disagree.
-using setter = std::function<bool(service_config&, const std::string&)>;
-
-const std::map<std::string, setter>& setters() {
-  static const std::map<std::string, setter> table = {
-    {"http.host",
-     [](service_config& c, const std::string& v) {
-       c.http.host = v;
-       return !v.empty();
-     }},
-    {"http.port",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.port);
-     }},
-    {"http.threads",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.threads);
-     }},
-    {"http.body_limit_bytes",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.body_limit_bytes);
-     }},
-    {"http.header_limit_bytes",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.header_limit_bytes);
-     }},
-    {"http.request_timeout_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.request_timeout_ms);
-     }},
-    {"http.idle_timeout_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.idle_timeout_ms);
-     }},
-    {"http.header_timeout_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.header_timeout_ms);
-     }},
-    {"http.body_timeout_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.body_timeout_ms);
-     }},
-    {"http.write_timeout_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.write_timeout_ms);
-     }},
-    {"http.target_limit_bytes",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.target_limit_bytes);
-     }},
-    {"http.chunk_line_limit_bytes",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.chunk_line_limit_bytes);
-     }},
-    {"http.response_queue_limit_bytes",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.response_queue_limit_bytes);
-     }},
-    {"http.response_queue_total_bytes",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.response_queue_total_bytes);
-     }},
-    {"http.max_connections",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.max_connections);
-     }},
-    {"http.shutdown_drain_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.http.shutdown_drain_ms);
-     }},
-    {"http.tls_cert_file",
-     [](service_config& c, const std::string& v) {
-       c.http.tls_cert_file = v;
-       return true;
-     }},
-    {"http.tls_key_file",
-     [](service_config& c, const std::string& v) {
-       c.http.tls_key_file = v;
-       return true;
-     }},
-    {"http.port_file",
-     [](service_config& c, const std::string& v) {
-       c.http.port_file = v;
-       return true;
-     }},
-    {"storage.data_dir",
-     [](service_config& c, const std::string& v) {
-       c.storage.data_dir = v;
-       return true;
-     }},
-    {"storage.block_cache_mb",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.storage.block_cache_mb);
-     }},
-    {"storage.row_cache_mb",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.storage.row_cache_mb);
-     }},
-    {"storage.read_threads",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.storage.read_threads);
-     }},
-    {"storage.sync",
-     [](service_config& c, const std::string& v) {
-       return parse_bool(v, c.storage.sync);
-     }},
-    {"actors.scheduler_threads",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.actors.scheduler_threads);
-     }},
-    {"actors.max_batch",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.actors.max_batch);
-     }},
-    {"api.auth_string",
-     [](service_config& c, const std::string& v) {
-       c.api.auth_string = v;
-       return true;
-     }},
-    {"api.server_version",
-     [](service_config& c, const std::string& v) {
-       c.api.server_version = v;
-       return !v.empty();
-     }},
-    {"api.max_parameter_size",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.api.max_parameter_size);
-     }},
-    {"api.cors_allowed_origins",
-     [](service_config& c, const std::string& v) {
-       c.api.cors_allowed_origins = v;
-       return true;
-     }},
-    {"api.cors_allowed_methods",
-     [](service_config& c, const std::string& v) {
-       c.api.cors_allowed_methods = v;
-       return true;
-     }},
-    {"api.cors_allowed_headers",
-     [](service_config& c, const std::string& v) {
-       c.api.cors_allowed_headers = v;
-       return true;
-     }},
-    {"cluster.etcd_endpoints",
-     [](service_config& c, const std::string& v) {
-       c.cluster.etcd_endpoints = v;
-       return true;
-     }},
-    {"cluster.node",
-     [](service_config& c, const std::string& v) {
-       c.cluster.node = v;
-       return true;
-     }},
-    {"cluster.peer_host",
-     [](service_config& c, const std::string& v) {
-       c.cluster.peer_host = v;
-       return !v.empty();
-     }},
-    {"cluster.peer_port",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.cluster.peer_port);
-     }},
-    {"cluster.prefix",
-     [](service_config& c, const std::string& v) {
-       c.cluster.prefix = v;
-       return true;
-     }},
-    {"cluster.lease_ttl_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.cluster.lease_ttl_ms);
-     }},
-    {"cluster.append_attempt_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.cluster.append_attempt_ms);
-     }},
-    {"cluster.append_budget_ms",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.cluster.append_budget_ms);
-     }},
-    {"cluster.max_entry_bytes",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.cluster.max_entry_bytes);
-     }},
-    {"determinism.clock",
-     [](service_config& c, const std::string& v) {
-       c.determinism.clock = v;
-       return true;
-     }},
-    {"determinism.id_seed",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.determinism.id_seed);
-     }},
-    {"foreman.enabled",
-     [](service_config& c, const std::string& v) {
-       return parse_bool(v, c.foreman.enabled);
-     }},
-    {"foreman.loop_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.foreman.loop_seconds);
-     }},
-    {"foreman.inactivity_heartbeat_multiple",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.foreman.inactivity_heartbeat_multiple);
-     }},
-    {"foreman.fallback_heartbeat_interval_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.foreman.fallback_heartbeat_interval_seconds);
-     }},
-    {"foreman.deployment_last_polled_timeout_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.foreman.deployment_last_polled_timeout_seconds);
-     }},
-    {"foreman.work_queue_last_polled_timeout_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.foreman.work_queue_last_polled_timeout_seconds);
-     }},
-    {"scheduler.enabled",
-     [](service_config& c, const std::string& v) {
-       return parse_bool(v, c.scheduler.enabled);
-     }},
-    {"scheduler.loop_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.loop_seconds);
-     }},
-    {"scheduler.deployment_batch_size",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.deployment_batch_size);
-     }},
-    {"scheduler.max_runs",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.max_runs);
-     }},
-    {"scheduler.min_runs",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.min_runs);
-     }},
-    {"scheduler.max_scheduled_time_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.max_scheduled_time_seconds);
-     }},
-    {"scheduler.min_scheduled_time_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.min_scheduled_time_seconds);
-     }},
-    {"scheduler.insert_batch_size",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.insert_batch_size);
-     }},
-    {"scheduler.recent_deployments_loop_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.scheduler.recent_deployments_loop_seconds);
-     }},
-    {"late_runs.enabled",
-     [](service_config& c, const std::string& v) {
-       return parse_bool(v, c.late_runs.enabled);
-     }},
-    {"late_runs.loop_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.late_runs.loop_seconds);
-     }},
-    {"late_runs.after_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.late_runs.after_seconds);
-     }},
-    {"log.level",
-     [](service_config& c, const std::string& v) {
-       c.log.level = v;
-       return true;
-     }},
-    {"log.format",
-     [](service_config& c, const std::string& v) {
-       c.log.format = v;
-       return true;
-     }},
-    {"log.requests",
-     [](service_config& c, const std::string& v) {
-       return parse_bool(v, c.log.requests);
-     }},
-    {"metrics.enabled",
-     [](service_config& c, const std::string& v) {
-       return parse_bool(v, c.metrics.enabled);
-     }},
-    {"events.retention_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.events.retention_seconds);
-     }},
-    {"events.retention_sweep_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.events.retention_sweep_seconds);
-     }},
-    {"events.websocket_backfill_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.events.websocket_backfill_seconds);
-     }},
-    {"events.websocket_backfill_page_size",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.events.websocket_backfill_page_size);
-     }},
-    {"events.websocket_buffer_events",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.events.websocket_buffer_events);
-     }},
-    {"events.idempotency_retention_seconds",
-     [](service_config& c, const std::string& v) {
-       return parse_number(v, c.events.idempotency_retention_seconds);
-     }},
-  };
-  return table;
-}
-
-void set(service_config& c, const std::string& key, const std::string& value,
-         const std::string& origin, std::vector<std::string>& problems) {
-  const auto& table = setters();
-  const auto it = table.find(key);
-  if (it == table.end()) {
+// Sets one setting from the file or the environment, unless the command
+// line gave it.
+void apply(CLI::App& app, const std::set<const CLI::Option*>& from_flags,
+           const std::string& key, const std::string& value,
+           const std::string& origin, std::vector<std::string>& problems) {
+  auto* option = app.get_option_no_throw("--" + key);
+  if (option == nullptr) {
     problems.push_back(origin + ": unknown setting '" + key + "'");
     return;
   }
-  if (!it->second(c, value))
-    problems.push_back(origin + ": invalid value '" + value + "' for " + key);
+  if (from_flags.contains(option))
+    return;
+  try {
+    option->clear();
+    option->add_result(value);
+    option->run_callback();
+  } catch (const CLI::Error& e) {
+    problems.push_back(origin + ": invalid value '" + value + "' for " + key +
+                       " (" + e.what() + ")");
+  }
 }
 
-void load_ini(service_config& c, const std::string& path,
-              std::vector<std::string>& problems) {
+// The INI file as (section.key, value) pairs, read by CLI11's config reader set
+// up for INI: `;` comments, `key = value` lines, `[section]` headers, and no
+// arrays (a comma or a space belongs to the value, as in `etcd_endpoints`).
+std::optional<std::vector<std::pair<std::string, std::string>>>
+read_ini(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    problems.push_back("cannot read config file " + path);
-    return;
+  if (!in)
+    return std::nullopt;
+  // A comment runs from `;` or `#` to the end of the line, also after a
+  // `[section]` header, which CLI11 2.1 would otherwise take as a key.
+  std::string text;
+  for (std::string line; std::getline(in, line);)
+    text += line.substr(0, line.find_first_of(";#")) + "\n";
+  std::istringstream lines(text);
+  CLI::ConfigBase ini;
+  ini.comment(';')->arrayBounds('\x01', '\x02')->arrayDelimiter('\x03');
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& item : ini.from_config(lines)) {
+    if (item.name == "++" || item.name == "--")
+      continue;
+    std::string value;
+    for (const auto& part : item.inputs)
+      value += part;
+    out.emplace_back(item.fullname(), value);
   }
-  std::string section;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (const auto comment = line.find_first_of(";#");
-        comment != std::string::npos)
-      line.erase(comment);
-    line = trim(line);
-    if (line.empty())
-      continue;
-    const std::string origin = path + ":" + std::to_string(number);
-    if (line.front() == '[' && line.back() == ']') {
-      section = trim(line.substr(1, line.size() - 2));
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) {
-      problems.push_back(origin + ": expected key = value");
-      continue;
-    }
-    set(c, section + "." + trim(line.substr(0, eq)),
-        trim(line.substr(eq + 1)), origin, problems);
-  }
+  return out;
 }
 
 // Environment variables and the setting each one feeds.
@@ -457,30 +248,6 @@ constexpr std::pair<const char*, const char*> environment[] = {
    "events.websocket_backfill_page_size"},
 };
 
-// Command-line flags that take a value, and their setting.
-constexpr std::pair<const char*, const char*> flags[] = {
-  {"--host", "http.host"},
-  {"--port", "http.port"},
-  {"--threads", "http.threads"},
-  {"--port-file", "http.port_file"},
-  {"--tls-cert", "http.tls_cert_file"},
-  {"--tls-key", "http.tls_key_file"},
-  {"--max-connections", "http.max_connections"},
-  {"--data-dir", "storage.data_dir"},
-  {"--clock", "determinism.clock"},
-  {"--id-seed", "determinism.id_seed"},
-  {"--max-batch", "actors.max_batch"},
-  {"--block-cache-mb", "storage.block_cache_mb"},
-  {"--foreman-loop-seconds", "foreman.loop_seconds"},
-  {"--log-level", "log.level"},
-  {"--log-format", "log.format"},
-  {"--etcd", "cluster.etcd_endpoints"},
-  {"--node", "cluster.node"},
-  {"--peer-host", "cluster.peer_host"},
-  {"--peer-port", "cluster.peer_port"},
-  {"--cluster-prefix", "cluster.prefix"},
-};
-
 } // namespace
 
 invocation load(int argc, const char* const* argv,
@@ -488,94 +255,98 @@ invocation load(int argc, const char* const* argv,
                 std::vector<std::string>& problems) {
   invocation inv;
   std::vector<std::string> args(argv + 1, argv + argc);
-  std::size_t i = 0;
-  if (!args.empty() && !args[0].starts_with("-")) {
+  // An unknown command word: nothing else is parsed (main reports it).
+  if (!args.empty() && !args[0].starts_with("-") && args[0] != "cluster" &&
+      !known_command(args[0])) {
     inv.command = args[0];
-    i = 1;
-    // `deployd cluster status`: a command of two words.
-    if (inv.command == "cluster" && args.size() > 1 && args[1] == "status") {
-      inv.command = "cluster-status";
-      i = 2;
-    }
+    inv.help = std::find(args.begin(), args.end(), "--help") != args.end() ||
+               std::find(args.begin(), args.end(), "-h") != args.end();
+    return inv;
   }
-  // The config file is applied first, wherever --config appears.
+  // `--no-sync` is `--storage.sync false`, so that it wins over the file.
+  for (auto& arg : args)
+    if (arg == "--no-sync")
+      arg = "--storage.sync=false";
+
+  CLI::App app("deployd", "deployd");
+  app.set_help_flag();
+  app.fallthrough();
+  add_settings(app, inv.config);
   std::string config_path;
-  if (const auto it = env.find("DEPLOYD_CONFIG"); it != env.end())
-    config_path = it->second;
-  for (std::size_t j = i; j + 1 < args.size(); ++j)
-    if (args[j] == "--config")
-      config_path = args[j + 1];
-  if (!config_path.empty())
-    load_ini(inv.config, config_path, problems);
+  app.add_option("--config", config_path);
+  app.add_flag("-h,--help", inv.help);
+  bool version_flag = false;
+  app.add_flag("-V,--version", version_flag);
+
+  auto* serve = app.add_subcommand("serve");
+  auto* replay = app.add_subcommand("replay");
+  auto* verify = app.add_subcommand("verify");
+  verify->add_option("--scratch-dir", inv.scratch_dir);
+  auto* events = app.add_subcommand("events");
+  events->add_option("--from", inv.from_position)
+    ->check(decimal<std::uint64_t>());
+  events->add_flag("--follow", inv.follow);
+  events->add_option("--stream", inv.stream);
+  auto* history = app.add_subcommand("history");
+  history->add_option("--deployment", inv.deployment);
+  history->add_option("--version", inv.history_version)
+    ->check(decimal<std::uint64_t>())
+    ->check(CLI::Validator(
+      [](std::string& text) -> std::string {
+        return text == "0" ? "a stream version, from 1" : std::string();
+      },
+      "VERSION"));
+  history->add_option("--at", inv.history_at);
+  auto* cluster = app.add_subcommand("cluster");
+  auto* cluster_status = cluster->add_subcommand("status");
+  auto* version = app.add_subcommand("version");
+  auto* help = app.add_subcommand("help");
+  for (auto* sub : {serve, replay, verify, events, history, cluster,
+                    cluster_status, version, help})
+    sub->fallthrough();
+  app.require_subcommand(0, 1);
+  cluster->require_subcommand(0, 1);
+  app.allow_extras();
+
+  try {
+    std::vector<const char*> words{argv[0]};
+    for (const auto& arg : args)
+      words.push_back(arg.c_str());
+    app.parse(static_cast<int>(words.size()), words.data());
+  } catch (const CLI::ParseError& e) {
+    problems.push_back(e.what());
+  }
+  for (const auto& extra : app.remaining(true))
+    problems.push_back("unknown argument '" + extra + "'");
+  for (auto* sub : {serve, replay, verify, events, history, version, help})
+    if (sub->parsed())
+      inv.command = sub->get_name();
+  if (cluster->parsed())
+    inv.command = cluster_status->parsed() ? "cluster-status" : "cluster";
+  if (version_flag && !history->parsed())
+    inv.command = "version";
+
+  // The file first, then the environment over it; each only where the
+  // command line said nothing.
+  if (config_path.empty())
+    if (const auto it = env.find("DEPLOYD_CONFIG"); it != env.end())
+      config_path = it->second;
+  std::set<const CLI::Option*> from_flags;
+  for (const auto* option : app.get_options())
+    if (option->count() > 0)
+      from_flags.insert(option);
+  if (!config_path.empty()) {
+    if (const auto file = read_ini(config_path))
+      for (const auto& [key, value] : *file)
+        apply(app, from_flags, key, value, config_path, problems);
+    else
+      problems.push_back("cannot read config file " + config_path);
+  }
   for (const auto& [name, key] : environment)
     if (const auto it = env.find(name); it != env.end())
-      set(inv.config, key, it->second, std::string("environment ") + name,
-          problems);
+      apply(app, from_flags, key, it->second,
+            std::string("environment ") + name, problems);
 
-  for (; i < args.size(); ++i) {
-    const auto& arg = args[i];
-    const bool has_value = i + 1 < args.size();
-    if (arg == "--help" || arg == "-h") {
-      inv.help = true;
-      continue;
-    }
-    // `history --version N` is a stream version, not the binary's.
-    if (inv.command == "history" && arg == "--version" && has_value) {
-      if (!parse_number(args[++i], inv.history_version) ||
-          inv.history_version == 0)
-        problems.push_back("invalid --version " + args[i] +
-                           " (a stream version, from 1)");
-      continue;
-    }
-    if (inv.command == "history" && arg == "--deployment" && has_value) {
-      inv.deployment = args[++i];
-      continue;
-    }
-    if (inv.command == "history" && arg == "--at" && has_value) {
-      inv.history_at = args[++i];
-      continue;
-    }
-    if (arg == "--version" || arg == "-V") {
-      inv.command = "version";
-      continue;
-    }
-    if (arg == "--no-sync") {
-      inv.config.storage.sync = false;
-      continue;
-    }
-    if (arg == "--config" && has_value) {
-      ++i;
-      continue;
-    }
-    if (arg == "--from" && has_value) {
-      if (!parse_number(args[++i], inv.from_position))
-        problems.push_back("invalid --from " + args[i]);
-      continue;
-    }
-    if (arg == "--follow") {
-      inv.follow = true;
-      continue;
-    }
-    if (arg == "--stream" && has_value) {
-      inv.stream = args[++i];
-      continue;
-    }
-    if (arg == "--scratch-dir" && has_value) {
-      inv.scratch_dir = args[++i];
-      continue;
-    }
-    bool known = false;
-    for (const auto& [flag, key] : flags)
-      if (arg == flag) {
-        known = true;
-        if (!has_value)
-          problems.push_back(arg + " needs a value");
-        else
-          set(inv.config, key, args[++i], arg, problems);
-      }
-    if (!known)
-      problems.push_back("unknown argument '" + arg + "'");
-  }
   // `deployd --help` without a command: the whole usage.
   if (inv.help && (args.empty() || args[0].starts_with("-")))
     inv.command = "help";

@@ -1,7 +1,8 @@
 # `cpack -G DEB` in the build directory builds deployd_<version>_<arch>.deb:
 # the binary, config/service.ini as /etc/deployd/deployd.ini (a conffile),
 # the systemd unit running as the deployd user with StateDirectory=deployd,
-# and the usage text (`deployd help`) as its documentation. Library
+# the usage text (`deployd help`) as its documentation and a man page
+# (help2man). Library
 # dependencies come from dpkg-shlibdeps. Included by the top CMakeLists.txt.
 include(GNUInstallDirs)
 
@@ -9,6 +10,16 @@ include(GNUInstallDirs)
 add_custom_command(TARGET deployd POST_BUILD
   COMMAND sh -c "\"$<TARGET_FILE:deployd>\" help > \"${PROJECT_BINARY_DIR}/usage.txt\""
   VERBATIM)
+
+# The man page, by help2man from `deployd --help` and `--version` plus
+# packaging/deployd.h2m (description, files, environment), gzipped as Debian
+# ships man pages.
+find_program(HELP2MAN help2man REQUIRED)
+add_custom_command(TARGET deployd POST_BUILD
+  COMMAND sh -c "\"${HELP2MAN}\" --no-info --section=1 --name='Prefect 3 API server on an event log' --include='${PROJECT_SOURCE_DIR}/packaging/deployd.h2m' \"$<TARGET_FILE:deployd>\" | gzip -9n > \"${PROJECT_BINARY_DIR}/deployd.1.gz\""
+  VERBATIM)
+install(FILES ${PROJECT_BINARY_DIR}/deployd.1.gz
+  DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
 include(${PROJECT_SOURCE_DIR}/packaging/swagger_ui.cmake)
 install(TARGETS deployd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -235,7 +235,8 @@ tool_result run_tool(const std::vector<std::string>& args) {
   return r;
 }
 
-tool_result run_tool_stderr(const std::vector<std::string>& args) {
+tool_result run_tool_stderr(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {DEPLOYD_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   char name[] = "/tmp/deployd-tool-XXXXXX";
@@ -244,7 +245,7 @@ tool_result run_tool_stderr(const std::vector<std::string>& args) {
   close(fd);
   const int null_fd = open("/dev/null", O_WRONLY);
   REQUIRE(null_fd >= 0);
-  const pid_t pid = spawn(argv, {}, null_fd, name);
+  const pid_t pid = spawn(argv, env, null_fd, name);
   close(null_fd);
   tool_result r;
   r.status = wait_for(pid);

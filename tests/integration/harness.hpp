@@ -104,8 +104,10 @@ struct tool_result {
   std::string out;
 };
 tool_result run_tool(const std::vector<std::string>& args);
-/// The same, returning what it wrote to stderr in `out`.
-tool_result run_tool_stderr(const std::vector<std::string>& args);
+/// The same, returning what it wrote to stderr in `out`; `env` is added to
+/// its environment.
+tool_result run_tool_stderr(const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env = {});
 /// Runs `deployd <args>` and SIGKILLs it after `after`, unless it ended
 /// first; true when it was killed.
 bool run_tool_killed(const std::vector<std::string>& args,

@@ -394,6 +394,87 @@ TEST_CASE("--help on every command prints that command's usage",
   CHECK(bogus.out.starts_with("deployd: unknown command 'bogus'"));
 }
 
+TEST_CASE("settings: the file, then the environment, then flags, each value "
+          "checked by CLI11 and its problem naming where it came from",
+          "[integration][cli]") {
+  temp_dir dir;
+  const auto ini = [&](const std::string& name, const std::string& body) {
+    const auto path = (dir.path() / name).string();
+    std::ofstream(path) << body;
+    return path;
+  };
+  // A comment after a section header, a list with commas and spaces kept
+  // whole, and `key=value` without spaces.
+  const auto bad = ini("bad.ini", "[api]            ; the API\n"
+                                  "auth_string = nocolon ; a comment\n"
+                                  "[cluster]\n"
+                                  "prefix=/a b,c\n");
+  const auto good = ini("good.ini", "[api]\nauth_string = user:pw\n");
+  const auto data = (dir.path() / "d").string();
+  const std::string auth_problem = "api.auth_string must look like";
+  const auto run = [&](std::vector<std::string> args,
+                       const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), {"replay", "--data-dir", data});
+    return run_tool_stderr(args, env);
+  };
+  const std::map<std::string, std::string> env_bad = {
+    {"PREFECT_SERVER_API_AUTH_STRING", "nocolon"}};
+  const std::map<std::string, std::string> env_good = {
+    {"PREFECT_SERVER_API_AUTH_STRING", "user:pw"}};
+
+  const auto file_only = run({"--config", bad});
+  INFO(file_only.out);
+  CHECK(file_only.status == 2);
+  CHECK(file_only.out.find(auth_problem) != std::string::npos);
+  // The environment wins over the file.
+  CHECK(run({"--config", bad}, env_good).status == 0);
+  const auto env_over_file = run({"--config", good}, env_bad);
+  CHECK(env_over_file.status == 2);
+  CHECK(env_over_file.out.find(auth_problem) != std::string::npos);
+  // Flags win over both; every setting is a flag `--section.key`.
+  CHECK(run({"--config", bad, "--api.auth_string", "user:pw"}, env_bad)
+          .status == 0);
+  CHECK(run({"--api.auth_string=user:pw"}, env_bad).status == 0);
+  // DEPLOYD_CONFIG names the file when --config does not.
+  CHECK(run({}, {{"DEPLOYD_CONFIG", bad}}).status == 2);
+  CHECK(run({"--config", good}, {{"DEPLOYD_CONFIG", bad}}).status == 0);
+
+  // Each problem says where the value came from.
+  const auto unknown =
+    run({"--config", ini("unknown.ini", "[http]\nbogus = 1\n")});
+  CHECK(unknown.status == 2);
+  CHECK(unknown.out.find("unknown.ini: unknown setting 'http.bogus'") !=
+        std::string::npos);
+  const auto env_value =
+    run({}, {{"PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS", "12x"}});
+  CHECK(env_value.status == 2);
+  CHECK(env_value.out.find("environment "
+                           "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS: "
+                           "invalid value '12x' for scheduler.max_runs") !=
+        std::string::npos);
+  // Numbers are decimal and in range: no octal, no wrap-around of -1.
+  for (const auto* port : {"0x50", "-1", "99999999999999999999", "8o"}) {
+    const auto r = run({"--port", port});
+    INFO(port << '\n' << r.out);
+    CHECK(r.status == 2);
+    CHECK(r.out.find("--http.port") != std::string::npos);
+  }
+  CHECK(run({"--port", "010"}).status == 0);
+  const auto range = run({"--port", "70000"});
+  CHECK(range.out.find("http.port must be at most 65535") !=
+        std::string::npos);
+  // Command options belong to their command.
+  const auto stray = run_tool_stderr({"serve", "--data-dir", data, "--from",
+                                      "3"});
+  CHECK(stray.status == 2);
+  CHECK(stray.out.find("unknown argument '--from'") != std::string::npos);
+  const auto history = run_tool_stderr({"history", "--data-dir", data,
+                                        "--deployment", "x", "--version",
+                                        "0"});
+  CHECK(history.status == 2);
+  CHECK(history.out.find("a stream version, from 1") != std::string::npos);
+}
+
 // -- the OpenAPI document ----------------------------------------------------
 
 TEST_CASE("GET /api/openapi.json serves the route table as a valid OpenAPI "

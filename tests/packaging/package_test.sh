@@ -52,6 +52,14 @@ for f in "$bin" "$root/etc/deployd/deployd.ini" "$unit" \
   [ -e "$f" ] || fail "$f not in the package"
 done
 grep -q '^usage: deployd' "$root/usr/share/doc/deployd/usage.txt" || fail "usage.txt"
+man=$root/usr/share/man/man1/deployd.1.gz
+[ -s "$man" ] || fail "man page not in the package"
+zcat "$man" | grep -q '^\.TH DEPLOYD "1"' || fail "man page header"
+zcat "$man" | grep -q 'deployd.ini' || fail "man page FILES"
+if command -v man >/dev/null; then
+  MANWIDTH=80 man -l "$man" 2>/dev/null | grep -q 'cluster status' ||
+    fail "man page does not render the commands"
+fi
 cmp -s "$root/etc/deployd/deployd.ini" "$(dirname "$0")/../../config/service.ini" ||
   fail "deployd.ini differs from config/service.ini"
 grep -qx 'User=deployd' "$unit" || fail "unit user"
