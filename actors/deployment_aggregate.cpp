@@ -83,7 +83,7 @@ void delete_limit(const events::concurrency_limit& limit,
                   event_list& after) {
   for (const auto& other : sharers)
     after.push_back(unlink(other, limit.id));
-  after.push_back(events::concurrency_limit_deleted{limit.id, env.now});
+  after.push_back(events::concurrency_limit_deleted{limit.id, env.now, true});
 }
 
 // §3.6 for create, upsert and PATCH: `global_concurrency_limit_id` links (or

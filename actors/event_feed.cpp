@@ -456,6 +456,106 @@ result flow_run_event(storage::write_batch& b, const fold_context& at,
   return announced{std::move(e)};
 }
 
+// -- blocks and concurrency limits: the reference's lifecycle events
+// (server/events/schemas/lifecycle.py) ---------------------------------------
+
+json value_or_null(const json& doc, const char* key) {
+  const auto it = doc.find(key);
+  return it != doc.end() ? *it : json(nullptr);
+}
+
+prefect_event block_type_event(const fold_context& at, const events::uuid& id,
+                               const json& doc, const char* verb) {
+  json payload = json::object();
+  payload["name"] = text(doc, "name");
+  payload["slug"] = text(doc, "slug");
+  for (const char* key :
+       {"logo_url", "documentation_url", "description", "code_example"})
+    payload[key] = value_or_null(doc, key);
+  payload["is_protected"] = doc.value("is_protected", false);
+  return event_at(at, std::string("prefect.block-type.") + verb,
+                  labels({{"prefect.resource.id", "prefect.block-type." + id.str()},
+                          {"prefect.resource.name", text(doc, "name")}}),
+                  json::array(), std::move(payload));
+}
+
+// The payload carries the document's string values but its schema's secret
+// fields; the related list its block type (named) and schema.
+prefect_event block_document_event(const fold_context& at,
+                                   const events::uuid& id, const json& doc,
+                                   const char* verb) {
+  const json empty = json::object();
+  const auto schema_it = doc.find("block_schema");
+  const json& schema =
+      schema_it != doc.end() && schema_it->is_object() ? *schema_it : empty;
+  std::set<std::string> secret;
+  if (const auto fields = schema.find("fields");
+      fields != schema.end() && fields->is_object())
+    if (const auto list = fields->find("secret_fields");
+        list != fields->end() && list->is_array())
+      for (const auto& key : *list)
+        if (key.is_string())
+          secret.insert(key.get<std::string>());
+  json data = json::object();
+  if (const auto it = doc.find("data"); it != doc.end() && it->is_object())
+    for (const auto& [key, value] : it->items())
+      if (value.is_string() && !secret.contains(key))
+        data[key] = value;
+  const auto type_id = text(doc, "block_type_id");
+  const auto type_name = text(doc, "block_type_name");
+  json payload = json::object();
+  payload["name"] = value_or_null(doc, "name");
+  payload["data"] = std::move(data);
+  payload["block_schema"] =
+      json{{"capabilities", schema.contains("capabilities")
+                                ? schema.at("capabilities")
+                                : json::array()},
+           {"block_type", {{"id", type_id}, {"name", type_name}}}};
+  json type = labels({{"prefect.resource.id", "prefect.block-type." + type_id},
+                      {"prefect.resource.role", "block-type"}});
+  if (!type_name.empty())
+    type["prefect.resource.name"] = type_name;
+  json related = json::array(
+      {std::move(type),
+       labels({{"prefect.resource.id",
+                "prefect.block-schema." + text(doc, "block_schema_id")},
+               {"prefect.resource.role", "block-schema"}})});
+  return event_at(
+      at, std::string("prefect.block-document.") + verb,
+      labels({{"prefect.resource.id", "prefect.block-document." + id.str()},
+              {"prefect.resource.name", text(doc, "name")}}),
+      std::move(related), std::move(payload));
+}
+
+// A global (v2) limit made, changed or deleted through
+// /api/v2/concurrency_limits. The limit a deployment's `concurrency_limit`
+// owns (`deployment:<id>`) is written by the reference without an event.
+result limit_event(const events::concurrency_limit& limit, const fold_context& at,
+                   const char* verb) {
+  if (limit.name.starts_with("deployment:"))
+    return announced{};
+  return announced{event_at(
+      at, std::string("prefect.concurrency-limit.") + verb,
+      labels({{"prefect.resource.id",
+               "prefect.concurrency-limit." + limit.id.str()},
+              {"prefect.resource.name", limit.name}}),
+      json::array(),
+      json{{"name", limit.name},
+           {"limit", limit.limit},
+           {"active", limit.active},
+           {"slot_decay_per_second", limit.slot_decay_per_second}})};
+}
+
+result limit_event(storage::write_batch& b, const fold_context& at,
+                   const events::uuid& id, const char* verb) {
+  auto limit = load_limit(b, id);
+  if (!limit)
+    return std::unexpected(limit.error());
+  if (!*limit)
+    return announced{};
+  return limit_event(**limit, at, verb);
+}
+
 result resource_event(storage::write_batch& b, const fold_context& at,
                       resource_kind kind, const events::uuid& id,
                       const char* verb, const json* changes) {
@@ -464,7 +564,9 @@ result resource_event(storage::write_batch& b, const fold_context& at,
                ? result{announced{}}
                : flow_run_event(b, at, id, changes);
   if (kind != resource_kind::work_pool && kind != resource_kind::work_queue &&
-      kind != resource_kind::automation && kind != resource_kind::variable)
+      kind != resource_kind::automation && kind != resource_kind::variable &&
+      kind != resource_kind::block_type &&
+      kind != resource_kind::block_document)
     return announced{};
   auto loaded = load_resource(b, kind, id);
   if (!loaded)
@@ -486,6 +588,13 @@ result resource_event(storage::write_batch& b, const fold_context& at,
              {"value", doc.contains("value") ? doc.at("value") : json(nullptr)},
              {"tags", doc.contains("tags") ? doc.at("tags") : json::array()}}));
     return out;
+  }
+  if (kind == resource_kind::block_type)
+    return announced{block_type_event(at, id, doc, verb)};
+  if (kind == resource_kind::block_document) {
+    if (doc.value("is_anonymous", false))
+      return out;
+    return announced{block_document_event(at, id, doc, verb)};
   }
   if (kind == resource_kind::automation) {
     // workers-automations §3.7: the automation itself is the payload.
@@ -641,9 +750,23 @@ result announcements(storage::write_batch& b, const events::any_event& e,
               return announced{};
             return resource_event(b, at, x.kind, x.id, "deleted", nullptr);
           },
-          // Concurrency limits, blocks and workers: the reference's
-          // workers announce nothing (workers-automations §2.2); limits and
-          // blocks are not announced by deployd yet.
+          [&](const events::concurrency_limit_created& x) -> result {
+            if (before)
+              return announced{};
+            return limit_event(x.value, at, "created");
+          },
+          [&](const events::concurrency_limit_updated& x) -> result {
+            if (before)
+              return announced{};
+            return limit_event(b, at, x.id, "updated");
+          },
+          [&](const events::concurrency_limit_deleted& x) -> result {
+            if (!before || x.quiet)
+              return announced{};
+            return limit_event(b, at, x.id, "deleted");
+          },
+          // A deployment's limit resized, and workers: the reference's
+          // workers announce nothing (workers-automations §2.2).
           [&](const auto&) -> result { return announced{}; },
       },
       e);

@@ -39,7 +39,9 @@ namespace deployd::actors {
 /// 9: `prefect.deployment.ready` / `.not-ready` in the feed; a READY
 /// deployment's `last_polled` ("r") in its summary.
 /// 10: `run_index` counts of runs by state type (`n` rows).
-inline constexpr std::uint32_t read_model_format = 10;
+/// 11: `prefect.block-type.*`, `prefect.block-document.*` and
+/// `prefect.concurrency-limit.*` events in the feed.
+inline constexpr std::uint32_t read_model_format = 11;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).

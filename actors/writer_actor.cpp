@@ -85,10 +85,10 @@ std::size_t entry_bytes_since(const storage::write_batch& b, entry_mark from) {
   std::size_t n = 0;
   const auto& records = b.records();
   for (auto i = from.records; i < records.size(); ++i)
-    n += records[i].size() + 4;
+    n += storage::entry_size(records[i]);
   const auto& writes = b.side_writes();
   for (auto i = from.side_writes; i < writes.size(); ++i)
-    n += 1 + 4 + writes[i].key.size() + 4 + writes[i].value.size();
+    n += storage::entry_size(writes[i]);
   return n;
 }
 

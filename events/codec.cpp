@@ -32,7 +32,8 @@ std::optional<resource_kind> resource_of(std::string_view name) {
   return kind_named(name.substr(0, name.size() - suffix.size()));
 }
 
-// The optional `quiet` flag of deployment updates and deletions.
+// The optional `quiet` flag of deployment updates and deletions (and of
+// resource and limit deletions).
 bool quiet_field(const json& j) {
   const auto it = j.find("quiet");
   return it != j.end() && it->get<bool>();
@@ -70,7 +71,8 @@ any_event decode_current(std::string_view name, const json& j) {
         j.at("from").get<std::int64_t>(), j.at("to").get<std::int64_t>()};
   if (name == concurrency_limit_deleted::stored_name)
     return concurrency_limit_deleted{uuid_field(j, "id"),
-                                     timestamp_field(j, "deleted")};
+                                     timestamp_field(j, "deleted"),
+                                     quiet_field(j)};
   if (name == worker_created::stored_name)
     return worker_created{worker_from_json(j)};
   if (name == worker_heartbeat_recorded::stored_name) {
@@ -123,6 +125,12 @@ const auto payload_document = overloaded{
       return j;
     },
     [](const deployment_deleted& x) {
+      json j = {{"id", x.id.str()}, {"deleted", format_timestamp(x.deleted)}};
+      if (x.quiet)
+        j["quiet"] = true;
+      return j;
+    },
+    [](const concurrency_limit_deleted& x) {
       json j = {{"id", x.id.str()}, {"deleted", format_timestamp(x.deleted)}};
       if (x.quiet)
         j["quiet"] = true;

@@ -74,6 +74,10 @@ struct concurrency_limit_deleted {
 
   uuid id;
   timestamp deleted;
+  /// Deleted through a deployment (its `concurrency_limit` went or the
+  /// deployment did): the reference announces no Prefect event (stored only
+  /// when set).
+  bool quiet = false;
 
   bool operator==(const concurrency_limit_deleted&) const = default;
 };

@@ -10,11 +10,11 @@ std::string encode_log_entry(std::string_view commit_id,
                              const std::vector<side_write>& side_writes) {
   std::size_t size = 1 + 4 + commit_id.size() + 8 + 4;
   for (const auto& r : records)
-    size += 4 + r.size();
+    size += entry_size(r);
   if (!side_writes.empty())
     size += 4;
   for (const auto& w : side_writes)
-    size += 1 + 4 + w.key.size() + 4 + w.value.size();
+    size += entry_size(w);
   std::string out;
   out.reserve(size);
   out.push_back(static_cast<char>(side_writes.empty()

@@ -39,6 +39,15 @@ struct side_write_view {
   std::string_view value;
 };
 
+/// The bytes a record takes in an entry (its length, then its bytes).
+[[nodiscard]] inline std::size_t entry_size(std::string_view record) {
+  return 4 + record.size();
+}
+/// The bytes a side write takes in an entry (kind, key, value).
+[[nodiscard]] inline std::size_t entry_size(const side_write& w) {
+  return 1 + 4 + w.key.size() + 4 + w.value.size();
+}
+
 /// A decoded entry; `records` are views into the bytes it was decoded from.
 struct log_entry_view {
   /// Who appended it: `<node>/<lease id hex>/<batch number>`.

@@ -709,17 +709,7 @@ namespace {
 
 // The feed's flow-run state events, oldest first.
 json flow_run_events(const deployd_process& s) {
-  auto r = s.post(
-      "/api/events/filter",
-      json{{"filter",
-            {{"order", "ASC"},
-             {"occurred",
-              {{"since", "2000-01-01T00:00:00Z"},
-               {"until", "2100-01-01T00:00:00Z"}}},
-             {"event", {{"prefix", {"prefect.flow-run."}}}}}},
-           {"limit", 50}});
-  REQUIRE(r.status == 200);
-  return r.json_body().at("events");
+  return feed_events(s, "prefect.flow-run.");
 }
 
 } // namespace

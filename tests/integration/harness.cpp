@@ -217,6 +217,20 @@ http_reply deployd_process::post(const std::string& target,
   return request("POST", target, body.dump());
 }
 
+json feed_events(const deployd_process& s, const std::string& prefix) {
+  const auto r = s.post(
+    "/api/events/filter",
+    json{{"filter",
+          {{"order", "ASC"},
+           {"occurred",
+            {{"since", "2000-01-01T00:00:00Z"},
+             {"until", "2100-01-01T00:00:00Z"}}},
+           {"event", {{"prefix", {prefix}}}}}},
+         {"limit", 50}});
+  REQUIRE(r.status == 200);
+  return r.json_body().at("events");
+}
+
 tool_result run_tool(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {DEPLOYD_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -133,6 +133,12 @@ private:
   std::string pending_;
 };
 
+/// The events of the feed (`POST /api/events/filter`) whose name starts
+/// with `prefix`, oldest first, at most 50, over every time (the filter's
+/// default window ends now and starts 180 days back; a test clock can be
+/// anywhere). REQUIREs a 200.
+json feed_events(const deployd_process& s, const std::string& prefix);
+
 /// Loads a recorded sample from tests/data/samples.
 json load_sample(const std::string& name);
 

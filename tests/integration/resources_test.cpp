@@ -419,3 +419,136 @@ TEST_CASE("block documents can be created, referenced and deleted with "
   // The reference's foreign key cascades to the deployment.
   CHECK(f.server.get("/api/deployments/" + dep_id).status == 404);
 }
+
+TEST_CASE("blocks and v2 concurrency limits announce the reference's "
+          "lifecycle events, a deployment's own limit none",
+          "[integration][events][limits]") {
+  fixture f;
+  auto r = f.server.post("/api/block_types/",
+                         json{{"name", "My Storage"}, {"slug", "my-storage"}});
+  REQUIRE(r.status == 201);
+  const auto type = r.json_body();
+  const auto type_id = type.at("id").get<std::string>();
+  REQUIRE(f.server
+              .request("PATCH", "/api/block_types/" + type_id,
+                       R"({"documentation_url": "https://d.example"})")
+              .status == 204);
+  const json fields = {
+    {"title", "MyStorage"},
+    {"type", "object"},
+    {"properties",
+     {{"bucket", {{"type", "string"}}},
+      {"token", {{"type", "string"}}},
+      {"size", {{"type", "integer"}}}}},
+    {"secret_fields", {"token"}}};
+  r = f.server.post("/api/block_schemas/",
+                    json{{"fields", fields},
+                         {"block_type_id", type_id},
+                         {"capabilities", {"read-path"}}});
+  REQUIRE(r.status == 201);
+  const auto schema_id = r.json_body().at("id").get<std::string>();
+  r = f.server.post("/api/block_documents/",
+                    json{{"name", "prod-bucket"},
+                         {"data", {{"bucket", "prod"}, {"token", "s3cret"},
+                                   {"size", 3}}},
+                         {"block_schema_id", schema_id},
+                         {"block_type_id", type_id}});
+  REQUIRE(r.status == 201);
+  const auto doc_id = r.json_body().at("id").get<std::string>();
+  // Anonymous documents are not announced.
+  REQUIRE(f.server
+              .post("/api/block_documents/",
+                    json{{"is_anonymous", true},
+                         {"data", {{"bucket", "tmp"}}},
+                         {"block_schema_id", schema_id},
+                         {"block_type_id", type_id}})
+              .status == 201);
+  REQUIRE(f.server.request("DELETE", "/api/block_documents/" + doc_id).status ==
+          204);
+  // A rejected write announces nothing.
+  REQUIRE(f.server.request("DELETE", "/api/block_documents/" + doc_id).status ==
+          404);
+
+  const auto types = feed_events(f.server, "prefect.block-type.");
+  REQUIRE(types.size() == 2);
+  CHECK(types[0].at("event") == "prefect.block-type.created");
+  CHECK(types[0].at("resource") ==
+        json{{"prefect.resource.id", "prefect.block-type." + type_id},
+             {"prefect.resource.name", "My Storage"}});
+  CHECK(types[0].at("payload") == json{{"name", "My Storage"},
+                                       {"slug", "my-storage"},
+                                       {"logo_url", nullptr},
+                                       {"documentation_url", nullptr},
+                                       {"description", nullptr},
+                                       {"code_example", nullptr},
+                                       {"is_protected", false}});
+  CHECK(types[1].at("event") == "prefect.block-type.updated");
+  CHECK(types[1].at("payload").at("documentation_url") ==
+        "https://d.example");
+
+  const auto docs = feed_events(f.server, "prefect.block-document.");
+  REQUIRE(docs.size() == 2);
+  CHECK(docs[0].at("event") == "prefect.block-document.created");
+  CHECK(docs[1].at("event") == "prefect.block-document.deleted");
+  for (const auto& e : docs) {
+    CHECK(e.at("resource") ==
+          json{{"prefect.resource.id", "prefect.block-document." + doc_id},
+               {"prefect.resource.name", "prod-bucket"}});
+    // The secret field and the non-string value are left out.
+    CHECK(e.at("payload") ==
+          json{{"name", "prod-bucket"},
+               {"data", {{"bucket", "prod"}}},
+               {"block_schema",
+                {{"capabilities", {"read-path"}},
+                 {"block_type", {{"id", type_id}, {"name", "My Storage"}}}}}});
+    // id, role, then name, as the reference builds them.
+    CHECK(e.at("related").dump() ==
+          json::array(
+            {json{{"prefect.resource.id", "prefect.block-type." + type_id},
+                  {"prefect.resource.role", "block-type"},
+                  {"prefect.resource.name", "My Storage"}},
+             json{{"prefect.resource.id", "prefect.block-schema." + schema_id},
+                  {"prefect.resource.role", "block-schema"}}})
+            .dump());
+  }
+
+  // v2 limits through their endpoints: created, updated, deleted.
+  r = f.server.post("/api/v2/concurrency_limits/",
+                    json{{"name", "shared"}, {"limit", 4}});
+  REQUIRE(r.status == 201);
+  const auto limit_id = r.json_body().at("id").get<std::string>();
+  REQUIRE(f.server
+              .request("PATCH", "/api/v2/concurrency_limits/shared",
+                       R"({"limit": 9})")
+              .status == 204);
+  REQUIRE(f.server.request("DELETE", "/api/v2/concurrency_limits/shared")
+              .status == 204);
+  // A deployment's own limit is made, resized and deleted with no event.
+  const auto d = f.deploy({{"name", "limited"}, {"concurrency_limit", 2}});
+  REQUIRE(d.status == 201);
+  const auto d_id = d.json_body().at("id").get<std::string>();
+  REQUIRE(f.server
+              .request("PATCH", "/api/deployments/" + d_id,
+                       R"({"concurrency_limit": 3})")
+              .status == 204);
+  REQUIRE(f.server
+              .request("PATCH", "/api/deployments/" + d_id,
+                       R"({"concurrency_limit": null})")
+              .status == 204);
+
+  const auto limits = feed_events(f.server, "prefect.concurrency-limit.");
+  REQUIRE(limits.size() == 3);
+  const std::vector<std::string> verbs = {"created", "updated", "deleted"};
+  const std::vector<int> sizes = {4, 9, 9};
+  for (std::size_t i = 0; i < limits.size(); ++i) {
+    INFO(limits[i].dump());
+    CHECK(limits[i].at("event") == "prefect.concurrency-limit." + verbs[i]);
+    CHECK(limits[i].at("resource") ==
+          json{{"prefect.resource.id", "prefect.concurrency-limit." + limit_id},
+               {"prefect.resource.name", "shared"}});
+    CHECK(limits[i].at("payload") == json{{"name", "shared"},
+                                          {"limit", sizes[i]},
+                                          {"active", true},
+                                          {"slot_decay_per_second", 0.0}});
+  }
+}

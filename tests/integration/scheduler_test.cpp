@@ -415,20 +415,10 @@ TEST_CASE("the late-runs service marks Scheduled runs past their time Late",
     CHECK(polled.json_body().size() == 3);
     // The Late state is announced like any orchestrated state, after the
     // Scheduled one the run was created with (events-api §9.5).
-    const auto feed = s.post(
-        "/api/events/filter",
-        json{{"filter",
-              {{"order", "ASC"},
-               {"occurred",
-                {{"since", "2000-01-01T00:00:00Z"},
-                 {"until", "2100-01-01T00:00:00Z"}}},
-               {"event", {{"prefix", {"prefect.flow-run."}}}}}},
-             {"limit", 50}});
-    REQUIRE(feed.status == 200);
-    const auto body = feed.json_body();
+    const auto events = feed_events(s, "prefect.flow-run.");
     std::vector<std::string> announced;
     json last;
-    for (const auto& e : body.at("events"))
+    for (const auto& e : events)
       if (e.at("resource").at("prefect.resource.id") ==
           "prefect.flow-run." + late) {
         announced.push_back(e.at("event").get<std::string>());

@@ -259,16 +259,7 @@ TEST_CASE("every variable write announces prefect.variable.created, updated "
   // A rejected write announces nothing.
   REQUIRE(s.request("DELETE", "/api/variables/" + id).status == 404);
 
-  r = s.post("/api/events/filter",
-             json{{"filter",
-                   {{"order", "ASC"},
-                    {"occurred",
-                     {{"since", "2000-01-01T00:00:00Z"},
-                      {"until", "2100-01-01T00:00:00Z"}}},
-                    {"event", {{"prefix", {"prefect.variable."}}}}}},
-                  {"limit", 50}});
-  REQUIRE(r.status == 200);
-  const auto events = r.json_body().at("events");
+  const auto events = feed_events(s, "prefect.variable.");
   REQUIRE(events.size() == 3);
   const json resource = {{"prefect.resource.id", "prefect.variable." + id},
                          {"prefect.resource.name", "greeting"}};
