@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -185,38 +186,64 @@ json worker_flow_run(const json& run, timestamp now) {
 
 namespace {
 
+// The bytes that matter outside strings while skipping a container.
+constexpr std::array<bool, 256> structural_bytes = [] {
+  std::array<bool, 256> t{};
+  for (const unsigned char c : {'"', '{', '}', '[', ']'})
+    t[c] = true;
+  return t;
+}();
+
+// The end of the string starting at `i` (its opening quote), or npos: the
+// next quote preceded by an even number of backslashes (memchr finds the
+// candidates; a run of escapes is rare in stored runs).
+std::size_t skip_string(std::string_view text, std::size_t i) {
+  const char* const begin = text.data();
+  const char* const first = begin + i + 1;
+  const char* const end = begin + text.size();
+  for (const char* p = first; p < end;) {
+    const auto* q = static_cast<const char*>(
+        std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+    if (!q)
+      return std::string_view::npos;
+    const char* b = q;
+    while (b > first && b[-1] == '\\')
+      --b;
+    if ((q - b) % 2 == 0)
+      return static_cast<std::size_t>(q - begin) + 1;
+    p = q + 1;
+  }
+  return std::string_view::npos;
+}
+
 // The end of the JSON value starting at `i` in `text`, or npos.
 std::size_t skip_value(std::string_view text, std::size_t i) {
-  if (i >= text.size())
+  const std::size_t n = text.size();
+  if (i >= n)
     return std::string_view::npos;
-  if (text[i] == '"') {
-    for (++i; i < text.size(); ++i) {
-      if (text[i] == '\\')
-        ++i;
-      else if (text[i] == '"')
-        return i + 1;
-    }
-    return std::string_view::npos;
-  }
-  if (text[i] == '{' || text[i] == '[') {
+  const char c0 = text[i];
+  if (c0 == '"')
+    return skip_string(text, i);
+  if (c0 == '{' || c0 == '[') {
     int depth = 0;
-    for (; i < text.size(); ++i) {
-      const char c = text[i];
+    for (; i < n; ++i) {
+      const auto c = static_cast<unsigned char>(text[i]);
+      if (!structural_bytes[c])
+        continue;
       if (c == '"') {
-        i = skip_value(text, i);
+        i = skip_string(text, i);
         if (i == std::string_view::npos)
           return i;
         --i;
       } else if (c == '{' || c == '[') {
         ++depth;
-      } else if (c == '}' || c == ']') {
-        if (--depth == 0)
-          return i + 1;
+      } else if (--depth == 0) {
+        return i + 1;
       }
     }
     return std::string_view::npos;
   }
-  while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']')
+  while (i < n && text[i] != ',' && text[i] != '}' && text[i] != ']')
     ++i;
   return i;
 }
@@ -234,9 +261,11 @@ bool members_of(std::string_view text, std::vector<member>& out) {
   if (text[i] == '}')
     return i + 1 == text.size();
   while (true) {
-    const auto key_end = skip_value(text, i);
-    if (text[i] != '"' || key_end == std::string_view::npos ||
-        key_end >= text.size() || text[key_end] != ':')
+    if (text[i] != '"')
+      return false;
+    const auto key_end = skip_string(text, i);
+    if (key_end == std::string_view::npos || key_end >= text.size() ||
+        text[key_end] != ':')
       return false;
     const auto value_end = skip_value(text, key_end + 1);
     if (value_end == std::string_view::npos || value_end >= text.size() ||
@@ -257,11 +286,35 @@ std::optional<timestamp> time_text(std::string_view v) {
   if (v.size() < 2 || v.front() != '"' ||
       v.find('\\') != std::string_view::npos)
     return std::nullopt;
-  return parse_timestamp(std::string(v.substr(1, v.size() - 2)));
+  return parse_timestamp(v.substr(1, v.size() - 2));
+}
+
+// A number as `dump_json` writes it (0.0, the common value, without
+// nlohmann's formatter).
+void append_number(std::string& out, double v) {
+  if (v == 0.0 && !std::signbit(v))
+    out += "0.0";
+  else
+    append_json(out, json(v));
+}
+
+// A stored number's value; nothing when it is not one.
+std::optional<double> number_text(std::string_view v) {
+  if (v == "0.0")
+    return 0.0;
+  const json t = json::parse(v, nullptr, false);
+  if (!t.is_number())
+    return std::nullopt;
+  return t.get<double>();
 }
 
 } // namespace
 
+// Rationale: a poll answers up to 100 runs of ~2 KB each, so the stored text
+// is split into its top-level members once (skipping nested values without
+// looking inside strings but for their closing quote) and copied in spans:
+// only the two computed members are written, and for a worker item the pool
+// members are cut out and the queue id moved after `created_by`.
 bool append_rendered_flow_run(std::string& out, std::string_view stored,
                               timestamp now, bool worker) {
   thread_local std::vector<member> ms;
@@ -273,29 +326,40 @@ bool append_rendered_flow_run(std::string& out, std::string_view stored,
   const member* expected_at = nullptr;
   const member* start_at = nullptr;
   const member* pool = nullptr;
+  const member* pool_name = nullptr;
   const member* queue = nullptr;
-  int computed = 0;
+  const member* created_by = nullptr;
+  const member* estimate = nullptr;
+  const member* delta_at = nullptr;
+  int estimates = 0;
+  int deltas = 0;
   for (const auto& m : ms) {
-    if (m.key == "\"total_run_time\"")
+    const auto k = m.key;
+    if (k == "\"total_run_time\"")
       total = &m;
-    else if (m.key == "\"state_type\"")
+    else if (k == "\"state_type\"")
       type = &m;
-    else if (m.key == "\"expected_start_time\"")
+    else if (k == "\"expected_start_time\"")
       expected_at = &m;
-    else if (m.key == "\"start_time\"")
+    else if (k == "\"start_time\"")
       start_at = &m;
-    else if (m.key == "\"work_pool_id\"")
+    else if (k == "\"work_pool_id\"")
       pool = &m;
-    else if (m.key == "\"work_queue_id\"")
+    else if (k == "\"work_pool_name\"")
+      pool_name = &m;
+    else if (k == "\"work_queue_id\"")
       queue = &m;
-    else if (m.key == "\"estimated_run_time\"" ||
-             m.key == "\"estimated_start_time_delta\"")
-      ++computed;
+    else if (k == "\"created_by\"")
+      created_by = &m;
+    else if (k == "\"estimated_run_time\"")
+      estimate = &m, ++estimates;
+    else if (k == "\"estimated_start_time_delta\"")
+      delta_at = &m, ++deltas;
   }
-  if (!type || !expected_at || !start_at || computed != 2 ||
-      (worker && (!pool || !queue)))
+  if (!type || !expected_at || !start_at || estimates + deltas != 2 ||
+      estimates != 1 || (worker && (!pool || !queue)))
     return false;
-  std::string state_type;
+  std::string_view state_type;
   if (type->value.size() >= 2 && type->value.front() == '"')
     state_type = type->value.substr(1, type->value.size() - 2);
   if (state_type == "RUNNING" ||
@@ -303,51 +367,96 @@ bool append_rendered_flow_run(std::string& out, std::string_view stored,
     return false;
   double estimated = 0.0;
   if (total) {
-    const json t = json::parse(total->value, nullptr, false);
-    if (!t.is_number())
+    const auto t = number_text(total->value);
+    if (!t)
       return false;
-    estimated = t.get<double>();
+    estimated = *t;
   }
   double delta = 0.0;
   const auto expected = time_text(expected_at->value);
   const auto start = time_text(start_at->value);
-  const bool terminal = !state_type.empty() && is_terminal_state(state_type);
+  const bool terminal =
+      !state_type.empty() && is_terminal_state(std::string(state_type));
   if (expected && start && *start > *expected)
     delta = seconds_between(*expected, *start);
   else if (expected && !start && !terminal && *expected < now)
     delta = seconds_between(*expected, now);
+
+  const char* const base = stored.data();
+  auto at = [&](std::string_view v) {
+    return static_cast<std::size_t>(v.data() - base);
+  };
+  auto end_of = [&](std::string_view v) { return at(v) + v.size(); };
+  // The spans of members a worker item leaves out, in text order, each with
+  // the comma before it (after it when no member is kept before it).
+  std::array<std::pair<std::size_t, std::size_t>, 3> cuts{};
+  std::size_t n_cuts = 0;
   if (worker) {
     out += "{\"work_pool_id\":";
     out += pool->value;
     out += ",\"work_queue_id\":";
     out += queue->value;
     out += ",\"flow_run\":";
-  }
-  out.push_back('{');
-  bool first = true;
-  auto put = [&](std::string_view key) {
-    if (!first)
-      out.push_back(',');
-    first = false;
-    out += key;
-    out.push_back(':');
-  };
-  for (const auto& m : ms) {
-    if (worker && (&m == pool || m.key == "\"work_pool_name\"" || &m == queue))
-      continue;
-    put(m.key);
-    if (m.key == "\"estimated_run_time\"")
-      append_json(out, json(estimated));
-    else if (m.key == "\"estimated_start_time_delta\"")
-      append_json(out, json(delta));
-    else
-      out += m.value;
-    if (worker && m.key == "\"created_by\"") {
-      put("\"work_queue_id\"");
-      out += queue->value;
+    auto cut = [&](const member* m) { return m == pool || m == pool_name || m == queue; };
+    std::size_t first_kept = 0;
+    while (first_kept < ms.size() && cut(&ms[first_kept]))
+      ++first_kept;
+    for (std::size_t index = 0; index < ms.size(); ++index) {
+      const member* m = &ms[index];
+      if (!cut(m))
+        continue;
+      if (index < first_kept) // no comma before it yet: take the one after
+        cuts[n_cuts++] = {at(m->key), index + 1 < ms.size()
+                                          ? at(ms[index + 1].key)
+                                          : end_of(m->value)};
+      else
+        cuts[n_cuts++] = {at(m->key) - 1, end_of(m->value)};
     }
   }
-  out.push_back('}');
+  // Copies [from, to) of the stored text minus the cuts.
+  auto copy = [&](std::size_t from, std::size_t to) {
+    for (std::size_t c = 0; c < n_cuts && from < to; ++c) {
+      const auto [cb, ce] = cuts[c];
+      if (ce <= from || cb >= to)
+        continue;
+      if (cb > from)
+        out.append(base + from, cb - from);
+      from = std::max(from, ce);
+    }
+    if (from < to)
+      out.append(base + from, to - from);
+  };
+  // The edits in the order of the text: the two computed values, and the
+  // queue id after `created_by`'s value.
+  struct edit {
+    std::size_t from, to;
+    int what; // 0 estimate, 1 delta, 2 queue after created_by
+  };
+  std::array<edit, 3> edits{{{at(estimate->value), end_of(estimate->value), 0},
+                             {at(delta_at->value), end_of(delta_at->value), 1},
+                             {0, 0, 2}}};
+  std::size_t n_edits = 2;
+  if (worker && created_by) {
+    edits[2] = {end_of(created_by->value), end_of(created_by->value), 2};
+    n_edits = 3;
+  }
+  for (std::size_t i = 1; i < n_edits; ++i) // in text order
+    for (std::size_t j = i; j > 0 && edits[j].from < edits[j - 1].from; --j)
+      std::swap(edits[j], edits[j - 1]);
+  std::size_t pos = 0;
+  for (std::size_t e = 0; e < n_edits; ++e) {
+    copy(pos, edits[e].from);
+    if (edits[e].what == 0)
+      append_number(out, estimated);
+    else if (edits[e].what == 1)
+      append_number(out, delta);
+    else {
+      out += ",\"work_queue_id\":";
+      out += queue->value;
+    }
+    pos = edits[e].to;
+  }
+  copy(pos, stored.size());
   if (worker)
     out.push_back('}');
   return true;

@@ -209,6 +209,36 @@ TEST_CASE("a stored run renders from its text as from its document",
   run["start_time"] = nullptr;
   run["state_type"] = "SCHEDULED";
   same(run);
+  // Escapes before quotes, brackets and keys inside strings and nested
+  // values: only top-level members are members.
+  run["parameters"] = json::parse(R"({"a\\\"b":"x\\","[":"]}{","c":[["}"],{"d":"\\\\"}],
+    "work_pool_id":1,"estimated_start_time_delta":"\"estimated_run_time\":"})");
+  same(run);
+  // The pool members first, last, or next to each other, and `created_by`
+  // followed by a member a worker item leaves out.
+  json reordered = json::object();
+  for (const char* k : {"work_pool_id", "work_pool_name"})
+    reordered[k] = run.at(k);
+  for (const auto& [k, v] : run.items())
+    if (k != "work_pool_id" && k != "work_pool_name" && k != "work_queue_id")
+      reordered[k] = v;
+  reordered["work_queue_id"] = run.at("work_queue_id");
+  same(reordered);
+  json adjacent = json::object();
+  for (const auto& [k, v] : run.items()) {
+    if (k == "work_pool_id" || k == "work_pool_name" || k == "work_queue_id")
+      continue;
+    adjacent[k] = v;
+    if (k == "created_by") {
+      adjacent["work_queue_id"] = run.at("work_queue_id");
+      adjacent["work_pool_name"] = run.at("work_pool_name");
+      adjacent["work_pool_id"] = run.at("work_pool_id");
+    }
+  }
+  same(adjacent);
+  run["total_run_time"] = 1e-7;
+  run["expected_start_time"] = "2027-01-15T10:00:00.000000Z";
+  same(run);
   // RUNNING needs its state's time; a text that is not a run is refused.
   run["state_type"] = "RUNNING";
   std::string out;
