@@ -301,88 +301,142 @@ std::expected<std::int64_t, storage::errc> count_runs(storage::reader& r,
   return n;
 }
 
+// The run ids under some `run_index` prefixes whose keys end with the run
+// id (a state type's `s` rows, a deployment's `e` rows), newest first (ids
+// are UUIDv7) across all of them: each prefix is read backwards in chunks
+// and the chunks' heads merged, so a page reads about its own size of keys
+// per prefix instead of every candidate.
+class newest_ids {
+public:
+  newest_ids(storage::reader& r, const std::vector<std::string>& prefixes,
+             std::size_t chunk)
+      : r_(r), chunk_(std::max<std::size_t>(chunk, 1)) {
+    for (const auto& p : prefixes)
+      cursors_.push_back({p, successor(p), false, {}, 0});
+  }
+
+  /// The next id key (16 bytes), or nothing once every prefix is read.
+  std::expected<std::optional<std::string>, storage::errc> next() {
+    cursor* best = nullptr;
+    for (auto& c : cursors_) {
+      if (c.at == c.ids.size() && !c.done)
+        if (auto filled = fill(c); !filled)
+          return std::unexpected(filled.error());
+      if (c.at < c.ids.size() && (!best || c.ids[c.at] > best->ids[best->at]))
+        best = &c;
+    }
+    if (!best)
+      return std::nullopt;
+    return std::move(best->ids[best->at++]);
+  }
+
+private:
+  struct cursor {
+    std::string prefix;
+    std::string upper; // exclusive: the last key read, or past the prefix
+    bool done = false;
+    std::vector<std::string> ids;
+    std::size_t at = 0;
+  };
+
+  // The first key after every key starting with `p`.
+  static std::string successor(std::string p) {
+    while (!p.empty() && static_cast<unsigned char>(p.back()) == 0xff)
+      p.pop_back();
+    if (!p.empty())
+      p.back() = static_cast<char>(static_cast<unsigned char>(p.back()) + 1);
+    return p;
+  }
+
+  std::expected<void, storage::errc> fill(cursor& c) {
+    c.ids.clear();
+    c.at = 0;
+    std::string last;
+    auto scanned = r_.scan_range(
+        storage::table::run_index, c.prefix, c.upper,
+        [&](std::string_view key, std::string_view) {
+          c.ids.emplace_back(key.substr(key.size() - 16));
+          last = key;
+          return c.ids.size() < chunk_;
+        },
+        storage::scan_order::reverse);
+    if (!scanned)
+      return std::unexpected(scanned.error());
+    c.done = c.ids.size() < chunk_;
+    c.upper = std::move(last);
+    return {};
+  }
+
+  storage::reader& r_;
+  std::size_t chunk_;
+  std::vector<cursor> cursors_;
+};
+
+// The stored text of run `id`, or nothing when it is gone.
+std::expected<std::optional<std::string>, storage::errc>
+stored_run(storage::reader& r, const events::uuid& id) {
+  return r.get(storage::table::resources,
+               actors::resource_key(resource_kind::flow_run, id));
+}
+
 // The matches of a query sorted by `ID_DESC` (newest first), from `offset`,
-// at most `limit`: read newest first, stopping once the page is full.
-std::expected<std::vector<json>, storage::errc>
+// at most `limit`, as their stored texts: read newest first, stopping once
+// the page is full; a run is parsed only when the index rows do not say it
+// matches.
+std::expected<std::vector<std::string>, storage::errc>
 newest_runs(storage::reader& r, const json& body, std::int64_t offset,
             std::int64_t limit) {
-  std::vector<json> out;
+  std::vector<std::string> out;
   if (limit <= 0)
     return out;
   const auto plan = plan_of(body);
   std::int64_t skipped = 0;
   // Takes one candidate; false once the page is full.
-  auto take = [&](json run) {
-    if (!run_matches(body, run))
+  auto take = [&](std::string_view text) {
+    if (!plan.exact && !run_matches(body, events::parse_json(text)))
       return true;
     if (skipped < offset) {
       ++skipped;
       return true;
     }
-    out.push_back(std::move(run));
+    out.emplace_back(text);
     return static_cast<std::int64_t>(out.size()) < limit;
   };
   if (plan.from == run_plan::source::all) {
     // Every run, newest first, straight from the documents.
     const std::string kind(1, static_cast<char>(resource_kind::flow_run));
-    std::optional<storage::errc> failed;
     auto scanned = r.scan(
         storage::table::resources, kind,
-        [&](std::string_view, std::string_view value) {
-          if (plan.exact && skipped < offset) {
-            ++skipped;
-            return true;
-          }
-          return take(events::parse_json(value));
-        },
+        [&](std::string_view, std::string_view value) { return take(value); },
         storage::scan_order::reverse);
     if (!scanned)
       return std::unexpected(scanned.error());
     return out;
   }
-  if (plan.values.size() == 1) {
-    // One state type or one deployment: its rows end with the run id, so a
-    // reverse scan reads them newest first and stops once the page is full.
-    const auto& v = *plan.values.begin();
-    const auto prefix = plan.from == run_plan::source::states
-                            ? actors::run_keys::state_prefix(v)
-                            : "e" + v;
-    std::optional<storage::errc> failed;
-    auto scanned = r.scan(
-        storage::table::run_index, prefix,
-        [&](std::string_view key, std::string_view) {
-          if (plan.exact && skipped < offset) {
-            ++skipped;
-            return true;
-          }
-          auto run = actors::load_resource(r, resource_kind::flow_run,
-                                           actors::id_from_key_suffix(key));
-          if (!run) {
-            failed = run.error();
-            return false;
-          }
-          return !*run || take(std::move(**run));
-        },
-        storage::scan_order::reverse);
-    if (!scanned)
-      return std::unexpected(scanned.error());
-    if (failed)
-      return std::unexpected(*failed);
-    return out;
-  }
-  auto ids = candidates(r, plan);
-  if (!ids)
-    return std::unexpected(ids.error());
-  for (auto it = ids->rbegin(); it != ids->rend(); ++it) {
+  std::vector<std::string> prefixes;
+  for (const auto& v : plan.values)
+    prefixes.push_back(plan.from == run_plan::source::states
+                           ? actors::run_keys::state_prefix(v)
+                           : "e" + v);
+  // An exact plan needs `offset + limit` keys at most from each prefix.
+  const auto want = static_cast<std::size_t>(
+      plan.exact ? std::min<std::int64_t>(offset + limit, 4096)
+                 : std::clamp<std::int64_t>(2 * limit, 16, 1024));
+  newest_ids ids(r, prefixes, want);
+  while (true) {
+    auto key = ids.next();
+    if (!key)
+      return std::unexpected(key.error());
+    if (!*key)
+      break;
     if (plan.exact && skipped < offset) {
       ++skipped;
       continue;
     }
-    auto run = actors::load_resource(r, resource_kind::flow_run,
-                                     actors::id_from_key_suffix(*it));
-    if (!run)
-      return std::unexpected(run.error());
-    if (*run && !take(std::move(**run)))
+    auto text = stored_run(r, actors::id_from_key_suffix(**key));
+    if (!text)
+      return std::unexpected(text.error());
+    if (*text && !take(**text))
       break;
   }
   return out;
@@ -466,6 +520,18 @@ due_runs(storage::reader& r, const std::vector<events::uuid>& deployments,
   return out;
 }
 
+// Appends a stored run's text as the API answers it at `t` (a
+// WorkerFlowRunResponse item with `worker`): copied from the text, or through
+// its document when the text cannot be (a RUNNING run).
+void append_stored_run(std::string& out, std::string_view stored,
+                       events::timestamp t, bool worker) {
+  if (events::append_rendered_flow_run(out, stored, t, worker))
+    return;
+  const json doc = events::parse_json(stored);
+  events::append_json(out, worker ? events::worker_flow_run(doc, t)
+                                  : events::render_flow_run(doc, t));
+}
+
 // Appends run `id` as the API answers it at `t` (a WorkerFlowRunResponse
 // item with `worker`), from its stored text; false when it is gone.
 std::expected<bool, storage::errc> append_run(storage::reader& r,
@@ -473,17 +539,12 @@ std::expected<bool, storage::errc> append_run(storage::reader& r,
                                               std::string& out,
                                               events::timestamp t,
                                               bool worker) {
-  auto row = r.get(storage::table::resources,
-                   actors::resource_key(resource_kind::flow_run, id));
+  auto row = stored_run(r, id);
   if (!row)
     return std::unexpected(row.error());
   if (!*row)
     return false;
-  if (!events::append_rendered_flow_run(out, **row, t, worker)) {
-    const json doc = events::parse_json(**row);
-    events::append_json(out, worker ? events::worker_flow_run(doc, t)
-                                    : events::render_flow_run(doc, t));
-  }
+  append_stored_run(out, **row, t, worker);
   return true;
 }
 
@@ -492,7 +553,9 @@ std::expected<std::string, storage::errc>
 render_ids(storage::reader& r, const std::vector<events::uuid>& ids,
            bool worker) {
   const auto t = request_time();
-  std::string out = "[";
+  std::string out;
+  out.reserve(ids.size() * 2304 + 2); // a scheduled run renders to ~2.2 KB
+  out.push_back('[');
   for (const auto& id : ids) {
     const auto mark = out.size();
     if (out.size() > 1)
@@ -502,6 +565,24 @@ render_ids(storage::reader& r, const std::vector<events::uuid>& ids,
       return std::unexpected(added.error());
     if (!*added)
       out.resize(mark);
+  }
+  out.push_back(']');
+  return out;
+}
+
+// Stored runs' texts as the API's JSON list.
+std::string render_texts(const std::vector<std::string>& runs) {
+  const auto t = now();
+  std::size_t size = 2;
+  for (const auto& run : runs)
+    size += run.size() + 64;
+  std::string out;
+  out.reserve(size);
+  out.push_back('[');
+  for (const auto& run : runs) {
+    if (out.size() > 1)
+      out.push_back(',');
+    append_stored_run(out, run, t, false);
   }
   out.push_back(']');
   return out;
@@ -698,7 +779,7 @@ void post_flow_runs_filter(services& s, const request& req, path_params,
           auto page = newest_runs(r, b, offset, limit_of(b));
           if (!page)
             return storage_failed(page.error());
-          return json_text(200, render_list(*page, 0, limit_of(b)));
+          return json_text(200, render_texts(*page));
         }
         auto found = matching_runs(r, b);
         if (!found)
@@ -743,7 +824,7 @@ void post_flow_runs_paginate(services& s, const request& req, path_params,
           auto runs = newest_runs(r, b, (page - 1) * limit, limit);
           if (!runs)
             return storage_failed(runs.error());
-          return page_response(render_list(*runs, 0, limit), *n, limit, page);
+          return page_response(render_texts(*runs), *n, limit, page);
         }
         auto found = matching_runs(r, b);
         if (!found)

@@ -670,6 +670,43 @@ TEST_CASE("polls and run queries read the run index: it follows state "
             newest({{"flow_runs", every}, {"limit", 2}}));
     }
     CHECK(newest({{"flow_runs", of_d2}, {"offset", 1}}) == names{"c"});
+    {
+      // Several state types or deployments: their rows merged newest first,
+      // exactly (no run read but the page's) or with a criterion the rows
+      // cannot answer, at every offset and limit; the page's bytes are the
+      // runs' own GET answers.
+      const names all{"g", "e", "c", "b", "a"};
+      const json two{{"state", {{"type", {{"any_", {"PENDING", "SCHEDULED"}}}}}}};
+      const json both{{"deployment_id", {{"any_", {d2, d1}}}}};
+      json named = two;
+      named["name"] = {{"any_", {"a", "e", "g"}}};
+      json scheduled_only{{"state", {{"type", {{"any_", {"SCHEDULED", "RUNNING"}}}}}}};
+      for (std::size_t offset = 0; offset <= all.size(); ++offset)
+        for (std::size_t limit = 1; limit <= 3; ++limit) {
+          INFO("offset " << offset << " limit " << limit);
+          auto slice = [&](const names& from) {
+            names out;
+            for (std::size_t i = offset; i < from.size() && out.size() < limit; ++i)
+              out.push_back(from[i]);
+            return out;
+          };
+          auto page = [&](const json& filter) {
+            return newest({{"flow_runs", filter}, {"offset", offset}, {"limit", limit}});
+          };
+          CHECK(page(two) == slice(all));
+          CHECK(page(both) == slice(all));
+          CHECK(page(named) == slice({"g", "e", "a"}));
+          CHECK(page(scheduled_only) == slice({"g", "c", "b", "a"}));
+        }
+      std::string expected = "[";
+      for (const auto& n : all) {
+        auto one = s.get("/api/flow_runs/" + id[n]);
+        REQUIRE(one.status == 200);
+        expected += (expected.size() > 1 ? "," : "") + one.body;
+      }
+      CHECK(s.post("/api/flow_runs/filter", json{{"flow_runs", two}}).body ==
+            expected + "]");
+    }
     CHECK(newest({{"flow_runs", of_d2}, {"sort", "NAME_DESC"}}) ==
           names{"e", "c"});
     r = s.post("/api/flow_runs/paginate",
