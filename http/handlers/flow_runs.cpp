@@ -11,8 +11,10 @@
 // and `/paginate` take their candidates from the rows by state type and by
 // deployment when the filter requires one of them (`run_plan`), and count
 // rows without loading a run when that is all the filter asks (every run,
-// or some state types: the kept `n` counts, no scan); any other filter
-// reads every run.
+// or some state types: the kept `n` counts, no scan). Sorted `ID_DESC` (the
+// default), a page merges those rows newest first and stops once full,
+// rendering the runs from their stored text (`append_rendered_flow_run`);
+// other sorts read every candidate.
 #include "actors/projections.hpp"
 #include "actors/queries.hpp"
 #include "actors/run_filter.hpp"
