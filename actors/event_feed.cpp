@@ -585,7 +585,7 @@ result resource_event(storage::write_batch& b, const fold_context& at,
                 {"prefect.resource.name", name}}),
         json::array(),
         json{{"name", name},
-             {"value", doc.contains("value") ? doc.at("value") : json(nullptr)},
+             {"value", value_or_null(doc, "value")},
              {"tags", doc.contains("tags") ? doc.at("tags") : json::array()}}));
     return out;
   }

@@ -521,8 +521,10 @@ constexpr command_help commands[] = {
 };
 
 constexpr const char* settings_line =
-  "Every command also takes --config FILE; settings, their environment\n"
-  "variables and defaults: config/service.ini "
+  "Every command also takes --config FILE, and every setting of that file\n"
+  "as a flag --section.key VALUE (--http.port 4200, --scheduler.max_runs 50);\n"
+  "flags win over the environment, which wins over the file. Settings, their\n"
+  "environment variables and defaults: config/service.ini "
   "(/etc/deployd/deployd.ini when installed)\n";
 
 } // namespace

@@ -196,3 +196,37 @@ TEST_CASE("idempotency keys past their retention are swept, then forgotten",
   CHECK(count_in(log.out, "\"idempotency_key_created\"") == 2);
   REQUIRE(run_tool({"verify", "--data-dir", options.data_dir}).status == 0);
 }
+
+TEST_CASE("with the wall clock a key answers until its retention ends, "
+          "before any sweep has removed it",
+          "[integration][idempotency]") {
+  temp_dir dir;
+  // No sweep within the test: the expired key is still stored, so the
+  // writer must judge the retention when the retry arrives.
+  auto options = with_config(dir, "[events]\n"
+                                   "idempotency_retention_seconds = 1\n"
+                                   "retention_sweep_seconds = 3600\n");
+  options.clock = "system";
+  deployd_process s(options);
+  const auto body = json{{"name", "v"}, {"value", 1}}.dump();
+  const auto first = keyed(s, "POST", "/api/variables/", body, "k");
+  REQUIRE(first.status == 201);
+  const auto at = head(s);
+  const auto again = keyed(s, "POST", "/api/variables/", body, "k");
+  CHECK(again.status == 201);
+  CHECK(again.body == first.body);
+  CHECK(again.headers.at("idempotent-replayed") == "true");
+  CHECK(again.headers.at("x-deployd-position") ==
+        first.headers.at("x-deployd-position"));
+  const auto other = keyed(s, "POST", "/api/variables/",
+                           json{{"name", "w"}, {"value", 2}}.dump(), "k");
+  CHECK(other.status == 422);
+  CHECK(head(s) == at);
+  // Past the retention the key stands for nothing: the same request is a
+  // new one, and the variable exists (409), not a replay.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  const auto late = keyed(s, "POST", "/api/variables/", body, "k");
+  CHECK(late.status == 409);
+  CHECK(late.headers.count("idempotent-replayed") == 0);
+  CHECK(head(s) == at);
+}

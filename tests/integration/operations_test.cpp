@@ -382,6 +382,8 @@ TEST_CASE("--help on every command prints that command's usage",
     for (const auto* c : {"  serve ", "  replay ", "  verify ", "  events ",
                           "  cluster status ", "  version ", "  help "})
       CHECK(all.out.find(c) != std::string::npos);
+    // The settings as flags, and the flag named in the help is accepted.
+    CHECK(all.out.find("--section.key") != std::string::npos);
   }
   // --help does not start a server or open a database.
   temp_dir dir;
