@@ -35,6 +35,7 @@
 
 #include "events/json.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -227,6 +228,7 @@ struct state {
   bool exists = false;
   std::string id;
   json fields;
+  bool scheduled = false;  ///< has a schedule (not compared by `matches`)
 
   bool matches(const std::optional<json>& seen) const {
     if (!exists)
@@ -246,6 +248,7 @@ struct slot {
   state acked;                  ///< after the last acknowledged write
   std::optional<state> doubt;   ///< after the write in doubt, if any
   std::string doubt_kind;
+  std::set<std::string> ids;    ///< every id this name has had
 };
 
 enum op_kind {
@@ -308,6 +311,9 @@ struct run_lane {
 
 struct stats {
   std::atomic<std::uint64_t> acked[op_count] = {};
+  /// The most scheduled runs the scheduler had made for the mix's active
+  /// deployments at a check.
+  std::uint64_t auto_runs = 0;
   std::uint64_t doubts = 0;
   std::uint64_t doubts_applied = 0;
 };
@@ -486,6 +492,14 @@ bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
                    {"parameters", {{"n", n}, {"pad", std::string(w.rng() % 600, 'p')}}},
                    {"version", "v-" + n},
                    {"paused", w.rng() % 4 == 0}};
+      // Half of them on an hourly-ish schedule for the scheduler; an
+      // upsert replaces the schedules, which removes their runs.
+      body["schedules"] = json::array();
+      if (w.rng() % 2 == 0)
+        body["schedules"].push_back(
+          {{"schedule", {{"interval", 3600 + 60 * (w.rng() % 3)}}},
+           {"active", true}});
+      after.scheduled = !body["schedules"].empty();
       after.exists = true;
       after.fields = fields_of(body);
       if (kind == op_create)
@@ -550,6 +564,7 @@ bool step(worker& w, raw::connection& c, std::uint16_t port, stats& st,
       return false;
     }
     after.id = body.at("id").get<std::string>();
+    s.ids.insert(after.id);
   }
   s.acked = std::move(after);
   ++st.acked[kind];
@@ -605,6 +620,8 @@ void check(std::uint16_t port, std::vector<slot>& slots,
                           : std::string("absent")) +
           ", found " + (by_name ? by_name->dump() : std::string("absent")));
     }
+    if (by_name)
+      s.ids.insert(by_name->at("id").get<std::string>());
     if (s.acked.exists) {
       expected_names.insert(s.name);
       // Every projection agrees: the row by id is the row by name.
@@ -613,6 +630,43 @@ void check(std::uint16_t port, std::vector<slot>& slots,
         die(where + "by id and by name differ");
     }
   }
+  // Pausing, deleting and replacing the schedules remove the scheduler's
+  // runs in the same batch: no id of a slot that is paused, gone or left
+  // without a schedule has a scheduled run (the scheduler never adds one to
+  // those), whatever the kills interrupted. The active ones' runs show the
+  // scheduler ran.
+  std::vector<std::string> quiet, active;
+  for (const auto& s : slots)
+    for (const auto& id : s.ids)
+      (s.acked.exists && s.acked.id == id && s.acked.scheduled &&
+           !s.acked.fields.at("paused").get<bool>()
+         ? active
+         : quiet)
+        .push_back(id);
+  auto scheduled_runs = [&](const std::vector<std::string>& ids) {
+    std::uint64_t n = 0;
+    for (std::size_t at = 0; at < ids.size(); at += 200) {
+      const std::vector<std::string> chunk(
+        ids.begin() + static_cast<std::ptrdiff_t>(at),
+        ids.begin() + static_cast<std::ptrdiff_t>(std::min(ids.size(), at + 200)));
+      const auto r = raw::request(
+        port, "POST", "/api/flow_runs/count",
+        json{{"flow_runs",
+              {{"deployment_id", {{"any_", chunk}}},
+               {"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}}}}
+          .dump());
+      if (!r || r->status != 200)
+        die("flow_runs/count failed: " + (r ? r->body : std::string("no answer")));
+      n += std::stoull(r->body);
+    }
+    return n;
+  };
+  if (const auto left = scheduled_runs(quiet); left != 0)
+    die("cycle " + std::to_string(cycle) + ": " + std::to_string(left) +
+        " scheduled runs of paused or deleted deployments (or of replaced "
+        "schedules' deployments ids) remain");
+  st.auto_runs = std::max(st.auto_runs, scheduled_runs(active));
+
   // The listing holds exactly the deployments that exist.
   std::set<std::string> listed;
   for (int offset = 0;; offset += 200) {
@@ -858,6 +912,16 @@ int main(int argc, char** argv) {
   const fs::path work = pattern;
   const fs::path log = work / "deployd.log";
   const bool clustered = o.cluster > 0;
+  // A single node's scheduler runs every second and makes up to 3 runs for
+  // each scheduled deployment of the mix, so kills also land on its writes
+  // and on the removals by pause, delete and schedule changes. In a cluster
+  // it is off, for the late-runs service's reason above.
+  if (clustered) {
+    ::setenv("PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED", "false", 1);
+  } else {
+    ::setenv("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "1", 1);
+    ::setenv("PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS", "3", 1);
+  }
   std::printf("crash_test: %d cycles, %d workers, seed %llu, %s, work dir %s\n",
               o.cycles, o.workers, static_cast<unsigned long long>(o.seed),
               clustered ? ("cluster of " + std::to_string(o.cluster) +
@@ -917,7 +981,7 @@ int main(int argc, char** argv) {
       lane_name, json::parse(d->body).at("id").get<std::string>(), {}});
     for (int k = 0; k < o.slots_per_worker; ++k)
       slots.push_back(slot{"w" + std::to_string(w) + "-s" + std::to_string(k),
-                           flow_id, flow_name, state{}, std::nullopt, {}});
+                           flow_id, flow_name, state{}, std::nullopt, {}, {}});
   }
 
   stats st;
@@ -1042,11 +1106,15 @@ int main(int argc, char** argv) {
     else if (events != *first_log)
       die("the logs of the nodes differ (" + n->data().string() + ")");
   }
+  if (!clustered && st.auto_runs == 0)
+    die("the scheduler made no runs: the mix did not exercise it");
   std::printf("crash_test: PASSED %d cycles in %lld s: acknowledged",
               o.cycles, ms_since(started) / 1000);
   for (int k = 0; k < op_count; ++k)
     std::printf(" %s %llu", op_names[k],
                 static_cast<unsigned long long>(st.acked[k].load()));
+  std::printf("; at most %llu scheduler-made runs at a check",
+              static_cast<unsigned long long>(st.auto_runs));
   std::printf("; %llu writes in doubt at a kill (%llu applied, %llu not); "
               "slowest restart %lld ms; %s",
               static_cast<unsigned long long>(st.doubts),
