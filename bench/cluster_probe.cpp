@@ -11,6 +11,7 @@
 //       time without an acknowledgement (a failover window), and when.
 //
 // Prints one `BENCH_JSON {...}` line. Only 127.0.0.1.
+#include "bench/tool_support.hpp"
 #include "tests/crash/http_client.hpp"
 
 #include <algorithm>
@@ -35,13 +36,6 @@ double ms(steady::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty())
-    return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  return v[i];
-}
 
 std::string flow_body(const std::string& name) {
   return "{\"name\":\"" + name + "\"}";
@@ -109,8 +103,8 @@ int lag(std::uint16_t leader, std::uint16_t follower, double rate,
   std::printf("BENCH_JSON {\"writes\":%zu,\"rate\":%.1f,\"lag_p50_ms\":%.2f,"
               "\"lag_p99_ms\":%.2f,\"lag_max_ms\":%.2f,\"failures\":%ld}\n",
               lags.size(), static_cast<double>(lags.size()) / took,
-              percentile(lags, 0.50), percentile(lags, 0.99),
-              percentile(lags, 1.0), failures.load());
+              deployd::bench::percentile(lags, 0.50), deployd::bench::percentile(lags, 0.99),
+              deployd::bench::percentile(lags, 1.0), failures.load());
   return 0;
 }
 

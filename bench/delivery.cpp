@@ -12,19 +12,16 @@
 //
 //   delivery --port P --flow-id ID [--rate 1000] [--seconds 20]
 //            [--connections 32] [--warmup 2]
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include "bench/tool_support.hpp"
+
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -35,7 +32,6 @@
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using clock_type = std::chrono::steady_clock;
@@ -77,106 +73,27 @@ void match(run_state& s, sample& x) {
   s.delivery_ms.push_back(std::max(0.0, ms(x.delivered - x.acked)));
 }
 
-std::string iso(long offset) {
-  const auto t = std::time(nullptr) + offset;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+// The subscriber's side: each `prefect.deployment.created` event's arrival.
+void on_event(run_state& s, std::string_view text) {
+  const auto now = clock_type::now();
+  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (!doc.is_object() || !doc.contains("event"))
+    return;
+  const auto& rid = doc["event"]["resource"]["prefect.resource.id"];
+  if (!rid.is_string())
+    return;
+  const auto id = rid.get<std::string>();
+  constexpr std::string_view prefix = "prefect.deployment.";
+  if (!id.starts_with(prefix))
+    return;
+  auto& x = s.by_id[id.substr(prefix.size())];
+  if (x.has_event)
+    return;
+  ++s.events;
+  x.delivered = now;
+  x.has_event = true;
+  match(s, x);
 }
-
-class subscriber : public std::enable_shared_from_this<subscriber> {
-public:
-  subscriber(net::io_context& ioc, run_state& s) : ws_(ioc), s_(s) {}
-
-  void start() {
-    beast::get_lowest_layer(ws_).async_connect(
-        tcp::endpoint(net::ip::make_address("127.0.0.1"), s_.port),
-        [self = shared_from_this()](beast::error_code ec) {
-          if (ec)
-            return self->fail("connect");
-          self->ws_.set_option(websocket::stream_base::decorator(
-              [](websocket::request_type& r) {
-                r.set(http::field::sec_websocket_protocol, "prefect");
-              }));
-          self->ws_.async_handshake(
-              "127.0.0.1:" + std::to_string(self->s_.port), "/api/events/out",
-              [self](beast::error_code e) {
-                if (e)
-                  return self->fail("handshake");
-                self->write(R"({"type":"auth","token":null})", [self] {
-                  self->ws_.async_read(
-                      self->buffer_, [self](beast::error_code e2, std::size_t) {
-                        if (e2)
-                          return self->fail("auth");
-                        self->buffer_.consume(self->buffer_.size());
-                        self->write(
-                            R"({"type":"filter","backfill":false,"filter":{"occurred":{"since":")" +
-                                iso(-60) + R"(","until":")" + iso(86400) +
-                                R"("},"event":{"name":["prefect.deployment.created"]}}})",
-                            [self] {
-                              self->s_.subscribed = true;
-                              self->read();
-                            });
-                      });
-                });
-              });
-        });
-  }
-
-private:
-  template <class Next>
-  void write(std::string text, Next next) {
-    out_ = std::move(text);
-    ws_.text(true);
-    ws_.async_write(net::buffer(out_), [self = shared_from_this(), next](
-                                           beast::error_code ec, std::size_t) {
-      if (ec)
-        return self->fail("write");
-      next();
-    });
-  }
-
-  void read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
-                                                        std::size_t) {
-      if (ec)
-        return;
-      const auto now = clock_type::now();
-      const auto doc = nlohmann::json::parse(
-          beast::buffers_to_string(self->buffer_.data()), nullptr, false);
-      self->buffer_.consume(self->buffer_.size());
-      if (doc.is_object() && doc.contains("event")) {
-        const auto& rid = doc["event"]["resource"]["prefect.resource.id"];
-        if (rid.is_string()) {
-          auto id = rid.get<std::string>();
-          constexpr std::string_view prefix = "prefect.deployment.";
-          if (id.starts_with(prefix)) {
-            auto& x = self->s_.by_id[id.substr(prefix.size())];
-            if (!x.has_event) {
-              ++self->s_.events;
-              x.delivered = now;
-              x.has_event = true;
-              match(self->s_, x);
-            }
-          }
-        }
-      }
-      self->read();
-    });
-  }
-
-  void fail(const char* what) {
-    std::fprintf(stderr, "subscriber: %s failed\n", what);
-    std::exit(1);
-  }
-
-  websocket::stream<beast::tcp_stream> ws_;
-  run_state& s_;
-  std::string out_;
-  beast::flat_buffer buffer_;
-};
 
 class creator;
 
@@ -268,14 +185,6 @@ private:
   beast::flat_buffer buffer_;
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty())
-    return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  return v[i];
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -309,7 +218,21 @@ int main(int argc, char** argv) {
 
   net::io_context ioc;
   pool p;
-  std::make_shared<subscriber>(ioc, s)->start();
+  std::make_shared<deployd::bench::events_subscriber>(
+      ioc, s.port,
+      R"({"type":"filter","backfill":false,"filter":{"occurred":{"since":")" +
+          deployd::bench::iso_from_now(-60) + R"(","until":")" +
+          deployd::bench::iso_from_now(86400) +
+          R"("},"event":{"name":["prefect.deployment.created"]}}})",
+      deployd::bench::events_subscriber::callbacks{
+          [&s] { s.subscribed = true; },
+          [&s](std::string_view text) { on_event(s, text); },
+          [](const char* what) {
+            std::fprintf(stderr, "subscriber: %s failed\n", what);
+            std::exit(1);
+          },
+          {}})
+      ->start();
   std::size_t connected = 0;
   std::vector<std::shared_ptr<creator>> all;
   for (std::size_t i = 0; i < connections; ++i) {
@@ -373,14 +296,14 @@ int main(int argc, char** argv) {
               measured, s.delivery_ms.size(), missing, s.early);
   std::printf("delivery p50 %.3f ms, p99 %.3f ms, max %.3f ms; create p50 "
               "%.3f ms, p99 %.3f ms\n",
-              percentile(s.delivery_ms, 0.5), percentile(s.delivery_ms, 0.99),
-              percentile(s.delivery_ms, 1.0), percentile(s.create_ms, 0.5),
-              percentile(s.create_ms, 0.99));
+              deployd::bench::percentile(s.delivery_ms, 0.5), deployd::bench::percentile(s.delivery_ms, 0.99),
+              deployd::bench::percentile(s.delivery_ms, 1.0), deployd::bench::percentile(s.create_ms, 0.5),
+              deployd::bench::percentile(s.create_ms, 0.99));
   std::printf("BENCH_JSON {\"delivery_p50_ms\":%.3f,\"delivery_p99_ms\":%.3f,"
               "\"create_p99_ms\":%.3f,\"matched\":%zu,\"missing\":%zu,"
               "\"non2xx\":%zu}\n",
-              percentile(s.delivery_ms, 0.5), percentile(s.delivery_ms, 0.99),
-              percentile(s.create_ms, 0.99), s.delivery_ms.size(), missing,
+              deployd::bench::percentile(s.delivery_ms, 0.5), deployd::bench::percentile(s.delivery_ms, 0.99),
+              deployd::bench::percentile(s.create_ms, 0.99), s.delivery_ms.size(), missing,
               s.failed);
   return s.failed == 0 && missing == 0 ? 0 : 1;
 }

@@ -8,28 +8,21 @@
 // received and the sockets the server closed. 127.0.0.1 only.
 //
 //   subscribers --port P [--count 1000] [--seconds 60] [--match-all]
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include "bench/tool_support.hpp"
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 
-#include <atomic>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <ctime>
 #include <memory>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <vector>
 
 namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace net = boost::asio;
-using tcp = net::ip::tcp;
 
 namespace {
 
@@ -38,94 +31,6 @@ std::size_t events = 0;
 std::size_t closed = 0;
 std::size_t failed = 0;
 std::size_t wanted = 0;
-
-std::string now_iso(long offset) {
-  const auto t = std::time(nullptr) + offset;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-class subscriber : public std::enable_shared_from_this<subscriber> {
-public:
-  subscriber(net::io_context& ioc, std::uint16_t port, std::string filter)
-      : ws_(ioc), port_(port), filter_(std::move(filter)) {}
-
-  void start() {
-    beast::get_lowest_layer(ws_).async_connect(
-        tcp::endpoint(net::ip::make_address("127.0.0.1"), port_),
-        [self = shared_from_this()](beast::error_code ec) {
-          if (ec)
-            return self->fail();
-          self->ws_.set_option(websocket::stream_base::decorator(
-              [](websocket::request_type& r) {
-                r.set(beast::http::field::sec_websocket_protocol, "prefect");
-              }));
-          self->ws_.async_handshake(
-              "127.0.0.1:" + std::to_string(self->port_), "/api/events/out",
-              [self](beast::error_code ec2) {
-                if (ec2)
-                  return self->fail();
-                self->send(R"({"type":"auth","token":null})", [self] {
-                  self->ws_.async_read(self->buffer_,
-                                       [self](beast::error_code ec3,
-                                              std::size_t) {
-                                         if (ec3)
-                                           return self->fail();
-                                         self->buffer_.consume(
-                                             self->buffer_.size());
-                                         self->send(self->filter_, [self] {
-                                           if (++subscribed == wanted)
-                                             std::printf("ready %zu\n",
-                                                         subscribed),
-                                                 std::fflush(stdout);
-                                           self->read();
-                                         });
-                                       });
-                });
-              });
-        });
-  }
-
-private:
-  template <class Next>
-  void send(std::string text, Next next) {
-    out_ = std::move(text);
-    ws_.text(true);
-    ws_.async_write(net::buffer(out_),
-                    [self = shared_from_this(), next](beast::error_code ec,
-                                                      std::size_t) {
-                      if (ec)
-                        return self->fail();
-                      next();
-                    });
-  }
-
-  void read() {
-    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec,
-                                                        std::size_t) {
-      if (ec) {
-        ++closed;
-        return;
-      }
-      ++events;
-      self->buffer_.consume(self->buffer_.size());
-      self->read();
-    });
-  }
-
-  void fail() {
-    ++failed;
-  }
-
-  websocket::stream<beast::tcp_stream> ws_;
-  std::uint16_t port_;
-  std::string filter_;
-  std::string out_;
-  beast::flat_buffer buffer_;
-};
 
 } // namespace
 
@@ -159,8 +64,8 @@ int main(int argc, char** argv) {
   }
   wanted = count;
   net::io_context ioc;
-  const auto window = R"("occurred":{"since":")" + now_iso(-60) +
-                      R"(","until":")" + now_iso(365L * 86400) + R"("})";
+  const auto window = R"("occurred":{"since":")" + deployd::bench::iso_from_now(-60) +
+                      R"(","until":")" + deployd::bench::iso_from_now(365L * 86400) + R"("})";
   for (std::size_t i = 0; i < count; ++i) {
     std::string filter =
         match_all ? R"({"type":"filter","backfill":false,"filter":{)" +
@@ -168,7 +73,17 @@ int main(int argc, char** argv) {
                   : R"({"type":"filter","backfill":false,"filter":{)" +
                         window + R"(,"resource":{"id":["bench.nothing.)" +
                         std::to_string(i) + R"("]}}})";
-    std::make_shared<subscriber>(ioc, port, std::move(filter))->start();
+    std::make_shared<deployd::bench::events_subscriber>(
+        ioc, port, std::move(filter),
+        deployd::bench::events_subscriber::callbacks{
+            [] {
+              if (++subscribed == wanted)
+                std::printf("ready %zu\n", subscribed), std::fflush(stdout);
+            },
+            [](std::string_view) { ++events; },
+            [](const char*) { ++failed; },
+            [] { ++closed; }})
+        ->start();
   }
   // Ends when stdin closes (the driving script) or after `seconds`.
   net::posix::stream_descriptor in(ioc, ::dup(STDIN_FILENO));
