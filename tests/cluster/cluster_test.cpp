@@ -786,6 +786,42 @@ TEST_CASE("client events and Idempotency-Key answers are the same on every "
     "POST", "/api/flows/", R"({"name":"keyed"})", keyed);
   REQUIRE(made.status == 201);
 
+  // A key first used through a follower (forwarded to the leader's
+  // writer), retried on the other follower: the first answer, once.
+  const std::map<std::string, std::string> keyed2 = {
+    {"Content-Type", "application/json"}, {"Idempotency-Key", "retry-me-2"}};
+  const auto via_follower = nodes[a]->http().request(
+    "POST", "/api/variables/", R"({"name":"keyed_var","value":1})", keyed2);
+  REQUIRE(via_follower.status == 201);
+  const auto on_other = nodes[b]->http().request(
+    "POST", "/api/variables/", R"({"name":"keyed_var","value":1})", keyed2);
+  CHECK(on_other.status == 201);
+  CHECK(on_other.json_body() == via_follower.json_body());
+  CHECK(on_other.headers.count("idempotent-replayed") == 1);
+
+  // One key sent at once to all three nodes: one write, three equal
+  // answers, two of them replays.
+  const std::map<std::string, std::string> keyed3 = {
+    {"Content-Type", "application/json"}, {"Idempotency-Key", "retry-me-3"}};
+  std::vector<http_reply> racing(nodes.size());
+  {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      threads.emplace_back([&, i] {
+        racing[i] = nodes[i]->http().request(
+          "POST", "/api/flows/", R"({"name":"raced"})", keyed3);
+      });
+    for (auto& t : threads)
+      t.join();
+  }
+  int replays = 0;
+  for (const auto& r : racing) {
+    CHECK(r.status == 201);
+    CHECK(r.json_body() == racing[0].json_body());
+    replays += r.headers.count("idempotent-replayed") ? 1 : 0;
+  }
+  CHECK(replays == static_cast<int>(nodes.size()) - 1);
+
   std::vector<json> seen;
   for (auto& n : nodes) {
     INFO(n->name() << " serves the client events");
@@ -809,6 +845,18 @@ TEST_CASE("client events and Idempotency-Key answers are the same on every "
     nodes[a]->http().request("POST", "/api/flows/", R"({"name":"keyed"})", keyed);
   CHECK(retried.status == made.status);
   CHECK(retried.json_body() == made.json_body());
+  // The new leader holds the key to its request: another body is a 422,
+  // and the variable's key still answers its first response there.
+  const auto other_body = nodes[next]->http().request(
+    "POST", "/api/flows/", R"({"name":"not-keyed"})", keyed);
+  CHECK(other_body.status == 422);
+  const auto var_again = nodes[next]->http().request(
+    "POST", "/api/variables/", R"({"name":"keyed_var","value":1})", keyed2);
+  CHECK(var_again.status == 201);
+  CHECK(var_again.json_body() == via_follower.json_body());
+  const auto flows = nodes[next]->http().post("/api/flows/count", json::object());
+  REQUIRE(flows.status == 200);
+  CHECK(flows.body == "2"); // keyed and raced, each once
   // The new leader stores client events everyone serves, after the others;
   // one that is past the retention is swept on every node.
   REQUIRE(nodes[next]->http()
