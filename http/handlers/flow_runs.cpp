@@ -303,6 +303,15 @@ std::expected<std::int64_t, storage::errc> count_runs(storage::reader& r,
   return n;
 }
 
+// The first key after every key starting with `p` (empty: none).
+std::string key_successor(std::string p) {
+  while (!p.empty() && static_cast<unsigned char>(p.back()) == 0xff)
+    p.pop_back();
+  if (!p.empty())
+    p.back() = static_cast<char>(static_cast<unsigned char>(p.back()) + 1);
+  return p;
+}
+
 // The run ids under some `run_index` prefixes whose keys end with the run
 // id (a state type's `s` rows, a deployment's `e` rows), newest first (ids
 // are UUIDv7) across all of them: each prefix is read backwards in chunks
@@ -314,7 +323,7 @@ public:
              std::size_t chunk)
       : r_(r), chunk_(std::max<std::size_t>(chunk, 1)) {
     for (const auto& p : prefixes)
-      cursors_.push_back({p, successor(p), false, {}, 0});
+      cursors_.push_back({p, key_successor(p), false, {}, 0});
   }
 
   /// The next id key (16 bytes), or nothing once every prefix is read.
@@ -340,15 +349,6 @@ private:
     std::vector<std::string> ids;
     std::size_t at = 0;
   };
-
-  // The first key after every key starting with `p`.
-  static std::string successor(std::string p) {
-    while (!p.empty() && static_cast<unsigned char>(p.back()) == 0xff)
-      p.pop_back();
-    if (!p.empty())
-      p.back() = static_cast<char>(static_cast<unsigned char>(p.back()) + 1);
-    return p;
-  }
 
   std::expected<void, storage::errc> fill(cursor& c) {
     c.ids.clear();
@@ -482,7 +482,9 @@ matching_runs(storage::reader& r, const json& body) {
 
 // The SCHEDULED runs of `deployments` due by `cutoff` (all when none;
 // a run without a next scheduled start time only then, first), soonest
-// first, at most `limit`: each deployment's `w` rows in order, merged.
+// first, at most `limit`: each deployment's `w` rows in order, read in
+// chunks and merged (about `limit` keys in all rather than `limit` from
+// each deployment).
 std::expected<std::vector<events::uuid>, storage::errc>
 due_runs(storage::reader& r, const std::vector<events::uuid>& deployments,
          std::optional<std::int64_t> cutoff, std::int64_t limit) {
@@ -495,29 +497,60 @@ due_runs(storage::reader& r, const std::vector<events::uuid>& deployments,
   std::set<std::string> distinct;
   for (const auto& id : deployments)
     distinct.insert(actors::id_key(id));
-  std::vector<std::string> due; // keys after the deployment id
   const auto at = actors::run_keys::time_at;
+  struct cursor {
+    std::string from; // the next key to read
+    std::string end;  // past the deployment's rows
+    bool done = false;
+    std::vector<std::string> due; // keys after the deployment id
+    std::size_t next = 0;
+  };
+  std::vector<cursor> cursors;
   for (const auto& id : distinct) {
-    std::int64_t taken = 0;
-    auto scanned = r.scan(
-        storage::table::run_index, "w" + id,
+    const auto prefix = "w" + id;
+    cursors.push_back({prefix, key_successor(prefix), false, {}, 0});
+  }
+  const auto share =
+      limit / static_cast<std::int64_t>(std::max<std::size_t>(cursors.size(), 1));
+  const auto chunk = static_cast<std::size_t>(
+      std::min(limit, std::max<std::int64_t>(share + 1, 8)));
+  auto fill = [&](cursor& c) -> std::expected<void, storage::errc> {
+    c.due.clear();
+    c.next = 0;
+    std::string read;
+    bool past = false;
+    auto scanned = r.scan_range(
+        storage::table::run_index, c.from, c.end,
         [&](std::string_view key, std::string_view) {
+          read = key;
           const auto time = key.substr(at, 8);
           if (cutoff && time == zero)
             return true;
-          if (cutoff && time > last)
+          if (cutoff && time > last) {
+            past = true;
             return false;
-          due.emplace_back(key.substr(at));
-          return ++taken < limit;
+          }
+          c.due.emplace_back(key.substr(at));
+          return c.due.size() < chunk;
         });
     if (!scanned)
       return std::unexpected(scanned.error());
-  }
-  std::sort(due.begin(), due.end());
-  for (const auto& key : due) {
-    if (static_cast<std::int64_t>(out.size()) >= limit)
+    c.done = past || c.due.size() < chunk;
+    c.from = read + '\0';
+    return {};
+  };
+  while (static_cast<std::int64_t>(out.size()) < limit) {
+    cursor* best = nullptr;
+    for (auto& c : cursors) {
+      if (c.next == c.due.size() && !c.done)
+        if (auto filled = fill(c); !filled)
+          return std::unexpected(filled.error());
+      if (c.next < c.due.size() && (!best || c.due[c.next] < best->due[best->next]))
+        best = &c;
+    }
+    if (!best)
       break;
-    out.push_back(actors::id_from_key_suffix(key));
+    out.push_back(actors::id_from_key_suffix(best->due[best->next++]));
   }
   return out;
 }

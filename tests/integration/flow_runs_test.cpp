@@ -742,6 +742,66 @@ TEST_CASE("polls and run queries read the run index: it follows state "
   CHECK(answers(s) == kept);
 }
 
+TEST_CASE("a poll of several deployments merges their due runs at every "
+          "limit, soonest first",
+          "[integration][flow_runs][run_index]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  deployd_process s(options);
+  // Hourly and every 90 minutes: due together every 3 hours (ties, broken
+  // by the runs' name keys), 20 runs each; a third deployment with none.
+  fixture f(s, json{{"schedules",
+                     {{{"schedule",
+                        {{"interval", 3600}, {"anchor_date", "2030-01-01T00:00:00Z"}}}}}}});
+  std::vector<std::string> ids{f.deployment_id};
+  for (const auto& [name, interval] :
+       std::vector<std::pair<std::string, int>>{{"d2", 5400}, {"d3", 0}}) {
+    json body{{"name", name}, {"flow_id", f.flow_id}, {"work_pool_name", "pool"}};
+    if (interval)
+      body["schedules"] = {{{"schedule",
+                             {{"interval", interval},
+                              {"anchor_date", "2030-01-01T00:00:00Z"}}}}};
+    auto r = s.post("/api/deployments/", body);
+    REQUIRE(r.status == 201);
+    ids.push_back(r.json_body().at("id").get<std::string>());
+  }
+  for (const auto& id : ids)
+    REQUIRE(s.post("/api/deployments/" + id + "/schedule",
+                   json{{"start_time", "2030-01-01T00:00:00Z"},
+                        {"min_runs", 20},
+                        {"max_runs", 20}})
+                .status == 200);
+  auto poll = [&](const json& extra) {
+    json body{{"deployment_ids", ids}};
+    for (const auto& [k, v] : extra.items())
+      body[k] = v;
+    auto r = s.post("/api/deployments/get_scheduled_flow_runs", body);
+    REQUIRE(r.status == 200);
+    std::vector<std::string> out;
+    for (const auto& run : r.json_body())
+      out.push_back(run.at("id").get<std::string>() + " " +
+                    run.at("next_scheduled_start_time").get<std::string>());
+    return out;
+  };
+  const auto all = poll({{"limit", 200}});
+  REQUIRE(all.size() == 40);
+  for (std::size_t i = 1; i < all.size(); ++i)
+    CHECK(all[i - 1].substr(37) <= all[i].substr(37));
+  for (const int limit : {1, 7, 9, 17, 25, 39, 40, 41}) {
+    INFO("limit " << limit);
+    const auto page = poll({{"limit", limit}});
+    CHECK(page == std::vector<std::string>(
+                      all.begin(), all.begin() + std::min<int>(limit, 40)));
+  }
+  // Due by 10:30: 11 hourly runs (00:00-10:00) and 8 of the other (to 10:30).
+  const auto due = poll({{"limit", 200}, {"scheduled_before", "2030-01-01T10:30:00Z"}});
+  CHECK(due == std::vector<std::string>(all.begin(), all.begin() + 19));
+  for (const int limit : {5, 18})
+    CHECK(poll({{"limit", limit}, {"scheduled_before", "2030-01-01T10:30:00Z"}}) ==
+          std::vector<std::string>(due.begin(), due.begin() + limit));
+}
+
 namespace {
 
 // The feed's flow-run state events, oldest first.
