@@ -462,6 +462,25 @@ bool append_rendered_flow_run(std::string& out, std::string_view stored,
   return true;
 }
 
+bool stored_run_members(std::string_view stored,
+                        std::span<const std::string_view> keys,
+                        std::span<std::string_view> values) {
+  thread_local std::vector<member> ms;
+  ms.clear();
+  if (!members_of(stored, ms))
+    return false;
+  for (std::size_t k = 0; k < keys.size() && k < values.size(); ++k) {
+    values[k] = {};
+    for (const auto& m : ms)
+      if (m.key.size() == keys[k].size() + 2 &&
+          m.key.substr(1, keys[k].size()) == keys[k]) {
+        values[k] = m.value;
+        break;
+      }
+  }
+  return true;
+}
+
 void apply_state(json& run, json state, timestamp now) {
   const json current = run.at("state");
   const bool had_state = current.is_object();

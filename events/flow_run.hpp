@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -159,6 +160,14 @@ struct mark_late_runs {
 [[nodiscard]] bool append_rendered_flow_run(std::string& out,
                                             std::string_view stored,
                                             timestamp now, bool worker = false);
+
+/// The values of the top-level members named `keys` of a stored run
+/// document's compact text, written to `values` in the order of `keys`
+/// (empty views for absent members), without building a DOM. False when the
+/// text is not such a document.
+[[nodiscard]] bool stored_run_members(std::string_view stored,
+                                      std::span<const std::string_view> keys,
+                                      std::span<std::string_view> values);
 
 /// Writes `state` as the run's current state, with the global transforms
 /// (§7.4): unique timestamp, derived times, counts, `updated`.

@@ -29,6 +29,7 @@
 #include "http/responses.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -480,6 +481,162 @@ matching_runs(storage::reader& r, const json& body) {
   return out;
 }
 
+// Candidates up to this many are sorted as documents (`matching_runs`);
+// more, or every run, by keys read from their stored text (`sorted_runs`).
+constexpr std::size_t few_candidates = 256;
+
+// A match's place in a sort other than ID_DESC: its time or name, and its
+// place in name-key order (the order `matching_runs` gives the stable sort).
+struct sort_entry {
+  std::optional<std::int64_t> time;
+  std::string name;
+  std::size_t seq = 0;
+  events::uuid id;
+};
+
+// The stored-member name a time sort reads, or nullptr (NAME_*, START_TIME_*
+// read two, unknown sorts none).
+const char* sort_field(const std::string& sort) {
+  if (sort == "EXPECTED_START_TIME_ASC" || sort == "EXPECTED_START_TIME_DESC")
+    return "expected_start_time";
+  if (sort == "NEXT_SCHEDULED_START_TIME_ASC")
+    return "next_scheduled_start_time";
+  if (sort == "END_TIME_DESC")
+    return "end_time";
+  return nullptr;
+}
+
+bool text_sortable(const std::string& sort) {
+  return sort_field(sort) || sort == "START_TIME_ASC" ||
+         sort == "START_TIME_DESC" || sort == "NAME_ASC" || sort == "NAME_DESC";
+}
+
+// A stored member's value as `micros` reads it from the document.
+std::optional<std::int64_t> time_member(std::string_view v) {
+  if (v.size() >= 2 && v.front() == '"' &&
+      v.find('\\') == std::string_view::npos) {
+    const auto t = events::parse_timestamp(v.substr(1, v.size() - 2));
+    return t ? std::optional<std::int64_t>(t->micros) : std::nullopt;
+  }
+  if (v.empty() || v == "null" || v.front() != '"')
+    return std::nullopt;
+  return micros(events::parse_json(v));
+}
+
+// The matches of a query sorted by `sort` (not ID_DESC), from `offset`, at
+// most `limit`, as stored texts, with the number of matches; nothing when
+// the query is better answered from the documents (few candidates) or the
+// sort is not one of these. Only the sort keys of every candidate are read
+// from its text (a run is parsed only when the index rows do not say it
+// matches), then the page is picked by a partial sort on (key, name-key
+// order): the same order as `sort_runs`' stable sort over `matching_runs`.
+std::expected<std::optional<std::pair<std::vector<std::string>, std::int64_t>>,
+              storage::errc>
+sorted_runs(storage::reader& r, const json& body, const std::string& sort,
+            std::int64_t offset, std::int64_t limit) {
+  using answer = std::optional<std::pair<std::vector<std::string>, std::int64_t>>;
+  if (!text_sortable(sort))
+    return answer{};
+  const auto plan = plan_of(body);
+  std::vector<std::string> wanted; // candidate id keys, ascending
+  if (plan.from != run_plan::source::all) {
+    auto ids = candidates(r, plan);
+    if (!ids)
+      return std::unexpected(ids.error());
+    if (ids->size() <= few_candidates)
+      return answer{};
+    wanted = std::move(*ids);
+  }
+  // Every run's id in name-key order (the `resource_names` rows).
+  std::vector<std::string> ordered;
+  auto scanned = r.scan(
+      storage::table::resource_names,
+      std::string(1, static_cast<char>(resource_kind::flow_run)),
+      [&](std::string_view, std::string_view value) {
+        const auto id = value.substr(value.size() - 16);
+        if (plan.from == run_plan::source::all ||
+            std::binary_search(wanted.begin(), wanted.end(), id))
+          ordered.emplace_back(id);
+        return true;
+      });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  const bool by_name = sort.starts_with("NAME_");
+  const bool by_start = sort.starts_with("START_TIME_");
+  const char* field = sort_field(sort);
+  const std::array<std::string_view, 2> keys{
+      by_name ? "name" : by_start ? "start_time" : field,
+      "expected_start_time"};
+  std::vector<sort_entry> entries;
+  for (const auto& key : ordered) {
+    const auto id = actors::id_from_key_suffix(key);
+    auto text = r.get(storage::table::resources,
+                      actors::resource_key(resource_kind::flow_run, id));
+    if (!text)
+      return std::unexpected(text.error());
+    if (!*text)
+      continue;
+    if (!plan.exact && !run_matches(body, events::parse_json(**text)))
+      continue;
+    std::array<std::string_view, 2> values;
+    if (!events::stored_run_members(**text, keys, values))
+      return answer{}; // not a text these keys can be read from
+    sort_entry e;
+    e.seq = entries.size();
+    e.id = id;
+    if (by_name) {
+      const auto v = values[0];
+      if (v.size() >= 2 && v.front() == '"' &&
+          v.find('\\') == std::string_view::npos) {
+        e.name = v.substr(1, v.size() - 2);
+      } else {
+        const json name = events::parse_json(v);
+        if (!name.is_string())
+          return answer{};
+        e.name = name.get<std::string>();
+      }
+    } else {
+      e.time = time_member(values[0]);
+      if (by_start && !e.time)
+        e.time = time_member(values[1]);
+    }
+    entries.push_back(std::move(e));
+  }
+  const bool desc = sort.ends_with("_DESC");
+  auto before = [&](const sort_entry& a, const sort_entry& b) {
+    if (by_name)
+      return desc ? a.name > b.name : a.name < b.name;
+    const auto& x = a.time;
+    const auto& y = b.time;
+    if (x == y)
+      return false;
+    // Nulls first ascending, last descending (`sort_runs`).
+    return desc ? !y || (x && *x > *y) : !x || (y && *x < *y);
+  };
+  const auto total = static_cast<std::int64_t>(entries.size());
+  const auto from = std::clamp<std::int64_t>(offset, 0, total);
+  const auto to = std::clamp<std::int64_t>(from + std::max<std::int64_t>(limit, 0), 0, total);
+  std::partial_sort(entries.begin(), entries.begin() + to, entries.end(),
+                    [&](const sort_entry& a, const sort_entry& b) {
+                      if (before(a, b))
+                        return true;
+                      if (before(b, a))
+                        return false;
+                      return a.seq < b.seq;
+                    });
+  std::vector<std::string> page;
+  for (auto i = from; i < to; ++i) {
+    auto text = r.get(storage::table::resources,
+                      actors::resource_key(resource_kind::flow_run,
+                                           entries[static_cast<std::size_t>(i)].id));
+    if (!text)
+      return std::unexpected(text.error());
+    if (*text)
+      page.push_back(std::move(**text));
+  }
+  return answer{std::pair{std::move(page), total}};
+}
+
 // The SCHEDULED runs of `deployments` due by `cutoff` (all when none;
 // a run without a next scheduled start time only then, first), soonest
 // first, at most `limit`: each deployment's `w` rows in order, read in
@@ -816,6 +973,11 @@ void post_flow_runs_filter(services& s, const request& req, path_params,
             return storage_failed(page.error());
           return json_text(200, render_texts(*page));
         }
+        auto sorted = sorted_runs(r, b, sort_of(b), offset, limit_of(b));
+        if (!sorted)
+          return storage_failed(sorted.error());
+        if (*sorted)
+          return json_text(200, render_texts((*sorted)->first));
         auto found = matching_runs(r, b);
         if (!found)
           return storage_failed(found.error());
@@ -861,6 +1023,12 @@ void post_flow_runs_paginate(services& s, const request& req, path_params,
             return storage_failed(runs.error());
           return page_response(render_texts(*runs), *n, limit, page);
         }
+        auto sorted = sorted_runs(r, b, sort_of(b), (page - 1) * limit, limit);
+        if (!sorted)
+          return storage_failed(sorted.error());
+        if (*sorted)
+          return page_response(render_texts((*sorted)->first), (*sorted)->second,
+                               limit, page);
         auto found = matching_runs(r, b);
         if (!found)
           return storage_failed(found.error());

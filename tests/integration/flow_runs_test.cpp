@@ -742,6 +742,85 @@ TEST_CASE("polls and run queries read the run index: it follows state "
   CHECK(answers(s) == kept);
 }
 
+TEST_CASE("run pages in every other sort read from the stored texts answer "
+          "as the documents sorted",
+          "[integration][flow_runs][run_index]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  deployd_process s(options);
+  fixture f(s);
+  // Ties on every key: equal names, equal times, nulls (end_time of the
+  // scheduled runs, next_scheduled_start_time of the completed ones).
+  const std::vector<std::pair<std::string, std::string>> made{
+      {"x", "2030-01-01T01:00:00Z"}, {"x", "2030-01-01T01:00:00Z"},
+      {"y", "2030-01-01T00:30:00Z"}, {"a", "2030-01-01T01:00:00Z"},
+      {"y", "2030-01-01T02:00:00Z"}, {"b", "2030-01-01T02:00:00Z"},
+      {"x", "2029-06-01T00:00:00Z"}};
+  std::vector<std::string> ids;
+  for (const auto& [name, time] : made) {
+    auto r = f.create(json{{"name", name},
+                           {"state",
+                            {{"type", "SCHEDULED"},
+                             {"state_details", {{"scheduled_time", time}}}}}});
+    REQUIRE(r.status == 201);
+    ids.push_back(r.json_body().at("id").get<std::string>());
+  }
+  for (const std::size_t i : {4u, 5u})
+    REQUIRE(f.set_state(ids[i], json{{"type", "COMPLETED"}}, true).status == 201);
+  REQUIRE(f.create(json{{"name", "b"}}).status == 201); // due now
+  auto page = [&](json body) {
+    auto r = s.post("/api/flow_runs/filter", body);
+    REQUIRE(r.status == 200);
+    std::vector<std::string> out;
+    for (const auto& run : r.json_body())
+      out.push_back(run.at("id").get<std::string>());
+    return out;
+  };
+  // Every run (read from the texts) against the deployment's (fewer than
+  // `few_candidates`: sorted as documents); a name filter the rows cannot
+  // answer, both ways.
+  const json by_deployment{{"id", {{"any_", {f.deployment_id}}}}};
+  const json by_name{{"name", {{"any_", {"x", "b"}}}}};
+  for (const char* sort :
+       {"START_TIME_ASC", "START_TIME_DESC", "EXPECTED_START_TIME_ASC",
+        "EXPECTED_START_TIME_DESC", "NEXT_SCHEDULED_START_TIME_ASC",
+        "END_TIME_DESC", "NAME_ASC", "NAME_DESC"})
+    for (const int offset : {0, 1, 3, 7})
+      for (const int limit : {1, 2, 5, 10}) {
+        INFO(sort << " offset " << offset << " limit " << limit);
+        const json common{{"sort", sort}, {"offset", offset}, {"limit", limit}};
+        json texts = common;
+        json docs = common;
+        docs["deployments"] = by_deployment;
+        const auto got = page(texts);
+        CHECK(got.size() == static_cast<std::size_t>(
+                                std::max(0, std::min(limit, 8 - offset))));
+        CHECK(got == page(docs));
+        texts["flow_runs"] = by_name;
+        docs["flow_runs"] = by_name;
+        CHECK(page(texts) == page(docs));
+      }
+  for (const json& extra : {json::object(), json{{"flow_runs", by_name}}}) {
+    json texts{{"sort", "EXPECTED_START_TIME_DESC"}, {"limit", 3}, {"page", 2}};
+    for (const auto& [k, v] : extra.items())
+      texts[k] = v;
+    json docs = texts;
+    docs["deployments"] = by_deployment;
+    auto a = s.post("/api/flow_runs/paginate", texts).json_body();
+    auto b = s.post("/api/flow_runs/paginate", docs).json_body();
+    CHECK(a.at("count") == b.at("count"));
+    CHECK(a.at("pages") == b.at("pages"));
+    std::vector<std::string> x;
+    std::vector<std::string> y;
+    for (const auto& run : a.at("results"))
+      x.push_back(run.at("id").get<std::string>());
+    for (const auto& run : b.at("results"))
+      y.push_back(run.at("id").get<std::string>());
+    CHECK(x == y);
+  }
+}
+
 TEST_CASE("a poll of several deployments merges their due runs at every "
           "limit, soonest first",
           "[integration][flow_runs][run_index]") {
