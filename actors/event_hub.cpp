@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,7 +25,16 @@ struct event_hub::state {
   /// Guards everything below; held by a pump and by a joining subscriber,
   /// so a subscriber's start is exactly where the pump stands.
   std::mutex mutex;
+  /// Every subscriber, for counting and for dropping those that are gone.
   std::vector<std::weak_ptr<event_sink>> sinks;
+  /// The subscribers whose filter names resource ids, under each of those
+  /// ids (an event can match them only under its own resource's id), and
+  /// the others, which every event is matched against. With 1,000 idle
+  /// subscribers each waiting for one resource, an event is matched
+  /// against those of its resource only.
+  std::unordered_map<std::string, std::vector<std::weak_ptr<event_sink>>>
+    by_resource;
+  std::vector<std::weak_ptr<event_sink>> general;
   /// The last feed key the pump delivered (meaningful while sinks exist;
   /// read again from the feed when the first one joins).
   std::string cursor;
@@ -44,19 +55,40 @@ void schedule(const shared_state& st) {
     st->pool.post([st] { pump(st); });
 }
 
-// The live subscribers, dropping those that are gone.
-std::vector<std::shared_ptr<event_sink>> live_sinks(event_hub::state& st) {
-  std::vector<std::shared_ptr<event_sink>> out;
-  out.reserve(st.sinks.size());
-  std::erase_if(st.sinks, [&](const std::weak_ptr<event_sink>& w) {
-    auto s = w.lock();
-    if (!s)
-      return true;
-    out.push_back(std::move(s));
-    return false;
-  });
+// Drops the subscribers that are gone (from the index too); true when
+// some are left.
+bool sweep(event_hub::state& st) {
+  const auto gone = [](const std::weak_ptr<event_sink>& w) {
+    return w.expired();
+  };
+  if (std::erase_if(st.sinks, gone) != 0) {
+    std::erase_if(st.general, gone);
+    for (auto it = st.by_resource.begin(); it != st.by_resource.end();) {
+      std::erase_if(it->second, gone);
+      it = it->second.empty() ? st.by_resource.erase(it) : std::next(it);
+    }
+  }
   st.count.store(st.sinks.size(), std::memory_order_release);
-  return out;
+  return !st.sinks.empty();
+}
+
+// Files a new subscriber under the resource ids its filter names, or with
+// the others when it names none.
+void add_sink(event_hub::state& st, const std::weak_ptr<event_sink>& sink) {
+  const auto s = sink.lock();
+  if (!s)
+    return;
+  st.sinks.push_back(sink);
+  const auto& resource = s->filter().resource;
+  if (resource && resource->id && !resource->id->empty()) {
+    const std::set<std::string> ids(resource->id->begin(),
+                                    resource->id->end());
+    for (const auto& id : ids)
+      st.by_resource[id].push_back(sink);
+  } else {
+    st.general.push_back(sink);
+  }
+  st.count.store(st.sinks.size(), std::memory_order_release);
 }
 
 void log_failure(event_hub::state& st, errc e) {
@@ -74,9 +106,15 @@ void pump(const shared_state& ptr) {
   // Cleared before reading: a commit from now on queues another pump.
   st.scheduled.store(false, std::memory_order_release);
   std::lock_guard lock(st.mutex);
-  auto sinks = live_sinks(st);
-  if (sinks.empty())
+  if (!sweep(st))
     return;
+  const auto deliver = [](std::vector<std::weak_ptr<event_sink>>& to,
+                          const events::prefect_event& parsed,
+                          const std::shared_ptr<const live_event>& e) {
+    for (const auto& w : to)
+      if (const auto s = w.lock(); s && events::matches(s->filter(), parsed))
+        s->deliver(e);
+  };
   storage::log_reader r(st.log, storage::read_tier::any);
   std::size_t n = 0;
   std::string after = st.cursor;
@@ -100,9 +138,12 @@ void pump(const shared_state& ptr) {
           const auto parsed =
               events::prefect_event_from_json(events::parse_json(e->text));
           std::shared_ptr<const live_event> shared = std::move(e);
-          for (auto& s : sinks)
-            if (events::matches(s->filter(), parsed))
-              s->deliver(shared);
+          deliver(st.general, parsed, shared);
+          if (!st.by_resource.empty())
+            if (const auto it =
+                    st.by_resource.find(events::resource_id(parsed.resource));
+                it != st.by_resource.end())
+              deliver(it->second, parsed, shared);
         } catch (const std::exception& ex) {
           observe::log(observe::level::error,
                        "event stream skips an unreadable event",
@@ -139,7 +180,7 @@ void event_hub::subscribe(std::weak_ptr<event_sink> sink, joined_fn joined) {
     std::expected<std::string, errc> start;
     {
       std::lock_guard lock(st->mutex);
-      if (live_sinks(*st).empty()) {
+      if (!sweep(*st)) {
         // Nobody listened: the pump has not followed the feed.
         storage::log_reader r(st->log, storage::read_tier::any);
         auto head = feed_head(r);
@@ -149,8 +190,7 @@ void event_hub::subscribe(std::weak_ptr<event_sink> sink, joined_fn joined) {
           start = std::unexpected(head.error());
       }
       if (start) {
-        st->sinks.push_back(std::move(sink));
-        st->count.store(st->sinks.size(), std::memory_order_release);
+        add_sink(*st, sink);
         start = st->cursor;
       }
     }

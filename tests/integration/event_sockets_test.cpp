@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -112,6 +113,50 @@ TEST_CASE("events out: without backfill only what comes later, the filter "
   const auto got = sub.read_json();
   CHECK(got.at("event").at("event") == "prefect.flow.created");
   CHECK(got.at("event").at("resource").at("prefect.resource.name") == "new");
+}
+
+TEST_CASE("events out: subscribers filtered by resource ids get exactly "
+          "their resources' events, once each, beside unfiltered ones",
+          "[integration][events][websocket]") {
+  deployd_process server(live_clock());
+  // Event n about resource test.thing.<r>.
+  const auto about = [](int n, int r) {
+    auto e = client_event(n);
+    e["resource"]["prefect.resource.id"] = "test.thing." + std::to_string(r);
+    return e;
+  };
+  const auto subscriber = [&](json resource) {
+    auto sub = std::make_unique<ws_client>(server.port(), "/api/events/out");
+    sub->authenticate();
+    json m = subscribe_all(false);
+    m["filter"]["resource"] = std::move(resource);
+    sub->send(m);
+    return sub;
+  };
+  // One id named twice: still one delivery per event.
+  auto twice = subscriber({{"id", json::array({"test.thing.1", "test.thing.1",
+                                               "test.thing.2"})}});
+  auto three = subscriber({{"id", json::array({"test.thing.3"})}});
+  auto every = subscriber({{"id_prefix", json::array({"test.thing."})}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(server.post("/api/events", json::array({about(1, 1), about(2, 2),
+                                                  about(3, 3), about(4, 4),
+                                                  about(5, 1)}))
+              .status == 204);
+  const auto n_of = [](ws_client& c) {
+    return c.read_json().at("event").at("payload").at("n").get<int>();
+  };
+  CHECK(n_of(*twice) == 1);
+  CHECK(n_of(*twice) == 2);
+  CHECK(n_of(*twice) == 5);
+  CHECK(n_of(*three) == 3);
+  for (int n = 1; n <= 5; ++n)
+    CHECK(n_of(*every) == n);
+  // A subscriber that leaves is dropped from the index: the others go on.
+  twice.reset();
+  REQUIRE(server.post("/api/events", json::array({about(6, 3)})).status == 204);
+  CHECK(n_of(*three) == 6);
+  CHECK(n_of(*every) == 6);
 }
 
 TEST_CASE("events websockets: the handshake's refusals and close codes",
