@@ -547,8 +547,8 @@ sorted_runs(storage::reader& r, const json& body, const std::string& sort,
       return answer{};
     wanted = std::move(*ids);
   }
-  // Every run's id in name-key order (the `resource_names` rows).
-  std::vector<std::string> ordered;
+  // Each candidate's place in name-key order (the `resource_names` rows).
+  std::unordered_map<std::string, std::size_t> seq_of;
   auto scanned = r.scan(
       storage::table::resource_names,
       std::string(1, static_cast<char>(resource_kind::flow_run)),
@@ -556,7 +556,7 @@ sorted_runs(storage::reader& r, const json& body, const std::string& sort,
         const auto id = value.substr(value.size() - 16);
         if (plan.from == run_plan::source::all ||
             std::binary_search(wanted.begin(), wanted.end(), id))
-          ordered.emplace_back(id);
+          seq_of.emplace(std::string(id), seq_of.size());
         return true;
       });
   if (!scanned)
@@ -567,41 +567,54 @@ sorted_runs(storage::reader& r, const json& body, const std::string& sort,
   const std::array<std::string_view, 2> keys{
       by_name ? "name" : by_start ? "start_time" : field,
       "expected_start_time"};
+  // The documents in one sequential scan (a point lookup each would read
+  // and decompress a block per run once they outgrow the block cache).
   std::vector<sort_entry> entries;
-  for (const auto& key : ordered) {
-    const auto id = actors::id_from_key_suffix(key);
-    auto text = r.get(storage::table::resources,
-                      actors::resource_key(resource_kind::flow_run, id));
-    if (!text)
-      return std::unexpected(text.error());
-    if (!*text)
-      continue;
-    if (!plan.exact && !run_matches(body, events::parse_json(**text)))
-      continue;
-    std::array<std::string_view, 2> values;
-    if (!events::stored_run_members(**text, keys, values))
-      return answer{}; // not a text these keys can be read from
-    sort_entry e;
-    e.seq = entries.size();
-    e.id = id;
-    if (by_name) {
-      const auto v = values[0];
-      if (v.size() >= 2 && v.front() == '"' &&
-          v.find('\\') == std::string_view::npos) {
-        e.name = v.substr(1, v.size() - 2);
-      } else {
-        const json name = events::parse_json(v);
-        if (!name.is_string())
-          return answer{};
-        e.name = name.get<std::string>();
-      }
-    } else {
-      e.time = time_member(values[0]);
-      if (by_start && !e.time)
-        e.time = time_member(values[1]);
-    }
-    entries.push_back(std::move(e));
-  }
+  bool readable = true;
+  scanned = r.scan(
+      storage::table::resources,
+      std::string(1, static_cast<char>(resource_kind::flow_run)),
+      [&](std::string_view key, std::string_view text) {
+        if (key.size() < 17)
+          return true;
+        const auto found = seq_of.find(std::string(key.substr(key.size() - 16)));
+        if (found == seq_of.end())
+          return true;
+        if (!plan.exact && !run_matches(body, events::parse_json(text)))
+          return true;
+        std::array<std::string_view, 2> values;
+        if (!events::stored_run_members(text, keys, values)) {
+          readable = false; // not a text these keys can be read from
+          return false;
+        }
+        sort_entry e;
+        e.seq = found->second;
+        e.id = actors::id_from_key_suffix(key);
+        if (by_name) {
+          const auto v = values[0];
+          if (v.size() >= 2 && v.front() == '"' &&
+              v.find('\\') == std::string_view::npos) {
+            e.name = v.substr(1, v.size() - 2);
+          } else {
+            const json name = events::parse_json(v);
+            if (!name.is_string()) {
+              readable = false;
+              return false;
+            }
+            e.name = name.get<std::string>();
+          }
+        } else {
+          e.time = time_member(values[0]);
+          if (by_start && !e.time)
+            e.time = time_member(values[1]);
+        }
+        entries.push_back(std::move(e));
+        return true;
+      });
+  if (!scanned)
+    return std::unexpected(scanned.error());
+  if (!readable)
+    return answer{};
   const bool desc = sort.ends_with("_DESC");
   auto before = [&](const sort_entry& a, const sort_entry& b) {
     if (by_name)

@@ -759,7 +759,10 @@ TEST_CASE("run pages in every other sort read from the stored texts answer "
       {"x", "2029-06-01T00:00:00Z"}};
   std::vector<std::string> ids;
   for (const auto& [name, time] : made) {
+    // Idempotency keys descending: ties keep the name-key order, the
+    // reverse of the ids' (creation) order.
     auto r = f.create(json{{"name", name},
+                           {"idempotency_key", "k" + std::to_string(9 - ids.size())},
                            {"state",
                             {{"type", "SCHEDULED"},
                              {"state_details", {{"scheduled_time", time}}}}}});
