@@ -62,8 +62,21 @@ std::string summary_of(const events::deployment& d) {
   return out;
 }
 
+// Whether the scheduler can make runs for `d` (schedule_deployment makes
+// none for a paused deployment or an inactive schedule).
+bool may_schedule(const events::deployment& d) {
+  if (d.paused)
+    return false;
+  for (const auto& s : d.schedules)
+    if (s.active)
+      return true;
+  return false;
+}
+
 void put_indexes(storage::write_batch& b, const events::deployment& d) {
   const auto id = id_key(d.id);
+  if (may_schedule(d))
+    b.put(table::scheduled_deployments, id, "");
   b.put(table::deployment_by_name, name_order_key(d.name, d.id), "");
   b.put(table::deployment_by_created, time_order_key(d.created, d.id), "");
   b.put(table::deployment_by_updated, time_order_key(d.updated, d.id), "");
@@ -84,6 +97,8 @@ void put_indexes(storage::write_batch& b, const events::deployment& d) {
 
 void erase_indexes(storage::write_batch& b, const events::deployment& d) {
   const auto id = id_key(d.id);
+  if (may_schedule(d))
+    b.del(table::scheduled_deployments, id);
   b.del(table::deployment_by_name, name_order_key(d.name, d.id));
   b.del(table::deployment_by_created, time_order_key(d.created, d.id));
   b.del(table::deployment_by_updated, time_order_key(d.updated, d.id));

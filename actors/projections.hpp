@@ -41,7 +41,8 @@ namespace deployd::actors {
 /// 10: `run_index` counts of runs by state type (`n` rows).
 /// 11: `prefect.block-type.*`, `prefect.block-document.*` and
 /// `prefect.concurrency-limit.*` events in the feed.
-inline constexpr std::uint32_t read_model_format = 11;
+/// 12: `scheduled_deployments` (the deployments the scheduler looks at).
+inline constexpr std::uint32_t read_model_format = 12;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).

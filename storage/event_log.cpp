@@ -63,6 +63,7 @@ constexpr const char* table_names[table_count] = {
   "client_events",
   "automation_relations",
   "run_index",
+  "scheduled_deployments",
 };
 
 

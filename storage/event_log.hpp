@@ -87,9 +87,13 @@ enum class table : std::uint8_t {
   /// Scheduled flow runs (actors/projections.hpp `run_index_rows`): by
   /// deployment, schedule and time; and those named Scheduled by time.
   run_index = 32,
+  /// Deployment id -> "" for each deployment the scheduler may make runs
+  /// for (not paused, at least one active schedule): its main pass walks
+  /// these instead of every deployment.
+  scheduled_deployments = 33,
 };
 
-inline constexpr std::size_t table_count = 33;
+inline constexpr std::size_t table_count = 34;
 
 /// Whether a table is a projection, rebuilt from the log (and the client
 /// events) by replay and compared by verify. `client_events` is not.

@@ -350,6 +350,28 @@ TEST_CASE("the scheduler service fills deployments once, across passes and "
     REQUIRE(eventually([&] { return later.runs().size() == 5; }));
     CHECK(d.runs().size() == 5);
     CHECK(paused.runs().empty());
+    // The main loop reads only the deployments in `scheduled_deployments`
+    // (not paused, an active schedule), which the folds keep current: a
+    // resumed deployment and one given its first schedule after creation
+    // get their runs; one whose only schedule is inactive gets none.
+    const json hourly{{"interval", 3600}, {"anchor_date", hourly_anchor}};
+    scheduled_deployment bare(s, "bare", json{{"schedules", json::array()}});
+    scheduled_deployment inactive(
+        s, "inactive",
+        json{{"schedules",
+              json::array({{{"schedule", hourly}, {"active", false}}})}});
+    REQUIRE(s.request("POST", "/api/deployments/" + paused.id +
+                                  "/resume_deployment")
+                .status == 200);
+    const auto added =
+        s.post("/api/deployments/" + bare.id + "/schedules",
+               json::array({{{"schedule", hourly}}}));
+    INFO(added.body);
+    REQUIRE(added.status == 201);
+    REQUIRE(eventually([&] {
+      return paused.runs().size() == 5 && bare.runs().size() == 5;
+    }));
+    CHECK(inactive.runs().empty());
     REQUIRE(s.stop() == 0);
   }
   {
@@ -363,7 +385,7 @@ TEST_CASE("the scheduler service fills deployments once, across passes and "
         "/api/flow_runs/count",
         json{{"flow_runs", {{"deployment_id", {{"any_", {first_id}}}}}}});
     CHECK(count.body == "5");
-    CHECK(s.post("/api/flow_runs/count", json::object()).body == "15");
+    CHECK(s.post("/api/flow_runs/count", json::object()).body == "25");
     REQUIRE(s.stop() == 0);
   }
   verify_clean(options.data_dir);
