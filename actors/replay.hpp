@@ -15,6 +15,15 @@ namespace deployd::actors {
 struct replay_stats {
   std::uint64_t events = 0;
   double seconds = 0.0;
+  /// The fold (until the last record is folded), and after it the table
+  /// files and their ingest (a fold from nothing) or the flush: wall time
+  /// and the calling thread's CPU in each, in seconds. The calling thread
+  /// is the critical path: on idle cores the wall time is about the sum of
+  /// its two CPU figures.
+  double fold_seconds = 0.0;
+  double fold_cpu_seconds = 0.0;
+  double finish_seconds = 0.0;
+  double finish_cpu_seconds = 0.0;
 };
 
 /// Called now and then while a fold runs: events folded so far, and the

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <numeric>
 #include <thread>
+#include <utility>
 
 namespace deployd::storage {
 
@@ -229,26 +230,44 @@ const char* table_name(table t) {
 // plus the run files already spilled (each sorted, one entry per key).
 struct bulk_table {
   struct entry {
-    std::uint64_t offset;
+    const char* data; // key then value, in one of `blocks`
     std::uint32_t key_size;
     std::uint32_t value_size;
     bool del;
   };
-  std::string bytes;
+  // Key and value bytes go to blocks of 4 MiB (a larger row gets one of its
+  // own) that never move: one growing string copied everything it held at
+  // each doubling (a twentieth of the fold thread's time).
+  static constexpr std::size_t block_size = 4u << 20;
+  std::vector<std::string> blocks;
+  std::size_t block = 0;    // the block being filled
+  std::size_t used = 0;     // key and value bytes held
   std::vector<entry> entries;
   std::vector<std::string> runs;
 
   std::string_view key(const entry& e) const {
-    return {bytes.data() + e.offset, e.key_size};
+    return {e.data, e.key_size};
   }
   std::string_view value(const entry& e) const {
-    return {bytes.data() + e.offset + e.key_size, e.value_size};
+    return {e.data + e.key_size, e.value_size};
   }
   void add(std::string_view k, std::string_view v, bool del) {
-    entries.push_back({bytes.size(), static_cast<std::uint32_t>(k.size()),
+    const auto n = k.size() + v.size();
+    while (block < blocks.size() &&
+           blocks[block].capacity() - blocks[block].size() < n &&
+           !blocks[block].empty())
+      ++block;
+    if (block == blocks.size())
+      blocks.emplace_back();
+    auto& b = blocks[block];
+    if (b.capacity() - b.size() < n) // an empty block: make it large enough
+      b.reserve(std::max(n, block_size));
+    const char* at = b.data() + b.size();
+    b.append(k);
+    b.append(v);
+    used += n;
+    entries.push_back({at, static_cast<std::uint32_t>(k.size()),
                        static_cast<std::uint32_t>(v.size()), del});
-    bytes.append(k);
-    bytes.append(v);
   }
   // The entries in key order, the last write of each key only.
   std::vector<std::uint32_t> sorted() const {
@@ -294,10 +313,14 @@ struct bulk_table {
   // Empties the buffer; `release` gives its memory back (otherwise it is
   // reused by the next rows, without faulting fresh pages in again).
   void clear(bool release) {
-    bytes.clear();
+    for (auto& b : blocks)
+      b.clear();
+    block = 0;
+    used = 0;
     entries.clear();
     if (release) {
-      bytes.shrink_to_fit();
+      blocks.clear();
+      blocks.shrink_to_fit();
       entries.shrink_to_fit();
     }
   }
@@ -305,13 +328,26 @@ struct bulk_table {
 
 struct bulk_rebuild {
   std::string dir;
-  std::size_t budget = 0;
+  std::size_t budget = 0; // for each of the two buffer sets
   std::size_t buffered = 0;
-  std::size_t files = 0;
+  std::size_t files = 0; // run files named so far (spill thread only)
   bool direct[table_count] = {};
   bulk_table tables[table_count];
   /// The first failure of a spill (reported by the next commit).
   std::optional<errc> failure;
+  // A spill runs on a thread of its own while the fold fills the other
+  // buffer set: `spare` is the set being sorted and written (its `runs`
+  // collect the run files it wrote, moved to `tables` when it is joined).
+  // Writer thread only, except `spare`, `files` and `spill_result` while
+  // `spiller` runs.
+  bulk_table spare[table_count];
+  std::thread spiller;
+  std::expected<void, errc> spill_result;
+
+  ~bulk_rebuild() {
+    if (spiller.joinable())
+      spiller.join();
+  }
 };
 
 // -- event_log::impl -----------------------------------------------------------
@@ -362,7 +398,8 @@ struct event_log::impl {
         bulk->failure = s.error();
   }
   std::expected<void, errc> spill_all();
-  std::expected<void, errc> spill(std::size_t t);
+  std::expected<void, errc> spill(bulk_table& buffer);
+  void wait_spill();
   std::expected<std::vector<std::string>, errc> build_files(std::size_t t);
   std::expected<void, errc> make_direct(table t);
 };
@@ -428,9 +465,8 @@ private:
 
 } // namespace
 
-// Sorts table `t`'s buffer and writes it as a run file.
-std::expected<void, errc> event_log::impl::spill(std::size_t t) {
-  auto& buffer = bulk->tables[t];
+// Sorts a table's buffer and writes it as a run file (on the spill thread).
+std::expected<void, errc> event_log::impl::spill(bulk_table& buffer) {
   if (buffer.entries.empty())
     return {};
   const auto order = buffer.sorted();
@@ -468,12 +504,42 @@ std::expected<void, errc> event_log::impl::spill(std::size_t t) {
   return {};
 }
 
+// Hands the filled buffer set to the spill thread and goes on with the other
+// (once the spill before has finished).
 std::expected<void, errc> event_log::impl::spill_all() {
-  for (std::size_t t = 0; t < table_count; ++t)
-    if (auto s = spill(t); !s)
-      return s;
+  wait_spill();
+  if (bulk->failure)
+    return std::unexpected(*bulk->failure);
+  for (std::size_t t = 0; t < table_count; ++t) {
+    std::swap(bulk->tables[t], bulk->spare[t]);
+    bulk->tables[t].runs = std::move(bulk->spare[t].runs);
+    bulk->spare[t].runs.clear();
+  }
   bulk->buffered = 0;
+  bulk->spiller = std::thread([this] {
+    for (auto& buffer : bulk->spare)
+      if (auto s = spill(buffer); !s) {
+        bulk->spill_result = std::unexpected(s.error());
+        return;
+      }
+  });
   return {};
+}
+
+// Joins the spill in flight, if any: its run files (newer than the runs
+// before, older than the rows buffered since) join their tables' runs.
+void event_log::impl::wait_spill() {
+  if (!bulk->spiller.joinable())
+    return;
+  bulk->spiller.join();
+  for (std::size_t t = 0; t < table_count; ++t) {
+    auto& runs = bulk->spare[t].runs;
+    for (auto& run : runs)
+      bulk->tables[t].runs.push_back(std::move(run));
+    runs.clear();
+  }
+  if (!bulk->spill_result && !bulk->failure)
+    bulk->failure = bulk->spill_result.error();
 }
 
 // Merges table `t`'s runs and buffer (the newest write of a key wins; the
@@ -579,9 +645,10 @@ std::expected<void, errc> event_log::impl::make_direct(table t) {
   if (!buffered(t))
     return {};
   const auto i = static_cast<std::size_t>(t);
+  wait_spill();
   if (bulk->failure)
     return std::unexpected(*bulk->failure);
-  const auto held = bulk->tables[i].bytes.size() +
+  const auto held = bulk->tables[i].used +
                     bulk->tables[i].entries.size() * sizeof(bulk_table::entry);
   auto files = build_files(i);
   if (!files)
@@ -1243,7 +1310,8 @@ std::expected<void, errc>
 event_log::begin_bulk_rebuild(std::size_t memory_budget) {
   auto bulk = std::make_unique<bulk_rebuild>();
   bulk->dir = impl_->data_dir + "/rebuild";
-  bulk->budget = memory_budget;
+  bulk->budget = memory_budget / 2; // two buffer sets
+
   // Run and table files a killed rebuild left behind go first.
   std::error_code ec;
   std::filesystem::remove_all(bulk->dir, ec);
@@ -1263,6 +1331,9 @@ std::expected<void, errc>
 event_log::finish_bulk_rebuild(events::log_position projected, bool durable) {
   if (!impl_->bulk)
     return std::unexpected(errc::invalid_argument);
+  impl_->wait_spill();
+  for (auto& spare : impl_->bulk->spare)
+    spare.clear(true);
   if (impl_->bulk->failure) {
     const auto failure = *impl_->bulk->failure;
     abandon_bulk_rebuild();
@@ -1323,6 +1394,7 @@ event_log::finish_bulk_rebuild(events::log_position projected, bool durable) {
 void event_log::abandon_bulk_rebuild() {
   if (!impl_->bulk)
     return;
+  impl_->wait_spill();
   std::error_code ec;
   std::filesystem::remove_all(impl_->bulk->dir, ec);
   impl_->bulk.reset();
