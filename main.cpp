@@ -458,12 +458,13 @@ int replay(const config::service_config& c) {
     return 1;
   }
   std::printf("replayed %llu events in %.3f s (%.0f events/s; fold %.3f s, "
-              "this thread's CPU %.3f s; table files and ingest %.3f s, "
-              "%.3f s)\n",
+              "this thread's CPU %.3f s, the reader's %.3f s; table files "
+              "and ingest %.3f s, %.3f s)\n",
               static_cast<unsigned long long>(stats->events), stats->seconds,
               stats->seconds > 0 ? stats->events / stats->seconds : 0.0,
               stats->fold_seconds, stats->fold_cpu_seconds,
-              stats->finish_seconds, stats->finish_cpu_seconds);
+              stats->decode_cpu_seconds, stats->finish_seconds,
+              stats->finish_cpu_seconds);
   return 0;
 }
 

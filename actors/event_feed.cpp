@@ -1,7 +1,9 @@
 #include "actors/event_feed.hpp"
 
 #include "events/json_fields.hpp"
+#include "events/json_writer.hpp"
 #include "events/python/json_text.hpp"
+#include "events/time.hpp"
 
 #include <array>
 #include <cctype>
@@ -82,21 +84,39 @@ json updates_payload(
 
 // -- related resources --------------------------------------------------------
 
-json pool_labels(const json& pool, bool with_role) {
-  json out =
-      labels({{"prefect.resource.id", "prefect.work-pool." + text(pool, "id")},
-              {"prefect.resource.name", text(pool, "name")},
-              {"prefect.work-pool.type", text(pool, "type")}});
-  if (with_role)
-    out["prefect.resource.role"] = "work-pool";
+// One resource's labels in order (keys are our own ASCII names). Documents
+// are made of them only where an event takes the general path: a
+// deployment's creation writes its feed rows straight from these.
+using label_list = std::vector<std::pair<const char*, std::string>>;
+
+json labels_json(const label_list& list) {
+  json out = json::object();
+  for (const auto& [k, v] : list)
+    out[k] = v;
   return out;
 }
 
+label_list pool_label_list(const json& pool, bool with_role) {
+  label_list out{{"prefect.resource.id", "prefect.work-pool." + text(pool, "id")},
+                 {"prefect.resource.name", text(pool, "name")},
+                 {"prefect.work-pool.type", text(pool, "type")}};
+  if (with_role)
+    out.emplace_back("prefect.resource.role", "work-pool");
+  return out;
+}
+
+json pool_labels(const json& pool, bool with_role) {
+  return labels_json(pool_label_list(pool, with_role));
+}
+
+label_list queue_label_list(const json& queue) {
+  return {{"prefect.resource.id", "prefect.work-queue." + text(queue, "id")},
+          {"prefect.resource.name", text(queue, "name")},
+          {"prefect.resource.role", "work-queue"}};
+}
+
 json queue_labels(const json& queue) {
-  return labels(
-      {{"prefect.resource.id", "prefect.work-queue." + text(queue, "id")},
-       {"prefect.resource.name", text(queue, "name")},
-       {"prefect.resource.role", "work-queue"}});
+  return labels_json(queue_label_list(queue));
 }
 
 std::expected<std::optional<json>, errc> pool_of_queue(storage::reader& r,
@@ -109,28 +129,28 @@ std::expected<std::optional<json>, errc> pool_of_queue(storage::reader& r,
 
 // The related list of a deployment's events (deployments-api §14): flow,
 // queue, pool, storage and infrastructure documents, concurrency limit.
-std::expected<json, errc> deployment_related(storage::write_batch& b,
-                                             const events::deployment& d) {
-  json related = json::array();
+std::expected<std::vector<label_list>, errc>
+deployment_related_labels(storage::write_batch& b,
+                          const events::deployment& d) {
+  std::vector<label_list> related;
   auto flow = load_flow(b, d.flow_id);
   if (!flow)
     return std::unexpected(flow.error());
   if (*flow)
-    related.push_back(
-        labels({{"prefect.resource.id", "prefect.flow." + d.flow_id.str()},
-                {"prefect.resource.name", (*flow)->name},
-                {"prefect.resource.role", "flow"}}));
+    related.push_back({{"prefect.resource.id", "prefect.flow." + d.flow_id.str()},
+                       {"prefect.resource.name", std::move((*flow)->name)},
+                       {"prefect.resource.role", "flow"}});
   if (d.work_queue_id) {
     auto queue = load_resource(b, resource_kind::work_queue, *d.work_queue_id);
     if (!queue)
       return std::unexpected(queue.error());
     if (*queue) {
-      related.push_back(queue_labels(**queue));
+      related.push_back(queue_label_list(**queue));
       auto pool = pool_of_queue(b, **queue);
       if (!pool)
         return std::unexpected(pool.error());
       if (*pool)
-        related.push_back(pool_labels(**pool, true));
+        related.push_back(pool_label_list(**pool, true));
     }
   }
   const std::array<std::pair<const std::optional<events::uuid>*, const char*>,
@@ -139,30 +159,34 @@ std::expected<json, errc> deployment_related(storage::write_batch& b,
                  {&d.infrastructure_document_id, "infrastructure"}}};
   for (const auto& [id, role] : documents)
     if (*id)
-      related.push_back(labels(
+      related.push_back(
           {{"prefect.resource.id", "prefect.block-document." + (*id)->str()},
-           {"prefect.resource.role", role}}));
+           {"prefect.resource.role", role}});
   if (d.concurrency_limit_id)
-    related.push_back(
-        labels({{"prefect.resource.id",
-                 "prefect.concurrency-limit." + d.concurrency_limit_id->str()},
-                {"prefect.resource.role", "concurrency-limit"}}));
+    related.push_back({{"prefect.resource.id",
+                        "prefect.concurrency-limit." +
+                            d.concurrency_limit_id->str()},
+                       {"prefect.resource.role", "concurrency-limit"}});
   return related;
 }
 
-json deployment_resource(const events::deployment& d) {
-  return labels({{"prefect.resource.id", "prefect.deployment." + d.id.str()},
-                 {"prefect.resource.name", d.name}});
+label_list deployment_resource_labels(const events::deployment& d) {
+  return {{"prefect.resource.id", "prefect.deployment." + d.id.str()},
+          {"prefect.resource.name", d.name}};
 }
 
 result deployment_event(storage::write_batch& b, const fold_context& at,
                         const events::deployment& d, const char* name,
                         json payload = json::object()) {
-  auto related = deployment_related(b, d);
+  auto related = deployment_related_labels(b, d);
   if (!related)
     return std::unexpected(related.error());
-  return announced{event_at(at, name, deployment_resource(d),
-                            std::move(*related), std::move(payload))};
+  json list = json::array();
+  for (const auto& labels : *related)
+    list.push_back(labels_json(labels));
+  return announced{event_at(at, name,
+                            labels_json(deployment_resource_labels(d)),
+                            std::move(list), std::move(payload))};
 }
 
 result deployment_event(storage::write_batch& b, const fold_context& at,
@@ -174,6 +198,85 @@ result deployment_event(storage::write_batch& b, const fold_context& at,
   if (!*d)
     return announced{};
   return deployment_event(b, at, **d, name, std::move(payload));
+}
+
+// `{"k":"v",...}`: what append_json writes for `labels_json(list)`.
+void append_labels(std::string& out, const label_list& list) {
+  out.push_back('{');
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    out.push_back('"');
+    out.append(list[i].first);
+    out += "\":";
+    events::append_string(out, list[i].second);
+  }
+  out.push_back('}');
+}
+
+std::string_view label(const label_list& list, std::string_view key) {
+  for (const auto& [k, v] : list)
+    if (key == k)
+      return v;
+  return {};
+}
+
+// A deployment's creation announced without documents: the rows and bytes
+// `announce` writes for `deployment_event(b, at, d, name)` (the id from the
+// record, no `follows`, an empty payload), a sixth of a replay's fold.
+std::expected<void, errc> announce_deployment(storage::write_batch& b,
+                                              const fold_context& at,
+                                              const events::deployment& d,
+                                              std::string_view name,
+                                              std::uint64_t& index) {
+  auto related = deployment_related_labels(b, d);
+  if (!related)
+    return std::unexpected(related.error());
+  const auto resource = deployment_resource_labels(d);
+  const auto id = events::announced_event_id(
+      at.command_id, at.position, static_cast<unsigned>(index), at.recorded_at);
+  const auto key = event_key(at.recorded_at, feed_key(at.position, index));
+  const auto time = events::format_timestamp(at.recorded_at);
+  std::string out;
+  out.reserve(1024);
+  events::json_writer w(out);
+  w.key("occurred").plain(time);
+  w.key("event").value(name);
+  w.key("resource");
+  append_labels(out, resource);
+  w.key("related");
+  out.push_back('[');
+  for (std::size_t i = 0; i < related->size(); ++i) {
+    if (i > 0)
+      out.push_back(',');
+    append_labels(out, (*related)[i]);
+  }
+  out.push_back(']');
+  w.key("payload");
+  out += "{}";
+  w.key("id").plain(id.str());
+  w.key("follows").null();
+  w.key("received").plain(time);
+  w.close();
+  b.put(table::event_rows, key, out);
+  b.put(table::event_ids, id_key(id), key);
+  std::string row(label(resource, "prefect.resource.id"));
+  row.push_back('\0');
+  row.append(key);
+  b.put(table::event_resources, row, "");
+  for (const auto& labels : *related) {
+    row.assign(label(labels, "prefect.resource.id"));
+    row.push_back('\0');
+    row.append(key);
+    b.put(table::event_related, row, label(labels, "prefect.resource.role"));
+  }
+  row.assign(name);
+  row.push_back('\0');
+  row.append(key);
+  b.put(table::event_names, row, "");
+  b.put(table::event_feed, feed_key_of(key), key);
+  ++index;
+  return {};
 }
 
 // -- flows (events-api §9.2) --------------------------------------------------
@@ -661,13 +764,10 @@ result announcements(storage::write_batch& b, const events::any_event& e,
   const bool before = stage == announce_stage::before_fold;
   return std::visit(
       overloaded{
-          [&](const events::deployment_created& x) -> result {
-            if (before)
-              return announced{};
-            // The state row the fold just wrote is this deployment (its
-            // payload): no need to read and parse it back.
-            return deployment_event(b, at, x.value,
-                                    "prefect.deployment.created");
+          // `announce` writes a creation's rows itself, from the event's
+          // deployment (announce_deployment).
+          [&](const events::deployment_created&) -> result {
+            return announced{};
           },
           [&](const events::deployment_updated& x) -> result {
             if (before || x.quiet)
@@ -849,6 +949,10 @@ std::expected<void, errc> announce(storage::write_batch& b,
                                    const events::any_event& e,
                                    const fold_context& at, announce_stage stage,
                                    std::uint64_t& index) {
+  if (const auto* created = std::get_if<events::deployment_created>(&e);
+      created && stage == announce_stage::after_fold)
+    return announce_deployment(b, at, created->value,
+                               "prefect.deployment.created", index);
   auto list = announcements(b, e, at, stage);
   if (!list)
     return std::unexpected(list.error());

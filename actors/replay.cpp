@@ -77,9 +77,10 @@ public:
     not_empty_.notify_one();
     return true;
   }
-  void finish(std::expected<void, errc> result) {
+  void finish(std::expected<void, errc> result, double cpu_seconds) {
     std::lock_guard lock(mutex_);
     result_ = std::move(result);
+    cpu_seconds_ = cpu_seconds;
     finished_ = true;
     not_empty_.notify_one();
   }
@@ -114,6 +115,11 @@ public:
     std::lock_guard lock(mutex_);
     return result_;
   }
+  // The producer's CPU, once it has finished.
+  double cpu_seconds() const {
+    std::lock_guard lock(mutex_);
+    return cpu_seconds_;
+  }
 
 private:
   mutable std::mutex mutex_;
@@ -124,6 +130,7 @@ private:
   bool stopped_ = false;
   bool finished_ = false;
   std::expected<void, errc> result_;
+  double cpu_seconds_ = 0.0;
 };
 
 void decode_log(const storage::event_log& source, events::log_position from,
@@ -152,7 +159,8 @@ void decode_log(const storage::event_log& source, events::log_position from,
   });
   if (open && !chunk.empty())
     pipe.push(std::move(chunk));
-  pipe.finish(visited);
+  pipe.take_back();
+  pipe.finish(visited, thread_cpu_seconds());
 }
 
 std::expected<void, errc> index_client_events(storage::event_log& target,
@@ -325,6 +333,7 @@ std::expected<replay_stats, errc> catch_up(storage::event_log& target,
     progress(stats.events, total);
   stats.fold_seconds = seconds_since(start);
   stats.fold_cpu_seconds = thread_cpu_seconds() - start_cpu;
+  stats.decode_cpu_seconds = pipe.cpu_seconds();
   if (auto c = target.commit(batch, durable && !bulk); !c)
     return std::unexpected(c.error());
   if (bulk) {

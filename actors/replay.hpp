@@ -22,6 +22,9 @@ struct replay_stats {
   /// its two CPU figures.
   double fold_seconds = 0.0;
   double fold_cpu_seconds = 0.0;
+  /// The reader thread's CPU (reading and decoding the log), beside the
+  /// fold.
+  double decode_cpu_seconds = 0.0;
   double finish_seconds = 0.0;
   double finish_cpu_seconds = 0.0;
 };

@@ -68,6 +68,34 @@ std::string format_timestamp(timestamp t) {
   const civil c = civil_from_days(days);
   const auto secs = rem / 1'000'000;
   const auto frac = rem % 1'000'000;
+  if (c.y >= 0 && c.y <= 9999) {
+    // The common case without snprintf (a tenth of the cost of rendering a
+    // deployment's rows): the same digits as the format below.
+    char buf[27];
+    auto put = [&](std::size_t at, std::int64_t v, int width) {
+      for (int i = width; i-- > 0; v /= 10)
+        buf[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+    };
+    put(0, c.y, 4);
+    buf[4] = '-';
+    put(5, c.m, 2);
+    buf[7] = '-';
+    put(8, c.d, 2);
+    buf[10] = 'T';
+    put(11, secs / 3600, 2);
+    buf[13] = ':';
+    put(14, secs / 60 % 60, 2);
+    buf[16] = ':';
+    put(17, secs % 60, 2);
+    if (frac == 0) {
+      buf[19] = 'Z';
+      return std::string(buf, 20);
+    }
+    buf[19] = '.';
+    put(20, frac, 6);
+    buf[26] = 'Z';
+    return std::string(buf, 27);
+  }
   char buf[48];
   int n = 0;
   if (frac == 0)

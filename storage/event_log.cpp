@@ -260,7 +260,9 @@ struct bulk_table {
     if (block == blocks.size())
       blocks.emplace_back();
     auto& b = blocks[block];
-    if (b.capacity() - b.size() < n) // an empty block: make it large enough
+    // An empty block: make it large enough, and never a short string's
+    // inline buffer (which moves with the string).
+    if (b.capacity() - b.size() < n || b.capacity() < block_size)
       b.reserve(std::max(n, block_size));
     const char* at = b.data() + b.size();
     b.append(k);
@@ -549,12 +551,15 @@ event_log::impl::build_files(std::size_t t) {
   auto& buffer = bulk->tables[t];
   std::vector<std::string> files;
   std::vector<std::unique_ptr<run_reader>> runs;
-  std::vector<bool> live;
+  std::vector<std::size_t> heap; // see below
   for (const auto& path : buffer.runs) {
     runs.push_back(std::make_unique<run_reader>(path));
     if (!runs.back()->open())
       return std::unexpected(errc::io_error);
-    live.push_back(runs.back()->next());
+    if (runs.back()->next())
+      heap.push_back(runs.size() - 1);
+    else if (runs.back()->failed())
+      return std::unexpected(errc::io_error);
   }
   const auto order = buffer.sorted();
   std::size_t at = 0; // next buffered entry (the newest source)
@@ -564,24 +569,31 @@ event_log::impl::build_files(std::size_t t) {
   auto fail = [&](const rocksdb::Status& s) {
     return std::unexpected(from_status(s, "bulk build"));
   };
+  // The runs holding a key still to merge, as a heap: smallest key first,
+  // and of equal keys the newest run (a later spill) first. A linear walk
+  // over every run per key cost O(runs) comparisons, and a rebuild of a
+  // million events spills some thirty times.
+  auto comes_later = [&](std::size_t a, std::size_t b) {
+    const int c = runs[a]->key.compare(runs[b]->key);
+    return c != 0 ? c > 0 : a < b;
+  };
+  std::make_heap(heap.begin(), heap.end(), comes_later);
   std::string key;
   for (;;) {
     // The smallest key among the sources.
-    const std::string_view* smallest = nullptr;
-    std::string_view buffered_key;
+    std::string_view smallest;
+    bool any = false;
     if (at < order.size()) {
-      buffered_key = buffer.key(buffer.entries[order[at]]);
-      smallest = &buffered_key;
+      smallest = buffer.key(buffer.entries[order[at]]);
+      any = true;
     }
-    std::string_view run_key;
-    for (std::size_t r = 0; r < runs.size(); ++r)
-      if (live[r] && (!smallest || runs[r]->key < *smallest)) {
-        run_key = runs[r]->key;
-        smallest = &run_key;
-      }
-    if (!smallest)
+    if (!heap.empty() && (!any || runs[heap.front()]->key < smallest)) {
+      smallest = runs[heap.front()]->key;
+      any = true;
+    }
+    if (!any)
       break;
-    key.assign(*smallest);
+    key.assign(smallest);
     // The newest source holding it decides; every source moves past it.
     bool del = false;
     std::string_view value;
@@ -594,18 +606,23 @@ event_log::impl::build_files(std::size_t t) {
       found = true;
       ++at;
     }
-    for (std::size_t r = runs.size(); r-- > 0;)
-      if (live[r] && runs[r]->key == key) {
-        if (!found) {
-          del = runs[r]->del;
-          newest = std::move(runs[r]->value);
-          value = newest;
-          found = true;
-        }
-        live[r] = runs[r]->next();
-        if (!live[r] && runs[r]->failed())
-          return std::unexpected(errc::io_error);
+    while (!heap.empty() && runs[heap.front()]->key == key) {
+      const auto r = heap.front();
+      std::pop_heap(heap.begin(), heap.end(), comes_later);
+      heap.pop_back();
+      if (!found) {
+        del = runs[r]->del;
+        newest = std::move(runs[r]->value);
+        value = newest;
+        found = true;
       }
+      if (runs[r]->next()) {
+        heap.push_back(r);
+        std::push_heap(heap.begin(), heap.end(), comes_later);
+      } else if (runs[r]->failed()) {
+        return std::unexpected(errc::io_error);
+      }
+    }
     if (del)
       continue;
     if (!writer) {

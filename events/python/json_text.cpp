@@ -346,6 +346,10 @@ private:
     }
   }
 
+  // Members are gathered in a scratch list per depth (kept between
+  // objects), then moved into the object with its size reserved: the
+  // object's vector holds `pair<const string, json>`, which it copies, whole
+  // subtrees included, each time it grows.
   bool object(json& out, int depth) {
     if (depth > max_depth)
       return false;
@@ -358,6 +362,12 @@ private:
       ++p_;
       return true;
     }
+    // Sized once for every depth: a nested object must not move this one's
+    // list.
+    if (scratch_.empty())
+      scratch_.resize(max_depth + 1);
+    auto& list = scratch_[static_cast<std::size_t>(depth)];
+    list.clear();
     for (;;) {
       skip_space();
       std::string_view key;
@@ -365,7 +375,7 @@ private:
         return false;
       // A duplicate key (nlohmann keeps the first position, the last
       // value) is left to the full parser.
-      for (const auto& m : members)
+      for (const auto& m : list)
         if (m.first.size() == key.size() && m.first == key)
           return false;
       skip_space();
@@ -373,14 +383,18 @@ private:
         return false;
       ++p_;
       skip_space();
-      members.emplace_back(std::string(key), json());
-      if (!value(members.back().second, depth))
+      list.emplace_back(std::string(key), json());
+      if (!value(list.back().second, depth))
         return false;
       skip_space();
       if (p_ == end_)
         return false;
       if (*p_ == '}') {
         ++p_;
+        members.reserve(list.size());
+        for (auto& [k, v] : list)
+          members.emplace_back(std::move(k), std::move(v));
+        list.clear();
         return true;
       }
       if (*p_ != ',')
@@ -391,6 +405,7 @@ private:
 
   const char* p_;
   const char* end_;
+  std::vector<std::vector<std::pair<std::string, json>>> scratch_;
 };
 
 // -- writing ------------------------------------------------------------------
