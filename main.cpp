@@ -457,11 +457,11 @@ int replay(const config::service_config& c) {
                  storage::to_string(stats.error()));
     return 1;
   }
-  std::printf("replayed %llu events in %.3f s (%.0f events/s; fold %.3f s, "
-              "this thread's CPU %.3f s, the reader's %.3f s; table files "
-              "and ingest %.3f s, %.3f s)\n",
+  std::printf("replayed %llu events in %.3f s (%.0f events/s)\n",
               static_cast<unsigned long long>(stats->events), stats->seconds,
-              stats->seconds > 0 ? stats->events / stats->seconds : 0.0,
+              stats->seconds > 0 ? stats->events / stats->seconds : 0.0);
+  std::printf("fold %.3f s (this thread's CPU %.3f s, the reader's %.3f s), "
+              "table files and ingest %.3f s (%.3f s)\n",
               stats->fold_seconds, stats->fold_cpu_seconds,
               stats->decode_cpu_seconds, stats->finish_seconds,
               stats->finish_cpu_seconds);
