@@ -636,7 +636,12 @@ event_log::impl::build_files(std::size_t t) {
     }
     if (auto s = writer->Put(slice(key), slice(value)); !s.ok())
       return fail(s);
-    if (writer->FileSize() >= (256u << 20)) {
+    // Files of 64 MiB (RocksDB's default target file size): each file's
+    // index block is read whole into the block cache on a miss, and with
+    // 256 MiB files (index blocks of ~2 MB) GETs and creates on a million
+    // deployments thrashed the 56 MiB cache: 765 against 367 us of server
+    // CPU per request (bench/README.md, 2026-12-07 second round).
+    if (writer->FileSize() >= (64u << 20)) {
       if (auto s = writer->Finish(); !s.ok())
         return fail(s);
       writer.reset();
