@@ -13,6 +13,7 @@
 #include "events/clock.hpp"
 #include "events/codec.hpp"
 #include "events/python/json_text.hpp"
+#include "http/answer_cache.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
 #include "http/services.hpp"
@@ -49,6 +50,10 @@ extern const char deployd_build_type[];
 namespace {
 
 using namespace deployd;
+
+/// What the first answers of keyed writes may hold in memory (retries are
+/// answered from them; http/answer_cache.hpp).
+constexpr std::size_t answer_cache_bytes = std::size_t{8} << 20;
 
 std::map<std::string, std::string> environment() {
   std::map<std::string, std::string> env;
@@ -304,12 +309,20 @@ int serve(const config::service_config& c) {
       runtime_settings.cluster->cluster_id = cluster_id;
       runtime_settings.replicated = replicated.get();
     }
+    // Retries of keyed writes answered before the writer; only with the
+    // system clock, which the cache compares the keys' retention with.
+    // Declared before the writer and the read pool, whose work uses it.
+    std::optional<http::answer_cache> answers;
+    if (c.determinism.clock == "system" || c.determinism.clock.empty())
+      answers.emplace(
+        answer_cache_bytes,
+        std::chrono::seconds(c.events.idempotency_retention_seconds));
     actors::runtime runtime(*log, *clock, *ids, std::move(runtime_settings));
     const actors::read_model reads(*log);
     storage::read_pool blocking_reads(c.storage.read_threads);
-    // What a scrape reads besides the counters; only the log and the
-    // runtime, which outlive the read pool that runs it.
-    auto gauges = [&log = *log, &runtime] {
+    // What a scrape reads besides the counters; only the log, the runtime
+    // and the answer cache, which outlive the read pool that runs it.
+    auto gauges = [&log = *log, &runtime, &answers] {
       observe::state st;
       st.log_position = log.last_position().value;
       if (auto projected = log.projected_position())
@@ -325,6 +338,11 @@ int serve(const config::service_config& c) {
           cluster->role, cluster->applied, cluster->log_head, cluster->ready,
           cluster->etcd_reachable};
       st.log_lines_dropped = observe::dropped_lines();
+      if (answers) {
+        st.idempotency_cache_hits = answers->hits();
+        st.idempotency_cache_entries = answers->size();
+        st.idempotency_cache_bytes = answers->bytes();
+      }
       return st;
     };
     // Live events for /api/events/out: told of every commit by the writer,
@@ -335,6 +353,8 @@ int serve(const config::service_config& c) {
                             c.log.requests, {}, {}, &event_hub, c.events,
                             {}};
     services.schedule_defaults = window;
+    if (answers)
+      services.answers = &*answers;
     load_docs_assets(services);
     http::server server(c.http, services, std::move(routes));
     auto port = server.start();

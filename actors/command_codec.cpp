@@ -539,6 +539,7 @@ std::string encode_result(const command_result& r) {
   out["failure"] = static_cast<int>(r.failure);
   out["position"] = r.position.value;
   out["replayed"] = r.replayed;
+  out["key_expires"] = r.key_expires;
   return events::dump_json(out);
 }
 
@@ -558,6 +559,7 @@ std::optional<command_result> decode_result(std::string_view bytes) {
     r.failure = static_cast<storage::errc>(j.at("failure").get<int>());
     r.position.value = j.at("position").get<std::uint64_t>();
     r.replayed = j.value("replayed", false);
+    r.key_expires = j.value("key_expires", std::int64_t{0});
     return r;
   } catch (const std::exception&) {
     return std::nullopt;

@@ -100,6 +100,10 @@ struct command_result {
   /// The answer of an earlier request with the same `Idempotency-Key`,
   /// given again (nothing was written).
   bool replayed = false;
+  /// With an `Idempotency-Key`, when an ok answer stops being given again
+  /// (the key's record time plus the retention, microseconds since the
+  /// epoch by the writer's clock); 0 without one.
+  std::int64_t key_expires = 0;
 };
 
 /// Called exactly once with the result, on the writer's thread: it must not

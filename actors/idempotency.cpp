@@ -66,6 +66,7 @@ recall_key(storage::write_batch& b, const write_conditions& c,
   r.body = doc.at("body").get<std::string>();
   r.position.value = doc.at("position").get<std::uint64_t>();
   r.replayed = true;
+  r.key_expires = expiry(doc, retention).micros;
   out.answer = std::move(r);
   return out;
 }

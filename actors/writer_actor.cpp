@@ -176,10 +176,15 @@ command_result decide(const writer_state& st, const write_request_ptr& req,
     [&](const auto& cmd) { return handle(cmd, b, env, req->command_id()); },
     req->cmd());
   if (!c.idempotency_key.empty() &&
-      result.result == command_result::outcome::ok)
+      result.result == command_result::outcome::ok) {
     if (auto kept = remember_key(b, c, result, expired, env, req->command_id());
         !kept)
       return failed(kept.error());
+    result.key_expires =
+      env.now.micros + std::chrono::duration_cast<std::chrono::microseconds>(
+                         st.settings.idempotency_retention)
+                         .count();
+  }
   return result;
 }
 

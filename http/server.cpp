@@ -2,6 +2,7 @@
 
 #include "http/base64.hpp"
 #include "http/cors.hpp"
+#include "http/answer_cache.hpp"
 #include "http/event_socket.hpp"
 #include "http/request_reader.hpp"
 #include "http/responses.hpp"
@@ -48,6 +49,13 @@ using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
+
+// The answer cache compares with the writer's clock, the system clock.
+std::int64_t unix_micros_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
 
 // Python's int() on one component of the version header.
 std::optional<long> python_int(std::string_view s) {
@@ -371,6 +379,14 @@ std::size_t server::impl::dispatch(const request& req, responder reply) {
       return m.route;
     }
   }
+  // A retried keyed write whose first answer is at hand: given again here,
+  // before its body is parsed (http/answer_cache.hpp).
+  if (svc.answers != nullptr && req.idempotency_key && req.method != "GET" &&
+      req.method != "HEAD")
+    if (auto again = svc.answers->find(req, unix_micros_now())) {
+      stamped(std::move(*again));
+      return m.route;
+    }
   (*m.target)(svc, req, std::move(m.params), std::move(stamped));
   return m.route;
 }

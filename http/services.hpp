@@ -16,6 +16,8 @@
 
 namespace deployd::http {
 
+class answer_cache;
+
 struct services {
   actors::runtime& writer;
   const actors::read_model& reads;
@@ -42,6 +44,9 @@ struct services {
   /// What `POST /deployments/{id}/schedule` takes when its body does not
   /// say (the scheduler's settings).
   events::schedule_window schedule_defaults;
+  /// First answers of keyed writes (http/answer_cache.hpp); null: every
+  /// retry goes to the writer.
+  answer_cache* answers = nullptr;
 };
 
 } // namespace deployd::http

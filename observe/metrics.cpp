@@ -108,6 +108,22 @@ struct metrics::impl {
   prom::Gauge& log_dropped =
     gauge("deployd_log_lines_dropped",
           "Log lines dropped since start because the log queue was full");
+  prom::Counter& cache_hits =
+    prom::BuildCounter()
+      .Name("deployd_idempotency_cache_hits_total")
+      .Help("Retries with an Idempotency-Key answered from the first answers "
+            "kept in memory, before the writer")
+      .Register(*registry)
+      .Add({});
+  /// What `cache_hits` has been told (scrapes add the difference).
+  std::mutex cache_hits_mutex;
+  std::uint64_t cache_hits_told = 0;
+  prom::Gauge& cache_entries =
+    gauge("deployd_idempotency_cache_entries",
+          "First answers of keyed writes kept in memory for their retries");
+  prom::Gauge& cache_bytes =
+    gauge("deployd_idempotency_cache_bytes",
+          "Bytes those answers and their requests hold");
 
   // Cluster mode: created at the first scrape that has a cluster view, so
   // a single node does not export them.
@@ -205,6 +221,15 @@ std::string metrics::scrape(const state& s) {
   m.row_cache.Set(d(s.row_cache_bytes));
   m.pending_compaction.Set(d(s.pending_compaction_bytes));
   m.log_dropped.Set(d(s.log_lines_dropped));
+  m.cache_entries.Set(d(s.idempotency_cache_entries));
+  m.cache_bytes.Set(d(s.idempotency_cache_bytes));
+  {
+    std::lock_guard lock(m.cache_hits_mutex);
+    if (s.idempotency_cache_hits > m.cache_hits_told) {
+      m.cache_hits.Increment(d(s.idempotency_cache_hits - m.cache_hits_told));
+      m.cache_hits_told = s.idempotency_cache_hits;
+    }
+  }
   if (s.cluster) {
     std::lock_guard lock(m.cluster_mutex);
     if (!m.role) {

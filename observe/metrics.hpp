@@ -46,6 +46,11 @@ struct state {
   std::uint64_t pending_compaction_bytes = 0;
   /// Log lines dropped because the logger's queue was full.
   std::uint64_t log_lines_dropped = 0;
+  /// Idempotent retries answered from memory (http/answer_cache.hpp):
+  /// since the start, and the first answers kept (count, bytes).
+  std::uint64_t idempotency_cache_hits = 0;
+  std::uint64_t idempotency_cache_entries = 0;
+  std::uint64_t idempotency_cache_bytes = 0;
 
   /// Cluster mode only.
   struct cluster_view {

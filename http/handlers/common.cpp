@@ -1,5 +1,6 @@
 #include "http/handlers/common.hpp"
 
+#include "http/answer_cache.hpp"
 #include "http/conditions.hpp"
 #include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
@@ -24,13 +25,16 @@ response from_row(const actors::read_model::text& row,
 
 // Every write goes to the writer here, with its request's conditions (none
 // for the server's own writes).
+// `keyed`: the request when it came with an Idempotency-Key and there is
+// an answer cache; its ok answer is kept there for the retries.
 void send(services& s, actors::command cmd, actors::write_conditions conditions,
           std::function<response(const actors::command_result&)> render,
-          responder reply) {
+          responder reply, std::shared_ptr<const request> keyed = nullptr) {
   s.writer.submit(
       std::move(cmd), new_command_id(),
       [reply = std::move(reply), render = std::move(render),
-       &positions = s.writer.positions()](actors::command_result r) {
+       &positions = s.writer.positions(), keyed = std::move(keyed),
+       answers = s.answers](actors::command_result r) {
         auto answer = render(r);
         const auto at =
             r.position.value != 0 ? r.position : positions.applied();
@@ -38,6 +42,9 @@ void send(services& s, actors::command cmd, actors::write_conditions conditions,
                                     std::to_string(at.value));
         if (r.replayed)
           answer.headers.emplace_back("Idempotent-Replayed", "true");
+        if (keyed && answers != nullptr && r.key_expires != 0 &&
+            r.result == actors::command_result::outcome::ok)
+          answers->remember(*keyed, answer, r.key_expires);
         reply(std::move(answer));
       },
       std::move(conditions));
@@ -135,8 +142,11 @@ void submit_with(services& s, const request& req, actors::command cmd,
     reply(std::move(conditions.error()));
     return;
   }
+  std::shared_ptr<const request> keyed;
+  if (s.answers != nullptr && !conditions->idempotency_key.empty())
+    keyed = std::make_shared<const request>(req);
   send(s, std::move(cmd), std::move(*conditions), std::move(render),
-       std::move(reply));
+       std::move(reply), std::move(keyed));
 }
 
 void submit(services& s, const request& req, actors::command cmd,

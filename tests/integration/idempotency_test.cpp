@@ -230,3 +230,113 @@ TEST_CASE("with the wall clock a key answers until its retention ends, "
   CHECK(late.headers.count("idempotent-replayed") == 0);
   CHECK(head(s) == at);
 }
+
+namespace {
+
+// The value of a metric line `name value` in Prometheus text; -1 if absent.
+double metric(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line))
+    if (line.rfind(name + " ", 0) == 0)
+      return std::stod(line.substr(name.size() + 1));
+  return -1;
+}
+
+// What a client can see of an answer: status, body, and the headers the
+// write path sets.
+std::string seen(const http_reply& r) {
+  std::string out = std::to_string(r.status) + "\n" + r.body;
+  for (const char* h : {"idempotent-replayed", "x-deployd-position",
+                        "content-type", "etag"})
+    if (const auto it = r.headers.find(h); it != r.headers.end())
+      out += std::string("\n") + h + ": " + it->second;
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("with the system clock a retry is answered from memory, exactly "
+          "as the writer answers it after a restart",
+          "[integration][idempotency]") {
+  temp_dir dir;
+  auto options = with_config(dir, "[events]\nretention_sweep_seconds = 3600\n");
+  options.data_dir = (dir.path() / "data").string();
+  options.clock = "system";
+  struct write {
+    std::string method, target, body, key;
+  };
+  std::vector<write> writes;
+  std::vector<std::string> from_memory;
+  std::uint64_t at = 0;
+  {
+    deployd_process s(options);
+    const auto flow = s.post("/api/flows/", json{{"name", "etl"}});
+    const auto flow_id = flow.json_body().at("id").get<std::string>();
+    const auto d = s.post("/api/deployments/",
+                          json{{"name", "nightly"}, {"flow_id", flow_id}});
+    const auto path =
+      "/api/deployments/" + d.json_body().at("id").get<std::string>();
+    writes = {
+      {"POST", "/api/deployments/",
+       json{{"name", "keyed"}, {"flow_id", flow_id}}.dump(), "create"},
+      {"POST", path + "/create_flow_run", "{}", "run"},
+      {"PATCH", path, json{{"description", "x"}}.dump(), "patch"},
+      {"POST", "/api/variables/", json{{"name", "v"}, {"value", 1}}.dump(),
+       "variable"},
+      {"POST", "/api/flows/?x=1", json{{"name", "other"}}.dump(), "query"},
+    };
+    for (const auto& w : writes) {
+      const auto first = keyed(s, w.method, w.target, w.body, w.key);
+      REQUIRE(first.status / 100 == 2);
+      CHECK(first.headers.count("idempotent-replayed") == 0);
+    }
+    at = head(s);
+    for (const auto& w : writes) {
+      const auto again = keyed(s, w.method, w.target, w.body, w.key);
+      CHECK(again.headers.at("idempotent-replayed") == "true");
+      from_memory.push_back(seen(again));
+    }
+    const auto text = s.get("/metrics").body;
+    CHECK(metric(text, "deployd_idempotency_cache_hits_total") ==
+          static_cast<double>(writes.size()));
+    CHECK(metric(text, "deployd_idempotency_cache_entries") ==
+          static_cast<double>(writes.size()));
+    // Another body, path or method under a kept key is the writer's 422,
+    // not the kept answer.
+    CHECK(keyed(s, "POST", "/api/variables/",
+                json{{"name", "w"}, {"value", 2}}.dump(), "variable")
+            .status == 422);
+    CHECK(keyed(s, "POST", "/api/flows/", json{{"name", "other"}}.dump(),
+                "query")
+            .status == 422);
+    CHECK(keyed(s, "PUT", path, json{{"description", "x"}}.dump(), "patch")
+            .status != 200);
+    CHECK(head(s) == at);
+    CHECK(metric(s.get("/metrics").body,
+                 "deployd_idempotency_cache_hits_total") ==
+          static_cast<double>(writes.size()));
+  }
+  {
+    // After a restart memory is empty: the writer answers from the log,
+    // and that answer is the one memory gave.
+    deployd_process s(options);
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const auto& w = writes[i];
+      CHECK(seen(keyed(s, w.method, w.target, w.body, w.key)) ==
+            from_memory[i]);
+    }
+    CHECK(metric(s.get("/metrics").body,
+                 "deployd_idempotency_cache_hits_total") == 0);
+    // ... and kept again: the next retries come from memory.
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      const auto& w = writes[i];
+      CHECK(seen(keyed(s, w.method, w.target, w.body, w.key)) ==
+            from_memory[i]);
+    }
+    CHECK(metric(s.get("/metrics").body,
+                 "deployd_idempotency_cache_hits_total") ==
+          static_cast<double>(writes.size()));
+    CHECK(head(s) == at);
+  }
+}
