@@ -159,6 +159,10 @@ void fields(F& f, events::delete_block_document& x) {
   f("id", x.id);
 }
 template <class F>
+void fields(F& f, events::delete_block_type& x) {
+  f("id", x.id);
+}
+template <class F>
 void fields(F& f, events::record_worker_heartbeat& x) {
   f("pool", x.pool);
   f("name", x.name);
@@ -317,6 +321,8 @@ constexpr std::array command_names = {
   "schedule_due_runs",
   "mark_late_runs",
   "expire_idempotency_keys",
+  "update_block_document",
+  "delete_block_type",
 };
 static_assert(command_names.size() == std::variant_size_v<command>,
               "name every command (and give it `fields`)");

@@ -43,6 +43,8 @@ DEPLOYD_HANDLER(events::update_block_type);
 DEPLOYD_HANDLER(events::create_block_schema);
 DEPLOYD_HANDLER(events::create_block_document);
 DEPLOYD_HANDLER(events::delete_block_document);
+DEPLOYD_HANDLER(events::update_block_document);
+DEPLOYD_HANDLER(events::delete_block_type);
 
 // -- worker_commands.cpp
 // -------------------------------------------------------

@@ -48,7 +48,8 @@ using command =
                  events::delete_automations_owned_by,
                  events::schedule_flow_runs,
                  events::schedule_due_runs, events::mark_late_runs,
-                 events::expire_idempotency_keys>;
+                 events::expire_idempotency_keys,
+                 events::update_block_document, events::delete_block_type>;
 
 /// An entity-tag condition of a write (`If-Match` / `If-None-Match`), as
 /// parsed by `http/`. ETags are strong, `"N"` with N the version of the

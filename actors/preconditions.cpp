@@ -133,6 +133,12 @@ struct resolver {
   target operator()(const events::delete_block_document& c) const {
     return resource(b, resource_kind::block_document, c.id);
   }
+  target operator()(const events::update_block_document& c) const {
+    return resource(b, resource_kind::block_document, c.id);
+  }
+  target operator()(const events::delete_block_type& c) const {
+    return resource(b, resource_kind::block_type, c.id);
+  }
   target operator()(const events::update_variable& c) const {
     return variable(b, c);
   }

@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
+#include <utility>
+#include <vector>
 
 namespace deployd::actors {
 
@@ -496,6 +499,234 @@ command_result handle(const events::delete_block_document& cmd,
     out.push_back(events::deployment_deleted{deployment, env.now, true});
   out.push_back(
       events::resource_deleted{resource_kind::block_document, cmd.id, env.now});
+  return apply(std::move(out), b, env, command_id, "");
+}
+
+} // namespace deployd::actors
+
+// -- block document updates and block type deletion (PATCH
+// /block_documents/{id}, DELETE /block_types/{id}), as the reference's
+// models/block_documents.update_block_document and block_types.delete_block_type
+// ------------------------------------------------------------------------------
+
+namespace deployd::actors {
+
+namespace {
+
+using path = std::vector<std::string>;
+// A flattened document in its key order (the reference's dicts keep theirs).
+using flat_data = std::vector<std::pair<path, json>>;
+
+// Prefect's dict_to_flatdict: non-empty nested objects flattened to key
+// paths; other values (empty objects too) kept at their path.
+void flatten(const json& value, path& at, flat_data& out) {
+  for (const auto& [key, inner] : value.items()) {
+    at.push_back(key);
+    if (inner.is_object() && !inner.empty())
+      flatten(inner, at, out);
+    else
+      out.emplace_back(at, inner);
+    at.pop_back();
+  }
+}
+
+flat_data flat(const json& data) {
+  flat_data out;
+  path at;
+  if (data.is_object())
+    flatten(data, at, out);
+  return out;
+}
+
+// Prefect's flatdict_to_dict.
+json unflatten(const flat_data& in) {
+  json out = json::object();
+  for (const auto& [keys, value] : in) {
+    json* node = &out;
+    for (std::size_t i = 0; i + 1 < keys.size(); ++i) {
+      json& next = (*node)[keys[i]];
+      if (!next.is_object())
+        next = json::object();
+      node = &next;
+    }
+    (*node)[keys.back()] = value;
+  }
+  return out;
+}
+
+template <class Flat>
+auto find_path(Flat& data, const path& key) {
+  return std::find_if(data.begin(), data.end(),
+                      [&](const auto& entry) { return entry.first == key; });
+}
+
+path split_dots(const std::string& s) {
+  path out;
+  std::size_t from = 0;
+  for (;;) {
+    const auto dot = s.find('.', from);
+    out.push_back(s.substr(from, dot - from));
+    if (dot == std::string::npos)
+      return out;
+    from = dot + 1;
+  }
+}
+
+// What the reference's obfuscate() gives for any value.
+constexpr std::string_view obfuscated = "********";
+
+// A value posted back as its mask keeps the stored secret: a client that
+// saves every field of a block it read without secrets must not overwrite
+// them with the mask.
+json keep_masked_secrets(const json& update, const json& current,
+                         const json& schema) {
+  auto updated = flat(update);
+  const auto stored = flat(current);
+  const json empty = json::object();
+  const auto fields_it = schema.find("fields");
+  const json& fields =
+    fields_it != schema.end() && fields_it->is_object() ? *fields_it : empty;
+  const auto secrets = fields.find("secret_fields");
+  if (secrets == fields.end() || !secrets->is_array())
+    return update;
+  for (const auto& field : *secrets) {
+    if (!field.is_string())
+      continue;
+    const auto key = split_dots(field.get<std::string>());
+    const auto current_secret = find_path(stored, key);
+    if (current_secret != stored.end() && !current_secret->second.is_null()) {
+      const auto it = find_path(updated, key);
+      if (it != updated.end() && it->second == obfuscated)
+        it->second = current_secret->second;
+      continue;
+    }
+    const auto star = std::find(key.begin(), key.end(), "*");
+    if (star == key.end())
+      continue;
+    const auto prefix = static_cast<std::size_t>(star - key.begin());
+    for (auto& [data_key, value] : updated) {
+      if (data_key.size() < prefix ||
+          !std::equal(key.begin(), key.begin() + static_cast<long>(prefix),
+                      data_key.begin()) ||
+          value != obfuscated)
+        continue;
+      if (const auto kept = find_path(stored, data_key); kept != stored.end())
+        value = kept->second;
+    }
+  }
+  return unflatten(updated);
+}
+
+} // namespace
+
+command_result handle(const events::update_block_document& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_resource(b, resource_kind::block_document, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(
+      reject(events::rejection_code::not_found, "Block document not found"));
+  const json& before = **existing;
+  const bool merge = cmd.body.value("merge_existing_data", true);
+  // Without merging every field counts as set (data {} when absent); with
+  // it, a request without data changes nothing, not even the schema.
+  if (merge && !cmd.body.contains("data"))
+    return apply(event_list{}, b, env, command_id, "");
+  json after = before;
+  const json current =
+    before.contains("data") ? before.at("data") : json::object();
+  json data = keep_masked_secrets(cmd.body.value("data", json::object()),
+                                  current, before.value("block_schema", json::object()));
+  if (merge) {
+    json merged = current.is_object() ? current : json::object();
+    for (const auto& [key, value] : data.items())
+      merged[key] = value;
+    data = std::move(merged);
+  }
+  after["data"] = std::move(data);
+  const auto proposed = cmd.body.find("block_schema_id");
+  if (proposed != cmd.body.end() && proposed->is_string() &&
+      proposed->get<std::string>() != before.value("block_schema_id", "")) {
+    const auto schema_id = events::uuid::parse(proposed->get<std::string>());
+    auto schema = schema_id ? load_resource(b, resource_kind::block_schema,
+                                            *schema_id)
+                            : std::expected<std::optional<json>, errc>{};
+    if (!schema)
+      return failed(schema.error());
+    // The reference asserts here (a 500); a 404 says what is wrong.
+    if (!*schema)
+      return rejected(reject(events::rejection_code::not_found,
+                             "Block schema " + proposed->get<std::string>() +
+                               " not found"));
+    if ((*schema)->value("block_type_id", "") !=
+        before.value("block_type_id", ""))
+      return rejected(reject(events::rejection_code::bad_request,
+                             "Must migrate block document to a block schema "
+                             "of the same block type."));
+    after["block_schema_id"] = proposed->get<std::string>();
+    after["block_schema"] = **schema;
+  }
+  if (after == before)
+    return apply(event_list{}, b, env, command_id, "");
+  after["updated"] = events::format_timestamp(env.now);
+  return apply(event_list{events::resource_updated{
+                 resource_kind::block_document, cmd.id,
+                 events::document_diff(before, after)}},
+               b, env, command_id, "");
+}
+
+command_result handle(const events::delete_block_type& cmd,
+                      storage::write_batch& b, decision_env& env,
+                      const events::uuid& command_id) {
+  auto existing = load_resource(b, resource_kind::block_type, cmd.id);
+  if (!existing)
+    return failed(existing.error());
+  if (!*existing)
+    return rejected(
+      reject(events::rejection_code::not_found, "Block type not found"));
+  if ((*existing)->value("is_protected", false))
+    return rejected(reject(events::rejection_code::forbidden,
+                           "protected block types cannot be deleted."));
+  // The foreign keys cascade: the type's schemas, the documents of the type
+  // or of those schemas, and the deployments that reference the documents.
+  // Only the type's own deletion is announced, as the reference does.
+  const auto type_id = cmd.id.str();
+  auto schemas = resources_under(
+    b, std::string(1, static_cast<char>(resource_kind::block_schema)));
+  if (!schemas)
+    return failed(schemas.error());
+  std::set<std::string> gone_schemas;
+  for (const auto& schema : *schemas)
+    if (schema.value("block_type_id", "") == type_id)
+      gone_schemas.insert(schema.value("id", ""));
+  auto documents = resources_under(
+    b, std::string(1, static_cast<char>(resource_kind::block_document)));
+  if (!documents)
+    return failed(documents.error());
+  event_list out;
+  std::set<events::uuid> gone_deployments;
+  for (const auto& doc : *documents) {
+    if (doc.value("block_type_id", "") != type_id &&
+        !gone_schemas.contains(doc.value("block_schema_id", "")))
+      continue;
+    const auto id = events::uuid_field(doc, "id");
+    auto linked = ids_under(b, table::block_links, id_key(id));
+    if (!linked)
+      return failed(linked.error());
+    for (const auto& deployment : *linked)
+      if (gone_deployments.insert(deployment).second)
+        out.push_back(events::deployment_deleted{deployment, env.now, true});
+    out.push_back(events::resource_deleted{resource_kind::block_document, id,
+                                           env.now, true});
+  }
+  for (const auto& schema : gone_schemas)
+    if (const auto id = events::uuid::parse(schema))
+      out.push_back(events::resource_deleted{resource_kind::block_schema, *id,
+                                             env.now, true});
+  out.push_back(
+    events::resource_deleted{resource_kind::block_type, cmd.id, env.now});
   return apply(std::move(out), b, env, command_id, "");
 }
 

@@ -148,6 +148,20 @@ struct delete_block_document {
   uuid id;
   bool operator==(const delete_block_document&) const = default;
 };
+/// `PATCH /block_documents/{id}`: a validated BlockDocumentUpdate body
+/// (only the keys the request set).
+struct update_block_document {
+  uuid id;
+  json body;
+  bool operator==(const update_block_document&) const = default;
+};
+/// `DELETE /block_types/{id}`: also deletes its schemas, their documents
+/// and the deployments that reference those (the reference's foreign keys
+/// cascade).
+struct delete_block_type {
+  uuid id;
+  bool operator==(const delete_block_type&) const = default;
+};
 
 /// `POST /variables/`: a validated VariableCreate body (`name`, `value`,
 /// `tags`).

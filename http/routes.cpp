@@ -107,6 +107,8 @@ router make_routes() {
   r.add("GET", "/api/block_documents/{id}",
         h::with_etag(tagged::block_document, h::get_block_document, true));
   r.add("DELETE", "/api/block_documents/{id}", h::delete_block_document);
+  r.add("PATCH", "/api/block_documents/{id}", h::patch_block_document);
+  r.add("DELETE", "/api/block_types/{id}", h::delete_block_type);
   // -- automations (stored, never run) -----------------------------------
   r.add("POST", "/api/automations/", h::post_automations);
   r.add("POST", "/api/automations/filter", h::post_automations_filter);

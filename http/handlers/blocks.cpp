@@ -167,6 +167,23 @@ void get_block_document(services& s, const request& req, path_params params,
       std::move(reply));
 }
 
+void patch_block_document(services& s, const request& req, path_params params,
+                          responder reply) {
+  auto body = model_body(req, "BlockDocumentUpdate");
+  if (!body)
+    return reply(std::move(body.error()));
+  submit(s, req,
+         events::update_block_document{*events::uuid::parse(params.at(0)),
+                                       std::move(*body)},
+         on_success::no_content, std::move(reply));
+}
+
+void delete_block_type(services& s, const request& req, path_params params,
+                       responder reply) {
+  submit(s, req, events::delete_block_type{*events::uuid::parse(params.at(0))},
+         on_success::no_content, std::move(reply));
+}
+
 void delete_block_document(services& s, const request& req, path_params params,
                            responder reply) {
   submit(s, req, events::delete_block_document{*events::uuid::parse(params.at(0))},

@@ -100,6 +100,8 @@ void get_block_schema_by_checksum(services&, const request&, path_params,
 void post_block_documents(services&, const request&, path_params, responder);
 void get_block_document(services&, const request&, path_params, responder);
 void delete_block_document(services&, const request&, path_params, responder);
+void patch_block_document(services&, const request&, path_params, responder);
+void delete_block_type(services&, const request&, path_params, responder);
 
 // -- automations (handlers/automations.cpp)
 void post_automations(services&, const request&, path_params, responder);

@@ -222,6 +222,39 @@ TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
     server.request("DELETE",
                    "/api/block_documents/" + doc.at("id").get<std::string>());
     server.request("DELETE", "/api/v2/concurrency_limits/shared");
+    // A second type: a document of it updated, then the type deleted with
+    // its schema, document and the deployment that used it.
+    const auto type2 = server
+                         .post("/api/block_types/",
+                               json{{"name", "Store Two"}, {"slug", "store-two"}})
+                         .json_body();
+    const auto schema2 =
+      server
+        .post("/api/block_schemas/", json{{"fields", {{"type", "object"}, {"x", 1}}},
+                                          {"block_type_id", type2.at("id")}})
+        .json_body();
+    const auto doc2 = server
+                        .post("/api/block_documents/",
+                              json{{"name", "doc-two"},
+                                   {"data", {{"a", "1"}}},
+                                   {"block_schema_id", schema2.at("id")},
+                                   {"block_type_id", type2.at("id")}})
+                        .json_body();
+    REQUIRE(server
+              .request("PATCH",
+                       "/api/block_documents/" + doc2.at("id").get<std::string>(),
+                       R"({"data": {"b": "2"}})")
+              .status == 204);
+    REQUIRE(server
+              .post("/api/deployments/",
+                    json{{"name", "on-doc-two"},
+                         {"flow_id", flow},
+                         {"infrastructure_document_id", doc2.at("id")}})
+              .status == 201);
+    REQUIRE(server
+              .request("DELETE",
+                       "/api/block_types/" + type2.at("id").get<std::string>())
+              .status == 204);
     const auto all =
         server.post("/api/deployments/filter", json::object()).json_body();
     for (const auto& d : all)

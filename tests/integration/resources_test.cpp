@@ -552,3 +552,130 @@ TEST_CASE("blocks and v2 concurrency limits announce the reference's "
                                           {"slot_decay_per_second", 0.0}});
   }
 }
+
+TEST_CASE("a block document's data is updated, merged or replaced, keeping "
+          "secrets posted back masked, and deleting a block type cascades",
+          "[integration][blocks][events]") {
+  fixture f;
+  auto r = f.server.post("/api/block_types/",
+                         json{{"name", "My Storage"}, {"slug", "my-storage"}});
+  REQUIRE(r.status == 201);
+  const auto type_id = r.json_body().at("id").get<std::string>();
+  const json fields = {
+    {"title", "MyStorage"},
+    {"type", "object"},
+    {"properties",
+     {{"bucket", {{"type", "string"}}},
+      {"token", {{"type", "string"}}},
+      {"nested", {{"type", "object"}}}}},
+    {"secret_fields", {"token", "nested.*"}}};
+  r = f.server.post("/api/block_schemas/",
+                    json{{"fields", fields}, {"block_type_id", type_id}});
+  REQUIRE(r.status == 201);
+  const auto schema_id = r.json_body().at("id").get<std::string>();
+  r = f.server.post("/api/block_documents/",
+                    json{{"name", "prod-bucket"},
+                         {"data", {{"bucket", "prod"},
+                                   {"token", "s3cret"},
+                                   {"nested", {{"key", "k1"}, {"n", 1}}}}},
+                         {"block_schema_id", schema_id},
+                         {"block_type_id", type_id}});
+  REQUIRE(r.status == 201);
+  const auto doc_id = r.json_body().at("id").get<std::string>();
+  const auto path = "/api/block_documents/" + doc_id;
+  const auto secrets = [&] {
+    return f.server.get(path + "?include_secrets=true").json_body().at("data");
+  };
+
+  // Merged: the keys sent replace theirs, the others stay.
+  REQUIRE(f.server.request("PATCH", path, R"({"data": {"bucket": "prod-2"}})")
+              .status == 204);
+  CHECK(secrets() == json{{"bucket", "prod-2"},
+                          {"token", "s3cret"},
+                          {"nested", {{"key", "k1"}, {"n", 1}}}});
+  // What a GET without secrets answered, saved back as it was: the masked
+  // secrets keep their stored values.
+  const auto shown = f.server.get(path).json_body().at("data");
+  CHECK(shown.at("token") == "********");
+  REQUIRE(f.server.request("PATCH", path, json{{"data", shown}}.dump()).status ==
+          204);
+  CHECK(secrets() == json{{"bucket", "prod-2"},
+                          {"token", "s3cret"},
+                          {"nested", {{"key", "k1"}, {"n", 1}}}});
+  // Replaced: only what was sent is left.
+  REQUIRE(f.server
+              .request("PATCH", path,
+                       R"({"data": {"bucket": "b", "token": "new"},
+                           "merge_existing_data": false})")
+              .status == 204);
+  CHECK(secrets() == json{{"bucket", "b"}, {"token", "new"}});
+  // Nothing to change: 204, and nothing is written.
+  const auto at =
+    f.server.get("/api/health").headers.at("x-deployd-position");
+  CHECK(f.server.request("PATCH", path, "{}").status == 204);
+  CHECK(f.server.get("/api/health").headers.at("x-deployd-position") == at);
+
+  // Errors in the reference's shapes.
+  CHECK(f.server
+          .request("PATCH",
+                   "/api/block_documents/00000000-0000-4000-8000-000000000000",
+                   R"({"data": {}})")
+          .json_body() == json{{"detail", "Block document not found"}});
+  CHECK(f.server.request("PATCH", path, R"({"data": {}, "other": 1})").status ==
+        422);
+  r = f.server.post("/api/block_types/",
+                    json{{"name", "Other Type"}, {"slug", "other-type"}});
+  const auto other_type = r.json_body().at("id").get<std::string>();
+  r = f.server.post("/api/block_schemas/",
+                    json{{"fields", {{"type", "object"}}},
+                         {"block_type_id", other_type}});
+  const auto other_schema = r.json_body().at("id").get<std::string>();
+  r = f.server.request("PATCH", path,
+                       json{{"data", json::object()},
+                            {"block_schema_id", other_schema}}
+                         .dump());
+  CHECK(r.status == 400);
+  CHECK(r.json_body() ==
+        json{{"detail", "Must migrate block document to a block schema of "
+                        "the same block type."}});
+
+  // Deleting the type takes its schema, its documents and the deployment
+  // that used one; only the type's deletion is announced.
+  const auto d = f.deploy({{"name", "uses-block"}, {"storage_document_id", doc_id}});
+  REQUIRE(d.status == 201);
+  const auto dep_id = d.json_body().at("id").get<std::string>();
+  CHECK(f.server
+          .request("DELETE",
+                   "/api/block_types/00000000-0000-4000-8000-000000000000")
+          .json_body() == json{{"detail", "Block type not found"}});
+  REQUIRE(f.server.request("DELETE", "/api/block_types/" + type_id).status ==
+          204);
+  CHECK(f.server.get(path).status == 404);
+  CHECK(f.server.get("/api/deployments/" + dep_id).status == 404);
+  CHECK(f.server.get("/api/block_types/slug/my-storage").status == 404);
+  CHECK(f.server.get("/api/block_types/slug/other-type").status == 200);
+  // The slug and the document's name are free again.
+  REQUIRE(f.server
+            .post("/api/block_types/",
+                  json{{"name", "My Storage"}, {"slug", "my-storage"}})
+            .status == 201);
+
+  const auto docs = feed_events(f.server, "prefect.block-document.");
+  REQUIRE(docs.size() == 3); // created, then two updates that changed data
+  CHECK(docs[0].at("event") == "prefect.block-document.created");
+  CHECK(docs[1].at("event") == "prefect.block-document.updated");
+  CHECK(docs[1].at("payload").at("data") == json{{"bucket", "prod-2"}});
+  CHECK(docs[2].at("event") == "prefect.block-document.updated");
+  CHECK(docs[2].at("payload").at("data") == json{{"bucket", "b"}});
+  const auto types = feed_events(f.server, "prefect.block-type.");
+  std::vector<std::string> names;
+  for (const auto& e : types)
+    names.push_back(e.at("event").get<std::string>() + " " +
+                    e.at("resource").at("prefect.resource.name").get<std::string>());
+  CHECK(names == std::vector<std::string>{
+                   "prefect.block-type.created My Storage",
+                   "prefect.block-type.created Other Type",
+                   "prefect.block-type.deleted My Storage",
+                   "prefect.block-type.created My Storage"});
+  CHECK(feed_events(f.server, "prefect.deployment.deleted").empty());
+}

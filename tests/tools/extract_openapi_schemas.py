@@ -61,6 +61,7 @@ ROOT_SCHEMAS = [
     "BlockTypeUpdate",
     "BlockSchemaCreate",
     "BlockDocumentCreate",
+    "BlockDocumentUpdate",
     "DeploymentFlowRunCreate",
     "FlowRunCreate",
     "FlowRunUpdate",
