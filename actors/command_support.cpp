@@ -27,6 +27,9 @@ std::expected<events::log_position, errc>
 append_and_fold(storage::write_batch& b, const event_list& list,
                 const events::uuid& command_id, events::timestamp now) {
   events::log_position last;
+  // The counts of runs by state type change once for the whole list (a
+  // scheduler page makes hundreds of runs): one read and write of each row.
+  run_counts counts;
   for (const auto& e : list) {
     storage::record r;
     r.stream = events::stream_of(e);
@@ -40,12 +43,15 @@ append_and_fold(storage::write_batch& b, const event_list& list,
     if (!position)
       return std::unexpected(position.error());
     auto folded =
-        fold(b, e, fold_context{*position, r.recorded_at, r.command_id},
+        fold(b, e,
+             fold_context{*position, r.recorded_at, r.command_id, &counts},
              r.payload);
     if (!folded)
       return std::unexpected(folded.error());
     last = *position;
   }
+  if (auto written = write_run_counts(b, counts); !written)
+    return std::unexpected(written.error());
   return last;
 }
 

@@ -836,6 +836,13 @@ result announcements(storage::write_batch& b, const events::any_event& e,
           [&](const events::resource_created& x) -> result {
             if (before)
               return announced{};
+            // A run the scheduler inserted announces nothing
+            // (flow_run_event); the row the fold just wrote is this
+            // document's text, so it need not be read and parsed back.
+            if (x.kind == resource_kind::flow_run)
+              if (const auto it = x.value.find("auto_scheduled");
+                  it != x.value.end() && *it == true)
+                return announced{};
             return resource_event(b, at, x.kind,
                                   events::uuid_field(x.value, "id"), "created",
                                   nullptr);

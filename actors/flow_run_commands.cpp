@@ -13,6 +13,7 @@
 #include "observe/log.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace deployd::actors {
 
@@ -155,44 +156,51 @@ struct run_seed {
 json new_run(run_seed seed, decision_env& env) {
   const auto id = events::uuid_v7(env.now, env.ids.next());
   json run = json::object();
-  run["id"] = id.str();
-  run["created"] = events::format_timestamp(env.now);
-  run["updated"] = events::format_timestamp(env.now);
-  run["name"] = seed.name.is_string() && !seed.name.get<std::string>().empty()
-                    ? seed.name
-                    : json(events::run_name(env.ids.next()));
-  run["flow_id"] = seed.flow_id.str();
-  run["state_id"] = nullptr;
-  run["deployment_id"] = std::move(seed.deployment_id);
-  run["deployment_version"] = std::move(seed.deployment_version);
-  run["work_queue_id"] = seed.where.queue_id;
-  run["work_queue_name"] = seed.where.queue_name;
-  run["flow_version"] = std::move(seed.flow_version);
-  run["parameters"] = std::move(seed.parameters);
-  run["idempotency_key"] = std::move(seed.idempotency_key);
-  run["context"] = std::move(seed.context);
-  run["empirical_policy"] = std::move(seed.empirical_policy);
-  run["tags"] = std::move(seed.tags);
-  run["labels"] = std::move(seed.labels);
-  run["parent_task_run_id"] = std::move(seed.parent_task_run_id);
-  run["state_type"] = nullptr;
-  run["state_name"] = nullptr;
-  run["run_count"] = 0;
-  run["expected_start_time"] = nullptr;
-  run["next_scheduled_start_time"] = nullptr;
-  run["start_time"] = nullptr;
-  run["end_time"] = nullptr;
-  run["total_run_time"] = 0.0;
-  run["estimated_run_time"] = 0.0;
-  run["estimated_start_time_delta"] = 0.0;
-  run["auto_scheduled"] = seed.auto_scheduled;
-  run["infrastructure_document_id"] = std::move(seed.infrastructure_document_id);
-  run["infrastructure_pid"] = nullptr;
-  run["created_by"] = std::move(seed.created_by);
-  run["work_pool_id"] = seed.where.pool_id;
-  run["work_pool_name"] = seed.where.pool_name;
-  run["state"] = nullptr;
-  run["job_variables"] = std::move(seed.job_variables);
+  // The members in their order, appended: a new document has no key to
+  // look up first (`operator[]` searches the ordered members).
+  auto& members = run.get_ref<json::object_t&>();
+  members.reserve(40);
+  const auto put = [&](const char* key, json value) {
+    members.json::object_t::Container::emplace_back(key, std::move(value));
+  };
+  put("id", id.str());
+  put("created", events::format_timestamp(env.now));
+  put("updated", events::format_timestamp(env.now));
+  put("name", seed.name.is_string() && !seed.name.get<std::string>().empty()
+                  ? seed.name
+                  : json(events::run_name(env.ids.next())));
+  put("flow_id", seed.flow_id.str());
+  put("state_id", nullptr);
+  put("deployment_id", std::move(seed.deployment_id));
+  put("deployment_version", std::move(seed.deployment_version));
+  put("work_queue_id", seed.where.queue_id);
+  put("work_queue_name", seed.where.queue_name);
+  put("flow_version", std::move(seed.flow_version));
+  put("parameters", std::move(seed.parameters));
+  put("idempotency_key", std::move(seed.idempotency_key));
+  put("context", std::move(seed.context));
+  put("empirical_policy", std::move(seed.empirical_policy));
+  put("tags", std::move(seed.tags));
+  put("labels", std::move(seed.labels));
+  put("parent_task_run_id", std::move(seed.parent_task_run_id));
+  put("state_type", nullptr);
+  put("state_name", nullptr);
+  put("run_count", 0);
+  put("expected_start_time", nullptr);
+  put("next_scheduled_start_time", nullptr);
+  put("start_time", nullptr);
+  put("end_time", nullptr);
+  put("total_run_time", 0.0);
+  put("estimated_run_time", 0.0);
+  put("estimated_start_time_delta", 0.0);
+  put("auto_scheduled", seed.auto_scheduled);
+  put("infrastructure_document_id", std::move(seed.infrastructure_document_id));
+  put("infrastructure_pid", nullptr);
+  put("created_by", std::move(seed.created_by));
+  put("work_pool_id", seed.where.pool_id);
+  put("work_pool_name", seed.where.pool_name);
+  put("state", nullptr);
+  put("job_variables", std::move(seed.job_variables));
   events::apply_state(
       run, events::make_state(seed.state, env.ids.next(), env.now, id),
       env.now);
@@ -657,16 +665,35 @@ std::expected<scheduled, errc> schedule_deployment(storage::write_batch& b,
                                                 w.min_time_micros}))
         continue;
     }
-    for (const auto date : events::window_dates(*parsed, start, end, w)) {
-      auto key = events::scheduled_run_key(d.id, sched.id, *parsed, date);
-      auto existing = b.get(
-          storage::table::resource_names,
-          resource_name_key(resource_kind::flow_run,
-                            json{{"flow_id", d.flow_id.str()},
-                                 {"idempotency_key", key}}));
-      if (!existing)
-        return std::unexpected(existing.error());
-      if (*existing)
+    const auto dates = events::window_dates(*parsed, start, end, w);
+    if (dates.empty())
+      continue;
+    std::vector<std::string> keys;
+    keys.reserve(dates.size());
+    for (const auto date : dates)
+      keys.push_back(events::scheduled_run_key(d.id, sched.id, *parsed, date));
+    // The runs of the window made already (by idempotency key): one scan of
+    // the flow's name keys from the smallest of these keys to the largest
+    // instead of a point read per date (the keys of one schedule share
+    // their beginning, so the range holds little else).
+    const auto scope = resource_name_key(
+        resource_kind::flow_run,
+        json{{"flow_id", d.flow_id.str()}, {"idempotency_key", ""}});
+    const auto [lowest, highest] = std::minmax_element(keys.begin(), keys.end());
+    std::unordered_set<std::string> existing;
+    auto scanned = b.scan_range(
+        storage::table::resource_names, scope + *lowest,
+        scope + *highest + std::string(1, '\0'),
+        [&](std::string_view name, std::string_view) {
+          existing.emplace(name.substr(scope.size()));
+          return true;
+        });
+    if (!scanned)
+      return std::unexpected(scanned.error());
+    for (std::size_t i = 0; i < dates.size(); ++i) {
+      const auto date = dates[i];
+      auto& key = keys[i];
+      if (existing.contains(key))
         continue;
       if (!where) {
         auto placed = place(b, d, nullptr, out, env);

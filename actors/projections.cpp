@@ -339,10 +339,11 @@ std::string state_type_of(const json& run) {
                                             : std::string();
 }
 
-// Adds `delta` to the count of runs in `run`'s state type (a row gone at 0).
-std::expected<void, errc> count_run(storage::write_batch& b, const json& run,
-                                    std::int64_t delta) {
-  const auto key = run_keys::count_key(state_type_of(run));
+// Adds `delta` to the `n` row of `state_type` (a row gone at 0).
+std::expected<void, errc> add_to_count(storage::write_batch& b,
+                                       std::string_view state_type,
+                                       std::int64_t delta) {
+  const auto key = run_keys::count_key(state_type);
   auto row = b.get(table::run_index, key);
   if (!row)
     return std::unexpected(row.error());
@@ -355,6 +356,17 @@ std::expected<void, errc> count_run(storage::write_batch& b, const json& run,
   else
     b.put(table::run_index, key, std::to_string(n));
   return {};
+}
+
+// Adds `delta` to the count of runs in `run`'s state type: in `counts` when
+// given (written later, once for all the runs of a command), else in its row.
+std::expected<void, errc> count_run(storage::write_batch& b, const json& run,
+                                    std::int64_t delta, run_counts* counts) {
+  if (counts) {
+    counts->add(state_type_of(run), delta);
+    return {};
+  }
+  return add_to_count(b, state_type_of(run), delta);
 }
 
 void put_run_index(storage::write_batch& b, const json& run) {
@@ -371,8 +383,12 @@ void del_run_index(storage::write_batch& b, const json& run) {
     b.del(table::run_index, row.key);
 }
 
+// `payload`, when not empty, is the event's encoded payload: the dump of
+// `e.value` (events::encode), stored as the state row as it is.
 std::expected<void, errc> fold_resource(storage::write_batch& b,
-                                        const events::resource_created& e) {
+                                        const events::resource_created& e,
+                                        std::string_view payload,
+                                        run_counts* counts) {
   const auto id = events::uuid_field(e.value, "id");
   if (e.kind == events::resource_kind::automation) {
     // The owner is a relation only: the Automation never shows it.
@@ -389,17 +405,21 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
     b.put(table::resource_names, resource_name_key(e.kind, doc), id_key(id));
     return {};
   }
-  b.put(table::resources, resource_key(e.kind, id), dump(e.value));
+  if (payload.empty())
+    b.put(table::resources, resource_key(e.kind, id), dump(e.value));
+  else
+    b.put(table::resources, resource_key(e.kind, id), payload);
   b.put(table::resource_names, resource_name_key(e.kind, e.value), id_key(id));
   if (e.kind == events::resource_kind::flow_run) {
     put_run_index(b, e.value);
-    return count_run(b, e.value, 1);
+    return count_run(b, e.value, 1, counts);
   }
   return {};
 }
 
 std::expected<void, errc> fold_resource(storage::write_batch& b,
-                                        const events::resource_updated& e) {
+                                        const events::resource_updated& e,
+                                        run_counts* counts) {
   auto loaded = load_resource(b, e.kind, e.id);
   if (!loaded)
     return std::unexpected(loaded.error());
@@ -417,9 +437,9 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
     if (const auto state_after = state_type_of(doc);
         state_after != state_before) {
       json was{{"state_type", state_before}};
-      if (auto counted = count_run(b, was, -1); !counted)
+      if (auto counted = count_run(b, was, -1, counts); !counted)
         return counted;
-      if (auto counted = count_run(b, doc, 1); !counted)
+      if (auto counted = count_run(b, doc, 1, counts); !counted)
         return counted;
     }
   }
@@ -441,7 +461,8 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
 }
 
 std::expected<void, errc> fold_resource(storage::write_batch& b,
-                                        const events::resource_deleted& e) {
+                                        const events::resource_deleted& e,
+                                        run_counts* counts) {
   auto loaded = load_resource(b, e.kind, e.id);
   if (!loaded)
     return std::unexpected(loaded.error());
@@ -454,7 +475,7 @@ std::expected<void, errc> fold_resource(storage::write_batch& b,
       return std::unexpected(dropped.error());
   if (e.kind == events::resource_kind::flow_run) {
     del_run_index(b, **loaded);
-    return count_run(b, **loaded, -1);
+    return count_run(b, **loaded, -1, counts);
   }
   return {};
 }
@@ -666,7 +687,8 @@ namespace {
 // The projection rows of one event (the feed is written around it).
 std::expected<void, errc> fold_rows(storage::write_batch& b,
                                     const events::any_event& e,
-                                    std::string_view payload) {
+                                    std::string_view payload,
+                                    run_counts* counts) {
   return std::visit(
       overloaded{
           [&](const events::flow_created& x) -> std::expected<void, errc> {
@@ -697,13 +719,13 @@ std::expected<void, errc> fold_rows(storage::write_batch& b,
             return fold_limit_updated(b, x);
           },
           [&](const events::resource_created& x) {
-            return fold_resource(b, x);
+            return fold_resource(b, x, payload, counts);
           },
           [&](const events::resource_updated& x) {
-            return fold_resource(b, x);
+            return fold_resource(b, x, counts);
           },
           [&](const events::resource_deleted& x) {
-            return fold_resource(b, x);
+            return fold_resource(b, x, counts);
           },
           [&](const events::worker_created& x) -> std::expected<void, errc> {
             b.put(table::worker_names,
@@ -735,9 +757,27 @@ std::expected<void, errc> fold(storage::write_batch& b,
   std::uint64_t index = 0;
   if (auto a = announce(b, e, at, announce_stage::before_fold, index); !a)
     return a;
-  if (auto folded = fold_rows(b, e, payload); !folded)
+  if (auto folded = fold_rows(b, e, payload, at.counts); !folded)
     return folded;
   return announce(b, e, at, announce_stage::after_fold, index);
+}
+
+void run_counts::add(std::string_view state_type, std::int64_t delta) {
+  for (auto& [type, sum] : deltas)
+    if (type == state_type) {
+      sum += delta;
+      return;
+    }
+  deltas.emplace_back(std::string(state_type), delta);
+}
+
+std::expected<void, errc> write_run_counts(storage::write_batch& b,
+                                           const run_counts& counts) {
+  for (const auto& [type, delta] : counts.deltas)
+    if (delta != 0)
+      if (auto added = add_to_count(b, type, delta); !added)
+        return added;
+  return {};
 }
 
 std::expected<void, errc> fold_client_event(storage::write_batch& b,

@@ -46,11 +46,25 @@ inline constexpr std::uint32_t read_model_format = 12;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).
+struct run_counts;
 struct fold_context {
   events::log_position position;
   events::timestamp recorded_at;
   events::uuid command_id;
+  /// When set, the folds add their changes to the `n` rows (runs by state
+  /// type) here instead of reading and writing a row per run; the caller
+  /// writes them once with `write_run_counts` after its last event.
+  run_counts* counts = nullptr;
 };
+
+/// Changes to the counts of runs by state type, not written yet.
+struct run_counts {
+  std::vector<std::pair<std::string, std::int64_t>> deltas;
+  void add(std::string_view state_type, std::int64_t delta);
+};
+/// Adds `counts` to the `n` rows of `b` (a row gone at 0).
+[[nodiscard]] std::expected<void, storage::errc>
+write_run_counts(storage::write_batch& b, const run_counts& counts);
 
 /// Applies one event to the projection rows in `b`, and writes the Prefect
 /// events it announces into the feed. `payload`, when given, is the event's
