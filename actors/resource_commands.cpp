@@ -480,6 +480,29 @@ command_result handle(const events::create_block_document& cmd,
                          command_id);
 }
 
+namespace {
+
+// A block document's deletion, after the deployments that reference it (the
+// reference's foreign keys cascade; those are quiet, and `gone` keeps a
+// deployment from being deleted twice). `quiet`: the document's own
+// deletion announces nothing either (a cascade from its block type).
+std::expected<void, errc>
+delete_block_document_events(storage::write_batch& b, const events::uuid& id,
+                             events::timestamp now, bool quiet,
+                             std::set<events::uuid>& gone, event_list& out) {
+  auto linked = ids_under(b, table::block_links, id_key(id));
+  if (!linked)
+    return std::unexpected(linked.error());
+  for (const auto& deployment : *linked)
+    if (gone.insert(deployment).second)
+      out.push_back(events::deployment_deleted{deployment, now, true});
+  out.push_back(
+    events::resource_deleted{resource_kind::block_document, id, now, quiet});
+  return {};
+}
+
+} // namespace
+
 command_result handle(const events::delete_block_document& cmd,
                       storage::write_batch& b, decision_env& env,
                       const events::uuid& command_id) {
@@ -489,16 +512,12 @@ command_result handle(const events::delete_block_document& cmd,
   if (!*existing)
     return rejected(
         reject(events::rejection_code::not_found, "Block document not found"));
-  // The reference's foreign keys cascade: deployments that reference the
-  // document are deleted with it.
-  auto linked = ids_under(b, table::block_links, id_key(cmd.id));
-  if (!linked)
-    return failed(linked.error());
   event_list out;
-  for (const auto& deployment : *linked)
-    out.push_back(events::deployment_deleted{deployment, env.now, true});
-  out.push_back(
-      events::resource_deleted{resource_kind::block_document, cmd.id, env.now});
+  std::set<events::uuid> gone;
+  if (auto listed = delete_block_document_events(b, cmd.id, env.now, false,
+                                                 gone, out);
+      !listed)
+    return failed(listed.error());
   return apply(std::move(out), b, env, command_id, "");
 }
 
@@ -711,15 +730,11 @@ command_result handle(const events::delete_block_type& cmd,
     if (doc.value("block_type_id", "") != type_id &&
         !gone_schemas.contains(doc.value("block_schema_id", "")))
       continue;
-    const auto id = events::uuid_field(doc, "id");
-    auto linked = ids_under(b, table::block_links, id_key(id));
-    if (!linked)
-      return failed(linked.error());
-    for (const auto& deployment : *linked)
-      if (gone_deployments.insert(deployment).second)
-        out.push_back(events::deployment_deleted{deployment, env.now, true});
-    out.push_back(events::resource_deleted{resource_kind::block_document, id,
-                                           env.now, true});
+    if (auto listed = delete_block_document_events(
+          b, events::uuid_field(doc, "id"), env.now, true, gone_deployments,
+          out);
+        !listed)
+      return failed(listed.error());
   }
   for (const auto& schema : gone_schemas)
     if (const auto id = events::uuid::parse(schema))
