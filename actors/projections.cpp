@@ -372,8 +372,10 @@ std::expected<void, errc> count_run(storage::write_batch& b, const json& run,
 void put_run_index(storage::write_batch& b, const json& run) {
   for (const auto& row : run_index_rows(run))
     b.put(table::run_index, row.key, row.value);
+  // Only queries read these (HTTP threads, from the database): no decision
+  // reads them through the writer's batch, so they skip its index.
   for (const auto& row : run_query_rows(run))
-    b.put(table::run_index, row.key, row.value);
+    b.put_unread(table::run_index, row.key, row.value);
 }
 
 void del_run_index(storage::write_batch& b, const json& run) {
@@ -1000,70 +1002,112 @@ std::string resource_name_key(events::resource_kind kind, const json& doc) {
   return key;
 }
 
+namespace {
+
+// The members of a run document the index rows are made of, found in one
+// pass over its members (each `find` walks the ordered members).
+struct run_fields {
+  const json* id = nullptr;
+  const json* state_type = nullptr;
+  const json* state_name = nullptr;
+  const json* deployment_id = nullptr;
+  const json* work_pool_id = nullptr;
+  const json* work_queue_id = nullptr;
+  const json* next_start = nullptr;
+  const json* created_by = nullptr;
+  const json* run_count = nullptr;
+  const json* auto_scheduled = nullptr;
+  const json* empirical_policy = nullptr;
+
+  explicit run_fields(const json& run) {
+    if (!run.is_object())
+      return;
+    for (const auto& [key, value] : run.get_ref<const json::object_t&>()) {
+      const json** slot = key == "id"                          ? &id
+                          : key == "state_type"                ? &state_type
+                          : key == "state_name"                ? &state_name
+                          : key == "deployment_id"             ? &deployment_id
+                          : key == "work_pool_id"              ? &work_pool_id
+                          : key == "work_queue_id"             ? &work_queue_id
+                          : key == "next_scheduled_start_time" ? &next_start
+                          : key == "created_by"                ? &created_by
+                          : key == "run_count"                 ? &run_count
+                          : key == "auto_scheduled"            ? &auto_scheduled
+                          : key == "empirical_policy" ? &empirical_policy
+                                                      : nullptr;
+      // The first of a name, as `find` would.
+      if (slot && !*slot)
+        *slot = &value;
+    }
+  }
+  static std::string_view text(const json* v) {
+    return v && v->is_string() ? std::string_view(v->get_ref<const std::string&>())
+                               : std::string_view();
+  }
+};
+
+} // namespace
+
 std::vector<index_row> run_index_rows(const json& run) {
   std::vector<index_row> rows;
-  const auto text = [&](const char* field) {
-    const auto it = run.find(field);
-    return it != run.end() && it->is_string() ? it->get<std::string>()
-                                              : std::string();
-  };
-  if (text("state_type") != "SCHEDULED")
+  const run_fields f(run);
+  if (run_fields::text(f.state_type) != "SCHEDULED")
     return rows;
-  const auto id = events::uuid::parse(text("id"));
+  const auto id = events::uuid::parse(run_fields::text(f.id));
   if (!id)
     return rows;
-  const auto at = events::parse_timestamp(text("next_scheduled_start_time"))
+  const auto at = events::parse_timestamp(run_fields::text(f.next_start))
                       .value_or(events::timestamp{});
   const auto time = order_bytes(at);
-  if (const auto deployment = events::uuid::parse(text("deployment_id"))) {
+  if (const auto deployment =
+          events::uuid::parse(run_fields::text(f.deployment_id))) {
     std::optional<events::uuid> schedule;
-    const auto by = run.find("created_by");
-    if (by != run.end() && by->is_object() && by->value("type", json()) == "SCHEDULE" &&
+    const auto* by = f.created_by;
+    if (by && by->is_object() && by->value("type", json()) == "SCHEDULE" &&
         by->value("id", json()).is_string())
       schedule = events::uuid::parse(by->at("id").get<std::string>());
-    const auto count = run.find("run_count");
-    const bool never_ran = count == run.end() || !count->is_number() ||
+    const auto* count = f.run_count;
+    const bool never_ran = !count || !count->is_number() ||
                            count->get<std::int64_t>() == 0;
     std::string value;
-    value += run.value("auto_scheduled", false) == true ? 'a' : 'm';
-    value += never_ran && text("state_name") != "AwaitingConcurrencySlot" ? 'd' : 'k';
+    value += f.auto_scheduled && *f.auto_scheduled == true ? 'a' : 'm';
+    value += never_ran && run_fields::text(f.state_name) !=
+                              "AwaitingConcurrencySlot"
+                 ? 'd'
+                 : 'k';
     rows.push_back({run_index_prefix(*deployment, schedule) +
                         (schedule ? std::string() : std::string(16, '\0')) +
                         time + id_key(*id),
                     std::move(value)});
   }
-  if (text("state_name") == "Scheduled")
+  if (run_fields::text(f.state_name) == "Scheduled")
     rows.push_back({"t" + time + id_key(*id), std::string()});
   return rows;
 }
 
 std::vector<index_row> run_query_rows(const json& run) {
   std::vector<index_row> rows;
-  const auto text = [&](const char* field) {
-    const auto it = run.find(field);
-    return it != run.end() && it->is_string() ? it->get<std::string>()
-                                              : std::string();
-  };
+  const run_fields f(run);
   // Only ids in their canonical spelling: the queries compare the text.
-  const auto uuid_of = [&](const char* field) -> std::optional<events::uuid> {
-    const auto value = text(field);
+  const auto uuid_of = [&](const json* field) -> std::optional<events::uuid> {
+    const auto value = run_fields::text(field);
     auto parsed = events::uuid::parse(value);
     if (parsed && parsed->str() == value)
       return parsed;
     return std::nullopt;
   };
-  const auto id = events::uuid::parse(text("id"));
+  const auto id = events::uuid::parse(run_fields::text(f.id));
   if (!id)
     return rows;
   const std::string run_id = id_key(*id);
-  const auto state = text("state_type");
+  const auto state = run_fields::text(f.state_type);
   rows.push_back({run_keys::state_prefix(state) + run_id, std::string()});
-  const auto deployment = uuid_of("deployment_id");
+  const auto deployment = uuid_of(f.deployment_id);
   if (deployment)
     rows.push_back({run_keys::deployment_prefix(*deployment) + run_id,
                     std::string()});
-  const auto pool = uuid_of("work_pool_id");
-  const auto queue = uuid_of("work_queue_id");
+  const auto pool = uuid_of(f.work_pool_id);
+  const auto queue = uuid_of(f.work_queue_id);
   if ((state == "PENDING" || state == "RUNNING") && pool)
     rows.push_back({run_keys::busy_prefix(*pool) +
                         (queue ? id_key(*queue) : std::string(16, '\0')) +
@@ -1076,15 +1120,15 @@ std::vector<index_row> run_query_rows(const json& run) {
   // rows existed, so runs due at the same time keep their order; the id last.
   const std::string tail =
       resource_name_key(events::resource_kind::flow_run, run).substr(1) + run_id;
-  const auto next = events::parse_timestamp(text("next_scheduled_start_time"));
+  const auto next = events::parse_timestamp(run_fields::text(f.next_start));
   if (deployment)
     rows.push_back({run_keys::poll_prefix(*deployment) +
                         (next ? order_bytes(*next) : std::string(8, '\0')) +
                         tail,
                     std::string()});
-  const auto policy = run.find("empirical_policy");
+  const auto* policy = f.empirical_policy;
   const bool in_process =
-      policy != run.end() && policy->is_object() &&
+      policy && policy->is_object() &&
       policy->value("retry_type", json()) == "in_process";
   if (queue && !in_process)
     rows.push_back({run_keys::queue_prefix(*queue) +
@@ -1125,6 +1169,7 @@ std::string run_index_prefix(const events::uuid& deployment,
     key += id_key(*schedule);
   return key;
 }
+
 
 std::expected<std::optional<json>, errc>
 load_resource(storage::reader& r, events::resource_kind kind,

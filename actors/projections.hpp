@@ -153,6 +153,9 @@ inline constexpr std::size_t run_index_late_time_at = 1;
 ///   idempotency key or id) and the run id: the order the polls answer in.
 /// Values are empty. Besides these rows, `n` + state type holds the number
 /// of runs in that state type (decimal; no row at 0), kept by the folds.
+/// No decision reads these rows through the writer's batch (only queries
+/// read them), so the fold writes them with `write_batch::put_unread`: keep
+/// it that way, or write them with `put` before a decision reads them.
 [[nodiscard]] std::vector<index_row> run_query_rows(const events::json& run);
 namespace run_keys {
 /// `n` + state type: the row counting the runs in that state type.

@@ -771,10 +771,14 @@ write_batch::append_after(record& r, events::stream_version head) {
   auto& b = impl_->batch;
   const auto key = position_key(r.position);
   auto encoded = encode_record(r);
-  b.Put(impl_->log->log, slice(key), encoded).PermitUncheckedError();
+  // The record and its stream_index row are never read through the batch
+  // (only the stream head is): written without the batch's index.
+  auto& unread = *b.GetWriteBatch();
+  unread.Put(impl_->log->log, slice(key), encoded).PermitUncheckedError();
   b.Put(impl_->log->streams, slice(r.stream.value), u64_value(r.version.value))
     .PermitUncheckedError();
-  b.Put(impl_->log->stream_index, stream_version_key(r.stream, r.version), key)
+  unread.Put(impl_->log->stream_index, stream_version_key(r.stream, r.version),
+             key)
     .PermitUncheckedError();
   impl_->projected = r.position.value;
   if (impl_->keep_records)
@@ -795,10 +799,12 @@ write_batch::append_replicated(const record& r, std::string_view encoded) {
   ++impl_->appended;
   auto& b = impl_->batch;
   const auto key = position_key(r.position);
-  b.Put(impl_->log->log, slice(key), slice(encoded)).PermitUncheckedError();
+  auto& unread = *b.GetWriteBatch();
+  unread.Put(impl_->log->log, slice(key), slice(encoded)).PermitUncheckedError();
   b.Put(impl_->log->streams, slice(r.stream.value), u64_value(r.version.value))
     .PermitUncheckedError();
-  b.Put(impl_->log->stream_index, stream_version_key(r.stream, r.version), key)
+  unread.Put(impl_->log->stream_index, stream_version_key(r.stream, r.version),
+             key)
     .PermitUncheckedError();
   impl_->projected = r.position.value;
   return {};
@@ -826,6 +832,18 @@ void write_batch::put(table t, std::string_view key, std::string_view value) {
     return;
   }
   impl_->batch.Put(impl_->log->cf(t), slice(key), slice(value))
+    .PermitUncheckedError();
+}
+
+void write_batch::put_unread(table t, std::string_view key,
+                             std::string_view value) {
+  impl_->touched = true;
+  if (impl_->log->buffered(t)) {
+    impl_->log->buffer(t, key, value, false);
+    return;
+  }
+  impl_->batch.GetWriteBatch()
+    ->Put(impl_->log->cf(t), slice(key), slice(value))
     .PermitUncheckedError();
 }
 

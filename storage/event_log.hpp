@@ -185,6 +185,14 @@ public:
   stream_head(const events::stream_id& s);
 
   void put(table t, std::string_view key, std::string_view value);
+  /// `put` of a row that nothing reads through this batch before it is
+  /// committed (an index only queries read): written to the batch without
+  /// the batch's own index, which costs a skip-list insert per row. `get` and
+  /// `scan` of this batch do not see it (until a rollback rebuilds the
+  /// index), so its key must never be read through the batch; the commit
+  /// applies it in order with the batch's other puts and deletes (of the same
+  /// key too, however written), and a rollback to a save point drops it.
+  void put_unread(table t, std::string_view key, std::string_view value);
   void del(table t, std::string_view key);
   /// Reads a projection row as of this batch (own writes, then the DB).
   [[nodiscard]] std::expected<std::optional<std::string>, errc>

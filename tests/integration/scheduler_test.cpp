@@ -391,6 +391,58 @@ TEST_CASE("the scheduler service fills deployments once, across passes and "
   verify_clean(options.data_dir);
 }
 
+TEST_CASE("the scheduler's needs-runs test counts each schedule's own runs",
+          "[integration][scheduler]") {
+  // The needs-runs test reads a schedule's own future runs: a second
+  // schedule added after the first has its runs must still be seen to need
+  // runs, and neither gets runs twice.
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  options.background_services = true;
+  options.extra_env = {
+      {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", "0.1"},
+      {"PREFECT_SERVER_SERVICES_SCHEDULER_MIN_RUNS", "3"},
+      {"PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS", "5"},
+      {"PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS",
+       "3600"},
+      {"PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED", "false"}};
+  {
+    deployd_process s(options);
+    // min 3 runs: a schedule's window ends after its third date (an hour
+    // ahead), so each schedule has 3 runs and then needs none.
+    scheduled_deployment d(s, "two-schedules");
+    REQUIRE(eventually([&] { return d.runs().size() >= 3; }));
+    const auto added = s.post(
+        "/api/deployments/" + d.id + "/schedules",
+        json::array({{{"schedule",
+                       {{"interval", 3600},
+                        {"anchor_date", "2026-11-28T00:30:00Z"}}},
+                      {"slug", "half-past"}}}));
+    INFO(added.body);
+    REQUIRE(added.status == 201);
+    const auto second = added.json_body().at(0).at("id").get<std::string>();
+    REQUIRE(eventually([&] { return d.runs().size() >= 6; }));
+    // Later passes (proven by a new deployment getting its runs) add none.
+    scheduled_deployment later(s, "later");
+    REQUIRE(eventually([&] { return later.runs().size() == 3; }));
+    const auto runs = d.runs();
+    CHECK(runs.size() == 6);
+    std::multiset<std::string> by_schedule;
+    for (const auto& run : runs)
+      by_schedule.insert(run.at("created_by").at("id").get<std::string>());
+    CHECK(by_schedule.count(d.schedule_id) == 3);
+    CHECK(by_schedule.count(second) == 3);
+    // Pausing removes them all (the same rows, read for removal).
+    REQUIRE(s.post("/api/deployments/" + d.id + "/pause_deployment",
+                   json::object())
+                .status == 200);
+    CHECK(d.runs().empty());
+    REQUIRE(s.stop() == 0);
+  }
+  verify_clean(options.data_dir);
+}
+
 TEST_CASE("the late-runs service marks Scheduled runs past their time Late",
           "[integration][scheduler]") {
   temp_dir dir;

@@ -99,6 +99,45 @@ TEST_CASE("a batch reads its own writes and rolls back to a save point",
   CHECK(log.last_position() == events::log_position{0});
 }
 
+TEST_CASE("rows put unread skip the batch's reads, commit in order and roll "
+          "back",
+          "[storage][event_log]") {
+  temp_event_log t;
+  auto& log = t.log();
+  auto b = log.begin();
+  b.put_unread(storage::table::run_index, "k1", "v1");
+  // Not in the batch's index: the batch reads the database's (no) row.
+  CHECK_FALSE(b.get(storage::table::run_index, "k1").value());
+  // Puts and deletes of one key apply in the order written, however written.
+  b.put_unread(storage::table::run_index, "k2", "v2");
+  b.del(storage::table::run_index, "k2");
+  b.del(storage::table::run_index, "k3");
+  b.put_unread(storage::table::run_index, "k3", "v3");
+  b.put(storage::table::run_index, "k4", "v4");
+  b.put_unread(storage::table::run_index, "k4", "v4b");
+  b.set_save_point();
+  b.put_unread(storage::table::run_index, "k5", "v5");
+  auto r = make_record("s/a", "e", "{}");
+  REQUIRE(b.append(r, {0}));
+  b.rollback_to_save_point();
+  CHECK(b.appended() == 0);
+  // The record, written unindexed too, went with the save point; the stream
+  // head (indexed) as well.
+  auto again = make_record("s/a", "e", "{}");
+  REQUIRE(b.append(again, {0}) == events::log_position{1});
+  REQUIRE(log.commit(b, true));
+  CHECK(log.get(storage::table::run_index, "k1").value() == "v1");
+  CHECK_FALSE(log.get(storage::table::run_index, "k2").value());
+  CHECK(log.get(storage::table::run_index, "k3").value() == "v3");
+  CHECK(log.get(storage::table::run_index, "k4").value() == "v4b");
+  CHECK_FALSE(log.get(storage::table::run_index, "k5").value());
+  const auto stream = log.read_stream({"s/a"});
+  REQUIRE(stream);
+  REQUIRE(stream->size() == 1);
+  CHECK((*stream)[0].position == events::log_position{1});
+  CHECK(log.last_position() == events::log_position{1});
+}
+
 TEST_CASE("nothing of an uncommitted batch is visible or durable",
           "[storage][event_log]") {
   temp_event_log t;
