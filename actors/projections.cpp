@@ -73,48 +73,75 @@ bool may_schedule(const events::deployment& d) {
   return false;
 }
 
-void put_indexes(storage::write_batch& b, const events::deployment& d) {
+// One index row of a deployment: every table that lists it besides its
+// state and view rows (the summary row's value is its filter record).
+struct deployment_row {
+  table t;
+  std::string key;
+  std::string value;
+};
+
+std::vector<deployment_row> deployment_index_rows(const events::deployment& d) {
   const auto id = id_key(d.id);
+  std::vector<deployment_row> rows;
+  rows.reserve(8 + d.tags.size());
   if (may_schedule(d))
-    b.put(table::scheduled_deployments, id, "");
-  b.put(table::deployment_by_name, name_order_key(d.name, d.id), "");
-  b.put(table::deployment_by_created, time_order_key(d.created, d.id), "");
-  b.put(table::deployment_by_updated, time_order_key(d.updated, d.id), "");
+    rows.push_back({table::scheduled_deployments, id, ""});
+  rows.push_back({table::deployment_by_name, name_order_key(d.name, d.id), ""});
+  rows.push_back(
+      {table::deployment_by_created, time_order_key(d.created, d.id), ""});
+  rows.push_back(
+      {table::deployment_by_updated, time_order_key(d.updated, d.id), ""});
   for (const auto& tag : d.tags)
-    b.put(table::deployment_tags, tag_order_key(tag, d.name, d.id), "");
+    rows.push_back(
+        {table::deployment_tags, tag_order_key(tag, d.name, d.id), ""});
   if (d.work_queue_name)
-    b.put(table::deployment_queue_names,
-          length_prefixed(*d.work_queue_name) + id, "");
-  b.put(table::deployment_summaries, id, summary_of(d));
+    rows.push_back({table::deployment_queue_names,
+                    length_prefixed(*d.work_queue_name) + id, ""});
+  rows.push_back({table::deployment_summaries, id, summary_of(d)});
   if (d.concurrency_limit_id)
-    b.put(table::limit_links, id_key(*d.concurrency_limit_id) + id, "");
+    rows.push_back(
+        {table::limit_links, id_key(*d.concurrency_limit_id) + id, ""});
   if (d.work_queue_id)
-    b.put(table::queue_links, id_key(*d.work_queue_id) + id, "");
+    rows.push_back({table::queue_links, id_key(*d.work_queue_id) + id, ""});
   for (const auto& doc : {d.storage_document_id, d.infrastructure_document_id})
     if (doc)
-      b.put(table::block_links, id_key(*doc) + id, "");
+      rows.push_back({table::block_links, id_key(*doc) + id, ""});
+  return rows;
+}
+
+void put_indexes(storage::write_batch& b, const events::deployment& d) {
+  for (const auto& row : deployment_index_rows(d))
+    b.put(row.t, row.key, row.value);
 }
 
 void erase_indexes(storage::write_batch& b, const events::deployment& d) {
-  const auto id = id_key(d.id);
-  if (may_schedule(d))
-    b.del(table::scheduled_deployments, id);
-  b.del(table::deployment_by_name, name_order_key(d.name, d.id));
-  b.del(table::deployment_by_created, time_order_key(d.created, d.id));
-  b.del(table::deployment_by_updated, time_order_key(d.updated, d.id));
-  for (const auto& tag : d.tags)
-    b.del(table::deployment_tags, tag_order_key(tag, d.name, d.id));
-  if (d.work_queue_name)
-    b.del(table::deployment_queue_names,
-          length_prefixed(*d.work_queue_name) + id);
-  b.del(table::deployment_summaries, id);
-  if (d.concurrency_limit_id)
-    b.del(table::limit_links, id_key(*d.concurrency_limit_id) + id);
-  if (d.work_queue_id)
-    b.del(table::queue_links, id_key(*d.work_queue_id) + id);
-  for (const auto& doc : {d.storage_document_id, d.infrastructure_document_id})
-    if (doc)
-      b.del(table::block_links, id_key(*doc) + id);
+  for (const auto& row : deployment_index_rows(d))
+    b.del(row.t, row.key);
+}
+
+// An update's index rows: deletes the rows of `before` that `after` does not
+// have and writes those of `after` that are new or changed. Rows the update
+// leaves as they were (most of them when an upsert changes parameters) are
+// not written at all, where a delete and a put of each went into the batch,
+// the WAL and the memtables before. The rows that remain are the same.
+void reindex(storage::write_batch& b, const events::deployment& before,
+             const events::deployment& after) {
+  const auto old_rows = deployment_index_rows(before);
+  const auto new_rows = deployment_index_rows(after);
+  const auto same_key = [](const deployment_row& x, const deployment_row& y) {
+    return x.t == y.t && x.key == y.key;
+  };
+  for (const auto& row : old_rows)
+    if (std::none_of(new_rows.begin(), new_rows.end(),
+                     [&](const deployment_row& n) { return same_key(row, n); }))
+      b.del(row.t, row.key);
+  for (const auto& row : new_rows)
+    if (std::none_of(old_rows.begin(), old_rows.end(),
+                     [&](const deployment_row& o) {
+                       return same_key(row, o) && o.value == row.value;
+                     }))
+      b.put(row.t, row.key, row.value);
 }
 
 std::expected<events::deployment_links, errc>
@@ -224,8 +251,7 @@ std::expected<void, errc> fold_updated(storage::write_batch& b,
     b.put(table::deployment_names,
           deployment_name_key(after.flow_id, after.name), id_key(after.id));
   }
-  erase_indexes(b, before);
-  put_indexes(b, after);
+  reindex(b, before, after);
   return store_deployment(b, after);
 }
 

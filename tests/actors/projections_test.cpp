@@ -6,6 +6,7 @@
 #include "tests/support/run_commands.hpp"
 #include "tests/support/temp_event_log.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 using namespace deployd;
@@ -98,6 +99,85 @@ TEST_CASE("catch-up and replay rebuild exactly the live read model",
       events::uuid_field(json::parse(results.back().body), "id"),
       storage::read_tier::any);
   CHECK(after == live);
+}
+
+namespace {
+
+// Every key of `t` (a scan of the whole table).
+std::vector<std::string> table_keys(storage::event_log& log, storage::table t) {
+  std::vector<std::string> keys;
+  storage::log_reader r(log, storage::read_tier::any);
+  REQUIRE(r.scan(t, "", [&](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  }));
+  return keys;
+}
+
+} // namespace
+
+TEST_CASE("an upsert leaves exactly the index rows of the new state",
+          "[actors][replay]") {
+  // An upsert writes only the index rows that change (fold_updated's
+  // reindex); the rows left must be those of the new state, whether a row
+  // goes (tag x), stays (tag y, name, created) or comes (tag z).
+  temp_event_log t;
+  auto flow =
+      run_commands(t.log(), {events::create_flow{"etl", {}, json::object()}});
+  const auto flow_id = events::uuid_field(json::parse(flow[0].body), "id");
+  auto a = deployment_command(flow_id, "a");
+  a.tags = std::vector<std::string>{"x", "y"};
+  auto b = deployment_command(flow_id, "b");
+  b.tags = std::vector<std::string>{"x"};
+  auto created = run_commands(t.log(), {a, b});
+  REQUIRE(created[0].created);
+  REQUIRE(created[1].created);
+  const auto a_id = events::uuid_field(json::parse(created[0].body), "id");
+  const auto b_id = events::uuid_field(json::parse(created[1].body), "id");
+
+  a.tags = std::vector<std::string>{"y", "z"};
+  a.parameters = {{"i", 1}};
+  b.parameters = {{"i", 2}}; // tags unchanged: only updated and the summary
+  auto upserted = run_commands(t.log(), {a, b, b});
+  for (const auto& r : upserted) {
+    REQUIRE(r.result == actors::command_result::outcome::ok);
+    CHECK_FALSE(r.created);
+  }
+
+  const auto tags = table_keys(t.log(), storage::table::deployment_tags);
+  REQUIRE(tags.size() == 3);
+  std::vector<std::string> a_tags, b_tags;
+  for (const auto& key : tags) {
+    const auto id = key.substr(key.size() - 16);
+    // length-prefixed tag + name \0 id: the one-letter tag comes just
+    // before the one-letter name
+    const auto tag = key.substr(key.size() - 16 - 3, 1);
+    if (id == actors::id_key(a_id))
+      a_tags.push_back(tag);
+    else if (id == actors::id_key(b_id))
+      b_tags.push_back(tag);
+  }
+  std::sort(a_tags.begin(), a_tags.end());
+  CHECK(a_tags == std::vector<std::string>{"y", "z"});
+  CHECK(b_tags == std::vector<std::string>{"x"});
+  CHECK(table_keys(t.log(), storage::table::deployment_by_name).size() == 2);
+  CHECK(table_keys(t.log(), storage::table::deployment_by_created).size() == 2);
+  const auto updated =
+      table_keys(t.log(), storage::table::deployment_by_updated);
+  REQUIRE(updated.size() == 2);
+  CHECK(updated[0].substr(8) != updated[1].substr(8)); // one row each
+  CHECK(table_keys(t.log(), storage::table::deployment_summaries).size() == 2);
+
+  // The filter answers from these rows.
+  const auto by_tag =
+      actors::read_model(t.log()).deployment(a_id, storage::read_tier::any);
+  REQUIRE(by_tag);
+  REQUIRE(*by_tag);
+  CHECK(json::parse(**by_tag).at("tags") == json{"y", "z"});
+
+  const auto report = actors::verify(t.log(), (t.dir() / "scratch").string());
+  REQUIRE(report);
+  CHECK(report->differences == 0);
 }
 
 TEST_CASE("verify reports a projection row that disagrees with the log",
