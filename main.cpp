@@ -51,15 +51,18 @@ extern const char deployd_build_type[];
 // jemalloc's options, read once at its start (the MALLOC_CONF environment
 // variable still overrides them). Pages freed under load go back to the
 // kernel within about a second, purged by jemalloc's background thread, and
-// blocks of 256 KiB and more (memtable arena blocks, large RocksDB blocks)
-// come from an arena that returns them at once. With the defaults (10 s
-// decay, no background thread) a GET + create load on 1M deployments peaked
-// ~20 MB higher for the same CPU per request (bench/README.md, "RSS under
-// GET + create load with 1M deployments").
+// blocks of 1 MiB and more come from an arena that returns them at once.
+// With the defaults (10 s decay, no background thread) a GET + create load
+// on 1M deployments peaked ~20 MB higher for the same CPU per request
+// (bench/README.md, "RSS under GET + create load with 1M deployments"). The
+// threshold is 1 MiB, not 256 KiB: at 256 KiB a filter page of 200
+// deployments (~240 KB, its buffer growing past 256 KiB) was purged and
+// faulted in again on every request, 30-60% more CPU per filter
+// (bench/README.md, "jemalloc's oversize threshold").
 extern "C" {
 extern const char* malloc_conf;
 const char* malloc_conf =
-  "background_thread:true,dirty_decay_ms:1000,oversize_threshold:262144";
+  "background_thread:true,dirty_decay_ms:1000,oversize_threshold:1048576";
 }
 #endif
 
