@@ -18,33 +18,12 @@ dir under /tmp.
 import collections, json, os, re, signal, subprocess, sys, tempfile, time
 import http.client
 
+from serve_util import call, start
+
 n = int(sys.argv[1])
 rounds = int(sys.argv[2])
 binaries = sys.argv[3:]
 tick = os.sysconf("SC_CLK_TCK")
-
-
-def start(binary, data, env_extra, log):
-    port_file = data + ".port"
-    if os.path.exists(port_file):
-        os.remove(port_file)
-    env = dict(os.environ, **env_extra)
-    p = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", "0",
-                          "--data-dir", data, "--port-file", port_file,
-                          "--log-level", "info"],
-                         env=env, stderr=open(log, "w"), stdout=subprocess.DEVNULL)
-    for _ in range(1200):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            return p, int(open(port_file).read())
-        time.sleep(0.02)
-    raise SystemExit("deployd did not start")
-
-
-def call(conn, method, path, body=None):
-    conn.request(method, path, body=None if body is None else json.dumps(body),
-                 headers={"content-type": "application/json"})
-    r = conn.getresponse()
-    return r.status, r.read()
 
 
 def threads(pid):

@@ -16,6 +16,8 @@ Starts and stops only its own deployd and wrk, on 127.0.0.1, in a temp dir.
 import json, os, re, signal, subprocess, sys, tempfile, threading, time
 import http.client
 
+from serve_util import call, start as start_binary
+
 bench = os.path.dirname(os.path.abspath(__file__))
 binary = sys.argv[1] if len(sys.argv) > 1 else "build/deployd"
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -23,26 +25,7 @@ runs_each = 100
 
 
 def start(data, env_extra, log):
-    port_file = data + ".port"
-    if os.path.exists(port_file):
-        os.remove(port_file)
-    env = dict(os.environ, **env_extra)
-    p = subprocess.Popen([binary, "serve", "--host", "127.0.0.1", "--port", "0",
-                          "--data-dir", data, "--port-file", port_file,
-                          "--log-level", "info"],
-                         env=env, stderr=open(log, "w"), stdout=subprocess.DEVNULL)
-    for _ in range(600):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            return p, int(open(port_file).read())
-        time.sleep(0.05)
-    raise SystemExit("deployd did not start")
-
-
-def call(conn, method, path, body=None):
-    conn.request(method, path, body=None if body is None else json.dumps(body),
-                 headers={"content-type": "application/json"})
-    r = conn.getresponse()
-    return r.status, r.read()
+    return start_binary(binary, data, env_extra, log, timeout_s=30)
 
 
 def load1():
