@@ -18,7 +18,7 @@ dir under /tmp.
 import collections, json, os, re, signal, subprocess, sys, tempfile, time
 import http.client
 
-from serve_util import call, start
+from serve_util import call, create_hourly_deployments, start
 
 n = int(sys.argv[1])
 rounds = int(sys.argv[2])
@@ -44,14 +44,7 @@ def fill(binary, tmp, tag, perf_out=None):
            "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false"}
     p, port = start(binary, data, off, os.path.join(tmp, "create.log"))
     c = http.client.HTTPConnection("127.0.0.1", port)
-    for i in range(n):
-        _, body = call(c, "POST", "/api/flows/", {"name": "flow-%d" % (i % 10)})
-        flow = json.loads(body)["id"]
-        s, body = call(c, "POST", "/api/deployments/", {
-            "name": "d-%d" % i, "flow_id": flow,
-            "schedules": [{"schedule": {"interval": 3600,
-                                        "anchor_date": "2026-01-01T00:00:00Z"}}]})
-        assert s == 201, body
+    create_hourly_deployments(c, n)
     c.close()
     p.send_signal(signal.SIGTERM)
     p.wait()

@@ -16,7 +16,7 @@ Starts and stops only its own deployd and wrk, on 127.0.0.1, in a temp dir.
 import json, os, re, signal, subprocess, sys, tempfile, threading, time
 import http.client
 
-from serve_util import call, start as start_binary
+from serve_util import call, create_hourly_deployments, start as start_binary
 
 bench = os.path.dirname(os.path.abspath(__file__))
 binary = sys.argv[1] if len(sys.argv) > 1 else "build/deployd"
@@ -59,16 +59,7 @@ with tempfile.TemporaryDirectory() as tmp:
            "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false"}
     p, port = start(data, off, os.path.join(tmp, "create.log"))
     c = http.client.HTTPConnection("127.0.0.1", port)
-    ids = []
-    for i in range(n):
-        _, body = call(c, "POST", "/api/flows/", {"name": "flow-%d" % (i % 10)})
-        flow = json.loads(body)["id"]
-        s, body = call(c, "POST", "/api/deployments/", {
-            "name": "d-%d" % i, "flow_id": flow,
-            "schedules": [{"schedule": {"interval": 3600,
-                                        "anchor_date": "2026-01-01T00:00:00Z"}}]})
-        assert s == 201, body
-        ids.append(json.loads(body)["id"])
+    ids = create_hourly_deployments(c, n)
     c.close()
     p.send_signal(signal.SIGTERM)
     p.wait()

@@ -29,3 +29,19 @@ def call(conn, method, path, body=None):
                  headers={"content-type": "application/json"})
     r = conn.getresponse()
     return r.status, r.read()
+
+
+def create_hourly_deployments(conn, n):
+    """Creates N deployments over 10 flows, each with an hourly interval
+    schedule anchored at 2026-01-01; returns their ids."""
+    ids = []
+    for i in range(n):
+        _, body = call(conn, "POST", "/api/flows/", {"name": "flow-%d" % (i % 10)})
+        flow = json.loads(body)["id"]
+        s, body = call(conn, "POST", "/api/deployments/", {
+            "name": "d-%d" % i, "flow_id": flow,
+            "schedules": [{"schedule": {"interval": 3600,
+                                        "anchor_date": "2026-01-01T00:00:00Z"}}]})
+        assert s == 201, body
+        ids.append(json.loads(body)["id"])
+    return ids
