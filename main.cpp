@@ -55,10 +55,11 @@ extern const char deployd_build_type[];
 // With the defaults (10 s decay, no background thread) a GET + create load
 // on 1M deployments peaked ~20 MB higher for the same CPU per request
 // (bench/README.md, "RSS under GET + create load with 1M deployments"). The
-// threshold is 1 MiB, not 256 KiB: at 256 KiB a filter page of 200
-// deployments (~240 KB, its buffer growing past 256 KiB) was purged and
-// faulted in again on every request, 30-60% more CPU per filter
-// (bench/README.md, "jemalloc's oversize threshold").
+// threshold is 1 MiB, not 256 KiB: at 256 KiB filters of 200 deployments
+// cost 30-60% more CPU (bench/README.md, "jemalloc's oversize threshold";
+// likely their ~240 KB answer buffers purged and faulted in again on every
+// request, inferred, not traced). The writer's batch, which grows past it,
+// is reused instead (storage/event_log.cpp, write_batch::~write_batch).
 extern "C" {
 extern const char* malloc_conf;
 const char* malloc_conf =

@@ -1196,7 +1196,6 @@ std::string run_index_prefix(const events::uuid& deployment,
   return key;
 }
 
-
 std::expected<std::optional<json>, errc>
 load_resource(storage::reader& r, events::resource_kind kind,
               const events::uuid& id) {

@@ -8,7 +8,7 @@ other load. Prints the pass's own time, the wall time from the process
 start to its "scheduler pass" line, and the server's CPU up to that line
 by thread (/proc/PID/task/*/stat), per run made, with the 1-minute load
 average at the restart. PERF=1 also records the first binary's first fill
-with `perf record -F 199 --call-graph dwarf` into TMP/perf.<i>.data
+with `perf record -F 199 --call-graph dwarf` into $PERF_DIR (default /tmp)/perf.<i>.data
 (kept; path printed).
 
 Usage: bench/fill_pairs.py N ROUNDS BIN [BIN...]
@@ -65,6 +65,8 @@ def fill(binary, tmp, tag, perf_out=None):
     while True:
         if any("scheduler pass" in l for l in open(log)):
             cpu = threads(p.pid)
+            # Minor page faults of the whole process (/proc/PID/stat field 10).
+            faults = int(open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()[7])
             break
         if os.environ.get("SAMPLE") == "1":
             # The writer's state (R running or runnable, S sleeping, D disk)
@@ -96,7 +98,7 @@ def fill(binary, tmp, tag, perf_out=None):
     runs = int(re.search(r'"?runs"?[=:] ?(\d+)', line).group(1))
     secs = float(re.search(r'"?seconds"?[=:] ?([0-9.]+)', line).group(1))
     subprocess.run(["rm", "-rf", data])
-    return runs, secs, wall, cpu, load, body.decode()
+    return runs, secs, wall, cpu, load, body.decode(), faults
 
 
 with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
@@ -107,13 +109,13 @@ with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
         for i, b in order:
             perf_out = None
             if os.environ.get("PERF") == "1" and r == 0 and i == 0:
-                perf_out = "/tmp/h23/perf.%d.data" % i
-            runs, secs, wall, cpu, load, counted = fill(b, tmp, "%d-%d" % (r, i), perf_out)
+                perf_out = os.path.join(os.environ.get("PERF_DIR", "/tmp"), "perf.%d.data" % i)
+            runs, secs, wall, cpu, load, counted, faults = fill(b, tmp, "%d-%d" % (r, i), perf_out)
             total = sum(cpu.values())
             us = lambda t: t * 1e6 / tick / runs
             parts = ", ".join("%s %.2f s" % (k, v / tick)
                               for k, v in cpu.most_common() if v >= tick // 10)
             print("round %d bin %d (%s) load %s: %d runs (count %s), pass %.2f s, "
-                  "wall %.2f s, server CPU %.2f s = %.1f us/run [%s]%s"
+                  "wall %.2f s, server CPU %.2f s = %.1f us/run [%s], %d minor faults%s"
                   % (r, i, b, load, runs, counted, secs, wall, total / tick, us(total),
-                     parts, (" perf " + perf_out) if perf_out else ""), flush=True)
+                     parts, faults, (" perf " + perf_out) if perf_out else ""), flush=True)

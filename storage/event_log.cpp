@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <numeric>
 #include <thread>
 #include <utility>
@@ -373,8 +374,19 @@ struct event_log::impl {
   rocksdb::Options sst_options;
   /// A bulk rebuild in progress, if any. Writer thread only.
   std::unique_ptr<bulk_rebuild> bulk;
+  /// The last finished batch, emptied, for the next `begin` to reuse with
+  /// its buffers' capacity (write_batch::~write_batch). Shared so that a
+  /// batch outliving its log (a test dropping the log mid-batch, as a crash
+  /// would) finds it gone instead of dangling.
+  struct spare_slot {
+    std::mutex mutex;
+    std::unique_ptr<write_batch::impl> batch;
+  };
+  std::shared_ptr<spare_slot> recycled = std::make_shared<spare_slot>();
 
-  ~impl() {
+  ~impl();
+
+  void close() {
     if (db) {
       for (auto* h : handles)
         db->DestroyColumnFamilyHandle(h);
@@ -692,6 +704,8 @@ std::expected<void, errc> event_log::impl::make_direct(table t) {
 
 struct write_batch::impl {
   event_log::impl* log = nullptr;
+  /// Where this batch goes when it is dropped (event_log::impl::recycled).
+  std::weak_ptr<event_log::impl::spare_slot> recycled;
   rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, true};
   std::uint64_t next_position = 1;
   std::size_t appended = 0;
@@ -712,6 +726,18 @@ struct write_batch::impl {
   };
   std::vector<save_point> save_points;
 
+  /// Empty, as `begin` makes it, with its buffers' capacity kept.
+  void reset() {
+    batch.Clear();
+    appended = 0;
+    projected.reset();
+    keep_records = false;
+    records.clear();
+    side_writes.clear();
+    touched = false;
+    save_points.clear();
+  }
+
   std::expected<std::optional<std::string>, errc>
   get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
     std::string value;
@@ -725,9 +751,33 @@ struct write_batch::impl {
   }
 };
 
+event_log::impl::~impl() {
+  close();
+}
+
 write_batch::write_batch(std::unique_ptr<impl> p) : impl_(std::move(p)) {
 }
-write_batch::~write_batch() = default;
+
+// A WriteBatch grows its buffer by doubling, and with jemalloc's oversize
+// threshold (main.cpp) every block of 1 MiB and more is returned to the
+// kernel as soon as it is freed: a scheduler command of ~2 MB of rows
+// faulted its fresh pages in again each time (~330,000 of the ~535,000 page
+// faults of a fill of 100k runs, bench/README.md "The scheduler fill and
+// page faults"). The emptied batch is kept for the next `begin` instead,
+// unless its buffer grew past what is worth keeping.
+constexpr std::size_t max_spare_batch_bytes = std::size_t{16} << 20;
+
+write_batch::~write_batch() {
+  if (!impl_ ||
+      impl_->batch.GetWriteBatch()->Data().capacity() > max_spare_batch_bytes)
+    return;
+  const auto slot = impl_->recycled.lock();
+  if (!slot)
+    return;
+  impl_->reset();
+  const std::lock_guard lock(slot->mutex);
+  slot->batch = std::move(impl_);
+}
 write_batch::write_batch(write_batch&&) noexcept = default;
 write_batch& write_batch::operator=(write_batch&&) noexcept = default;
 
@@ -976,9 +1026,11 @@ event_log::open(const open_options& options) {
   // block, which alone stays pinned): a GET or a name check brings into the
   // cache only the partitions it touches. With one index block per file
   // (~0.5-4 MB for a table of 1M deployments) and every rebuilt file in L0,
-  // `pin_l0_filter_and_index_blocks_in_cache` pinned 44 MB of index and
-  // filters of 1M deployments, or, unpinned, evicting and re-reading whole
-  // index blocks under load cost ~270 us of server CPU per request. With
+  // `pin_l0_filter_and_index_blocks_in_cache` pinned those of every L0 file
+  // (the files of 1M deployments hold 21.2 MB of index blocks and 22.5 MB
+  // of filters; the 56 MiB cache ran 5-8 MB over its capacity), or,
+  // unpinned, evicting and re-reading whole index blocks under load cost
+  // ~270 us of server CPU per request. With
   // partitions: ~100 us, and the cache stays within its capacity
   // (bench/README.md, "RSS under GET + create load with 1M deployments").
   table_options.index_type =
@@ -1074,8 +1126,15 @@ event_log::open(const open_options& options) {
 }
 
 write_batch event_log::begin(bool keep_records) {
-  auto b = std::make_unique<write_batch::impl>();
+  std::unique_ptr<write_batch::impl> b;
+  {
+    const std::lock_guard lock(impl_->recycled->mutex);
+    b = std::move(impl_->recycled->batch);
+  }
+  if (!b)
+    b = std::make_unique<write_batch::impl>();
   b->log = impl_.get();
+  b->recycled = impl_->recycled;
   b->keep_records = keep_records;
   b->next_position = impl_->last_position.load() + 1;
   return write_batch(std::move(b));

@@ -153,6 +153,55 @@ TEST_CASE("nothing of an uncommitted batch is visible or durable",
   CHECK(t.log().last_position() == events::log_position{0});
 }
 
+TEST_CASE("a batch begun after another starts empty, whatever the other left",
+          "[storage][event_log]") {
+  // event_log::begin reuses the buffers of the last finished batch.
+  temp_event_log t;
+  auto& log = t.log();
+  {
+    auto b = log.begin(true);
+    auto r = make_record("s/a", "e", std::string(3u << 20, 'x'));
+    REQUIRE(b.append(r, {0}));
+    b.put(storage::table::flows, "k1", "v1");
+    b.put_unread(storage::table::run_index, "u1", "v1");
+    b.set_save_point();
+    b.put(storage::table::flows, "k2", "v2");
+    REQUIRE(log.commit(b, true));
+  }
+  {
+    // Dropped without a commit, with an open save point.
+    auto b = log.begin();
+    b.put(storage::table::flows, "k3", "v3");
+    b.set_save_point();
+    auto r = make_record("s/b", "e", "{}");
+    REQUIRE(b.append(r, {0}));
+  }
+  auto b = log.begin();
+  CHECK(b.appended() == 0);
+  CHECK(b.records().empty());
+  CHECK(b.side_writes().empty());
+  CHECK(b.next_position() == events::log_position{2});
+  CHECK(b.size_bytes() < 1024);
+  CHECK_FALSE(b.get(storage::table::flows, "k3").value());
+  CHECK(b.get(storage::table::flows, "k1").value() == "v1");
+  auto r = make_record("s/b", "e", "{}");
+  REQUIRE(b.append(r, {0}) == events::log_position{2});
+  // A save point of this batch only: the one the dropped batch left open is
+  // gone with it.
+  b.set_save_point();
+  b.put(storage::table::flows, "k4", "v4");
+  b.rollback_to_save_point();
+  REQUIRE(log.commit(b, true));
+  CHECK(log.last_position() == events::log_position{2});
+  CHECK_FALSE(log.get(storage::table::flows, "k3").value());
+  CHECK_FALSE(log.get(storage::table::flows, "k4").value());
+  CHECK(log.get(storage::table::run_index, "u1").value() == "v1");
+  const auto stream = log.read_stream({"s/b"});
+  REQUIRE(stream);
+  REQUIRE(stream->size() == 1);
+  CHECK((*stream)[0].position == events::log_position{2});
+}
+
 TEST_CASE("scans merge a batch's writes with the database in key order",
           "[storage][event_log]") {
   temp_event_log t;
