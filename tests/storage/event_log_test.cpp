@@ -202,6 +202,61 @@ TEST_CASE("a batch begun after another starts empty, whatever the other left",
   CHECK((*stream)[0].position == events::log_position{2});
 }
 
+TEST_CASE("a large batch lands the last write of every key, in whatever order "
+          "it was written",
+          "[storage][event_log]") {
+  // event_log::commit applies a batch of 4,096 rows and more sorted by key.
+  temp_event_log t;
+  auto& log = t.log();
+  const storage::table tables[] = {storage::table::run_index,
+                                   storage::table::resources,
+                                   storage::table::flows};
+  std::map<std::string, std::string> expected[3];
+  std::uint64_t seed = 7;
+  const auto next = [&seed] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return seed >> 33;
+  };
+  {
+    auto b = log.begin();
+    b.put(tables[2], "before", "kept");
+    REQUIRE(log.commit(b, true));
+    expected[2]["before"] = "kept";
+  }
+  auto b = log.begin();
+  for (int i = 0; i < 6000; ++i) {
+    const auto which = next() % 3;
+    const auto key = "k" + std::to_string(next() % 900);
+    if (next() % 4 == 0) {
+      b.del(tables[which], key);
+      expected[which].erase(key);
+    } else {
+      const auto value = std::to_string(i);
+      if (which == 0)
+        b.put_unread(tables[which], key, value);
+      else
+        b.put(tables[which], key, value);
+      expected[which][key] = value;
+    }
+  }
+  auto r = make_record("s/a", "e", "{}");
+  REQUIRE(b.append(r, {0}) == events::log_position{1});
+  REQUIRE(b.size_bytes() > 0);
+  REQUIRE(log.commit(b, true));
+  for (int i = 0; i < 3; ++i) {
+    std::map<std::string, std::string> rows;
+    REQUIRE(log.scan(tables[i], "", [&](std::string_view k, std::string_view v) {
+      rows.emplace(k, v);
+      return true;
+    }));
+    CHECK(rows == expected[i]);
+  }
+  const auto stream = log.read_stream({"s/a"});
+  REQUIRE(stream);
+  REQUIRE(stream->size() == 1);
+  CHECK(log.last_position() == events::log_position{1});
+}
+
 TEST_CASE("scans merge a batch's writes with the database in key order",
           "[storage][event_log]") {
   temp_event_log t;
