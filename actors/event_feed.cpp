@@ -952,14 +952,19 @@ std::expected<bool, errc> event_id_known(storage::reader& r,
   return row->has_value();
 }
 
+std::expected<void, errc>
+announce_deployment_created(storage::write_batch& b, const fold_context& at,
+                            const events::deployment& d, std::uint64_t& index) {
+  return announce_deployment(b, at, d, "prefect.deployment.created", index);
+}
+
 std::expected<void, errc> announce(storage::write_batch& b,
                                    const events::any_event& e,
                                    const fold_context& at, announce_stage stage,
                                    std::uint64_t& index) {
   if (const auto* created = std::get_if<events::deployment_created>(&e);
       created && stage == announce_stage::after_fold)
-    return announce_deployment(b, at, created->value,
-                               "prefect.deployment.created", index);
+    return announce_deployment_created(b, at, created->value, index);
   auto list = announcements(b, e, at, stage);
   if (!list)
     return std::unexpected(list.error());

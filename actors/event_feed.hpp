@@ -59,6 +59,13 @@ enum class announce_stage : std::uint8_t { before_fold = 0, after_fold = 1 };
 announce(storage::write_batch& b, const events::any_event& e,
          const fold_context& at, announce_stage stage, std::uint64_t& index);
 
+/// What `announce` writes after the fold of a `deployment_created` of `d`
+/// (its `prefect.deployment.created` event), for `fold` of a stored
+/// deployment, which has no `any_event`. Called by the folds only.
+[[nodiscard]] std::expected<void, storage::errc>
+announce_deployment_created(storage::write_batch& b, const fold_context& at,
+                            const events::deployment& d, std::uint64_t& index);
+
 /// Writes one event's feed rows (every table but `client_events`).
 void put_event_rows(storage::write_batch& b, std::string_view key,
                     const events::prefect_event& e, std::string_view rendered);

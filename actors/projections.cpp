@@ -1,10 +1,12 @@
 #include "actors/projections.hpp"
 
 #include "actors/event_feed.hpp"
+#include "actors/fold_stored.hpp"
 #include "events/automation.hpp"
 #include "events/json_fields.hpp"
 #include "events/python/json_text.hpp"
 #include "events/json_writer.hpp"
+#include "events/stored_deployment.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -174,10 +176,12 @@ load_links(storage::write_batch& b, const events::deployment& d) {
 }
 
 // Writes the state row (`state`, or `d` serialised) and the rendered
-// response of `d`.
-std::expected<void, errc> store_deployment(storage::write_batch& b,
-                                           const events::deployment& d,
-                                           std::string_view state = {}) {
+// response of `d`; `stored`, when set, is `d` as read from `state`
+// (its JSON members still text there).
+std::expected<void, errc>
+store_deployment(storage::write_batch& b, const events::deployment& d,
+                 std::string_view state = {},
+                 const events::stored_deployment* stored = nullptr) {
   auto links = load_links(b, d);
   if (!links)
     return std::unexpected(links.error());
@@ -186,7 +190,9 @@ std::expected<void, errc> store_deployment(storage::write_batch& b,
     b.put(table::deployments, key, events::stored_text(d));
   else
     b.put(table::deployments, key, state);
-  b.put(table::deployment_views, key, events::render_deployment(d, *links));
+  b.put(table::deployment_views, key,
+        stored ? events::render_deployment(*stored, state, *links)
+               : events::render_deployment(d, *links));
   return {};
 }
 
@@ -216,14 +222,15 @@ std::expected<void, errc> rerender_linked(storage::write_batch& b,
   return {};
 }
 
-std::expected<void, errc> fold_created(storage::write_batch& b,
-                                       const events::deployment& d,
-                                       std::string_view payload) {
+std::expected<void, errc>
+fold_created(storage::write_batch& b, const events::deployment& d,
+             std::string_view payload,
+             const events::stored_deployment* stored = nullptr) {
   b.put(table::deployment_names, deployment_name_key(d.flow_id, d.name),
         id_key(d.id));
   put_indexes(b, d);
   // The payload of deployment_created is the stored state document itself.
-  return store_deployment(b, d, payload);
+  return store_deployment(b, d, payload, stored);
 }
 
 std::expected<void, errc> fold_updated(storage::write_batch& b,
@@ -788,6 +795,19 @@ std::expected<void, errc> fold(storage::write_batch& b,
   if (auto folded = fold_rows(b, e, payload, at.counts); !folded)
     return folded;
   return announce(b, e, at, announce_stage::after_fold, index);
+}
+
+std::expected<void, errc> fold(storage::write_batch& b,
+                               const events::stored_deployment& created,
+                               const fold_context& at,
+                               std::string_view payload) {
+  // What `fold` does for the event: a creation announces nothing before
+  // its rows, and its one feed event after them.
+  if (auto folded = fold_created(b, created.value, payload, &created);
+      !folded)
+    return folded;
+  std::uint64_t index = 0;
+  return announce_deployment_created(b, at, created.value, index);
 }
 
 void run_counts::add(std::string_view state_type, std::int64_t delta) {

@@ -1,5 +1,6 @@
 #include "events/deployment.hpp"
 
+#include "events/stored_deployment.hpp"
 #include "events/json_fields.hpp"
 #include "events/json_writer.hpp"
 #include "events/schedule.hpp"
@@ -388,13 +389,33 @@ json deployment_response(const deployment& d, const deployment_links& links) {
 
 namespace {
 
+// Where a deployment's JSON members come from when written: the struct, or
+// (`stored` set) the stored text they were read from.
+struct member_source {
+  const stored_deployment* stored = nullptr;
+  std::string_view text;
+
+  // Appends JSON member `slot` (its index in `stored_deployment::members`),
+  // `value` in the struct.
+  void append(std::string& out, json_writer& w, std::size_t slot,
+              const json& value) const {
+    if (!stored) {
+      w.value(value);
+      return;
+    }
+    const auto [offset, length] = stored->members[slot];
+    out.append(text.substr(offset, length));
+  }
+};
+
 // The stored form (`links` null: `to_json(d)` dumped) or the response
 // (`deployment_response(d, *links)` dumped), field by field: the two share
 // every field but the limit and the pool, in the same order.
 std::string write_deployment(const deployment& d,
-                             const deployment_links* links) {
+                             const deployment_links* links,
+                             const member_source& members = {}) {
   std::string out;
-  out.reserve(1024);
+  out.reserve(members.stored ? members.text.size() + 256 : 1024);
   json_writer w(out);
   w.key("id").plain(d.id.str());
   w.key("created").plain(format_timestamp(d.created));
@@ -428,24 +449,25 @@ std::string write_deployment(const deployment& d,
   } else {
     w.key("concurrency_limit_id").optional(d.concurrency_limit_id);
   }
-  w.key("concurrency_options").value(d.concurrency_options);
-  w.key("job_variables").value(d.job_variables);
-  w.key("parameters").value(d.parameters);
+  members.append(out, w.key("concurrency_options"), 0, d.concurrency_options);
+  members.append(out, w.key("job_variables"), 1, d.job_variables);
+  members.append(out, w.key("parameters"), 2, d.parameters);
   w.key("tags").strings(d.tags);
-  w.key("labels").value(d.labels);
+  members.append(out, w.key("labels"), 3, d.labels);
   w.key("work_queue_name")
       .optional(links && links->queue_name ? links->queue_name
                                            : d.work_queue_name);
   w.key("work_queue_id").optional(d.work_queue_id);
   w.key("last_polled").optional(d.last_polled);
-  w.key("parameter_openapi_schema").value(d.parameter_openapi_schema);
+  members.append(out, w.key("parameter_openapi_schema"), 4,
+                 d.parameter_openapi_schema);
   w.key("path").optional(d.path);
-  w.key("pull_steps").value(d.pull_steps);
+  members.append(out, w.key("pull_steps"), 5, d.pull_steps);
   w.key("entrypoint").optional(d.entrypoint);
   w.key("storage_document_id").optional(d.storage_document_id);
   w.key("infrastructure_document_id").optional(d.infrastructure_document_id);
-  w.key("created_by").value(d.created_by);
-  w.key("updated_by").value(d.updated_by);
+  members.append(out, w.key("created_by"), 6, d.created_by);
+  members.append(out, w.key("updated_by"), 7, d.updated_by);
   if (links)
     w.key("work_pool_name").optional(links->pool_name);
   w.key("status").value(std::string_view(d.status));
@@ -462,6 +484,12 @@ std::string write_deployment(const deployment& d,
 std::string render_deployment(const deployment& d,
                               const deployment_links& links) {
   return write_deployment(d, &links);
+}
+
+std::string render_deployment(const stored_deployment& stored,
+                              std::string_view text,
+                              const deployment_links& links) {
+  return write_deployment(stored.value, &links, member_source{&stored, text});
 }
 
 std::string stored_text(const deployment& d) {
