@@ -1064,6 +1064,8 @@ struct run_fields {
   const json* run_count = nullptr;
   const json* auto_scheduled = nullptr;
   const json* empirical_policy = nullptr;
+  const json* expected_start = nullptr;
+  const json* start = nullptr;
 
   explicit run_fields(const json& run) {
     if (!run.is_object())
@@ -1080,7 +1082,9 @@ struct run_fields {
                           : key == "run_count"                 ? &run_count
                           : key == "auto_scheduled"            ? &auto_scheduled
                           : key == "empirical_policy" ? &empirical_policy
-                                                      : nullptr;
+                          : key == "expected_start_time" ? &expected_start
+                          : key == "start_time"          ? &start
+                                                         : nullptr;
       // The first of a name, as `find` would.
       if (slot && !*slot)
         *slot = &value;
@@ -1154,6 +1158,20 @@ std::vector<index_row> run_query_rows(const json& run) {
                     std::string()});
   const auto pool = uuid_of(f.work_pool_id);
   const auto queue = uuid_of(f.work_queue_id);
+  // The time orders of `/flow_runs/filter` (`x`, and `y` once the run has
+  // a start time): a time as `filter_terms::micros` reads it, null (or
+  // unreadable) as 8 zero bytes, which sort before every real time.
+  const auto time_of = [](const json* field) -> std::optional<std::string> {
+    if (const auto t = events::parse_timestamp(run_fields::text(field)))
+      return order_bytes(*t);
+    return std::nullopt;
+  };
+  const auto started = time_of(f.start);
+  rows.push_back({"x" + time_of(f.expected_start).value_or(std::string(8, '\0')) +
+                      run_id,
+                  started ? "s" : ""});
+  if (started)
+    rows.push_back({"y" + *started + run_id, std::string()});
   if ((state == "PENDING" || state == "RUNNING") && pool)
     rows.push_back({run_keys::busy_prefix(*pool) +
                         (queue ? id_key(*queue) : std::string(16, '\0')) +

@@ -42,7 +42,8 @@ namespace deployd::actors {
 /// 11: `prefect.block-type.*`, `prefect.block-document.*` and
 /// `prefect.concurrency-limit.*` events in the feed.
 /// 12: `scheduled_deployments` (the deployments the scheduler looks at).
-inline constexpr std::uint32_t read_model_format = 12;
+/// 13: `run_index` time orders of every run (`x`, `y` rows).
+inline constexpr std::uint32_t read_model_format = 13;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).
@@ -150,7 +151,13 @@ inline constexpr std::size_t run_index_late_time_at = 1;
 ///   (8 zero bytes when null: first) + tail, and `q` + work queue id +
 ///   time (null as 1970-01-01) + tail, not for a run retried in process;
 ///   the tail is the run's name key after its kind byte (flow id, then
-///   idempotency key or id) and the run id: the order the polls answer in.
+///   idempotency key or id) and the run id: the order the polls answer in;
+/// - every run: `x` + expected start time (8 zero bytes when null, first) +
+///   run id, valued `s` when the run has a start time, else empty; and
+///   with a start time, `y` + start time + run id: the time sorts of
+///   `/flow_runs/filter` walk these in order (`START_TIME_*` merges the
+///   `x` rows valued empty with the `y` rows: `coalesce(start_time,
+///   expected_start_time)`).
 /// Values are empty. Besides these rows, `n` + state type holds the number
 /// of runs in that state type (decimal; no row at 0), kept by the folds.
 /// No decision reads these rows through the writer's batch (only queries
@@ -167,6 +174,9 @@ namespace run_keys {
 [[nodiscard]] std::string queue_prefix(const events::uuid& queue);
 /// Offset of the time bytes in a `w` or `q` key.
 inline constexpr std::size_t time_at = 17;
+/// Prefixes of the time orders (`x`: expected start time, `y`: start time).
+inline constexpr std::string_view expected_prefix = "x";
+inline constexpr std::string_view start_prefix = "y";
 } // namespace run_keys
 
 /// pool id + worker name: key of `worker_names` (value: the worker id;

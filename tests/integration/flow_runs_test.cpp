@@ -6,9 +6,14 @@
 // `deployd verify` / `replay` over a log with runs.
 #include "tests/integration/harness.hpp"
 
+#include "events/time.hpp"
+
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -822,6 +827,224 @@ TEST_CASE("run pages in every other sort read from the stored texts answer "
       y.push_back(run.at("id").get<std::string>());
     CHECK(x == y);
   }
+}
+
+namespace {
+
+// A run's time member in µs (nothing for null).
+std::optional<std::int64_t> run_time(const json& run, const char* field) {
+  const auto& v = run.at(field);
+  if (!v.is_string())
+    return std::nullopt;
+  const auto t = deployd::events::parse_timestamp(v.get<std::string>());
+  return t ? std::optional<std::int64_t>(t->micros) : std::nullopt;
+}
+
+// `runs` in a time sort as flow-runs.md §4.2 and the README say: nulls
+// first ascending, ties by id ascending; a descending sort is the exact
+// reverse of the ascending one.
+std::vector<std::string> time_sorted(std::vector<json> runs,
+                                     const std::string& sort) {
+  auto key = [&](const json& run) {
+    if (sort.starts_with("START_TIME_")) {
+      auto t = run_time(run, "start_time");
+      return t ? t : run_time(run, "expected_start_time");
+    }
+    if (sort.starts_with("EXPECTED_START_TIME_"))
+      return run_time(run, "expected_start_time");
+    if (sort.starts_with("NEXT_SCHEDULED"))
+      return run_time(run, "next_scheduled_start_time");
+    return run_time(run, "end_time");
+  };
+  std::sort(runs.begin(), runs.end(), [&](const json& a, const json& b) {
+    const auto x = key(a);
+    const auto y = key(b);
+    if (x != y)
+      return !x || (y && *x < *y);
+    return a.at("id").get<std::string>() < b.at("id").get<std::string>();
+  });
+  std::vector<std::string> out;
+  for (const auto& run : runs)
+    out.push_back(run.at("id").get<std::string>());
+  if (sort.ends_with("_DESC"))
+    std::reverse(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("pages in time order walk the time rows and answer as every run "
+          "sorted, across state changes and deletes",
+          "[integration][flow_runs][run_index]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  const json hourly{
+      {{"schedule", {{"interval", 3600}, {"anchor_date", "2030-01-01T00:00:00Z"}}}}};
+  std::vector<std::string> kept;
+  auto all_runs = [](deployd_process& s) {
+    std::vector<json> runs;
+    for (int offset = 0;; offset += 200) {
+      auto r = s.post("/api/flow_runs/filter",
+                      json{{"limit", 200}, {"offset", offset}});
+      REQUIRE(r.status == 200);
+      const auto page = r.json_body();
+      for (const auto& run : page)
+        runs.push_back(run);
+      if (page.size() < 200)
+        return runs;
+    }
+  };
+  const std::vector<std::string> sorts{
+      "EXPECTED_START_TIME_DESC", "EXPECTED_START_TIME_ASC", "START_TIME_DESC",
+      "START_TIME_ASC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC"};
+  std::string d0;
+  std::vector<std::string> adhoc_names;
+  // Every sort, filter, offset and limit against the runs read newest first
+  // and sorted here; the filters: none (the rows alone), one the rows cannot
+  // answer (every run read and tested), a state type most runs are in, a
+  // deployment with more than 256 runs (its rows first), that deployment
+  // and a state, few runs (sorted as documents), names.
+  auto check_pages = [&](deployd_process& s) {
+    const auto runs = all_runs(s);
+    const auto total = static_cast<int>(runs.size());
+    using predicate = std::function<bool(const json&)>;
+    const std::vector<std::pair<json, predicate>> filters{
+        {json::object(), [](const json&) { return true; }},
+        {json{{"flow_runs", {{"parent_task_run_id", {{"is_null_", true}}}}}},
+         [](const json&) { return true; }},
+        {json{{"flow_runs", {{"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}}}},
+         [](const json& r) { return r.at("state_type") == "SCHEDULED"; }},
+        {json{{"deployments", {{"id", {{"any_", {d0}}}}}}},
+         [&](const json& r) { return r.at("deployment_id") == d0; }},
+        {json{{"flow_runs",
+               {{"deployment_id", {{"any_", {d0}}}},
+                {"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}}}},
+         [&](const json& r) {
+           return r.at("deployment_id") == d0 && r.at("state_type") == "SCHEDULED";
+         }},
+        {json{{"flow_runs",
+               {{"state", {{"type", {{"any_", {"RUNNING", "COMPLETED", "PENDING"}}}}}}}}},
+         [](const json& r) {
+           return r.at("state_type") == "RUNNING" ||
+                  r.at("state_type") == "COMPLETED" || r.at("state_type") == "PENDING";
+         }},
+        {json{{"flow_runs", {{"name", {{"any_", adhoc_names}}}}}},
+         [&](const json& r) {
+           return std::find(adhoc_names.begin(), adhoc_names.end(),
+                            r.at("name").get<std::string>()) != adhoc_names.end();
+         }}};
+    for (const auto& [filter, matches] : filters) {
+      std::vector<json> matching;
+      for (const auto& run : runs)
+        if (matches(run))
+          matching.push_back(run);
+      const auto n = static_cast<int>(matching.size());
+      for (const auto& sort : sorts) {
+        const auto expected = time_sorted(matching, sort);
+        for (const int offset : {0, 1, 299, n - 3, total + 5})
+          for (const int limit : {1, 50, 200}) {
+            if (offset < 0)
+              continue;
+            INFO(filter.dump() << " " << sort << " offset " << offset
+                               << " limit " << limit);
+            json body = filter;
+            body["sort"] = sort;
+            body["offset"] = offset;
+            body["limit"] = limit;
+            auto r = s.post("/api/flow_runs/filter", body);
+            REQUIRE(r.status == 200);
+            std::vector<std::string> got;
+            for (const auto& run : r.json_body())
+              got.push_back(run.at("id").get<std::string>());
+            const auto from = std::min(offset, n);
+            const auto to = std::min(offset + limit, n);
+            CHECK(got == std::vector<std::string>(expected.begin() + from,
+                                                  expected.begin() + to));
+          }
+        json body = filter;
+        body["sort"] = sort;
+        body["limit"] = 50;
+        body["page"] = 2;
+        auto r = s.post("/api/flow_runs/paginate", body);
+        REQUIRE(r.status == 200);
+        const auto page = r.json_body();
+        INFO(filter.dump() << " " << sort << " paginate");
+        CHECK(page.at("count") == n);
+        std::vector<std::string> got;
+        for (const auto& run : page.at("results"))
+          got.push_back(run.at("id").get<std::string>());
+        CHECK(got == std::vector<std::string>(
+                         expected.begin() + std::min(50, n),
+                         expected.begin() + std::min(100, n)));
+      }
+    }
+    return runs;
+  };
+  {
+    deployd_process s(options);
+    fixture f(s, json{{"schedules", hourly}});
+    d0 = f.deployment_id;
+    // d0: 300 runs; 8 more deployments, 100 each, due at the same hours
+    // (ties on every expected start time).
+    REQUIRE(s.post("/api/deployments/" + d0 + "/schedule",
+                   json{{"start_time", "2030-01-01T00:00:00Z"},
+                        {"min_runs", 300},
+                        {"max_runs", 300}})
+                .status == 200);
+    for (int i = 0; i < 8; ++i) {
+      auto r = s.post("/api/deployments/",
+                      json{{"name", "d" + std::to_string(i + 1)},
+                           {"flow_id", f.flow_id},
+                           {"work_pool_name", "pool"},
+                           {"schedules", hourly}});
+      REQUIRE(r.status == 201);
+      REQUIRE(s.post("/api/deployments/" +
+                         r.json_body().at("id").get<std::string>() + "/schedule",
+                     json{{"start_time", "2030-01-01T00:00:00Z"},
+                          {"min_runs", 100},
+                          {"max_runs", 100}})
+                  .status == 200);
+    }
+    // Ad hoc runs: Pending ones (expected start time: now), and Scheduled
+    // ones at an hour the deployments' runs are due too.
+    for (int i = 0; i < 6; ++i) {
+      adhoc_names.push_back("adhoc-" + std::to_string(i));
+      json state = i % 2 ? json{{"type", "PENDING"}}
+                         : json{{"type", "SCHEDULED"},
+                                {"state_details",
+                                 {{"scheduled_time", "2030-01-02T00:00:00Z"}}}};
+      REQUIRE(f.create(json{{"name", adhoc_names.back()}, {"state", state}})
+                  .status == 201);
+    }
+    auto runs = check_pages(s);
+    REQUIRE(runs.size() == 1106);
+    // Runs start and end between pages: START_TIME_* and END_TIME_DESC
+    // move them, the state filters gain and lose them.
+    for (std::size_t i = 0; i < runs.size(); i += 37) {
+      const auto id = runs[i].at("id").get<std::string>();
+      REQUIRE(f.set_state(id, json{{"type", "RUNNING"}}, true).status == 201);
+      if (i % 3 == 0)
+        REQUIRE(f.set_state(id, json{{"type", "COMPLETED"}}, true).status == 201);
+    }
+    runs = check_pages(s);
+    // Deleted runs leave every order.
+    for (std::size_t i = 5; i < runs.size(); i += 41)
+      REQUIRE(s.request("DELETE", "/api/flow_runs/" +
+                                      runs[i].at("id").get<std::string>())
+                  .status == 204);
+    runs = check_pages(s);
+    for (const auto& run : runs)
+      kept.push_back(run.dump());
+    REQUIRE(s.stop() == 0);
+  }
+  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
+  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  deployd_process s(options);
+  const auto runs = check_pages(s);
+  CHECK(runs.size() == kept.size());
 }
 
 TEST_CASE("a poll of several deployments merges their due runs at every "
