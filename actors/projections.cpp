@@ -1167,11 +1167,13 @@ std::vector<index_row> run_query_rows(const json& run) {
     return std::nullopt;
   };
   const auto started = time_of(f.start);
-  rows.push_back({"x" + time_of(f.expected_start).value_or(std::string(8, '\0')) +
+  rows.push_back({std::string(run_keys::expected_prefix) +
+                      time_of(f.expected_start).value_or(std::string(8, '\0')) +
                       run_id,
                   started ? "s" : ""});
   if (started)
-    rows.push_back({"y" + *started + run_id, std::string()});
+    rows.push_back({std::string(run_keys::start_prefix) + *started + run_id,
+                    std::string()});
   if ((state == "PENDING" || state == "RUNNING") && pool)
     rows.push_back({run_keys::busy_prefix(*pool) +
                         (queue ? id_key(*queue) : std::string(16, '\0')) +

@@ -158,8 +158,9 @@ inline constexpr std::size_t run_index_late_time_at = 1;
 ///   `/flow_runs/filter` walk these in order (`START_TIME_*` merges the
 ///   `x` rows valued empty with the `y` rows: `coalesce(start_time,
 ///   expected_start_time)`).
-/// Values are empty. Besides these rows, `n` + state type holds the number
-/// of runs in that state type (decimal; no row at 0), kept by the folds.
+/// Values are empty but the `x` rows'. Besides these rows, `n` + state
+/// type holds the number of runs in that state type (decimal; no row at
+/// 0), kept by the folds.
 /// No decision reads these rows through the writer's batch (only queries
 /// read them), so the fold writes them with `write_batch::put_unread`: keep
 /// it that way, or write them with `put` before a decision reads them.
