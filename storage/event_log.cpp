@@ -1040,9 +1040,9 @@ event_log::open(const open_options& options) {
   // (the files of 1M deployments hold 21.2 MB of index blocks and 22.5 MB
   // of filters; the 56 MiB cache ran 5-8 MB over its capacity), or,
   // unpinned, evicting and re-reading whole index blocks under load cost
-  // ~270 us of server CPU per request. With
-  // partitions: ~100 us, and the cache stays within its capacity
-  // (bench/README.md, "RSS under GET + create load with 1M deployments").
+  // ~270 us of server CPU per request. With partitions: ~100 us, and the
+  // cache stays within its capacity (bench/README.md, "RSS under GET +
+  // create load with 1M deployments").
   table_options.index_type =
     rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
   table_options.partition_filters = true;
