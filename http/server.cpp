@@ -176,6 +176,13 @@ namespace {
 /// socket: with a close frame).
 using session_base = connection;
 
+/// One single-threaded context per I/O thread (at least one).
+std::vector<std::unique_ptr<net::io_context>> make_contexts(std::size_t n) {
+  std::vector<std::unique_ptr<net::io_context>> out;
+  for (std::size_t i = 0; i < std::max<std::size_t>(n, 1); ++i)
+    out.push_back(std::make_unique<net::io_context>(1));
+  return out;
+}
 
 } // namespace
 
@@ -189,8 +196,9 @@ struct server::impl {
            s.api.cors_allowed_headers),
       routes(std::move(r)),
       gate(std::make_shared<reply_gate>()),
-      ioc(static_cast<int>(settings_in.threads)),
-      acceptor(net::make_strand(ioc)), accept_pause(acceptor.get_executor()) {
+      contexts(make_contexts(settings_in.threads)),
+      acceptor(net::make_strand(*contexts.front())),
+      accept_pause(acceptor.get_executor()) {
     for (auto& e : routes.entries())
       route_patterns.push_back(std::move(e.pattern));
     char prefix[9];
@@ -268,13 +276,22 @@ struct server::impl {
   std::vector<std::thread> threads;
   bool started = false;
   bool stopped = false;
-  // Declared last: destroying the context destroys the handlers still
+  /// Connections handed to the I/O threads' contexts in turn (read and
+  /// written only by the acceptor's strand).
+  std::size_t next_context = 0;
+  // Declared last: destroying a context destroys the handlers still
   // queued, and with them sessions, which use the members above.
-  net::io_context ioc;
+  /// One context per I/O thread, each run by its thread alone: a
+  /// connection lives on one thread, so its socket's reactor state is never
+  /// contended. With one shared context the two threads took turns on the
+  /// same sockets' mutex, and a holder preempted while it held it (by the
+  /// writer, RocksDB's threads or the load generator) stalled the other
+  /// thread for a whole time slice: the GET p99 during the scheduler fill.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
   /// Keeps the I/O threads running while no operation is under way (a
   /// moment with none, e.g. after the listener closes, must not end them
   /// while `stop` still posts to sessions); released by `stop`.
-  std::optional<net::executor_work_guard<net::io_context::executor_type>>
+  std::vector<net::executor_work_guard<net::io_context::executor_type>>
     keep_running;
   tcp::acceptor acceptor;
   net::steady_timer accept_pause;
@@ -1051,8 +1068,9 @@ bool out_of_descriptors(const beast::error_code& ec) {
 } // namespace
 
 void server::impl::do_accept() {
+  auto& context = *contexts[next_context++ % contexts.size()];
   acceptor.async_accept(
-    net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    net::make_strand(context), [this](beast::error_code ec, tcp::socket socket) {
       on_accept(ec, std::move(socket));
     });
 }
@@ -1219,10 +1237,11 @@ std::expected<std::uint16_t, std::string> server::start() {
                            std::to_string(st.settings.port) + ": " +
                            ec.message());
   const auto port = st.acceptor.local_endpoint().port();
-  st.keep_running.emplace(st.ioc.get_executor());
+  for (auto& context : st.contexts)
+    st.keep_running.push_back(net::make_work_guard(*context));
   net::post(st.acceptor.get_executor(), [&st] { st.do_accept(); });
-  for (std::size_t i = 0; i < st.settings.threads; ++i)
-    st.threads.emplace_back([&st] {
+  for (auto& context : st.contexts)
+    st.threads.emplace_back([&st, &ioc = *context] {
       // Named, or it inherits whatever its creator was named (CAF renames
       // the thread that starts its middleman).
       pthread_setname_np(pthread_self(), "deployd.http");
@@ -1231,7 +1250,7 @@ std::expected<std::uint16_t, std::string> server::start() {
       // parsing and writing throw, so none is expected here).
       for (;;) {
         try {
-          st.ioc.run();
+          ioc.run();
           return;
         } catch (const std::exception& e) {
 observe::log(observe::level::error, "I/O handler threw", {{"detail", e.what()}});
@@ -1290,8 +1309,9 @@ observe::log(observe::level::warn, "connections still open at stop",
   if (st.in_flight > 0)
 observe::log(observe::level::warn, "requests still in flight at stop",
                  {{"requests", std::int64_t{st.in_flight.load()}}});
-  st.keep_running.reset();
-  st.ioc.stop();
+  st.keep_running.clear();
+  for (auto& context : st.contexts)
+    context->stop();
   for (auto& t : st.threads)
     t.join();
   st.threads.clear();
