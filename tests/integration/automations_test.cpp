@@ -247,9 +247,7 @@ TEST_CASE("automations are created, read, replaced, patched, listed and "
               .size() == 2);
     REQUIRE(s.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
+  check_verified(options.data_dir);
   const auto log = run_tool({"events", "--data-dir", options.data_dir});
   // One quiet deletion is still to come (owned-by, below); this one is the
   // DELETE by id, which announces prefect.automation.deleted.

@@ -256,9 +256,7 @@ TEST_CASE("PATCH schedules: replace mode and slug-targeted mode",
     // The log still decodes and folds to the same read model.
     const auto dir = f.server.data_dir();
     REQUIRE(f.server.stop() == 0);
-    const auto verified = run_tool({"verify", "--data-dir", dir});
-    INFO(verified.out);
-    CHECK(verified.status == 0);
+    check_verified(dir);
   }
 }
 

@@ -475,9 +475,7 @@ TEST_CASE("SIGTERM lets writes in flight finish and loses none acknowledged",
                               << (bad.empty() ? "" : " first: " + bad.front()));
   CHECK(bad.empty());
 
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
+  check_verified(options.data_dir);
 
   deployd_process server(options);
   std::size_t missing = 0;
@@ -799,9 +797,7 @@ TEST_CASE("a full disk refuses writes with 503, keeps reads, and recovers",
     CHECK(server.stop() == 0);
   }
 
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
+  check_verified(options.data_dir);
 
   // After a restart: every acknowledged write, nothing refused.
   deployd_process server(options);

@@ -249,6 +249,20 @@ tool_result run_tool(const std::vector<std::string>& args) {
   return r;
 }
 
+void check_verified(const std::string& data_dir) {
+  const auto verified = run_tool({"verify", "--data-dir", data_dir});
+  INFO(verified.out);
+  CHECK(verified.status == 0);
+  CHECK(verified.out.find(" 0 differences") != std::string::npos);
+}
+
+void verify_then_replay(const std::string& data_dir) {
+  check_verified(data_dir);
+  const auto replayed = run_tool({"replay", "--data-dir", data_dir});
+  INFO(replayed.out);
+  REQUIRE(replayed.status == 0);
+}
+
 tool_result run_tool_stderr(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {DEPLOYD_BINARY};

@@ -108,6 +108,12 @@ tool_result run_tool(const std::vector<std::string>& args);
 /// its environment.
 tool_result run_tool_stderr(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env = {});
+/// Runs `deployd verify` on `data_dir` and checks that it found the read
+/// model equal to a fold of the log (exit 0 and "0 differences").
+void check_verified(const std::string& data_dir);
+/// `check_verified`, then `deployd replay` (required to succeed): what a
+/// test does before it starts again on the rebuilt read model.
+void verify_then_replay(const std::string& data_dir);
 /// Runs `deployd <args>` and SIGKILLs it after `after`, unless it ended
 /// first; true when it was killed.
 bool run_tool_killed(const std::vector<std::string>& args,

@@ -108,10 +108,7 @@ TEST_CASE("replay and verify reproduce the live read model after a mixed "
   }
   REQUIRE(bodies.size() > 200);
 
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
-  CHECK(verified.out.find(" 0 differences") != std::string::npos);
+  check_verified(options.data_dir);
 
   const auto replayed = run_tool({"replay", "--data-dir", options.data_dir});
   INFO(replayed.out);
@@ -261,10 +258,7 @@ TEST_CASE("verify and replay hold for pools, queues, limits and blocks",
       bodies[d.at("id")] = d.dump();
     CHECK(server.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
-  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  verify_then_replay(options.data_dir);
   deployd_process server(options);
   for (const auto& [id, body] : bodies)
     CHECK(server.get("/api/deployments/" + id).json_body() ==

@@ -88,9 +88,7 @@ bool eventually(Pred done) {
 }
 
 void verify_clean(const std::string& data_dir) {
-  const auto verified = run_tool({"verify", "--data-dir", data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
+  check_verified(data_dir);
 }
 
 std::vector<json> log_records(const std::string& data_dir) {

@@ -100,10 +100,7 @@ TEST_CASE("variables are created, read, patched and deleted by id and by name",
     kept = s.get("/api/variables/" + id).json_body();
     REQUIRE(s.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
-  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  verify_then_replay(options.data_dir);
   deployd_process s(options);
   CHECK(s.get("/api/variables/name/renamed").json_body() == kept);
 }

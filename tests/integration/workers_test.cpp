@@ -435,9 +435,7 @@ TEST_CASE("the timed sweep marks workers OFFLINE and pools NOT_READY, and "
                  .json_body();
     REQUIRE(server.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
+  check_verified(options.data_dir);
   const auto events = run_tool({"events", "--data-dir", options.data_dir});
   // OFFLINE twice for "fast" (before and after its second heartbeat), once
   // for "paused": the sweep only marks ONLINE workers.
@@ -607,10 +605,7 @@ TEST_CASE("the foreman marks deployments and queues NOT_READY once their "
     CHECK(ready_b == 2);
     REQUIRE(s.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
-  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  verify_then_replay(options.data_dir);
   options.extra_args = {"--foreman-loop-seconds", "3600"};
   deployd_process s(options);
   CHECK(s.get("/api/deployments/" + a).json_body().at("status") ==
