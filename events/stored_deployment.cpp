@@ -37,13 +37,7 @@ private:
   /// Keys of an object past this many are checked for duplicates by sorting.
   static constexpr std::size_t linear_keys = 16;
 
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word)
-      return false;
-    p_ += word.size();
-    return true;
-  }
+  bool literal(std::string_view word) { return skip_word(p_, end_, word); }
 
   // A string with its quotes, as written: one spelling per value, so equal
   // texts are equal strings.

@@ -235,13 +235,7 @@ private:
       ++p_;
   }
 
-  bool literal(std::string_view word) {
-    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
-        std::string_view(p_, word.size()) != word)
-      return false;
-    p_ += word.size();
-    return true;
-  }
+  bool literal(std::string_view word) { return skip_word(p_, end_, word); }
 
   // The text of a string without escapes or non-ASCII bytes; `p_` is on
   // its opening quote.

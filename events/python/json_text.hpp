@@ -93,6 +93,18 @@ void append_json(std::string& out, const json& v,
 [[nodiscard]] std::string
 dump_json(const json& v, json_dialect dialect = json_dialect::response);
 
+/// For the hand-written scanners over stored JSON text: when the text at
+/// `p` (before `end`) starts with `word` (`true`, `false`, `null`), moves `p`
+/// past it and answers true; otherwise leaves `p` and answers false.
+[[nodiscard]] inline bool skip_word(const char*& p, const char* end,
+                                   std::string_view word) {
+  if (static_cast<std::size_t>(end - p) < word.size() ||
+      std::string_view(p, word.size()) != word)
+    return false;
+  p += word.size();
+  return true;
+}
+
 /// Appends a JSON string literal for the UTF-8 text `s`, escaped as nlohmann
 /// escapes it (invalid UTF-8 replaced by U+FFFD); `ensure_ascii` escapes
 /// every non-ASCII character as `\uXXXX`.
