@@ -114,9 +114,14 @@ std::string etag(std::uint64_t version) {
 }
 
 bool not_modified(const request& req, std::uint64_t version) {
-  if (!req.if_none_match)
+  return not_modified(req.if_none_match, version);
+}
+
+bool not_modified(const std::optional<std::string>& if_none_match,
+                  std::uint64_t version) {
+  if (!if_none_match)
     return false;
-  const auto tags = parse_tag_list(*req.if_none_match);
+  const auto tags = parse_tag_list(*if_none_match);
   if (!tags)
     return false;
   // GET uses the weak comparison (RFC 9110 §13.1.2): W/"3" matches too.
@@ -125,8 +130,7 @@ bool not_modified(const request& req, std::uint64_t version) {
   if (std::find(tags->versions.begin(), tags->versions.end(), version) !=
       tags->versions.end())
     return true;
-  const auto text = *req.if_none_match;
-  return text.find("W/" + etag(version)) != std::string::npos;
+  return if_none_match->find("W/" + etag(version)) != std::string::npos;
 }
 
 } // namespace deployd::http

@@ -33,5 +33,8 @@ write_conditions_of(const request& req);
 
 /// Whether a GET's `If-None-Match` names the current version (then 304).
 [[nodiscard]] bool not_modified(const request& req, std::uint64_t version);
+/// The same, given the request's `If-None-Match` alone.
+[[nodiscard]] bool not_modified(const std::optional<std::string>& if_none_match,
+                                std::uint64_t version);
 
 } // namespace deployd::http

@@ -81,26 +81,30 @@ void router::add(std::string method, std::string pattern, handler h) {
   routes_.push_back(std::move(r));
 }
 
-bool router::path_matches(const route& r, std::string_view path,
+bool router::path_matches(const route& r,
+                          const std::vector<std::string_view>& parts,
                           path_params* params) const {
-  if (path.empty() || path.front() != '/')
-    return false;
-  const auto parts = split(path.substr(1));
   if (parts.size() != r.segments.size())
     return false;
+  // Literals first: most routes fail on one, before any id is parsed.
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto& want = r.segments[i];
+    if (want != "{id}" && want != "{name}" && want != parts[i])
+      return false;
+  }
   path_params captured;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto& want = r.segments[i];
     if (want == "{id}") {
       if (!events::uuid::parse(parts[i]))
         return false;
-      captured.emplace_back(parts[i]);
+      if (params)
+        captured.emplace_back(parts[i]);
     } else if (want == "{name}") {
       if (parts[i].empty())
         return false;
-      captured.emplace_back(parts[i]);
-    } else if (want != parts[i]) {
-      return false;
+      if (params)
+        captured.emplace_back(parts[i]);
     }
   }
   if (params)
@@ -115,16 +119,21 @@ router::match router::resolve(std::string_view method,
   const auto decoded = percent_decode(raw_path, false);
   const std::string_view path = *decoded;
   match m;
-  for (std::size_t i = 0; i < routes_.size(); ++i) {
+  // A path that does not start with '/' matches no route.
+  const bool rooted = !path.empty() && path.front() == '/';
+  const auto parts =
+    rooted ? split(path.substr(1)) : std::vector<std::string_view>{};
+  for (std::size_t i = 0; rooted && i < routes_.size(); ++i) {
     const auto& r = routes_[i];
-    path_params params;
-    if (!path_matches(r, path, &params))
+    const bool same_method =
+      r.method == method || (method == "HEAD" && r.method == "GET");
+    // The parameters are captured only for the route that answers.
+    if (!path_matches(r, parts, same_method ? &m.params : nullptr))
       continue;
-    if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+    if (same_method) {
       m.result = outcome::matched;
       m.target = &r.target;
       m.route = i;
-      m.params = std::move(params);
       return m;
     }
     if (!m.allow.empty())
@@ -141,8 +150,11 @@ router::match router::resolve(std::string_view method,
     other.pop_back();
   else
     other.push_back('/');
+  if (other.front() != '/')
+    return m;
+  const auto other_parts = split(std::string_view(other).substr(1));
   for (const auto& r : routes_)
-    if (path_matches(r, other, nullptr)) {
+    if (path_matches(r, other_parts, nullptr)) {
       m.result = outcome::redirect;
       m.location = std::move(other);
       return m;

@@ -62,7 +62,9 @@ private:
     handler target;
   };
 
-  bool path_matches(const route& r, std::string_view path,
+  /// Whether `r` matches the path's segments (split after the leading
+  /// '/'); fills `params`, when given, with its parameters.
+  bool path_matches(const route& r, const std::vector<std::string_view>& parts,
                     path_params* params) const;
 
   std::vector<route> routes_;

@@ -716,14 +716,6 @@ private:
     const auto generation = ++generation_;
     counted_ = true;
     ++owner_.in_flight;
-    timer_.expires_after(
-      std::chrono::milliseconds(owner_.settings.request_timeout_ms));
-    timer_.async_wait([self = this->shared_from_this(), generation](
-                        beast::error_code wait_ec) {
-      if (!wait_ec)
-        self->on_response(generation,
-                          exception_message(503, "Service Unavailable"));
-    });
     // The reply holds the session weakly: the timer keeps it alive while
     // the answer is awaited, and a reply after the timeout (or after the
     // server is gone) must not be what destroys it. dispatch runs the
@@ -746,6 +738,20 @@ private:
     // `on_write` reads it.
     if (route_ == observe::metrics::unmatched)
       path_ = std::string_view(req.path).substr(0, 200);
+    // A handler that answered inline (from the cache) needs no deadline;
+    // a reply from another thread is posted to this strand, so it comes
+    // after the timer is armed here.
+    if (answered_ != generation) {
+      timer_armed_ = true;
+      timer_.expires_after(
+        std::chrono::milliseconds(owner_.settings.request_timeout_ms));
+      timer_.async_wait([self = this->shared_from_this(), generation](
+                          beast::error_code wait_ec) {
+        if (!wait_ec)
+          self->on_response(generation,
+                            exception_message(503, "Service Unavailable"));
+      });
+    }
   }
 
   // `/api/events/in|out`: the connection becomes an event socket, unless
@@ -800,7 +806,10 @@ private:
     if (generation != generation_ || answered_ == generation)
       return;
     answered_ = generation;
-    timer_.cancel();
+    if (timer_armed_) {
+      timer_armed_ = false;
+      timer_.cancel();
+    }
     write(std::move(r), false);
   }
 
@@ -859,6 +868,8 @@ private:
     if (!cors_origin_.empty())
       owner_.cors.simple(cors_origin_, cors_cookie_, r);
     bytes_out_ = has_body ? r.body.size() : 0;
+    if (has_body && plain_head(r))
+      return write_plain(std::move(r), rejected);
     std::shared_ptr<beast_response> res;
     try {
       res = std::make_shared<beast_response>(
@@ -890,6 +901,86 @@ observe::log(observe::level::error, "cannot write a response",
        rejected](beast::error_code ec, std::size_t) {
         self->on_write(ec, rejected);
       });
+  }
+
+  // Whether `r` may be written by `write_plain`: what Beast would send for
+  // it is then exactly its fields in order (HTTP/1.1, a body, no header
+  // that Beast would merge, replace, trim or refuse).
+  bool plain_head(const response& r) const {
+    if (version_ != 11 || r.status < 200 || r.status > 999)
+      return false;
+    constexpr std::size_t longest_value = 60000;
+    if (r.content_type.size() > longest_value || !untrimmed(r.content_type))
+      return false;
+    for (std::size_t i = 0; i < r.headers.size(); ++i) {
+      const auto& [name, value] = r.headers[i];
+      if (name.empty() || value.size() > longest_value || !untrimmed(value) ||
+          special_field(beast::http::string_to_field(name)))
+        return false;
+      for (std::size_t j = 0; j < i; ++j)
+        if (beast::iequals(r.headers[j].first, name))
+          return false;
+      if (beast::iequals(name, "X-Request-ID"))
+        return false;
+    }
+    return true;
+  }
+
+  static bool special_field(beast::http::field f) {
+    using beast::http::field;
+    return f == field::content_type || f == field::content_length ||
+           f == field::connection || f == field::transfer_encoding;
+  }
+
+  static bool untrimmed(std::string_view v) {
+    const auto blank = [](char c) { return c == ' ' || c == '\t'; };
+    return v.empty() || (!blank(v.front()) && !blank(v.back()));
+  }
+
+  // Writes what `write` would have Beast serialise, byte for byte (the
+  // status line, Content-Type, the headers in order, X-Request-ID,
+  // `Connection: close` when not keeping alive, Content-Length), from one
+  // buffer reused by the connection, with the body as a second buffer.
+  void write_plain(response r, bool rejected) {
+    auto& h = head_text_;
+    h.clear();
+    const unsigned code = r.status;
+    const char status[] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ',
+                           static_cast<char>('0' + code / 100),
+                           static_cast<char>('0' + code / 10 % 10),
+                           static_cast<char>('0' + code % 10), ' '};
+    h.append(status, sizeof status);
+    h.append(beast::http::obsolete_reason(
+      static_cast<beast::http::status>(code)));
+    h.append("\r\n");
+    const auto field = [&h](std::string_view name, std::string_view value) {
+      h.append(name);
+      h.append(": ");
+      h.append(value);
+      h.append("\r\n");
+    };
+    if (!r.content_type.empty())
+      field("Content-Type", r.content_type);
+    for (const auto& [name, value] : r.headers)
+      field(name, value);
+    field("X-Request-ID", request_id_);
+    if (!keep_alive_)
+      field("Connection", "close");
+    char length[24];
+    const auto end =
+      std::to_chars(length, length + sizeof length, r.body.size()).ptr;
+    field("Content-Length", std::string_view(length, end - length));
+    h.append("\r\n");
+    body_text_ = std::move(r.body);
+    lowest().expires_after(
+      std::chrono::milliseconds(owner_.settings.write_timeout_ms));
+    const std::array<net::const_buffer, 2> out{net::buffer(head_text_),
+                                               net::buffer(body_text_)};
+    net::async_write(stream_, out,
+                     [self = this->shared_from_this(),
+                      rejected](beast::error_code ec, std::size_t) {
+                       self->on_write(ec, rejected);
+                     });
   }
 
   void on_write(beast::error_code ec, bool rejected) {
@@ -996,6 +1087,12 @@ observe::log(observe::level::error, "cannot write a response",
   bool cors_cookie_ = false;
   /// Bytes of the response being written counted in `owner_.queued_bytes`.
   std::size_t queued_ = 0;
+  /// The response `write_plain` is writing: its head (the storage reused
+  /// by the connection's responses) and body.
+  std::string head_text_;
+  std::string body_text_;
+  /// `timer_` waits for the answer to the request under way.
+  bool timer_armed_ = false;
   bool counted_ = false;
   bool keep_alive_ = true;
   bool head_ = false;

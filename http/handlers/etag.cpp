@@ -71,10 +71,11 @@ void read_version(services& s, events::stream_id stream,
 }
 
 // A 200 with its ETag, or a 304 when the request's If-None-Match names it.
-response tag(response r, const request& req, std::uint64_t version) {
+response tag(response r, const std::optional<std::string>& if_none_match,
+             std::uint64_t version) {
   if (r.status != 200)
     return r;
-  if (not_modified(req, version)) {
+  if (not_modified(if_none_match, version)) {
     response unchanged;
     unchanged.status = 304;
     unchanged.content_type.clear();
@@ -95,14 +96,30 @@ handler with_etag(tagged kind, handler h, bool id_in_path) {
       const auto id = events::uuid::parse(params.at(0));
       if (!id)
         return (*inner)(s, req, std::move(params), std::move(reply));
+      auto stream = stream_of(kind, *id);
+      // The version from the cache on this thread: the handler runs here
+      // with the request as it is (no copy), and the tag needs only the
+      // request's If-None-Match.
+      const auto cached = s.reads.log().stream_version(
+        stream, storage::read_tier::cache_only);
+      if (cached || cached.error() != storage::errc::would_block) {
+        const auto v = cached ? std::optional<std::uint64_t>(cached->value)
+                              : std::nullopt;
+        return (*inner)(
+          s, req, std::move(params),
+          [inm = req.if_none_match, v, reply = std::move(reply)](response r) {
+            reply(v ? tag(std::move(r), inm, *v) : std::move(r));
+          });
+      }
       auto shared = std::make_shared<const request>(req);
       read_version(
-        s, stream_of(kind, *id),
+        s, std::move(stream),
         [&s, inner, shared, params = std::move(params),
          reply = std::move(reply)](std::optional<std::uint64_t> v) mutable {
           (*inner)(s, *shared, std::move(params),
                    [shared, v, reply = std::move(reply)](response r) {
-                     reply(v ? tag(std::move(r), *shared, *v) : std::move(r));
+                     reply(v ? tag(std::move(r), shared->if_none_match, *v)
+                             : std::move(r));
                    });
         });
     };
@@ -132,7 +149,8 @@ handler with_etag(tagged kind, handler h, bool id_in_path) {
                        // Only when the resource did not change between
                        // the reads is the version its own.
                        if (r.status == 200 && r.body == *body)
-                         return reply(tag(std::move(r), *shared, *v));
+                         return reply(
+                           tag(std::move(r), shared->if_none_match, *v));
                        reply(std::move(r));
                      });
           });

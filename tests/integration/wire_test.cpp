@@ -91,6 +91,27 @@ bool readable(int fd) {
   return ::poll(&p, 1, 0) > 0;
 }
 
+// Every byte of the next response on `c` (Content-Length framed), within
+// 10 s; what arrived by then otherwise.
+std::string raw_response(raw::connection& c) {
+  std::string bytes;
+  char buffer[65536];
+  const auto deadline = steady::now() + 10s;
+  while (steady::now() < deadline) {
+    if (const auto done = raw::parse_response(bytes);
+        done && done->second == bytes.size())
+      break;
+    pollfd p{c.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0)
+      continue;
+    const auto n = ::recv(c.fd(), buffer, sizeof buffer, 0);
+    if (n <= 0)
+      break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  return bytes;
+}
+
 } // namespace
 
 // -- trailers -------------------------------------------------------------
@@ -310,6 +331,60 @@ TEST_CASE("a Transfer-Encoding other than chunked is refused and its body "
                          "11\r\n{\"name\":\"chunky\"}\r\n0\r\n\r\n");
     REQUIRE(r);
     CHECK(r->status == 201);
+  }
+}
+
+// -- response bytes ---------------------------------------------------------
+
+// The session writes a plain 200 itself (one buffer for the head, the body
+// beside it) instead of through Beast's serializer: the bytes must be those
+// Beast wrote, field for field and in the same order.
+TEST_CASE("a GET by id is written byte for byte as Beast wrote it: status "
+          "line, Content-Type, ETag, position, request id, Connection, "
+          "Content-Length, body",
+          "[integration][wire]") {
+  deployd_process server;
+  const auto port = server.port();
+  const auto flow = server.post("/api/flows/", json{{"name", "wire"}});
+  const auto flow_id = flow.json_body().at("id").get<std::string>();
+  const auto created = server.post(
+    "/api/deployments/", json{{"name", "bytes"}, {"flow_id", flow_id}});
+  REQUIRE(created.status == 201);
+  const auto id = created.json_body().at("id").get<std::string>();
+  const auto body = server.get("/api/deployments/" + id).body;
+  // The position is what this node had applied (a service may write in
+  // between): taken from the response itself, then checked in its place.
+  const auto head = [&](const std::string& bytes, const std::string& request_id,
+                        const std::string& connection) {
+    const auto parsed = raw::parse_response(bytes);
+    const auto it = parsed ? parsed->first.headers.find("x-deployd-position")
+                           : std::map<std::string, std::string>::const_iterator{};
+    const auto position =
+      parsed && it != parsed->first.headers.end() ? it->second : std::string();
+    CHECK(!position.empty());
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+           "ETag: \"1\"\r\nX-Deployd-Position: " +
+           position + "\r\nX-Request-ID: " + request_id + "\r\n" +
+           connection + "Content-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n";
+  };
+  raw::connection c;
+  REQUIRE(c.open(port));
+  SECTION("kept alive, twice on one connection") {
+    for (const std::string rid : {"wire-1", "wire-2"}) {
+      REQUIRE(c.send("GET /api/deployments/" + id +
+                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: " + rid +
+                     "\r\n\r\n"));
+      const auto bytes = raw_response(c);
+      CHECK(bytes == head(bytes, rid, "") + body);
+    }
+  }
+  SECTION("with Connection: close") {
+    REQUIRE(c.send("GET /api/deployments/" + id +
+                   " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: wire-3"
+                   "\r\nConnection: close\r\n\r\n"));
+    const auto bytes = raw_response(c);
+    CHECK(bytes == head(bytes, "wire-3", "Connection: close\r\n") + body);
   }
 }
 
