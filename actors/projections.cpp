@@ -1066,6 +1066,8 @@ struct run_fields {
   const json* empirical_policy = nullptr;
   const json* expected_start = nullptr;
   const json* start = nullptr;
+  const json* end = nullptr;
+  const json* name = nullptr;
 
   explicit run_fields(const json& run) {
     if (!run.is_object())
@@ -1084,6 +1086,8 @@ struct run_fields {
                           : key == "empirical_policy" ? &empirical_policy
                           : key == "expected_start_time" ? &expected_start
                           : key == "start_time"          ? &start
+                          : key == "end_time"            ? &end
+                          : key == "name"                ? &name
                                                          : nullptr;
       // The first of a name, as `find` would.
       if (slot && !*slot)
@@ -1174,6 +1178,18 @@ std::vector<index_row> run_query_rows(const json& run) {
   if (started)
     rows.push_back({std::string(run_keys::start_prefix) + *started + run_id,
                     std::string()});
+  // `END_TIME_DESC` and `NEXT_SCHEDULED_START_TIME_ASC` (the stored members,
+  // null as 8 zero bytes) and `NAME_*` (`run_keys::name_order`).
+  const std::string zero_time(8, '\0');
+  rows.push_back({std::string(run_keys::end_prefix) +
+                      time_of(f.end).value_or(zero_time) + run_id,
+                  std::string()});
+  rows.push_back({std::string(run_keys::next_prefix) +
+                      time_of(f.next_start).value_or(zero_time) + run_id,
+                  std::string()});
+  rows.push_back({std::string(run_keys::name_prefix) +
+                      run_keys::name_order(run_fields::text(f.name)) + run_id,
+                  std::string()});
   if ((state == "PENDING" || state == "RUNNING") && pool)
     rows.push_back({run_keys::busy_prefix(*pool) +
                         (queue ? id_key(*queue) : std::string(16, '\0')) +
@@ -1224,6 +1240,19 @@ std::string poll_prefix(const events::uuid& deployment) {
 }
 std::string queue_prefix(const events::uuid& queue) {
   return "q" + id_key(queue);
+}
+std::string name_order(std::string_view name) {
+  // A zero byte as 0x00 0xff and the end as 0x00 0x00: byte order of the
+  // keys is the names' byte order, a name before its extensions.
+  std::string out;
+  out.reserve(name.size() + 2);
+  for (const char c : name) {
+    out.push_back(c);
+    if (c == '\0')
+      out.push_back('\xff');
+  }
+  out.append(2, '\0');
+  return out;
 }
 
 } // namespace run_keys

@@ -43,7 +43,9 @@ namespace deployd::actors {
 /// `prefect.concurrency-limit.*` events in the feed.
 /// 12: `scheduled_deployments` (the deployments the scheduler looks at).
 /// 13: `run_index` time orders of every run (`x`, `y` rows).
-inline constexpr std::uint32_t read_model_format = 13;
+/// 14: `run_index` end time, next scheduled start time and name orders
+/// (`f`, `g`, `m` rows).
+inline constexpr std::uint32_t read_model_format = 14;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).
@@ -157,7 +159,11 @@ inline constexpr std::size_t run_index_late_time_at = 1;
 ///   with a start time, `y` + start time + run id: the time sorts of
 ///   `/flow_runs/filter` walk these in order (`START_TIME_*` merges the
 ///   `x` rows valued empty with the `y` rows: `coalesce(start_time,
-///   expected_start_time)`).
+///   expected_start_time)`);
+/// - every run: `f` + end time and `g` + next scheduled start time (each 8
+///   zero bytes when null: first) + run id, and `m` + `name_order(name)` +
+///   run id: what `END_TIME_DESC`, `NEXT_SCHEDULED_START_TIME_ASC` and
+///   `NAME_*` walk.
 /// Values are empty but the `x` rows'. Besides these rows, `n` + state
 /// type holds the number of runs in that state type (decimal; no row at
 /// 0), kept by the folds.
@@ -178,6 +184,13 @@ inline constexpr std::size_t time_at = 17;
 /// Prefixes of the time orders (`x`: expected start time, `y`: start time).
 inline constexpr std::string_view expected_prefix = "x";
 inline constexpr std::string_view start_prefix = "y";
+/// Prefixes of the end time, next scheduled start time and name orders.
+inline constexpr std::string_view end_prefix = "f";
+inline constexpr std::string_view next_prefix = "g";
+inline constexpr std::string_view name_prefix = "m";
+/// A name as `m` rows hold it: its bytes, each zero byte followed by 0xff,
+/// then two zero bytes, so the rows sort by name bytes, then run id.
+[[nodiscard]] std::string name_order(std::string_view name);
 } // namespace run_keys
 
 /// pool id + worker name: key of `worker_names` (value: the worker id;

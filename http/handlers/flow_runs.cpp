@@ -14,9 +14,9 @@
 // or some state types: the kept `n` counts, no scan). Sorted `ID_DESC` (the
 // default), a page merges those rows newest first and stops once full,
 // rendering the runs from their stored text (`append_rendered_flow_run`).
-// Sorted by expected start time or start time, a page walks the `run_index`
-// time rows in order and stops once full (`time_sorted_runs`); other sorts
-// read every candidate.
+// In every other sort, a page walks that sort's `run_index` rows in order
+// and stops once full (`row_sorted_runs`); 256 candidates or fewer are
+// sorted as documents.
 #include "actors/projections.hpp"
 #include "actors/queries.hpp"
 #include "actors/run_filter.hpp"
@@ -127,9 +127,15 @@ void sort_runs(std::vector<json>& runs, const std::string& sort) {
   else if (sort == "END_TIME_DESC")
     by_time([&](const json& r) { return time_key(r, "end_time"); }, true);
   else if (sort == "NAME_ASC" || sort == "NAME_DESC")
+    // As the `m` rows: ties by id ascending, NAME_DESC the exact reverse.
     std::stable_sort(runs.begin(), runs.end(), [&](const json& a, const json& b) {
-      return sort == "NAME_ASC" ? a.at("name") < b.at("name")
-                                : a.at("name") > b.at("name");
+      const bool desc = sort == "NAME_DESC";
+      const json& x = desc ? b : a;
+      const json& y = desc ? a : b;
+      if (x.at("name") != y.at("name"))
+        return x.at("name") < y.at("name");
+      return x.at("id").get_ref<const std::string&>() <
+             y.at("id").get_ref<const std::string&>();
     });
   else // ID_DESC: ids are UUIDv7, so newest first
     std::stable_sort(runs.begin(), runs.end(), [](const json& a, const json& b) {
@@ -590,179 +596,16 @@ matching_runs(storage::reader& r, const json& body) {
 }
 
 // Candidates up to this many are sorted as documents (`matching_runs`);
-// more, or every run, by keys read from their stored text (`sorted_runs`).
+// more, or every run, walk the sort's rows (`row_sorted_runs`).
 constexpr std::size_t few_candidates = 256;
 
-// A match's place in a sort other than ID_DESC: its time or name, its id, and
-// its place in name-key order (what breaks ties of a name sort).
-struct sort_entry {
-  std::optional<std::int64_t> time;
-  std::string name;
-  std::size_t seq = 0;
-  events::uuid id;
-};
+// -- pages in a sort's order ----------------------------------------------------
 
-// The stored-member name a time sort reads, or nullptr (NAME_*, START_TIME_*
-// read two, unknown sorts none).
-const char* sort_field(const std::string& sort) {
-  if (sort == "EXPECTED_START_TIME_ASC" || sort == "EXPECTED_START_TIME_DESC")
-    return "expected_start_time";
-  if (sort == "NEXT_SCHEDULED_START_TIME_ASC")
-    return "next_scheduled_start_time";
-  if (sort == "END_TIME_DESC")
-    return "end_time";
-  return nullptr;
-}
-
-bool text_sortable(const std::string& sort) {
-  return sort_field(sort) || sort == "START_TIME_ASC" ||
-         sort == "START_TIME_DESC" || sort == "NAME_ASC" || sort == "NAME_DESC";
-}
-
-// A stored member's value as `micros` reads it from the document.
-std::optional<std::int64_t> time_member(std::string_view v) {
-  if (v.size() >= 2 && v.front() == '"' &&
-      v.find('\\') == std::string_view::npos) {
-    const auto t = events::parse_timestamp(v.substr(1, v.size() - 2));
-    return t ? std::optional<std::int64_t>(t->micros) : std::nullopt;
-  }
-  if (v.empty() || v == "null" || v.front() != '"')
-    return std::nullopt;
-  return micros(events::parse_json(v));
-}
-
-// The matches of a query sorted by `sort` (not ID_DESC), from `offset`, at
-// most `limit`, as stored texts, with the number of matches; nothing when
-// the query is better answered from the documents (few candidates) or the
-// sort is not one of these. Only the sort keys of every candidate are read
-// from its text (a run is parsed only when the index rows do not say it
-// matches), then the page is picked by a partial sort on (time, id)
-// (`time_before`) or (name, name-key order): the same order as `sort_runs`'
-// stable sort over `matching_runs`. The time sorts of `time_sorted_runs`
-// come here only when it declines.
-std::expected<std::optional<std::pair<std::vector<std::string>, std::int64_t>>,
-              storage::errc>
-sorted_runs(storage::reader& r, const json& body, const std::string& sort,
-            std::int64_t offset, std::int64_t limit) {
-  using answer = std::optional<std::pair<std::vector<std::string>, std::int64_t>>;
-  if (!text_sortable(sort))
-    return answer{};
-  const auto plan = plan_of(body);
-  std::vector<std::string> wanted; // candidate id keys, ascending
-  if (plan.from != run_plan::source::all) {
-    auto ids = candidates(r, plan);
-    if (!ids)
-      return std::unexpected(ids.error());
-    if (ids->size() <= few_candidates)
-      return answer{};
-    wanted = std::move(*ids);
-  }
-  const run_probe probe(body);
-  // Each candidate's place in name-key order (the `resource_names` rows).
-  std::unordered_map<std::string, std::size_t> seq_of;
-  auto scanned = r.scan(
-      storage::table::resource_names,
-      std::string(1, static_cast<char>(resource_kind::flow_run)),
-      [&](std::string_view, std::string_view value) {
-        const auto id = value.substr(value.size() - 16);
-        if (plan.from == run_plan::source::all ||
-            std::binary_search(wanted.begin(), wanted.end(), id))
-          seq_of.emplace(std::string(id), seq_of.size());
-        return true;
-      });
-  if (!scanned)
-    return std::unexpected(scanned.error());
-  const bool by_name = sort.starts_with("NAME_");
-  const bool by_start = sort.starts_with("START_TIME_");
-  const char* field = sort_field(sort);
-  const std::array<std::string_view, 2> keys{
-      by_name ? "name" : by_start ? "start_time" : field,
-      "expected_start_time"};
-  // The documents in one sequential scan (a point lookup each would read
-  // and decompress a block per run once they outgrow the block cache).
-  std::vector<sort_entry> entries;
-  bool readable = true;
-  scanned = r.scan(
-      storage::table::resources,
-      std::string(1, static_cast<char>(resource_kind::flow_run)),
-      [&](std::string_view key, std::string_view text) {
-        if (key.size() < 17)
-          return true;
-        const auto found = seq_of.find(std::string(key.substr(key.size() - 16)));
-        if (found == seq_of.end())
-          return true;
-        if (!plan.exact && !probe.matches(text))
-          return true;
-        std::array<std::string_view, 2> values;
-        if (!events::stored_run_members(text, keys, values)) {
-          readable = false; // not a text these keys can be read from
-          return false;
-        }
-        sort_entry e;
-        e.seq = found->second;
-        e.id = actors::id_from_key_suffix(key);
-        if (by_name) {
-          const auto v = values[0];
-          if (v.size() >= 2 && v.front() == '"' &&
-              v.find('\\') == std::string_view::npos) {
-            e.name = v.substr(1, v.size() - 2);
-          } else {
-            const json name = events::parse_json(v);
-            if (!name.is_string()) {
-              readable = false;
-              return false;
-            }
-            e.name = name.get<std::string>();
-          }
-        } else {
-          e.time = time_member(values[0]);
-          if (by_start && !e.time)
-            e.time = time_member(values[1]);
-        }
-        entries.push_back(std::move(e));
-        return true;
-      });
-  if (!scanned)
-    return std::unexpected(scanned.error());
-  if (!readable)
-    return answer{};
-  const bool desc = sort.ends_with("_DESC");
-  auto before = [&](const sort_entry& a, const sort_entry& b) {
-    if (by_name)
-      return desc ? a.name > b.name : a.name < b.name;
-    // A total order (`time_before`): no tie left for `seq`.
-    return time_before(a.time, a.id, b.time, b.id, desc);
-  };
-  const auto total = static_cast<std::int64_t>(entries.size());
-  const auto from = std::clamp<std::int64_t>(offset, 0, total);
-  const auto to = std::clamp<std::int64_t>(from + std::max<std::int64_t>(limit, 0), 0, total);
-  std::partial_sort(entries.begin(), entries.begin() + to, entries.end(),
-                    [&](const sort_entry& a, const sort_entry& b) {
-                      if (before(a, b))
-                        return true;
-                      if (before(b, a))
-                        return false;
-                      return a.seq < b.seq;
-                    });
-  std::vector<std::string> page;
-  for (auto i = from; i < to; ++i) {
-    auto text = r.get(storage::table::resources,
-                      actors::resource_key(resource_kind::flow_run,
-                                           entries[static_cast<std::size_t>(i)].id));
-    if (!text)
-      return std::unexpected(text.error());
-    if (*text)
-      page.push_back(std::move(**text));
-  }
-  return answer{std::pair{std::move(page), total}};
-}
-
-// -- pages in time order -------------------------------------------------------
-
-// One time order of `run_index` (its `x` or `y` rows) read forward or
-// backward in chunks that double as the walk goes on (from `chunk`, at most
-// 4,096 keys): each row as its order bytes (time, then run id: the key after
-// the prefix) and whether its value is empty.
+// One order of `run_index` (its `x`, `y`, `f`, `g` or `m` rows) read forward
+// or backward in chunks that double as the walk goes on (from `chunk`, at
+// most 4,096 keys): each row as its order bytes (the key after the prefix:
+// time or name, then the run id in the last 16 bytes) and whether its value
+// is empty.
 class order_cursor {
 public:
   struct row {
@@ -825,15 +668,16 @@ private:
   std::size_t at_ = 0;
 };
 
-// Every run in a time sort (`time_before`), as id keys: `EXPECTED_START_
-// TIME_*` walks the `x` rows; `START_TIME_*` merges the `x` rows of runs
+// Every run in a sort of `row_sorted_runs`, as id keys: the rows under
+// `prefix` in order (sort key, then id: `time_before` for the times);
+// `START_TIME_*` (`by_start`, over the `x` rows) merges the `x` rows of runs
 // without a start time (valued empty) with the `y` rows, which is
 // `coalesce(start_time, expected_start_time)`.
-class time_order {
+class row_order {
 public:
-  time_order(storage::reader& r, bool by_start, bool desc, std::size_t chunk)
-      : desc_(desc), by_start_(by_start),
-        expected_(r, actors::run_keys::expected_prefix, desc, chunk),
+  row_order(storage::reader& r, std::string_view prefix, bool by_start,
+            bool desc, std::size_t chunk)
+      : desc_(desc), by_start_(by_start), expected_(r, prefix, desc, chunk),
         started_(r, actors::run_keys::start_prefix, desc, chunk) {
   }
 
@@ -861,7 +705,8 @@ public:
     const bool take_a =
         a && (!b || (desc_ ? a->order > b->order : a->order < b->order));
     auto& from = take_a ? expected_ : started_;
-    std::string id = (take_a ? a : b)->order.substr(8);
+    const auto& order = (take_a ? a : b)->order;
+    std::string id = order.substr(order.size() - 16);
     from.pop();
     return id;
   }
@@ -873,9 +718,33 @@ private:
   order_cursor started_;
 };
 
-// The matches of a query in a time sort (`EXPECTED_START_TIME_*`,
-// `START_TIME_*`) from `offset`, at most `limit`, as stored texts: the runs
-// in the sort's order (`time_order`) until the page is full, each tested
+// The `run_index` rows a sort walks (`row_order`), whether it is
+// `START_TIME_*` (the `x` rows merged with the `y` rows) and whether it
+// walks them backward; nothing for `ID_DESC` (`newest_runs`) and unknown
+// sorts.
+struct sort_rows {
+  std::string_view prefix;
+  bool by_start = false;
+  bool desc = false;
+};
+std::optional<sort_rows> rows_of(const std::string& sort) {
+  namespace keys = actors::run_keys;
+  if (sort == "EXPECTED_START_TIME_ASC" || sort == "EXPECTED_START_TIME_DESC")
+    return sort_rows{keys::expected_prefix, false, sort.ends_with("_DESC")};
+  if (sort == "START_TIME_ASC" || sort == "START_TIME_DESC")
+    return sort_rows{keys::expected_prefix, true, sort.ends_with("_DESC")};
+  if (sort == "END_TIME_DESC")
+    return sort_rows{keys::end_prefix, false, true};
+  if (sort == "NEXT_SCHEDULED_START_TIME_ASC")
+    return sort_rows{keys::next_prefix, false, false};
+  if (sort == "NAME_ASC" || sort == "NAME_DESC")
+    return sort_rows{keys::name_prefix, false, sort == "NAME_DESC"};
+  return std::nullopt;
+}
+
+// The matches of a query in a sort other than `ID_DESC` (`rows_of`) from
+// `offset`, at most `limit`, as stored texts: the runs
+// in the sort's order (`row_order`) until the page is full, each tested
 // against the whole filter, so about `offset + limit` rows and runs are
 // read when most runs match. When the plan names index rows (deployments,
 // or state types that few runs are in), their run ids are read first (keys
@@ -884,12 +753,11 @@ private:
 // the sort is another one or the plan has few candidates (`matching_runs`
 // sorts those as documents).
 std::expected<std::optional<std::vector<std::string>>, storage::errc>
-time_sorted_runs(storage::reader& r, const json& body, const std::string& sort,
-                 std::int64_t offset, std::int64_t limit) {
+row_sorted_runs(storage::reader& r, const json& body, const std::string& sort,
+                std::int64_t offset, std::int64_t limit) {
   using answer = std::optional<std::vector<std::string>>;
-  const bool by_start = sort == "START_TIME_ASC" || sort == "START_TIME_DESC";
-  if (!by_start && sort != "EXPECTED_START_TIME_ASC" &&
-      sort != "EXPECTED_START_TIME_DESC")
+  const auto rows = rows_of(sort);
+  if (!rows)
     return answer{};
   const auto plan = plan_of(body);
   bool by_members = plan.from == run_plan::source::deployments;
@@ -922,8 +790,8 @@ time_sorted_runs(storage::reader& r, const json& body, const std::string& sort,
   const bool known =
       plan.exact && (plan.from == run_plan::source::all || by_members);
   const run_probe probe(body);
-  time_order order(
-      r, by_start, sort.ends_with("_DESC"),
+  row_order order(
+      r, rows->prefix, rows->by_start, rows->desc,
       static_cast<std::size_t>(std::clamp<std::int64_t>(std::min<std::int64_t>(offset, 4096) + limit + 1, 16, 4096)));
   // A run that starts while the walk goes on may be met twice (its `x`
   // row, then its `y` row): it counts once.
@@ -1294,16 +1162,11 @@ void post_flow_runs_filter(services& s, const request& req, path_params,
             return storage_failed(page.error());
           return json_text(200, render_texts(*page));
         }
-        auto timed = time_sorted_runs(r, b, sort_of(b), offset, limit_of(b));
+        auto timed = row_sorted_runs(r, b, sort_of(b), offset, limit_of(b));
         if (!timed)
           return storage_failed(timed.error());
         if (*timed)
           return json_text(200, render_texts(**timed));
-        auto sorted = sorted_runs(r, b, sort_of(b), offset, limit_of(b));
-        if (!sorted)
-          return storage_failed(sorted.error());
-        if (*sorted)
-          return json_text(200, render_texts((*sorted)->first));
         auto found = matching_runs(r, b);
         if (!found)
           return storage_failed(found.error());
@@ -1349,7 +1212,7 @@ void post_flow_runs_paginate(services& s, const request& req, path_params,
             return storage_failed(runs.error());
           return page_response(render_texts(*runs), *n, limit, page);
         }
-        auto timed = time_sorted_runs(r, b, sort_of(b), (page - 1) * limit, limit);
+        auto timed = row_sorted_runs(r, b, sort_of(b), (page - 1) * limit, limit);
         if (!timed)
           return storage_failed(timed.error());
         if (*timed) {
@@ -1358,12 +1221,6 @@ void post_flow_runs_paginate(services& s, const request& req, path_params,
             return storage_failed(n.error());
           return page_response(render_texts(**timed), *n, limit, page);
         }
-        auto sorted = sorted_runs(r, b, sort_of(b), (page - 1) * limit, limit);
-        if (!sorted)
-          return storage_failed(sorted.error());
-        if (*sorted)
-          return page_response(render_texts((*sorted)->first), (*sorted)->second,
-                               limit, page);
         auto found = matching_runs(r, b);
         if (!found)
           return storage_failed(found.error());

@@ -747,8 +747,8 @@ TEST_CASE("polls and run queries read the run index: it follows state "
   CHECK(answers(s) == kept);
 }
 
-TEST_CASE("run pages in every other sort read from the stored texts answer "
-          "as the documents sorted",
+TEST_CASE("run pages in every other sort walked from the rows answer as the "
+          "documents sorted",
           "[integration][flow_runs][run_index]") {
   temp_dir dir;
   process_options options;
@@ -764,8 +764,8 @@ TEST_CASE("run pages in every other sort read from the stored texts answer "
       {"x", "2029-06-01T00:00:00Z"}};
   std::vector<std::string> ids;
   for (const auto& [name, time] : made) {
-    // Idempotency keys descending: ties keep the name-key order, the
-    // reverse of the ids' (creation) order.
+    // Idempotency keys descending: the name-key order is the reverse of
+    // the ids' (creation) order, and ties go by id either way.
     auto r = f.create(json{{"name", name},
                            {"idempotency_key", "k" + std::to_string(9 - ids.size())},
                            {"state",
@@ -785,9 +785,9 @@ TEST_CASE("run pages in every other sort read from the stored texts answer "
       out.push_back(run.at("id").get<std::string>());
     return out;
   };
-  // Every run (read from the texts) against the deployment's (fewer than
-  // `few_candidates`: sorted as documents); a name filter the rows cannot
-  // answer, both ways.
+  // Every run (the sort's rows walked) against the deployment's (fewer
+  // than `few_candidates`: sorted as documents); a name filter the rows
+  // cannot answer, both ways.
   const json by_deployment{{"id", {{"any_", {f.deployment_id}}}}};
   const json by_name{{"name", {{"any_", {"x", "b"}}}}};
   for (const char* sort :
@@ -840,11 +840,26 @@ std::optional<std::int64_t> run_time(const json& run, const char* field) {
   return t ? std::optional<std::int64_t>(t->micros) : std::nullopt;
 }
 
-// `runs` in a time sort as flow-runs.md §4.2 and the README say: nulls
-// first ascending, ties by id ascending; a descending sort is the exact
-// reverse of the ascending one.
+// `runs` in a sort as flow-runs.md §4.2 and the README say: nulls first
+// ascending, names by their bytes, ties by id ascending; a descending sort
+// is the exact reverse of the ascending one.
 std::vector<std::string> time_sorted(std::vector<json> runs,
                                      const std::string& sort) {
+  if (sort.starts_with("NAME_")) {
+    std::sort(runs.begin(), runs.end(), [](const json& a, const json& b) {
+      const auto& x = a.at("name").get_ref<const std::string&>();
+      const auto& y = b.at("name").get_ref<const std::string&>();
+      if (x != y)
+        return x < y;
+      return a.at("id").get<std::string>() < b.at("id").get<std::string>();
+    });
+    std::vector<std::string> out;
+    for (const auto& run : runs)
+      out.push_back(run.at("id").get<std::string>());
+    if (sort.ends_with("_DESC"))
+      std::reverse(out.begin(), out.end());
+    return out;
+  }
   auto key = [&](const json& run) {
     if (sort.starts_with("START_TIME_")) {
       auto t = run_time(run, "start_time");
@@ -874,7 +889,7 @@ std::vector<std::string> time_sorted(std::vector<json> runs,
 } // namespace
 
 TEST_CASE("pages in time order walk the time rows and answer as every run "
-          "sorted, across state changes and deletes",
+          "sorted, across state changes, renames and deletes",
           "[integration][flow_runs][run_index]") {
   temp_dir dir;
   process_options options;
@@ -897,7 +912,8 @@ TEST_CASE("pages in time order walk the time rows and answer as every run "
   };
   const std::vector<std::string> sorts{
       "EXPECTED_START_TIME_DESC", "EXPECTED_START_TIME_ASC", "START_TIME_DESC",
-      "START_TIME_ASC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC"};
+      "START_TIME_ASC", "NEXT_SCHEDULED_START_TIME_ASC", "END_TIME_DESC",
+      "NAME_ASC", "NAME_DESC"};
   std::string d0;
   std::vector<std::string> adhoc_names;
   // Every sort, filter, offset and limit against the runs read newest first
@@ -1020,13 +1036,36 @@ TEST_CASE("pages in time order walk the time rows and answer as every run "
     auto runs = check_pages(s);
     REQUIRE(runs.size() == 1106);
     // Runs start and end between pages: START_TIME_* and END_TIME_DESC
-    // move them, the state filters gain and lose them.
+    // move them, the state filters gain and lose them; some go back to
+    // SCHEDULED at an hour other runs are due too (NEXT_SCHEDULED_...).
     for (std::size_t i = 0; i < runs.size(); i += 37) {
       const auto id = runs[i].at("id").get<std::string>();
       REQUIRE(f.set_state(id, json{{"type", "RUNNING"}}, true).status == 201);
       if (i % 3 == 0)
         REQUIRE(f.set_state(id, json{{"type", "COMPLETED"}}, true).status == 201);
+      else if (i % 3 == 1)
+        REQUIRE(f.set_state(id,
+                            json{{"type", "SCHEDULED"},
+                                 {"state_details",
+                                  {{"scheduled_time", "2030-01-01T05:00:00Z"}}}},
+                            true)
+                    .status == 201);
     }
+    runs = check_pages(s);
+    // Renames (PATCH): a third of the runs share six names, among them
+    // one a prefix of others, two with a zero byte, one upper case.
+    const std::vector<std::string> shared{"same", "same-a", "Same",
+                                          std::string("same\0z", 6),
+                                          std::string("same\0", 5), "a"};
+    for (std::size_t i = 0; i < runs.size(); i += 3)
+      REQUIRE(s.request("PATCH",
+                        "/api/flow_runs/" + runs[i].at("id").get<std::string>(),
+                        json{{"name", shared[i / 3 % shared.size()]}}.dump())
+                  .status == 204);
+    // One renamed back and forth (its old `m` row must go).
+    const auto moved = "/api/flow_runs/" + runs[1].at("id").get<std::string>();
+    REQUIRE(s.request("PATCH", moved, json{{"name", "zzz"}}.dump()).status == 204);
+    REQUIRE(s.request("PATCH", moved, json{{"name", "same"}}.dump()).status == 204);
     runs = check_pages(s);
     // Deleted runs leave every order.
     for (std::size_t i = 5; i < runs.size(); i += 41)
