@@ -1303,6 +1303,61 @@ event_log::scan_range(table t, std::string_view from, std::string_view to,
   return walk_range(*it, from, to, visit, order);
 }
 
+// -- snapshot_reader ----------------------------------------------------------
+
+namespace {
+
+rocksdb::ReadOptions snapshot_options(read_tier tier, const void* snapshot) {
+  rocksdb::ReadOptions options;
+  if (tier == read_tier::cache_only)
+    options.read_tier = rocksdb::kBlockCacheTier;
+  options.snapshot = static_cast<const rocksdb::Snapshot*>(snapshot);
+  return options;
+}
+
+} // namespace
+
+snapshot_reader::snapshot_reader(const event_log& log, read_tier tier)
+    : log_(log), tier_(tier), snapshot_(log.impl_->db->GetSnapshot()) {
+}
+
+snapshot_reader::~snapshot_reader() {
+  log_.impl_->db->ReleaseSnapshot(
+      static_cast<const rocksdb::Snapshot*>(snapshot_));
+}
+
+std::expected<std::optional<std::string>, errc>
+snapshot_reader::get(table t, std::string_view key) {
+  std::string value;
+  const auto s = log_.impl_->db->Get(snapshot_options(tier_, snapshot_),
+                                     log_.impl_->cf(t), slice(key), &value);
+  if (s.IsNotFound())
+    return std::optional<std::string>{};
+  if (s.IsIncomplete())
+    return std::unexpected(errc::would_block);
+  if (!s.ok())
+    return std::unexpected(from_status(s, "get"));
+  return std::optional<std::string>{std::move(value)};
+}
+
+std::expected<void, errc> snapshot_reader::scan(table t,
+                                                std::string_view prefix,
+                                                const visitor& visit,
+                                                scan_order order) {
+  std::unique_ptr<rocksdb::Iterator> it(log_.impl_->db->NewIterator(
+      snapshot_options(tier_, snapshot_), log_.impl_->cf(t)));
+  return walk(*it, prefix, visit, order);
+}
+
+std::expected<void, errc>
+snapshot_reader::scan_range(table t, std::string_view from,
+                            std::string_view to, const visitor& visit,
+                            scan_order order) {
+  std::unique_ptr<rocksdb::Iterator> it(log_.impl_->db->NewIterator(
+      snapshot_options(tier_, snapshot_), log_.impl_->cf(t)));
+  return walk_range(*it, from, to, visit, order);
+}
+
 std::expected<void, errc>
 event_log::compare_table(table t, const event_log& other,
                          const diff_visitor& visit) const {

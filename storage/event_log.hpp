@@ -390,6 +390,7 @@ public:
 
 private:
   friend class write_batch;
+  friend class snapshot_reader;
   struct impl;
   explicit event_log(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
@@ -419,6 +420,34 @@ public:
 private:
   const event_log& log_;
   read_tier tier_;
+};
+
+/// The database as a `reader` as it was when this was made (a RocksDB
+/// snapshot, released when it is destroyed): for a query whose reads must
+/// agree with each other (a page and its count) while commits go on. Any
+/// thread; one owner; must not outlive `log`. Holding it keeps the rows it
+/// sees from being compacted away, so make one per query, not longer.
+class snapshot_reader final : public reader {
+public:
+  snapshot_reader(const event_log& log, read_tier tier);
+  ~snapshot_reader() override;
+  snapshot_reader(const snapshot_reader&) = delete;
+  snapshot_reader& operator=(const snapshot_reader&) = delete;
+
+  [[nodiscard]] std::expected<std::optional<std::string>, errc>
+  get(table t, std::string_view key) override;
+  [[nodiscard]] std::expected<void, errc>
+  scan(table t, std::string_view prefix, const visitor& visit,
+       scan_order order = scan_order::forward) override;
+  [[nodiscard]] std::expected<void, errc>
+  scan_range(table t, std::string_view from, std::string_view to,
+             const visitor& visit,
+             scan_order order = scan_order::forward) override;
+
+private:
+  const event_log& log_;
+  read_tier tier_;
+  const void* snapshot_; // a `rocksdb::Snapshot` of `log_`
 };
 
 } // namespace deployd::storage

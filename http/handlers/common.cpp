@@ -175,6 +175,22 @@ void run_query(services& s, std::function<response(storage::reader&)> work,
       });
 }
 
+void run_snapshot_query(services& s,
+                        std::function<response(storage::reader&)> work,
+                        responder reply) {
+  s.blocking_reads.post(
+      [&log = s.reads.log(), work = std::move(work), reply = std::move(reply)] {
+        storage::snapshot_reader reader(log, storage::read_tier::any);
+        try {
+          reply(work(reader));
+        } catch (const std::exception& e) {
+          observe::log(observe::level::error, "query failed",
+                       {{"detail", e.what()}});
+          reply(exception_message(500, "Internal Server Error"));
+        }
+      });
+}
+
 std::optional<response> limit_problem(const events::json& body) {
   if (!body.is_object())
     return std::nullopt;

@@ -73,6 +73,12 @@ void submit_with(services& s, const request& req, actors::command cmd,
 /// for the disk) and replies with what it returns.
 void run_query(services& s, std::function<response(storage::reader&)> work,
                responder reply);
+/// `run_query` with every read of `work` from one snapshot of the database
+/// (`storage::snapshot_reader`): for answers made of several reads that must
+/// agree though commits go on between them (a page and its count).
+void run_snapshot_query(services& s,
+                        std::function<response(storage::reader&)> work,
+                        responder reply);
 
 /// Prefect's limit dependency: an integer `limit` above 200 or below 0 is a
 /// 422 `{"detail": "Invalid limit: ..."}`, reported before the body.

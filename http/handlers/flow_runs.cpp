@@ -1153,7 +1153,7 @@ void post_flow_runs_filter(services& s, const request& req, path_params,
   const auto offset_v = param(*body, "offset");
   const std::int64_t offset =
       offset_v.is_number_integer() ? offset_v.get<std::int64_t>() : 0;
-  run_query(
+  run_snapshot_query(
       s,
       [b = std::move(*body), offset](storage::reader& r) {
         if (sort_of(b) == "ID_DESC") {
@@ -1198,7 +1198,7 @@ void post_flow_runs_paginate(services& s, const request& req, path_params,
   auto body = query_body(req, "Body_paginate_flow_runs_flow_runs_paginate_post");
   if (!body)
     return reply(std::move(body.error()));
-  run_query(
+  run_snapshot_query(
       s,
       [b = std::move(*body)](storage::reader& r) {
         const auto limit = limit_of(b);

@@ -11,10 +11,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace deployd::testing;
@@ -1084,6 +1086,72 @@ TEST_CASE("pages in time order walk the time rows and answer as every run "
   deployd_process s(options);
   const auto runs = check_pages(s);
   CHECK(runs.size() == kept.size());
+}
+
+TEST_CASE("a page and its count are read from one snapshot while runs "
+          "change state",
+          "[integration][flow_runs][run_index]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  deployd_process s(options);
+  fixture f(s, json{{"schedules",
+                     {{{"schedule",
+                        {{"interval", 3600},
+                         {"anchor_date", "2030-01-01T00:00:00Z"}}}}}}});
+  REQUIRE(s.post("/api/deployments/" + f.deployment_id + "/schedule",
+                 json{{"start_time", "2030-01-01T00:00:00Z"},
+                      {"min_runs", 330},
+                      {"max_runs", 330}})
+              .status == 200);
+  auto listed = s.post("/api/flow_runs/filter", json{{"limit", 60}});
+  REQUIRE(listed.status == 200);
+  std::vector<std::string> flipped;
+  for (const auto& run : listed.json_body())
+    flipped.push_back(run.at("id").get<std::string>());
+  REQUIRE(flipped.size() == 60);
+  // 60 runs go PENDING and back to SCHEDULED while pages are read: 270 to
+  // 330 SCHEDULED runs (more than 256: the rows are walked), so page 2 of
+  // 200 holds exactly count - 200 of them when page and count agree.
+  std::atomic<bool> done{false};
+  std::atomic<int> flips{0};
+  std::thread writer([&] {
+    for (std::size_t i = 0; !done; ++i) {
+      const auto& id = flipped[i % flipped.size()];
+      const bool back = i / flipped.size() % 2 == 1;
+      const json state =
+          back ? json{{"type", "SCHEDULED"},
+                      {"state_details",
+                       {{"scheduled_time", "2030-01-01T00:00:00Z"}}}}
+               : json{{"type", "PENDING"}};
+      if (f.set_state(id, state, true).status == 201)
+        ++flips;
+    }
+  });
+  int mismatches = 0;
+  int pages = 0;
+  for (int i = 0; i < 400; ++i) {
+    static const char* const sorts[] = {"NAME_ASC", "EXPECTED_START_TIME_DESC",
+                                        "END_TIME_DESC", "ID_DESC"};
+    auto r = s.post("/api/flow_runs/paginate",
+                    json{{"flow_runs", {{"state", {{"type", {{"any_", {"SCHEDULED"}}}}}}}},
+                         {"sort", sorts[i % 4]},
+                         {"limit", 200},
+                         {"page", 2}});
+    if (r.status != 200)
+      break;
+    const auto page = r.json_body();
+    ++pages;
+    if (static_cast<std::int64_t>(page.at("results").size()) !=
+        page.at("count").get<std::int64_t>() - 200)
+      ++mismatches;
+  }
+  done = true;
+  writer.join();
+  INFO(flips.load() << " state changes during " << pages << " pages");
+  CHECK(pages == 400);
+  CHECK(flips.load() > 0);
+  CHECK(mismatches == 0);
 }
 
 TEST_CASE("a poll of several deployments merges their due runs at every "
