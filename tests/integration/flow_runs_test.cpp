@@ -233,10 +233,7 @@ TEST_CASE("a worker's path: create_flow_run, poll, Pending, Running, Completed",
     kept = s.get("/api/flow_runs/" + run_id).json_body();
     REQUIRE(s.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
-  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  verify_then_replay(options.data_dir);
   deployd_process s(options);
   auto again = s.get("/api/flow_runs/" + run_id).json_body();
   kept.erase("estimated_start_time_delta");
@@ -499,9 +496,7 @@ TEST_CASE("deleting a deployment deletes its scheduled never-run runs, "
     CHECK(s.post("/api/flow_runs/count", json::object()).body == "0");
     REQUIRE(s.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
+  check_verified(options.data_dir);
 }
 
 TEST_CASE("polls and run queries read the run index: it follows state "
@@ -741,10 +736,7 @@ TEST_CASE("polls and run queries read the run index: it follows state "
     CHECK(kept.at("count") == "4");
     REQUIRE(s.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
-  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  verify_then_replay(options.data_dir);
   deployd_process s(options);
   CHECK(answers(s) == kept);
 }
@@ -1079,10 +1071,7 @@ TEST_CASE("pages in time order walk the time rows and answer as every run "
       kept.push_back(run.dump());
     REQUIRE(s.stop() == 0);
   }
-  const auto verified = run_tool({"verify", "--data-dir", options.data_dir});
-  INFO(verified.out);
-  CHECK(verified.status == 0);
-  REQUIRE(run_tool({"replay", "--data-dir", options.data_dir}).status == 0);
+  verify_then_replay(options.data_dir);
   deployd_process s(options);
   const auto runs = check_pages(s);
   CHECK(runs.size() == kept.size());
