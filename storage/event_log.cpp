@@ -1263,13 +1263,21 @@ std::expected<void, errc> event_log::commit(write_batch& b, bool sync) {
   return {};
 }
 
-std::expected<std::optional<std::string>, errc>
-event_log::get(table t, std::string_view key, read_tier tier) const {
+namespace {
+
+/// Options for a read at `tier`, as of `snapshot` (a `rocksdb::Snapshot`)
+/// or of the latest writes when null.
+rocksdb::ReadOptions read_options(read_tier tier, const void* snapshot) {
   rocksdb::ReadOptions options;
   if (tier == read_tier::cache_only)
     options.read_tier = rocksdb::kBlockCacheTier;
-  std::string value;
-  const auto s = impl_->db->Get(options, impl_->cf(t), slice(key), &value);
+  options.snapshot = static_cast<const rocksdb::Snapshot*>(snapshot);
+  return options;
+}
+
+/// A point read's answer: the value, none, or why not.
+std::expected<std::optional<std::string>, errc> got(const rocksdb::Status& s,
+                                                    std::string value) {
   if (s.IsNotFound())
     return std::optional<std::string>{};
   if (s.IsIncomplete())
@@ -1279,15 +1287,22 @@ event_log::get(table t, std::string_view key, read_tier tier) const {
   return std::optional<std::string>{std::move(value)};
 }
 
+} // namespace
+
+std::expected<std::optional<std::string>, errc>
+event_log::get(table t, std::string_view key, read_tier tier) const {
+  std::string value;
+  const auto s = impl_->db->Get(read_options(tier, nullptr), impl_->cf(t),
+                                slice(key), &value);
+  return got(s, std::move(value));
+}
+
 std::expected<void, errc> event_log::scan(table t, std::string_view prefix,
                                           const visitor& visit,
                                           scan_order order,
                                           read_tier tier) const {
-  rocksdb::ReadOptions options;
-  if (tier == read_tier::cache_only)
-    options.read_tier = rocksdb::kBlockCacheTier;
   std::unique_ptr<rocksdb::Iterator> it(
-    impl_->db->NewIterator(options, impl_->cf(t)));
+    impl_->db->NewIterator(read_options(tier, nullptr), impl_->cf(t)));
   return walk(*it, prefix, visit, order);
 }
 
@@ -1295,27 +1310,12 @@ std::expected<void, errc>
 event_log::scan_range(table t, std::string_view from, std::string_view to,
                       const visitor& visit, scan_order order,
                       read_tier tier) const {
-  rocksdb::ReadOptions options;
-  if (tier == read_tier::cache_only)
-    options.read_tier = rocksdb::kBlockCacheTier;
   std::unique_ptr<rocksdb::Iterator> it(
-    impl_->db->NewIterator(options, impl_->cf(t)));
+    impl_->db->NewIterator(read_options(tier, nullptr), impl_->cf(t)));
   return walk_range(*it, from, to, visit, order);
 }
 
 // -- snapshot_reader ----------------------------------------------------------
-
-namespace {
-
-rocksdb::ReadOptions snapshot_options(read_tier tier, const void* snapshot) {
-  rocksdb::ReadOptions options;
-  if (tier == read_tier::cache_only)
-    options.read_tier = rocksdb::kBlockCacheTier;
-  options.snapshot = static_cast<const rocksdb::Snapshot*>(snapshot);
-  return options;
-}
-
-} // namespace
 
 snapshot_reader::snapshot_reader(const event_log& log, read_tier tier)
     : log_(log), tier_(tier), snapshot_(log.impl_->db->GetSnapshot()) {
@@ -1329,15 +1329,9 @@ snapshot_reader::~snapshot_reader() {
 std::expected<std::optional<std::string>, errc>
 snapshot_reader::get(table t, std::string_view key) {
   std::string value;
-  const auto s = log_.impl_->db->Get(snapshot_options(tier_, snapshot_),
+  const auto s = log_.impl_->db->Get(read_options(tier_, snapshot_),
                                      log_.impl_->cf(t), slice(key), &value);
-  if (s.IsNotFound())
-    return std::optional<std::string>{};
-  if (s.IsIncomplete())
-    return std::unexpected(errc::would_block);
-  if (!s.ok())
-    return std::unexpected(from_status(s, "get"));
-  return std::optional<std::string>{std::move(value)};
+  return got(s, std::move(value));
 }
 
 std::expected<void, errc> snapshot_reader::scan(table t,
@@ -1345,7 +1339,7 @@ std::expected<void, errc> snapshot_reader::scan(table t,
                                                 const visitor& visit,
                                                 scan_order order) {
   std::unique_ptr<rocksdb::Iterator> it(log_.impl_->db->NewIterator(
-      snapshot_options(tier_, snapshot_), log_.impl_->cf(t)));
+      read_options(tier_, snapshot_), log_.impl_->cf(t)));
   return walk(*it, prefix, visit, order);
 }
 
@@ -1354,7 +1348,7 @@ snapshot_reader::scan_range(table t, std::string_view from,
                             std::string_view to, const visitor& visit,
                             scan_order order) {
   std::unique_ptr<rocksdb::Iterator> it(log_.impl_->db->NewIterator(
-      snapshot_options(tier_, snapshot_), log_.impl_->cf(t)));
+      read_options(tier_, snapshot_), log_.impl_->cf(t)));
   return walk_range(*it, from, to, visit, order);
 }
 

@@ -159,11 +159,16 @@ void submit(services& s, const request& req, actors::command cmd,
       std::move(reply));
 }
 
-void run_query(services& s, std::function<response(storage::reader&)> work,
-               responder reply) {
+namespace {
+
+// Runs `work` on the blocking-read pool over a `Reader` of the log (the
+// live tables, or one snapshot of them) and replies with its answer.
+template <class Reader>
+void post_query(services& s, std::function<response(storage::reader&)> work,
+                responder reply) {
   s.blocking_reads.post(
       [&log = s.reads.log(), work = std::move(work), reply = std::move(reply)] {
-        storage::log_reader reader(log, storage::read_tier::any);
+        Reader reader(log, storage::read_tier::any);
         try {
           reply(work(reader));
         } catch (const std::exception& e) {
@@ -175,20 +180,17 @@ void run_query(services& s, std::function<response(storage::reader&)> work,
       });
 }
 
+} // namespace
+
+void run_query(services& s, std::function<response(storage::reader&)> work,
+               responder reply) {
+  post_query<storage::log_reader>(s, std::move(work), std::move(reply));
+}
+
 void run_snapshot_query(services& s,
                         std::function<response(storage::reader&)> work,
                         responder reply) {
-  s.blocking_reads.post(
-      [&log = s.reads.log(), work = std::move(work), reply = std::move(reply)] {
-        storage::snapshot_reader reader(log, storage::read_tier::any);
-        try {
-          reply(work(reader));
-        } catch (const std::exception& e) {
-          observe::log(observe::level::error, "query failed",
-                       {{"detail", e.what()}});
-          reply(exception_message(500, "Internal Server Error"));
-        }
-      });
+  post_query<storage::snapshot_reader>(s, std::move(work), std::move(reply));
 }
 
 std::optional<response> limit_problem(const events::json& body) {
