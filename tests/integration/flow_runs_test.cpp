@@ -839,21 +839,15 @@ std::optional<std::int64_t> run_time(const json& run, const char* field) {
 // is the exact reverse of the ascending one.
 std::vector<std::string> time_sorted(std::vector<json> runs,
                                      const std::string& sort) {
-  if (sort.starts_with("NAME_")) {
-    std::sort(runs.begin(), runs.end(), [](const json& a, const json& b) {
+  const auto by_id = [](const json& a, const json& b) {
+    return a.at("id").get<std::string>() < b.at("id").get<std::string>();
+  };
+  if (sort.starts_with("NAME_"))
+    std::sort(runs.begin(), runs.end(), [&](const json& a, const json& b) {
       const auto& x = a.at("name").get_ref<const std::string&>();
       const auto& y = b.at("name").get_ref<const std::string&>();
-      if (x != y)
-        return x < y;
-      return a.at("id").get<std::string>() < b.at("id").get<std::string>();
+      return x != y ? x < y : by_id(a, b);
     });
-    std::vector<std::string> out;
-    for (const auto& run : runs)
-      out.push_back(run.at("id").get<std::string>());
-    if (sort.ends_with("_DESC"))
-      std::reverse(out.begin(), out.end());
-    return out;
-  }
   auto key = [&](const json& run) {
     if (sort.starts_with("START_TIME_")) {
       auto t = run_time(run, "start_time");
@@ -865,13 +859,14 @@ std::vector<std::string> time_sorted(std::vector<json> runs,
       return run_time(run, "next_scheduled_start_time");
     return run_time(run, "end_time");
   };
-  std::sort(runs.begin(), runs.end(), [&](const json& a, const json& b) {
-    const auto x = key(a);
-    const auto y = key(b);
-    if (x != y)
-      return !x || (y && *x < *y);
-    return a.at("id").get<std::string>() < b.at("id").get<std::string>();
-  });
+  if (!sort.starts_with("NAME_"))
+    std::sort(runs.begin(), runs.end(), [&](const json& a, const json& b) {
+      const auto x = key(a);
+      const auto y = key(b);
+      if (x != y)
+        return !x || (y && *x < *y);
+      return by_id(a, b);
+    });
   std::vector<std::string> out;
   for (const auto& run : runs)
     out.push_back(run.at("id").get<std::string>());
