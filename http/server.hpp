@@ -1,5 +1,6 @@
 // The HTTP listener: accepts connections on several I/O threads and runs one
-// session per connection (one strand each), in plain HTTP or, when a
+// session per connection (on its thread's single-threaded context: an
+// implicit strand), in plain HTTP or, when a
 // certificate and key are configured, HTTPS only.
 //
 // A session reads a request in steps, each with its own limit and deadline:
@@ -7,7 +8,7 @@
 // time). Basic auth, when configured, is checked before routing. The session
 // hands the request to the route table and writes the handler's response
 // when it arrives, which may be later and from another thread: the reply is
-// posted back to the session's strand, and a timer answers 503 if it never
+// posted back to the session's context, and a timer answers 503 if it never
 // comes. Connections beyond `max_connections` are answered 503 and closed.
 // Beast stays inside server.cpp (and the websockets it hands connections
 // to, http/event_socket.hpp).
