@@ -44,7 +44,8 @@ append_and_fold(storage::write_batch& b, const event_list& list,
       return std::unexpected(position.error());
     auto folded =
         fold(b, e,
-             fold_context{*position, r.recorded_at, r.command_id, &counts},
+             fold_context{*position, r.recorded_at, r.command_id, &counts,
+                          r.version},
              r.payload);
     if (!folded)
       return std::unexpected(folded.error());

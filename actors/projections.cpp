@@ -7,6 +7,7 @@
 #include "events/python/json_text.hpp"
 #include "events/json_writer.hpp"
 #include "events/stored_deployment.hpp"
+#include "storage/bytes.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -175,12 +176,12 @@ load_links(storage::write_batch& b, const events::deployment& d) {
   return links;
 }
 
-// Writes the state row (`state`, or `d` serialised) and the rendered
-// response of `d`; `stored`, when set, is `d` as read from `state`
-// (its JSON members still text there).
+// Writes the state row (`state`, or `d` serialised) and the view row of
+// `d` at `version` of its stream; `stored`, when set, is `d` as read from
+// `state` (its JSON members still text there).
 std::expected<void, errc>
 store_deployment(storage::write_batch& b, const events::deployment& d,
-                 std::string_view state = {},
+                 events::stream_version version, std::string_view state = {},
                  const events::stored_deployment* stored = nullptr) {
   auto links = load_links(b, d);
   if (!links)
@@ -191,8 +192,9 @@ store_deployment(storage::write_batch& b, const events::deployment& d,
   else
     b.put(table::deployments, key, state);
   b.put(table::deployment_views, key,
-        stored ? events::render_deployment(*stored, state, *links)
-               : events::render_deployment(d, *links));
+        deployment_view_row::make(
+            version, stored ? events::render_deployment(*stored, state, *links)
+                            : events::render_deployment(d, *links)));
   return {};
 }
 
@@ -213,28 +215,34 @@ std::expected<void, errc> rerender_linked(storage::write_batch& b,
     auto d = load_deployment(b, id);
     if (!d)
       return std::unexpected(d.error());
-    if (*d) {
-      auto stored = store_deployment(b, **d);
-      if (!stored)
-        return stored;
-    }
+    if (!*d)
+      continue;
+    // Its stream did not change: the version stays the view's.
+    auto view = b.get(table::deployment_views, id_key(id));
+    if (!view)
+      return std::unexpected(view.error());
+    const events::stream_version version{
+        *view ? deployment_view_row::version(**view) : 0};
+    if (auto stored = store_deployment(b, **d, version); !stored)
+      return stored;
   }
   return {};
 }
 
 std::expected<void, errc>
 fold_created(storage::write_batch& b, const events::deployment& d,
-             std::string_view payload,
+             events::stream_version version, std::string_view payload,
              const events::stored_deployment* stored = nullptr) {
   b.put(table::deployment_names, deployment_name_key(d.flow_id, d.name),
         id_key(d.id));
   put_indexes(b, d);
   // The payload of deployment_created is the stored state document itself.
-  return store_deployment(b, d, payload, stored);
+  return store_deployment(b, d, version, payload, stored);
 }
 
 std::expected<void, errc> fold_updated(storage::write_batch& b,
-                                       const events::deployment_updated& e) {
+                                       const events::deployment_updated& e,
+                                       events::stream_version version) {
   auto loaded = load_deployment(b, e.id);
   if (!loaded)
     return std::unexpected(loaded.error());
@@ -259,7 +267,7 @@ std::expected<void, errc> fold_updated(storage::write_batch& b,
           deployment_name_key(after.flow_id, after.name), id_key(after.id));
   }
   reindex(b, before, after);
-  return store_deployment(b, after);
+  return store_deployment(b, after, version);
 }
 
 std::expected<void, errc>
@@ -723,7 +731,8 @@ namespace {
 std::expected<void, errc> fold_rows(storage::write_batch& b,
                                     const events::any_event& e,
                                     std::string_view payload,
-                                    run_counts* counts) {
+                                    const fold_context& at) {
+  run_counts* counts = at.counts;
   return std::visit(
       overloaded{
           [&](const events::flow_created& x) -> std::expected<void, errc> {
@@ -736,10 +745,10 @@ std::expected<void, errc> fold_rows(storage::write_batch& b,
             return fold_deployment_deleted(b, x);
           },
           [&](const events::deployment_created& x) {
-            return fold_created(b, x.value, payload);
+            return fold_created(b, x.value, at.version, payload);
           },
           [&](const events::deployment_updated& x) {
-            return fold_updated(b, x);
+            return fold_updated(b, x, at.version);
           },
           [&](const events::concurrency_limit_created& x) {
             return fold_limit(b, x.value);
@@ -792,7 +801,7 @@ std::expected<void, errc> fold(storage::write_batch& b,
   std::uint64_t index = 0;
   if (auto a = announce(b, e, at, announce_stage::before_fold, index); !a)
     return a;
-  if (auto folded = fold_rows(b, e, payload, at.counts); !folded)
+  if (auto folded = fold_rows(b, e, payload, at); !folded)
     return folded;
   return announce(b, e, at, announce_stage::after_fold, index);
 }
@@ -803,7 +812,8 @@ std::expected<void, errc> fold(storage::write_batch& b,
                                std::string_view payload) {
   // What `fold` does for the event: a creation announces nothing before
   // its rows, and its one feed event after them.
-  if (auto folded = fold_created(b, created.value, payload, &created);
+  if (auto folded =
+          fold_created(b, created.value, at.version, payload, &created);
       !folded)
     return folded;
   std::uint64_t index = 0;
@@ -1327,7 +1337,33 @@ resources_under(storage::reader& r, const std::string& name_prefix) {
 
 std::expected<std::optional<std::string>, errc>
 deployment_view(storage::write_batch& b, const events::uuid& id) {
-  return b.get(table::deployment_views, id_key(id));
+  auto row = b.get(table::deployment_views, id_key(id));
+  if (row && *row)
+    deployment_view_row::to_body(**row);
+  return row;
+}
+
+std::string deployment_view_row::make(events::stream_version v,
+                                      std::string_view body) {
+  std::string row;
+  row.reserve(version_bytes + body.size());
+  storage::put_le<version_bytes>(row, v.value);
+  row.append(body);
+  return row;
+}
+
+std::uint64_t deployment_view_row::version(std::string_view row) {
+  storage::byte_reader in{row};
+  const auto v = in.le<version_bytes>();
+  return in.ok ? v : 0;
+}
+
+std::string_view deployment_view_row::body(std::string_view row) {
+  return row.substr(std::min(row.size(), version_bytes));
+}
+
+void deployment_view_row::to_body(std::string& row) {
+  row.erase(0, std::min(row.size(), version_bytes));
 }
 
 std::expected<std::optional<std::string>, errc>
@@ -1338,15 +1374,25 @@ flow_view(storage::write_batch& b, const events::uuid& id) {
 // -- read_model
 // ----------------------------------------------------------------
 
-read_model::text read_model::deployment(const events::uuid& id,
-                                        storage::read_tier tier) const {
+namespace {
+
+read_model::text view_body(read_model::text row) {
+  if (row && *row)
+    deployment_view_row::to_body(**row);
+  return row;
+}
+
+} // namespace
+
+read_model::text read_model::deployment_row(const events::uuid& id,
+                                            storage::read_tier tier) const {
   return log_.get(table::deployment_views, id_key(id), tier);
 }
 
 read_model::text
-read_model::deployment_by_name(std::string_view flow_name,
-                               std::string_view deployment_name,
-                               storage::read_tier tier) const {
+read_model::deployment_row_by_name(std::string_view flow_name,
+                                   std::string_view deployment_name,
+                                   storage::read_tier tier) const {
   auto flow_id = log_.get(table::flow_names, flow_name, tier);
   if (!flow_id || !*flow_id)
     return flow_id;
@@ -1356,6 +1402,18 @@ read_model::deployment_by_name(std::string_view flow_name,
   if (!id || !*id)
     return id;
   return log_.get(table::deployment_views, **id, tier);
+}
+
+read_model::text read_model::deployment(const events::uuid& id,
+                                        storage::read_tier tier) const {
+  return view_body(deployment_row(id, tier));
+}
+
+read_model::text
+read_model::deployment_by_name(std::string_view flow_name,
+                               std::string_view deployment_name,
+                               storage::read_tier tier) const {
+  return view_body(deployment_row_by_name(flow_name, deployment_name, tier));
 }
 
 read_model::text read_model::flow(const events::uuid& id,

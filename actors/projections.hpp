@@ -45,7 +45,9 @@ namespace deployd::actors {
 /// 13: `run_index` time orders of every run (`x`, `y` rows).
 /// 14: `run_index` end time, next scheduled start time and name orders
 /// (`f`, `g`, `m` rows).
-inline constexpr std::uint32_t read_model_format = 14;
+/// 15: a deployment's view row starts with its stream's version
+/// (`deployment_view_row`), so a GET reads one row for body and ETag.
+inline constexpr std::uint32_t read_model_format = 15;
 
 /// Where an event sits in the log: what the Prefect events it announces are
 /// made of besides the event itself (their time, position and ids).
@@ -58,6 +60,8 @@ struct fold_context {
   /// type) here instead of reading and writing a row per run; the caller
   /// writes them once with `write_run_counts` after its last event.
   run_counts* counts = nullptr;
+  /// The event's version in its stream (a deployment's view row keeps it).
+  events::stream_version version{};
 };
 
 /// Changes to the counts of runs by state type, not written yet.
@@ -262,6 +266,20 @@ load_limit(storage::write_batch& b, const events::uuid& id);
 /// The rendered response of a deployment as of `b`.
 [[nodiscard]] std::expected<std::optional<std::string>, storage::errc>
 deployment_view(storage::write_batch& b, const events::uuid& id);
+
+/// A deployment's view row: its stream's version (8 bytes, big-endian),
+/// then the rendered response. One read gives a GET its body and ETag.
+struct deployment_view_row {
+  static constexpr std::size_t version_bytes = 8;
+  [[nodiscard]] static std::string make(events::stream_version v,
+                                        std::string_view body);
+  /// The version of a row `make` wrote (0 for a shorter one).
+  [[nodiscard]] static std::uint64_t version(std::string_view row);
+  /// The response in a row `make` wrote.
+  [[nodiscard]] static std::string_view body(std::string_view row);
+  /// `row` becomes its response (in place).
+  static void to_body(std::string& row);
+};
 /// The rendered response of a flow as of `b`.
 [[nodiscard]] std::expected<std::optional<std::string>, storage::errc>
 flow_view(storage::write_batch& b, const events::uuid& id);
@@ -284,6 +302,12 @@ public:
   [[nodiscard]] text deployment_by_name(std::string_view flow_name,
                                         std::string_view deployment_name,
                                         storage::read_tier tier) const;
+  /// The deployment's view row (`deployment_view_row`: version, response).
+  [[nodiscard]] text deployment_row(const events::uuid& id,
+                                    storage::read_tier tier) const;
+  [[nodiscard]] text deployment_row_by_name(std::string_view flow_name,
+                                            std::string_view deployment_name,
+                                            storage::read_tier tier) const;
   [[nodiscard]] text flow(const events::uuid& id,
                           storage::read_tier tier) const;
   /// The deployment's schedules as the API lists them (newest first).

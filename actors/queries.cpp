@@ -645,8 +645,12 @@ std::expected<std::vector<uuid>, errc> page_of(const Query& q,
   return out;
 }
 
+// The rows of `ids` in `t` as a JSON array; `body` takes a row's JSON
+// from it.
+template <typename Body>
 std::expected<std::string, errc> views_array(storage::reader& r, table t,
-                                             const std::vector<uuid>& ids) {
+                                             const std::vector<uuid>& ids,
+                                             Body body) {
   std::string out = "[";
   for (const auto& id : ids) {
     auto row = r.get(t, id_key(id));
@@ -656,7 +660,7 @@ std::expected<std::string, errc> views_array(storage::reader& r, table t,
       continue;
     if (out.size() > 1)
       out.push_back(',');
-    out += **row;
+    out += body(**row);
   }
   out.push_back(']');
   return out;
@@ -824,12 +828,14 @@ std::expected<std::int64_t, errc> count_flows(storage::reader& r,
 
 std::expected<std::string, errc>
 deployment_views(storage::reader& r, const std::vector<uuid>& ids) {
-  return views_array(r, table::deployment_views, ids);
+  return views_array(r, table::deployment_views, ids,
+                     &deployment_view_row::body);
 }
 
 std::expected<std::string, errc> flow_views(storage::reader& r,
                                             const std::vector<uuid>& ids) {
-  return views_array(r, table::flows, ids);
+  return views_array(r, table::flows, ids,
+                     [](std::string_view row) { return row; });
 }
 
 } // namespace deployd::actors

@@ -156,7 +156,8 @@ void decode_log(const storage::event_log& source, events::log_position from,
     return open;
   };
   auto visited = source.for_each_from(from, [&](const storage::record& r) {
-    const fold_context at{r.position, r.recorded_at, r.command_id};
+    const fold_context at{r.position, r.recorded_at, r.command_id, nullptr,
+                          r.version};
     if (r.schema_version == events::deployment_created::schema_version &&
         r.name == events::deployment_created::stored_name) {
       events::stored_deployment created;

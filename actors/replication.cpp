@@ -106,7 +106,7 @@ std::expected<void, errc> apply_entry(storage::write_batch& batch,
       return appended;
     if (auto folded = fold(batch, *event,
                            fold_context{r->position, r->recorded_at,
-                                        r->command_id},
+                                        r->command_id, nullptr, r->version},
                            r->payload); !folded)
       return folded;
   }

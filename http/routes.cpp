@@ -47,8 +47,7 @@ router make_routes() {
   r.add("POST", "/api/deployments/paginate", h::post_deployments_paginate);
   r.add("POST", "/api/deployments/bulk_delete",
         h::post_deployments_bulk_delete);
-  r.add("GET", "/api/deployments/{id}",
-        h::with_etag(tagged::deployment, h::get_deployment, true));
+  r.add("GET", "/api/deployments/{id}", h::get_deployment);
   r.add("PATCH", "/api/deployments/{id}", h::patch_deployment);
   r.add("DELETE", "/api/deployments/{id}", h::delete_deployment);
   r.add("POST", "/api/deployments/{id}/pause_deployment",
@@ -60,7 +59,7 @@ router make_routes() {
   r.add("PATCH", "/api/deployments/{id}/schedules/{id}", h::patch_schedule);
   r.add("DELETE", "/api/deployments/{id}/schedules/{id}", h::delete_schedule);
   r.add("GET", "/api/deployments/name/{name}/{name}",
-        h::with_etag(tagged::deployment, h::get_deployment_by_name, false));
+        h::get_deployment_by_name);
   // -- work pools and queues ------------------------------------------------
   r.add("POST", "/api/work_pools/", h::post_work_pools);
   r.add("POST", "/api/work_pools/filter", h::post_work_pools_filter);

@@ -45,7 +45,7 @@ enum class table : std::uint8_t {
   flows = 0,             ///< flow id -> flow JSON
   flow_names = 1,        ///< flow name -> flow id (16 bytes)
   deployments = 2,       ///< deployment id -> state JSON
-  deployment_views = 3,  ///< deployment id -> rendered response JSON
+  deployment_views = 3,  ///< deployment id -> stream version + response JSON
   deployment_names = 4,  ///< flow id (16 bytes) + name -> deployment id
   limits = 5,            ///< limit id -> limit JSON
   limit_links = 6,       ///< limit id + deployment id -> ""

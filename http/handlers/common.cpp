@@ -2,6 +2,7 @@
 
 #include "http/answer_cache.hpp"
 #include "http/conditions.hpp"
+#include "http/handlers/etag.hpp"
 #include "http/openapi_validator.hpp"
 #include "http/responses.hpp"
 #include "observe/log.hpp"
@@ -21,6 +22,17 @@ response from_row(const actors::read_model::text& row,
   if (!*row)
     return detail(404, not_found_detail);
   return json_text(200, **row);
+}
+
+// `from_row` of a row in `deployment_view_row` form, tagged with its version.
+response from_tagged_row(actors::read_model::text row,
+                         const std::optional<std::string>& if_none_match,
+                         std::string_view not_found_detail) {
+  if (!row || !*row)
+    return from_row(row, not_found_detail);
+  const auto version = actors::deployment_view_row::version(**row);
+  actors::deployment_view_row::to_body(**row);
+  return tag(json_text(200, std::move(**row)), if_none_match, version);
 }
 
 // Every write goes to the writer here, with its request's conditions (none
@@ -92,6 +104,20 @@ void answer_read(services& s, read_fn read, std::string_view not_found_detail,
   s.blocking_reads.post([read = std::move(read), reply = std::move(reply),
                          text = std::string(not_found_detail)] {
     reply(from_row(read(storage::read_tier::any), text));
+  });
+}
+
+void answer_tagged_read(services& s, const request& req, read_fn read,
+                        std::string_view not_found_detail, responder reply) {
+  auto row = read(storage::read_tier::cache_only);
+  if (row || row.error() != storage::errc::would_block) {
+    reply(from_tagged_row(std::move(row), req.if_none_match, not_found_detail));
+    return;
+  }
+  s.blocking_reads.post([read = std::move(read), reply = std::move(reply),
+                         inm = req.if_none_match,
+                         text = std::string(not_found_detail)] {
+    reply(from_tagged_row(read(storage::read_tier::any), inm, text));
   });
 }
 

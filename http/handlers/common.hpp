@@ -27,6 +27,13 @@ using read_fn = std::function<actors::read_model::text(storage::read_tier)>;
 void answer_read(services& s, read_fn read, std::string_view not_found_detail,
                  responder reply);
 
+/// `answer_read` of a row in `actors::deployment_view_row` form (its
+/// stream's version, then the response): the 200 carries the version as
+/// its ETag, or is a 304 when the request's If-None-Match names it. Body and
+/// tag come from one row, so they always agree.
+void answer_tagged_read(services& s, const request& req, read_fn read,
+                        std::string_view not_found_detail, responder reply);
+
 /// The success status of a write: 201/200 for creates (by `created`), or a
 /// fixed status (204 for PATCH and DELETE, 200 for the rest).
 enum class on_success : std::uint8_t { created_or_ok, no_content, ok, created };

@@ -132,22 +132,25 @@ void post_deployments_bulk_delete(services& s, const request& req, path_params,
          on_success::ok, std::move(reply));
 }
 
-void get_deployment(services& s, const request&, path_params params,
+// The ETag comes with the body, from the view row (`answer_tagged_read`).
+void get_deployment(services& s, const request& req, path_params params,
                     responder reply) {
   const auto id = *events::uuid::parse(params.at(0));
-  answer_read(
-      s,
-      [&reads = s.reads, id](auto tier) { return reads.deployment(id, tier); },
+  answer_tagged_read(
+      s, req,
+      [&reads = s.reads, id](auto tier) {
+        return reads.deployment_row(id, tier);
+      },
       "Deployment not found", std::move(reply));
 }
 
-void get_deployment_by_name(services& s, const request&, path_params params,
-                            responder reply) {
-  answer_read(
-      s,
+void get_deployment_by_name(services& s, const request& req,
+                            path_params params, responder reply) {
+  answer_tagged_read(
+      s, req,
       [&reads = s.reads, flow = std::move(params.at(0)),
        name = std::move(params.at(1))](auto tier) {
-        return reads.deployment_by_name(flow, name, tier);
+        return reads.deployment_row_by_name(flow, name, tier);
       },
       "Deployment not found", std::move(reply));
 }

@@ -15,8 +15,6 @@ using events::resource_kind;
 
 events::stream_id stream_of(tagged kind, const events::uuid& id) {
   switch (kind) {
-  case tagged::deployment:
-    return events::deployment_stream(id);
   case tagged::flow:
     return events::flow_stream(id);
   case tagged::work_pool:
@@ -70,7 +68,8 @@ void read_version(services& s, events::stream_id stream,
   });
 }
 
-// A 200 with its ETag, or a 304 when the request's If-None-Match names it.
+} // namespace
+
 response tag(response r, const std::optional<std::string>& if_none_match,
              std::uint64_t version) {
   if (r.status != 200)
@@ -85,8 +84,6 @@ response tag(response r, const std::optional<std::string>& if_none_match,
   r.headers.emplace_back("ETag", etag(version));
   return r;
 }
-
-} // namespace
 
 handler with_etag(tagged kind, handler h, bool id_in_path) {
   auto inner = std::make_shared<const handler>(std::move(h));

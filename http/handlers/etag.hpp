@@ -7,12 +7,14 @@
 #include "http/router.hpp"
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 namespace deployd::http::handlers {
 
 /// Which stream holds a route's resource.
+/// (Deployments are tagged from their view rows: `answer_tagged_read`.)
 enum class tagged : std::uint8_t {
-  deployment,
   flow,
   work_pool,
   work_queue,
@@ -29,5 +31,11 @@ enum class tagged : std::uint8_t {
 /// the resource is read, its id taken from the body, the version read, and
 /// the resource read again: the tag is sent only when both reads agree.
 [[nodiscard]] handler with_etag(tagged kind, handler h, bool id_in_path);
+
+/// `r` with the ETag of `version` when it is a 200, or a 304 in its place
+/// when `if_none_match` names that tag.
+[[nodiscard]] response tag(response r,
+                           const std::optional<std::string>& if_none_match,
+                           std::uint64_t version);
 
 } // namespace deployd::http::handlers

@@ -101,6 +101,80 @@ TEST_CASE("GETs of single resources carry the stream version as a strong "
   }
 }
 
+TEST_CASE("a deployment's ETag stays its stream's version when a shared "
+          "limit's change re-renders it, and through a replay",
+          "[integration][conditional]") {
+  temp_dir dir;
+  process_options options;
+  options.data_dir = (dir.path() / "data").string();
+  std::string first;
+  std::string second;
+  {
+    deployd_process s(options);
+    const auto flow = s.post("/api/flows/", json{{"name", "etl"}});
+    const auto flow_id = flow.json_body().at("id").get<std::string>();
+    const auto a = s.post("/api/deployments/", json{{"name", "a"},
+                                                    {"flow_id", flow_id},
+                                                    {"concurrency_limit", 2}});
+    REQUIRE(a.status == 201);
+    first = a.json_body().at("id").get<std::string>();
+    const auto limit = a.json_body().at("global_concurrency_limit");
+    const auto b = s.post(
+        "/api/deployments/",
+        json{{"name", "b"},
+             {"flow_id", flow_id},
+             {"global_concurrency_limit_id", limit.at("id")}});
+    REQUIRE(b.status == 201);
+    second = b.json_body().at("id").get<std::string>();
+    REQUIRE(s.request("PATCH", "/api/deployments/" + second,
+                      json{{"description", "x"}}.dump(),
+                      headers{{"If-Match", "\"1\""}})
+                .status == 204);
+
+    // The limit's change re-renders both deployments; their streams, and
+    // so their tags, stay where they were.
+    REQUIRE(s.request("PATCH",
+                      "/api/v2/concurrency_limits/" +
+                          limit.at("id").get<std::string>(),
+                      json{{"limit", 9}}.dump())
+                .status == 204);
+    for (const auto& [id, tag] :
+         {std::pair{first, "\"1\""}, std::pair{second, "\"2\""}}) {
+      const auto got = s.get("/api/deployments/" + id);
+      CHECK(got.json_body().at("global_concurrency_limit").at("limit") == 9);
+      CHECK(got.headers.at("etag") == tag);
+    }
+    CHECK(s.get("/api/deployments/name/etl/b").headers.at("etag") ==
+          "\"2\"");
+    const auto same =
+        s.request("GET", "/api/deployments/" + second, std::nullopt,
+                  headers{{"If-None-Match", "\"2\""}});
+    CHECK(same.status == 304);
+    CHECK(same.headers.at("etag") == "\"2\"");
+    // The tag a GET gave is the one If-Match compares.
+    CHECK(s.request("PATCH", "/api/deployments/" + second,
+                    json{{"description", "y"}}.dump(),
+                    headers{{"If-Match", "\"2\""}})
+              .status == 204);
+    CHECK(s.get("/api/deployments/" + second).headers.at("etag") ==
+          "\"3\"");
+    const auto listed = s.post("/api/deployments/filter", json::object());
+    REQUIRE(listed.status == 200);
+    CHECK(listed.json_body().size() == 2);
+    CHECK(listed.json_body()[0].at("global_concurrency_limit").at("limit") ==
+          9);
+    CHECK(s.stop() == 0);
+  }
+  verify_then_replay(options.data_dir);
+  deployd_process s(options);
+  CHECK(s.get("/api/deployments/" + first).headers.at("etag") == "\"1\"");
+  CHECK(s.get("/api/deployments/" + second).headers.at("etag") == "\"3\"");
+  CHECK(s.get("/api/deployments/" + second)
+            .json_body()
+            .at("global_concurrency_limit")
+            .at("limit") == 9);
+}
+
 TEST_CASE("If-Match guards PATCH, DELETE, pause/resume and schedule changes, "
           "a 412 appends nothing",
           "[integration][conditional]") {

@@ -255,6 +255,10 @@ TEST_CASE("a database whose views an older binary rendered is rebuilt on the "
                            view = v;
                            return false;
                          }));
+    // Today's row: the stream's version (8 bytes), then the response; the
+    // older binary's row was the response alone.
+    REQUIRE(view.size() > 8);
+    view.erase(0, 8);
     REQUIRE(view == served);
     const std::string now = R"("interval":3600.0,)";
     view.replace(view.find(now), now.size(), R"("interval":3600,)");
