@@ -52,14 +52,16 @@ uuid uuid::v4_from(std::uint64_t hi, std::uint64_t lo) {
 }
 
 std::string uuid::str() const {
+  // Written in place into a string of the final size: a push_back per
+  // character (a capacity check each) was 3% of a replay's CPU.
   static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
+  std::string out(36, '-');
+  char* at = out.data();
   for (std::size_t i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10)
-      out.push_back('-');
-    out.push_back(digits[bytes[i] >> 4]);
-    out.push_back(digits[bytes[i] & 0x0f]);
+      ++at;
+    *at++ = digits[bytes[i] >> 4];
+    *at++ = digits[bytes[i] & 0x0f];
   }
   return out;
 }
