@@ -6,6 +6,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
@@ -272,13 +273,17 @@ struct bulk_table {
     entries.push_back({at, static_cast<std::uint32_t>(k.size()),
                        static_cast<std::uint32_t>(v.size()), del});
   }
-  // The entries in key order, the last write of each key only.
-  std::vector<std::uint32_t> sorted() const {
+  // The entries in key order, the last write of each key only;
+  // `ascending`, when given, says whether they were written in strictly
+  // ascending key order.
+  std::vector<std::uint32_t> sorted(bool* ascending = nullptr) const {
     std::vector<std::uint32_t> order(entries.size());
     std::iota(order.begin(), order.end(), 0u);
     bool in_order = true;
     for (std::size_t i = 1; i < entries.size() && in_order; ++i)
       in_order = key(entries[i - 1]) < key(entries[i]);
+    if (ascending)
+      *ascending = in_order;
     if (in_order)
       return order;
     // Sorted by the keys' first 8 bytes as a number (most keys start with
@@ -346,6 +351,24 @@ struct bulk_rebuild {
   bulk_table spare[table_count];
   std::thread spiller;
   std::expected<void, errc> spill_result;
+  // A table whose rows have so far come in strictly ascending key order,
+  // each spill's above the last one's (the feed rows by time, the indexes
+  // by creation time), is written as table files by the spill itself: no
+  // run file written, read back and merged. The first spill out of order
+  // ends that (its file joins the runs, merged as they are). The spill
+  // thread's, or the writer's once the spill is joined.
+  struct ordered_table {
+    bool ordered = true;
+    bool any = false; // a row was written: `last_key` is set
+    std::string last_key;
+    std::unique_ptr<rocksdb::SstFileWriter> writer;
+    std::string path;
+    std::size_t files = 0;
+  };
+  ordered_table ordered[table_count];
+  /// Whether the spills write ordered tables' files (not in a throwaway
+  /// database: verify compares the merged rows, files would be waste).
+  bool ordered_files = true;
 
   ~bulk_rebuild() {
     if (spiller.joinable())
@@ -374,6 +397,8 @@ struct event_log::impl {
   bool write_failed = false;
   /// The options table files are built with (bulk rebuild).
   rocksdb::Options sst_options;
+  /// Opened as a throwaway database (`open_options::durable` false).
+  bool throwaway = false;
   /// A bulk rebuild in progress, if any. Writer thread only.
   std::unique_ptr<bulk_rebuild> bulk;
   /// The last finished batch, emptied, for the next `begin` to reuse with
@@ -414,8 +439,16 @@ struct event_log::impl {
         bulk->failure = s.error();
   }
   std::expected<void, errc> spill_all();
-  std::expected<void, errc> spill(bulk_table& buffer);
+  std::expected<void, errc> spill(std::size_t t, bulk_table& buffer);
+  std::expected<void, errc>
+  write_ordered(std::size_t t, const bulk_table& buffer,
+                const std::vector<std::uint32_t>& order,
+                std::vector<std::string>& finished);
+  std::expected<void, errc> close_ordered(std::size_t t,
+                                          std::vector<std::string>& runs);
   void wait_spill();
+  template <class Put>
+  std::expected<void, errc> merge_table(std::size_t t, Put&& put);
   std::expected<std::vector<std::string>, errc> build_files(std::size_t t);
   std::expected<void, errc> make_direct(table t);
 };
@@ -428,11 +461,22 @@ void put_u32(std::string& out, std::uint32_t v) {
   out.append(b, 4);
 }
 
-// Reads a run file written by `spill`, one entry at a time.
+// Reads a run file written by `spill`, one entry at a time: a run of its
+// own format, or (`.sst`) an ordered table's file (no deletions).
 class run_reader {
 public:
-  explicit run_reader(const std::string& path)
-      : file_(std::fopen(path.c_str(), "rb")) {
+  run_reader(const std::string& path, const rocksdb::Options& options) {
+    if (path.ends_with(".sst")) {
+      sst_ = std::make_unique<rocksdb::SstFileReader>(options);
+      if (sst_->Open(path).ok()) {
+        rocksdb::ReadOptions read;
+        read.readahead_size = 2u << 20;
+        rows_.reset(sst_->NewIterator(read));
+        rows_->SeekToFirst();
+      }
+      return;
+    }
+    file_ = std::fopen(path.c_str(), "rb");
     if (file_)
       std::setvbuf(file_, nullptr, _IOFBF, 1u << 20);
   }
@@ -444,10 +488,23 @@ public:
   run_reader& operator=(const run_reader&) = delete;
 
   bool open() const {
-    return file_ != nullptr;
+    return file_ != nullptr || rows_ != nullptr;
   }
   // False at the end (or on a short read: `failed`).
   bool next() {
+    if (rows_) {
+      if (started_)
+        rows_->Next();
+      started_ = true;
+      if (!rows_->Valid()) {
+        failed_ = !rows_->status().ok();
+        return false;
+      }
+      key.assign(rows_->key().data(), rows_->key().size());
+      value.assign(rows_->value().data(), rows_->value().size());
+      del = false;
+      return true;
+    }
     std::uint32_t sizes[2];
     const auto n = std::fread(sizes, 4, 2, file_);
     if (n != 2) {
@@ -475,17 +532,91 @@ public:
   bool del = false;
 
 private:
-  std::FILE* file_;
+  std::FILE* file_ = nullptr;
+  std::unique_ptr<rocksdb::SstFileReader> sst_;
+  std::unique_ptr<rocksdb::Iterator> rows_; // before sst_ goes
+  bool started_ = false;
   bool failed_ = false;
 };
 
 } // namespace
 
-// Sorts a table's buffer and writes it as a run file (on the spill thread).
-std::expected<void, errc> event_log::impl::spill(bulk_table& buffer) {
+// Appends `buffer`'s rows (in `order`, ascending and above table `t`'s
+// rows so far; deletions dropped: they delete nothing) to the table's
+// open table file, starting a new one past 64 MiB; finished files go to
+// `finished`.
+std::expected<void, errc>
+event_log::impl::write_ordered(std::size_t t, const bulk_table& buffer,
+                               const std::vector<std::uint32_t>& order,
+                               std::vector<std::string>& finished) {
+  auto& o = bulk->ordered[t];
+  auto fail = [&](const rocksdb::Status& s) {
+    return std::unexpected(from_status(s, "bulk build"));
+  };
+  for (const auto i : order) {
+    const auto& e = buffer.entries[i];
+    if (e.del)
+      continue;
+    if (!o.writer) {
+      o.path = bulk->dir + "/ordered-" + std::to_string(t) + "-" +
+               std::to_string(o.files++) + ".sst";
+      o.writer = std::make_unique<rocksdb::SstFileWriter>(
+          rocksdb::EnvOptions(), sst_options, tables[t], false);
+      if (auto s = o.writer->Open(o.path); !s.ok())
+        return fail(s);
+    }
+    if (auto s = o.writer->Put(slice(buffer.key(e)), slice(buffer.value(e)));
+        !s.ok())
+      return fail(s);
+    // 64 MiB, as build_files.
+    if (o.writer->FileSize() >= (64u << 20)) {
+      if (auto s = o.writer->Finish(); !s.ok())
+        return fail(s);
+      o.writer.reset();
+      finished.push_back(o.path);
+    }
+  }
+  if (!order.empty()) {
+    o.last_key.assign(buffer.key(buffer.entries[order.back()]));
+    o.any = true;
+  }
+  return {};
+}
+
+// Ends table `t`'s ordered writing: its open file, finished, joins `runs`
+// (the newest of them), merged with what comes after.
+std::expected<void, errc>
+event_log::impl::close_ordered(std::size_t t, std::vector<std::string>& runs) {
+  auto& o = bulk->ordered[t];
+  o.ordered = false;
+  if (!o.writer)
+    return {};
+  const auto s = o.writer->Finish();
+  o.writer.reset();
+  if (!s.ok())
+    return std::unexpected(from_status(s, "bulk build"));
+  runs.push_back(o.path);
+  return {};
+}
+
+// Sorts a table's buffer and writes it as a run file, or as table files
+// while the table's rows come in order (on the spill thread).
+std::expected<void, errc> event_log::impl::spill(std::size_t t,
+                                                 bulk_table& buffer) {
   if (buffer.entries.empty())
     return {};
-  const auto order = buffer.sorted();
+  bool ascending = false;
+  const auto order = buffer.sorted(&ascending);
+  auto& o = bulk->ordered[t];
+  if (o.ordered && bulk->ordered_files && ascending &&
+      (!o.any || buffer.key(buffer.entries[order.front()]) > o.last_key)) {
+    if (auto w = write_ordered(t, buffer, order, buffer.runs); !w)
+      return w;
+    buffer.clear(false);
+    return {};
+  }
+  if (auto c = close_ordered(t, buffer.runs); !c)
+    return c;
   const auto path =
       bulk->dir + "/run-" + std::to_string(bulk->files++) + ".bin";
   std::FILE* f = std::fopen(path.c_str(), "wb");
@@ -533,8 +664,8 @@ std::expected<void, errc> event_log::impl::spill_all() {
   }
   bulk->buffered = 0;
   bulk->spiller = std::thread([this] {
-    for (auto& buffer : bulk->spare)
-      if (auto s = spill(buffer); !s) {
+    for (std::size_t t = 0; t < table_count; ++t)
+      if (auto s = spill(t, bulk->spare[t]); !s) {
         bulk->spill_result = std::unexpected(s.error());
         return;
       }
@@ -559,15 +690,19 @@ void event_log::impl::wait_spill() {
 }
 
 // Merges table `t`'s runs and buffer (the newest write of a key wins; the
-// table was empty, so deletions leave nothing) into sorted table files.
-std::expected<std::vector<std::string>, errc>
-event_log::impl::build_files(std::size_t t) {
+// table was empty, so deletions leave nothing), handing each row in key
+// order to `put(key, value)` (false or an error stops it), then drops the
+// runs and the buffer.
+template <class Put>
+std::expected<void, errc> event_log::impl::merge_table(std::size_t t,
+                                                       Put&& put) {
   auto& buffer = bulk->tables[t];
-  std::vector<std::string> files;
+  if (auto c = close_ordered(t, buffer.runs); !c)
+    return c;
   std::vector<std::unique_ptr<run_reader>> runs;
   std::vector<std::size_t> heap; // see below
   for (const auto& path : buffer.runs) {
-    runs.push_back(std::make_unique<run_reader>(path));
+    runs.push_back(std::make_unique<run_reader>(path, sst_options));
     if (!runs.back()->open())
       return std::unexpected(errc::io_error);
     if (runs.back()->next())
@@ -578,11 +713,6 @@ event_log::impl::build_files(std::size_t t) {
   const auto order = buffer.sorted();
   std::size_t at = 0; // next buffered entry (the newest source)
 
-  std::unique_ptr<rocksdb::SstFileWriter> writer;
-  std::string path;
-  auto fail = [&](const rocksdb::Status& s) {
-    return std::unexpected(from_status(s, "bulk build"));
-  };
   // The runs holding a key still to merge, as a heap: smallest key first,
   // and of equal keys the newest run (a later spill) first. A linear walk
   // over every run per key cost O(runs) comparisons, and a rebuild of a
@@ -639,39 +769,90 @@ event_log::impl::build_files(std::size_t t) {
     }
     if (del)
       continue;
-    if (!writer) {
-      path = bulk->dir + "/table-" + std::to_string(t) + "-" +
-             std::to_string(files.size()) + ".sst";
-      // The files are read again soon (serving, verify): keep them cached.
-      writer = std::make_unique<rocksdb::SstFileWriter>(
-          rocksdb::EnvOptions(), sst_options, tables[t], false);
-      if (auto s = writer->Open(path); !s.ok())
-        return fail(s);
-    }
-    if (auto s = writer->Put(slice(key), slice(value)); !s.ok())
-      return fail(s);
-    // Files of 64 MiB (RocksDB's default target file size): each file's
-    // index block is read whole into the block cache on a miss, and with
-    // 256 MiB files (index blocks of ~2 MB) GETs and creates on a million
-    // deployments thrashed the 56 MiB cache: 765 against 367 us of server
-    // CPU per request (bench/README.md, 2026-12-07 second round).
-    if (writer->FileSize() >= (64u << 20)) {
-      if (auto s = writer->Finish(); !s.ok())
-        return fail(s);
-      writer.reset();
-      files.push_back(path);
-    }
-  }
-  if (writer) {
-    if (auto s = writer->Finish(); !s.ok())
-      return fail(s);
-    files.push_back(path);
+    auto more = put(std::string_view(key), value);
+    if (!more)
+      return std::unexpected(more.error());
+    if (!*more)
+      break;
   }
   runs.clear();
   for (const auto& run : buffer.runs)
     std::filesystem::remove(run);
   buffer.runs.clear();
   buffer.clear(true);
+  return {};
+}
+
+// Table `t`'s merged rows as sorted table files.
+std::expected<std::vector<std::string>, errc>
+event_log::impl::build_files(std::size_t t) {
+  auto& buffer = bulk->tables[t];
+  if (auto& o = bulk->ordered[t]; o.ordered && bulk->ordered_files) {
+    // Every spill wrote table files: the buffer goes after them if it
+    // still comes in order.
+    bool ascending = false;
+    const auto order = buffer.sorted(&ascending);
+    if (ascending && (order.empty() || !o.any ||
+                      buffer.key(buffer.entries[order.front()]) > o.last_key)) {
+      auto files = std::move(buffer.runs);
+      buffer.runs.clear();
+      if (auto w = write_ordered(t, buffer, order, files); !w)
+        return std::unexpected(w.error());
+      if (o.writer) {
+        const auto s = o.writer->Finish();
+        o.writer.reset();
+        if (!s.ok())
+          return std::unexpected(from_status(s, "bulk build"));
+        files.push_back(o.path);
+      }
+      o.ordered = false;
+      buffer.clear(true);
+      return files;
+    }
+  }
+  std::vector<std::string> files;
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+  std::string path;
+  auto fail = [&](const rocksdb::Status& s) -> std::expected<bool, errc> {
+    return std::unexpected(from_status(s, "bulk build"));
+  };
+  auto merged = merge_table(
+      t,
+      [&](std::string_view key,
+          std::string_view value) -> std::expected<bool, errc> {
+        if (!writer) {
+          path = bulk->dir + "/table-" + std::to_string(t) + "-" +
+                 std::to_string(files.size()) + ".sst";
+          // The files are read again soon (serving, verify): keep them
+          // cached.
+          writer = std::make_unique<rocksdb::SstFileWriter>(
+              rocksdb::EnvOptions(), sst_options, tables[t], false);
+          if (auto s = writer->Open(path); !s.ok())
+            return fail(s);
+        }
+        if (auto s = writer->Put(slice(key), slice(value)); !s.ok())
+          return fail(s);
+        // Files of 64 MiB (RocksDB's default target file size): each file's
+        // index block is read whole into the block cache on a miss, and
+        // with 256 MiB files (index blocks of ~2 MB) GETs and creates on a
+        // million deployments thrashed the 56 MiB cache: 765 against 367 us
+        // of server CPU per request (bench/README.md, 2026-12-07 second
+        // round).
+        if (writer->FileSize() >= (64u << 20)) {
+          if (auto s = writer->Finish(); !s.ok())
+            return fail(s);
+          writer.reset();
+          files.push_back(path);
+        }
+        return true;
+      });
+  if (!merged)
+    return std::unexpected(merged.error());
+  if (writer) {
+    if (auto s = writer->Finish(); !s.ok())
+      return std::unexpected(from_status(s, "bulk build"));
+    files.push_back(path);
+  }
   return files;
 }
 
@@ -1103,6 +1284,7 @@ event_log::open(const open_options& options) {
   auto state = std::make_unique<impl>();
   state->data_dir = options.data_dir;
   state->sst_options = rocksdb::Options(db_options, cf_options);
+  state->throwaway = !options.durable;
   state->row_cache = db_options.row_cache;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
@@ -1555,6 +1737,7 @@ std::expected<void, errc>
 event_log::begin_bulk_rebuild(std::size_t memory_budget) {
   auto bulk = std::make_unique<bulk_rebuild>();
   bulk->dir = impl_->data_dir + "/rebuild";
+  bulk->ordered_files = !impl_->throwaway;
   bulk->budget = memory_budget / 2; // two buffer sets
 
   // Run and table files a killed rebuild left behind go first.
@@ -1634,6 +1817,84 @@ event_log::finish_bulk_rebuild(events::log_position projected, bool durable) {
   if (!s.ok())
     return std::unexpected(from_status(s, "bulk rebuild marker"));
   return {};
+}
+
+std::expected<std::vector<bool>, errc>
+event_log::finish_bulk_compare(const event_log& live,
+                               const table_diff_visitor& visit) {
+  if (!impl_->bulk)
+    return std::unexpected(errc::invalid_argument);
+  impl_->wait_spill();
+  for (auto& spare : impl_->bulk->spare)
+    spare.clear(true);
+  if (impl_->bulk->failure) {
+    const auto failure = *impl_->bulk->failure;
+    abandon_bulk_rebuild();
+    return std::unexpected(failure);
+  }
+  std::vector<bool> compared(table_count, false);
+  for (std::size_t t = 0; t < table_count; ++t)
+    compared[t] = !impl_->bulk->direct[t] && is_projection(static_cast<table>(t));
+  // Each table's merge walks the live table beside it: what
+  // `compare_table` does, without writing, ingesting and reading back the
+  // rebuilt rows.
+  std::vector<std::expected<void, errc>> done(table_count);
+  auto compare = [&](std::size_t i) -> std::expected<void, errc> {
+    const auto t = static_cast<table>(i);
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;
+    options.readahead_size = 2u << 20;
+    std::unique_ptr<rocksdb::Iterator> it(
+        live.impl_->db->NewIterator(options, live.impl_->cf(t)));
+    it->SeekToFirst();
+    bool go_on = true;
+    auto merged = impl_->merge_table(
+        i, [&](std::string_view key,
+               std::string_view value) -> std::expected<bool, errc> {
+          while (go_on && it->Valid() && view(it->key()) < key) {
+            go_on = visit(t, view(it->key()), view(it->value()), std::nullopt);
+            it->Next();
+          }
+          if (!go_on)
+            return false;
+          if (it->Valid() && view(it->key()) == key) {
+            go_on = visit(t, key, view(it->value()), value);
+            it->Next();
+          } else {
+            go_on = visit(t, key, std::nullopt, value);
+          }
+          return go_on;
+        });
+    if (!merged)
+      return merged;
+    for (; go_on && it->Valid(); it->Next())
+      go_on = visit(t, view(it->key()), view(it->value()), std::nullopt);
+    if (!it->status().ok())
+      return std::unexpected(from_status(it->status(), "compare"));
+    return {};
+  };
+  std::atomic<std::size_t> next_table{0};
+  auto work = [&] {
+    for (std::size_t t; (t = next_table++) < table_count;) {
+      if (compared[t])
+        done[t] = compare(t);
+      else if (!impl_->bulk->direct[t])
+        // Not a projection: its rows (none, in a rebuild) are dropped.
+        done[t] = impl_->merge_table(
+            t, [](std::string_view, std::string_view)
+                   -> std::expected<bool, errc> { return false; });
+    }
+  };
+  {
+    std::thread helper(work);
+    work();
+    helper.join();
+  }
+  abandon_bulk_rebuild();
+  for (const auto& d : done)
+    if (!d)
+      return std::unexpected(d.error());
+  return compared;
 }
 
 void event_log::abandon_bulk_rebuild() {

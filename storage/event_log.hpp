@@ -361,6 +361,20 @@ public:
   /// when `durable`): the "rebuild complete" marker.
   [[nodiscard]] std::expected<void, errc>
   finish_bulk_rebuild(events::log_position projected, bool durable);
+  /// Ends a throwaway bulk rebuild (verify's scratch database) without
+  /// table files: each buffered projection table's merged rows are compared
+  /// in key order with `live`'s rows of that table as they are merged (two
+  /// threads share the tables), calling `visit(t, key, live row, rebuilt
+  /// row)` as `live.compare_table(t, *this, ...)` would after
+  /// `finish_bulk_rebuild`; nothing is ingested and no position recorded.
+  /// The tables the fold read (written through batches) stay in this
+  /// database for `compare_table`. Returns which tables were compared.
+  using table_diff_visitor =
+      std::function<bool(table t, std::string_view key,
+                         std::optional<std::string_view> live,
+                         std::optional<std::string_view> rebuilt)>;
+  [[nodiscard]] std::expected<std::vector<bool>, errc>
+  finish_bulk_compare(const event_log& live, const table_diff_visitor& visit);
   /// Ends a bulk rebuild that failed: drops its buffers and run files (the
   /// position stays 0).
   void abandon_bulk_rebuild();

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <mutex>
 
 using namespace deployd;
 using deployd::testing::temp_event_log;
@@ -383,6 +384,151 @@ TEST_CASE("a bulk rebuild lands the last write of every key, spilled or not",
   CHECK(t.log().projected_position() == events::log_position{1});
   for (int i = 0; i < 3; ++i)
     CHECK(table_rows(t.log(), tables[i]) == expected[i]);
+}
+
+TEST_CASE("a bulk rebuild writes tables in key order as files while spilling",
+          "[storage][event_log][bulk]") {
+  temp_event_log t;
+  auto& log = t.log();
+  auto r = make_record("s/a", "e", "{}");
+  auto first = log.begin();
+  REQUIRE(first.append(r, {0}));
+  REQUIRE(log.commit(first, true));
+  REQUIRE(log.drop_projections());
+  // A budget of 4 KiB: every round spills. event_rows gets ascending keys
+  // throughout (table files from the spills on); event_feed too, until
+  // round 5 writes below its last key (an overwrite and a deletion of
+  // rows already in a file): from then on its files are merged with the
+  // runs like any run.
+  REQUIRE(log.begin_bulk_rebuild(4096));
+  const auto in_order = storage::table::event_rows;
+  const auto later_not = storage::table::event_feed;
+  std::map<std::string, std::string> expected[2];
+  auto key = [](int n) {
+    char k[16];
+    std::snprintf(k, sizeof k, "k%06d", n);
+    return std::string(k);
+  };
+  bool saw_files = false;
+  for (int round = 0; round < 8; ++round) {
+    auto b = log.begin();
+    for (int i = 0; i < 100; ++i) {
+      const auto n = round * 100 + i;
+      const auto value = std::string(20 + n % 30, 'v') + std::to_string(n);
+      b.put(in_order, key(n), value);
+      expected[0][key(n)] = value;
+      b.put(later_not, key(n), value);
+      expected[1][key(n)] = value;
+    }
+    if (round == 5) {
+      b.put(later_not, key(7), "again");
+      expected[1][key(7)] = "again";
+      b.del(later_not, key(150));
+      expected[1].erase(key(150));
+    }
+    REQUIRE(log.commit(b, false));
+    for (const auto& f :
+         std::filesystem::directory_iterator(t.dir() / "db" / "rebuild"))
+      saw_files = saw_files ||
+                  f.path().filename().string().starts_with("ordered-");
+  }
+  CHECK(saw_files);
+  REQUIRE(log.finish_bulk_rebuild({1}, true));
+  CHECK_FALSE(std::filesystem::exists(t.dir() / "db" / "rebuild"));
+  CHECK(table_rows(log, in_order) == expected[0]);
+  CHECK(table_rows(log, later_not) == expected[1]);
+  t.reopen();
+  CHECK(table_rows(t.log(), in_order) == expected[0]);
+  CHECK(table_rows(t.log(), later_not) == expected[1]);
+}
+
+TEST_CASE("a bulk rebuild compared as it is merged finds every difference",
+          "[storage][event_log][bulk]") {
+  // verify's scratch rebuild: the merged rows of each buffered table are
+  // compared with another database's, nothing is ingested.
+  temp_event_log live;
+  temp_event_log scratch;
+  auto r = make_record("s/a", "e", "{}");
+  auto first = scratch.log().begin();
+  REQUIRE(first.append(r, {0}));
+  REQUIRE(scratch.log().commit(first, true));
+  REQUIRE(scratch.log().drop_projections());
+  // A budget of 4 KiB: many spills, so the merge reads runs and the buffer.
+  REQUIRE(scratch.log().begin_bulk_rebuild(4096));
+  const storage::table tables[] = {storage::table::deployment_views,
+                                   storage::table::deployment_tags};
+  std::map<std::string, std::string> expected[2];
+  for (int round = 0; round < 6; ++round) {
+    auto b = scratch.log().begin();
+    for (int i = 0; i < 300; ++i) {
+      const auto which = (i * 7 + round) % 2;
+      const auto key = "k" + std::to_string((i * 37 + round * 11) % 500);
+      if (i % 9 == 0) {
+        b.del(tables[which], key);
+        expected[which].erase(key);
+      } else {
+        const auto value = std::string(i % 30, 'v') + std::to_string(round);
+        b.put(tables[which], key, value);
+        expected[which][key] = value;
+      }
+    }
+    if (round == 2) {
+      // Read through the batch: written directly from then on, left for
+      // compare_table.
+      b.put(storage::table::flows, "f", "x");
+      REQUIRE(b.get(storage::table::flows, "f"));
+    }
+    REQUIRE(scratch.log().commit(b, false));
+  }
+  REQUIRE(expected[0].size() > 10);
+  REQUIRE(expected[1].size() > 10);
+  // The live side: the same rows but three, which differ.
+  auto w = live.log().begin();
+  for (int i = 0; i < 2; ++i)
+    for (const auto& [k, v] : expected[i])
+      w.put(tables[i], k, v);
+  const auto changed = expected[0].begin()->first;
+  w.put(tables[0], changed, "changed");
+  w.put(tables[0], "k9999", "only live");
+  const auto missing = std::next(expected[1].begin(), 3)->first;
+  w.del(tables[1], missing);
+  REQUIRE(live.log().commit(w, true));
+
+  std::map<std::string, std::string> seen; // "table key" -> what
+  std::size_t same = 0;
+  std::mutex m;
+  const auto compared = scratch.log().finish_bulk_compare(
+      live.log(), [&](storage::table t, std::string_view key,
+                      std::optional<std::string_view> mine,
+                      std::optional<std::string_view> rebuilt) {
+        std::lock_guard lock(m);
+        const auto name =
+            std::string(storage::table_name(t)) + " " + std::string(key);
+        if (mine && rebuilt && *mine == *rebuilt)
+          ++same;
+        else if (mine && rebuilt)
+          seen[name] = std::string(*mine) + " / " + std::string(*rebuilt);
+        else if (mine)
+          seen[name] = "only live";
+        else
+          seen[name] = "only rebuilt";
+        return true;
+      });
+  REQUIRE(compared);
+  CHECK((*compared)[static_cast<std::size_t>(tables[0])]);
+  CHECK((*compared)[static_cast<std::size_t>(tables[1])]);
+  CHECK_FALSE((*compared)[static_cast<std::size_t>(storage::table::flows)]);
+  CHECK(same == expected[0].size() + expected[1].size() - 2);
+  const std::map<std::string, std::string> differences{
+      {"deployment_views " + changed, "changed / " + expected[0][changed]},
+      {"deployment_views k9999", "only live"},
+      {"deployment_tags " + missing, "only rebuilt"}};
+  CHECK(seen == differences);
+  // Nothing was ingested, the run files are gone, no position recorded.
+  CHECK(table_rows(scratch.log(), tables[0]).empty());
+  CHECK(table_rows(scratch.log(), storage::table::flows).size() == 1);
+  CHECK_FALSE(std::filesystem::exists(scratch.dir() / "db" / "rebuild"));
+  CHECK(scratch.log().projected_position() == events::log_position{0});
 }
 
 TEST_CASE("an unfinished bulk rebuild leaves position 0 and its files go next time",
