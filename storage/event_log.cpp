@@ -447,6 +447,7 @@ struct event_log::impl {
   std::expected<void, errc> close_ordered(std::size_t t,
                                           std::vector<std::string>& runs);
   void wait_spill();
+  std::optional<errc> settle_bulk();
   template <class Put>
   std::expected<void, errc> merge_table(std::size_t t, Put&& put);
   std::expected<std::vector<std::string>, errc> build_files(std::size_t t);
@@ -675,6 +676,15 @@ std::expected<void, errc> event_log::impl::spill_all() {
 
 // Joins the spill in flight, if any: its run files (newer than the runs
 // before, older than the rows buffered since) join their tables' runs.
+// The end of a bulk rebuild's fold, before its rows are merged: the last
+// spill done and the spare buffers freed; what failed on the way, if any.
+std::optional<errc> event_log::impl::settle_bulk() {
+  wait_spill();
+  for (auto& spare : bulk->spare)
+    spare.clear(true);
+  return bulk->failure;
+}
+
 void event_log::impl::wait_spill() {
   if (!bulk->spiller.joinable())
     return;
@@ -1759,13 +1769,9 @@ std::expected<void, errc>
 event_log::finish_bulk_rebuild(events::log_position projected, bool durable) {
   if (!impl_->bulk)
     return std::unexpected(errc::invalid_argument);
-  impl_->wait_spill();
-  for (auto& spare : impl_->bulk->spare)
-    spare.clear(true);
-  if (impl_->bulk->failure) {
-    const auto failure = *impl_->bulk->failure;
+  if (const auto failure = impl_->settle_bulk()) {
     abandon_bulk_rebuild();
-    return std::unexpected(failure);
+    return std::unexpected(*failure);
   }
   // Every buffered table's files, ingested in one atomic step.
   // Tables are merged and written independently: two threads share them
@@ -1824,13 +1830,9 @@ event_log::finish_bulk_compare(const event_log& live,
                                const table_diff_visitor& visit) {
   if (!impl_->bulk)
     return std::unexpected(errc::invalid_argument);
-  impl_->wait_spill();
-  for (auto& spare : impl_->bulk->spare)
-    spare.clear(true);
-  if (impl_->bulk->failure) {
-    const auto failure = *impl_->bulk->failure;
+  if (const auto failure = impl_->settle_bulk()) {
     abandon_bulk_rebuild();
-    return std::unexpected(failure);
+    return std::unexpected(*failure);
   }
   std::vector<bool> compared(table_count, false);
   for (std::size_t t = 0; t < table_count; ++t)

@@ -315,21 +315,26 @@ std::map<std::string, std::string> table_rows(storage::event_log& log,
   return rows;
 }
 
+// A log of one record and no read model, ready for a bulk rebuild whose
+// buffers spill past `budget` bytes.
+void begin_bulk_on_one_record(storage::event_log& log, std::size_t budget) {
+  auto r = make_record("s/a", "e", "{}");
+  auto first = log.begin();
+  REQUIRE(first.append(r, {0}));
+  REQUIRE(log.commit(first, true));
+  REQUIRE(log.drop_projections());
+  REQUIRE(log.begin_bulk_rebuild(budget));
+}
+
 } // namespace
 
 TEST_CASE("a bulk rebuild lands the last write of every key, spilled or not",
           "[storage][event_log][bulk]") {
   temp_event_log t;
   auto& log = t.log();
-  auto r = make_record("s/a", "e", "{}");
-  auto first = log.begin();
-  REQUIRE(first.append(r, {0}));
-  REQUIRE(log.commit(first, true));
-  REQUIRE(log.drop_projections());
-
   // A budget of 4 KiB: the buffers spill to run files many times over, so
   // the final merge reads runs and the buffer together.
-  REQUIRE(log.begin_bulk_rebuild(4096));
+  begin_bulk_on_one_record(log, 4096);
   const storage::table tables[] = {storage::table::deployment_views,
                                    storage::table::deployment_tags,
                                    storage::table::flows};
@@ -390,17 +395,12 @@ TEST_CASE("a bulk rebuild writes tables in key order as files while spilling",
           "[storage][event_log][bulk]") {
   temp_event_log t;
   auto& log = t.log();
-  auto r = make_record("s/a", "e", "{}");
-  auto first = log.begin();
-  REQUIRE(first.append(r, {0}));
-  REQUIRE(log.commit(first, true));
-  REQUIRE(log.drop_projections());
   // A budget of 4 KiB: every round spills. event_rows gets ascending keys
   // throughout (table files from the spills on); event_feed too, until
   // round 5 writes below its last key (an overwrite and a deletion of
   // rows already in a file): from then on its files are merged with the
   // runs like any run.
-  REQUIRE(log.begin_bulk_rebuild(4096));
+  begin_bulk_on_one_record(log, 4096);
   const auto in_order = storage::table::event_rows;
   const auto later_not = storage::table::event_feed;
   std::map<std::string, std::string> expected[2];
@@ -448,13 +448,8 @@ TEST_CASE("a bulk rebuild compared as it is merged finds every difference",
   // compared with another database's, nothing is ingested.
   temp_event_log live;
   temp_event_log scratch;
-  auto r = make_record("s/a", "e", "{}");
-  auto first = scratch.log().begin();
-  REQUIRE(first.append(r, {0}));
-  REQUIRE(scratch.log().commit(first, true));
-  REQUIRE(scratch.log().drop_projections());
   // A budget of 4 KiB: many spills, so the merge reads runs and the buffer.
-  REQUIRE(scratch.log().begin_bulk_rebuild(4096));
+  begin_bulk_on_one_record(scratch.log(), 4096);
   const storage::table tables[] = {storage::table::deployment_views,
                                    storage::table::deployment_tags};
   std::map<std::string, std::string> expected[2];
@@ -534,12 +529,7 @@ TEST_CASE("a bulk rebuild compared as it is merged finds every difference",
 TEST_CASE("an unfinished bulk rebuild leaves position 0 and its files go next time",
           "[storage][event_log][bulk]") {
   temp_event_log t;
-  auto r = make_record("s/a", "e", "{}");
-  auto first = t.log().begin();
-  REQUIRE(first.append(r, {0}));
-  REQUIRE(t.log().commit(first, true));
-  REQUIRE(t.log().drop_projections());
-  REQUIRE(t.log().begin_bulk_rebuild(64));
+  begin_bulk_on_one_record(t.log(), 64);
   auto b = t.log().begin();
   for (int i = 0; i < 50; ++i)
     b.put(storage::table::deployment_views, "k" + std::to_string(i), "v");
